@@ -1,0 +1,91 @@
+"""The gen-ci command line. Heavy imports wait until a command needs them: this runs on every commit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from generator import __version__
+from generator.diagnostics import SpecError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
+
+
+class _SpecFirstGroup(click.Group):
+    """`gen-ci SPEC ...` is short for `gen-ci render SPEC ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["render", *args]
+        return super().parse_args(ctx, args)
+
+
+def _fail(error: Exception) -> None:
+    from generator.emitting import RenderedInvalid
+
+    if isinstance(error, SpecError):
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.render(), err=True)
+        count = len(error.diagnostics)
+        click.echo(f"gen-ci: {count} problem{'s' if count != 1 else ''} in the spec; nothing was written", err=True)
+        sys.exit(EXIT_INVALID)
+    if isinstance(error, RenderedInvalid):
+        click.echo(f"gen-ci: {error}", err=True)
+        sys.exit(EXIT_BUG)
+    raise error
+
+
+@click.group(cls=_SpecFirstGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gen-ci")
+def main() -> None:
+    """Render hardened CI pipelines for Docker images from one spec.
+
+    \b
+    Example:
+      gen-ci spec.yml > .github/workflows/ci.yml
+      gen-ci spec.yml --target gitlab > .gitlab-ci.yml
+    """
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--target", "-t", type=click.Choice(["github", "gitlab"]), help="Platform to render; optional when the spec has one target.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of standard output.")
+def render(spec: str, target: str | None, output: str | None) -> None:
+    """Render SPEC for one platform.
+
+    \b
+    Example:
+      gen-ci render spec.yml --target github -o .github/workflows/ci.yml
+    """
+    from generator.pipeline import generate
+
+    try:
+        _, _, text = generate(spec, target)
+    except Exception as error:  # noqa: BLE001 - _fail re-raises what it does not own
+        _fail(error)
+    if output:
+        from generator.writing import write_atomic
+
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+def schema() -> None:
+    """Print the spec's JSON Schema (for editors and other tools).
+
+    \b
+    Example:
+      gen-ci schema > spec.schema.json
+    """
+    from generator.resources import schema_path
+
+    click.echo(schema_path().read_text(encoding="utf-8"), nl=False)
+
+
+def run(argv: list[str] | None = None) -> Any:
+    return main.main(args=argv, prog_name="gen-ci")

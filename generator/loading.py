@@ -1,0 +1,134 @@
+"""Read a spec file as YAML 1.2, keeping the line and column of every node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from generator.diagnostics import Diagnostic, SpecError, json_path
+
+MAX_BYTES = 1_000_000
+# Aliases are followed when counting, so an anchor bomb is refused before anything walks it.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class LoadedSpec:
+    file: str
+    data: dict[str, Any]  # plain dicts, lists and scalars
+    tree: CommentedMap  # the same content with positions
+
+    def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+        """1-based line and column of the node at path (of its key with key=True).
+
+        Falls back to the nearest existing ancestor, so every diagnostic has a place.
+        """
+        node: Any = self.tree
+        where = (0, 0)
+        for part in path:
+            if isinstance(node, CommentedMap) and part in node:
+                where = node.lc.key(part) if key and part == path[-1] else node.lc.value(part)
+                node = node[part]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                where = node.lc.item(part)
+                node = node[part]
+            else:
+                break
+        return where[0] + 1, where[1] + 1
+
+    def diagnostic(self, path: Path_, code: str, message: str, *, key: bool = False) -> Diagnostic:
+        line, column = self.position(path, key=key)
+        return Diagnostic(self.file, line, column, code, json_path(path), message)
+
+
+def _fail(file: str, line: int, column: int, code: str, message: str) -> SpecError:
+    return SpecError([Diagnostic(file, line, column, code, "$", message)])
+
+
+def _decode(file: str, raw: bytes) -> str:
+    if len(raw) > MAX_BYTES:
+        raise _fail(file, 1, 1, "GC002", f"the file has {len(raw)} bytes; a spec may have at most {MAX_BYTES}")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise _fail(file, line, column, "GC001", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the spec as UTF-8") from None
+
+
+def _plain(node: Any, path: Path_, loaded: LoadedSpec, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise SpecError([loaded.diagnostic(path, "GC002", f"the document expands to more than {MAX_NODES} nodes (anchors and aliases included)")])
+    if len(path) > MAX_DEPTH:
+        raise SpecError([loaded.diagnostic(path[:4], "GC002", f"nesting deeper than {MAX_DEPTH} levels")])
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key, value in node.items():
+            if not isinstance(key, str):
+                raise SpecError([loaded.diagnostic((*path, key), "GC002", f"keys must be strings, got {type(key).__name__} {key!r}; quote it", key=True)])
+            out[key] = _plain(value, (*path, key), loaded, budget)
+        return out
+    if isinstance(node, CommentedSeq):
+        return [_plain(item, (*path, i), loaded, budget) for i, item in enumerate(node)]
+    if isinstance(node, bool) or node is None:
+        return node
+    # ruamel's round-trip scalars subclass int/float/str; hand on the plain types.
+    for plain in (bool, int, float, str):
+        if isinstance(node, plain):
+            return plain(node)
+    return str(node)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    return "a single value" if value is not None else "nothing"
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise _fail(file, 1, 1, "GC001", f"cannot read the spec: {exc.strerror}") from None
+    text = _decode(file, raw)
+    yaml = YAML(typ="rt")
+    yaml.version = (1, 2)
+    try:
+        documents = list(yaml.load_all(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "found duplicate key" in str(exc):
+            raise _fail(file, line, column, "GC003", f"{problem.strip()}; every key may appear once (gen-ci never keeps the last one silently)") from None
+        if "'\\t'" in problem:
+            problem += "; indent with spaces, not tabs"
+        raise _fail(file, line, column, "GC001", problem.strip()) from None
+    except YAMLError as exc:
+        raise _fail(file, 1, 1, "GC001", str(exc).strip().splitlines()[0]) from None
+    except RecursionError:
+        raise _fail(file, 1, 1, "GC002", f"nesting deeper than {MAX_DEPTH} levels") from None
+    documents = [d for d in documents if d is not None] or documents
+    if len(documents) > 1:
+        raise _fail(file, 1, 1, "GC002", f"found {len(documents)} YAML documents; a spec is exactly one")
+    tree = documents[0] if documents else None
+    if tree is None:
+        raise _fail(file, 1, 1, "GC002", "the spec is empty; start from `gen-ci init` or the README's quickstart")
+    if not isinstance(tree, CommentedMap):
+        raise _fail(file, 1, 1, "GC002", f"the spec must be a mapping of keys to values, not {_kind(tree)}")
+    loaded = LoadedSpec(file, {}, tree)
+    loaded.data = _plain(tree, (), loaded, [MAX_NODES])
+    return loaded

@@ -1,0 +1,179 @@
+"""Turn a validated spec into the plain model the templates read."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import pins
+
+SEVERITIES = ["low", "medium", "high", "critical"]
+
+
+def apply_defaults(data: Any, schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    """Fill every schema default into a copy of data: the schema is the one source of defaults."""
+    if "$ref" in schema:
+        schema = {**root["$defs"][schema["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in schema.items() if k != "$ref"}}
+    if isinstance(data, dict) and "properties" in schema:
+        out = dict(data)
+        for key, sub in schema["properties"].items():
+            if key not in out and "default" in sub:
+                out[key] = copy.deepcopy(sub["default"])
+            if key in out:
+                out[key] = apply_defaults(out[key], sub, root)
+        return out
+    if isinstance(data, list) and isinstance(schema.get("items"), dict):
+        return [apply_defaults(item, schema["items"], root) for item in data]
+    return data
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    repository: str
+    registry: str
+    context: str
+    dockerfile: str
+    target: str | None
+    build_args: dict[str, str]
+    platforms: list[str]
+    cache: str
+    test: str | None
+
+
+@dataclass(frozen=True)
+class Docker:
+    mode: str
+    version: str
+    dind_image: str
+    cli_image: str
+    daemon_flags: list[str]
+    host_network: bool
+    github_daemon: str
+    buildkit_image: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    tool: str
+    image: str
+    fail_on: str
+    severities: list[str]
+    ignore_unfixed: bool
+
+
+@dataclass(frozen=True)
+class Push:
+    enabled: bool
+    branches: list[str]  # literal, or a prefix ending in *
+    tags: list[str]
+    auth: str
+    username: str | None
+    password: str | None
+    aws_role: str | None
+    aws_region: str | None
+    environment: str | None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    targets: dict[str, str]
+    triggers: dict[str, Any]
+    docker: Docker
+    images: list[Image]
+    scan: Scan
+    push: Push
+    runners: dict[str, list[str]]
+    timeout_minutes: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _pinned(reference: str, digest: str | None) -> str:
+    return f"{reference}@{digest}" if digest else reference
+
+
+def daemon_flags(docker: dict[str, Any]) -> list[str]:
+    isolated = docker["network"] == "isolated"
+    iptables = docker.get("iptables", not isolated)
+    icc = docker.get("icc", isolated)  # no bridge at all in isolated, so icc is moot there
+    flags = [f"--storage-driver={docker['storage_driver']}"]
+    if not iptables:
+        flags.append("--iptables=false")
+    if isolated:
+        flags.append("--bridge=none")
+    if not icc:
+        flags.append("--icc=false")
+    if "bip" in docker:
+        flags.append(f"--bip={docker['bip']}")
+    if "mtu" in docker:
+        flags.append(f"--mtu={docker['mtu']}")
+    return flags
+
+
+def image_id(image: dict[str, Any]) -> str:
+    if "id" in image:
+        return image["id"]
+    last = image["repository"].rsplit("/", 1)[-1]
+    return re.sub(r"[^a-z0-9-]+", "-", last).strip("-")[:40] or "image"
+
+
+def build_model(data: dict[str, Any]) -> Model:
+    """data has passed schema and semantic validation and carries every default."""
+    docker = data["docker"]
+    version = docker["version"]
+    scan = data["scan"]
+    push = data["push"]
+    images = [
+        Image(
+            id=image_id(i),
+            repository=i["repository"],
+            registry=i["repository"].split("/", 1)[0],
+            context=i["context"],
+            dockerfile=i["dockerfile"],
+            target=i.get("target"),
+            build_args=dict(i["build_args"]),
+            platforms=list(i["platforms"]),
+            cache=i["cache"],
+            test=i.get("test"),
+        )
+        for i in data["images"]
+    ]
+    return Model(
+        name=data["name"],
+        targets=dict(data["targets"]),
+        triggers=data["triggers"],
+        docker=Docker(
+            mode=docker["mode"],
+            version=version,
+            dind_image=_pinned(f"docker:{version}-dind", docker.get("dind_digest")),
+            cli_image=_pinned(f"docker:{version}-cli", docker.get("cli_digest")),
+            daemon_flags=daemon_flags(docker),
+            host_network=docker["mode"] == "dind" and docker["network"] == "isolated",
+            github_daemon=docker["github_daemon"],
+            buildkit_image=f"moby/buildkit:{docker['buildkit']}",
+        ),
+        images=images,
+        scan=Scan(
+            tool=scan["tool"],
+            image=pins.image(scan["tool"]) if scan["tool"] != "none" else "",
+            fail_on=scan["fail_on"],
+            severities=[s.upper() for s in SEVERITIES[SEVERITIES.index(scan["fail_on"]):]],
+            ignore_unfixed=scan["ignore_unfixed"],
+        ),
+        push=Push(
+            enabled=bool(push["branches"] or push["tags"]),
+            branches=list(push["branches"]),
+            tags=list(push["tags"]),
+            auth=push["auth"],
+            username=push.get("username"),
+            password=push.get("password"),
+            aws_role=push.get("aws_role"),
+            aws_region=push.get("aws_region"),
+            environment=push.get("environment"),
+        ),
+        runners=data["runners"],
+        timeout_minutes=data["timeout_minutes"],
+    )

@@ -1,0 +1,100 @@
+"""Render the model through one platform's Jinja templates.
+
+Spec values reach the templates only as data. Every one of them is written through
+`q` (a YAML double-quoted scalar) or `shq` (a POSIX-shell word); templates never
+interpolate a spec value raw, and no spec value is ever compiled as a template.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from functools import cache
+from typing import Any
+
+from generator import pins
+from generator.model import Model
+from generator.resources import data_dir
+
+PLATFORMS = ("github", "gitlab")
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+
+
+def _yaml_printable(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x20 <= code <= 0x7E
+        or code == 0x85
+        or 0xA0 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    ) and code not in (0x2028, 0x2029, 0xFEFF)
+
+
+def yaml_quote(value: Any) -> str:
+    """A YAML 1.2 double-quoted scalar that reads back as exactly `value`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    out = []
+    for char in str(value):
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif _yaml_printable(char):
+            out.append(char)
+        elif ord(char) <= 0xFF:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) <= 0xFFFF:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def github_literal(value: Any) -> str:
+    """Keep `${{` inert: GitHub evaluates it in every workflow string, so emit it as a string literal expression."""
+    return str(value).replace("${{", "${{ '${{' }}")
+
+
+def glob_regex(pattern: str) -> str:
+    """A GitLab rules regex (/.../) matching exactly what the ref glob matches."""
+    body = ".*".join(re.escape(part).replace("/", "\\/") for part in pattern.split("*"))
+    return f"/^{body}$/"
+
+
+def _q_github(value: Any) -> str:
+    return yaml_quote(github_literal(value) if isinstance(value, str) else value)
+
+
+def _as_dict(model: Model) -> dict[str, Any]:
+    return dataclasses.asdict(model)
+
+
+@cache
+def _environment(platform: str) -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("templates") / platform)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters["q"] = _q_github if platform == "github" else yaml_quote
+    env.filters["shq"] = lambda value: shlex.quote(str(value))
+    env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i) for i in items) + "]"
+    env.filters["glob_regex"] = glob_regex
+    env.globals["action"] = pins.action
+    env.globals["pinned_image"] = pins.image
+    return env
+
+
+def render(model: Model, platform: str) -> str:
+    template = _environment(platform).get_template("pipeline.yml.j2")
+    return template.render(spec=_as_dict(model))

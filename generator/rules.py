@@ -1,0 +1,188 @@
+"""Semantic rules: combinations the schema allows but that cannot work.
+
+Each rule has its own id (see diagnostics.CODES) and says how to fix the spec.
+Rules read the spec with defaults filled in, and the raw spec to know what the user set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from generator.diagnostics import Diagnostic, SpecError
+from generator.loading import LoadedSpec
+from generator.model import image_id
+
+Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
+
+DOCKERD_REFUSAL = (
+    "You specified --iptables=false with --icc=false. ICC=false uses iptables to function. "
+    "Please set --icc or --iptables to true"
+)
+
+
+def iptables_and_icc_off(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    docker = spec["docker"]
+    isolated = docker["network"] == "isolated"
+    if docker.get("iptables", not isolated) is False and docker.get("icc", isolated) is False:
+        where = ("docker", "icc") if "icc" in docker else ("docker", "iptables")
+        yield loaded.diagnostic(
+            where,
+            "GC101",
+            f'dockerd refuses to start with both iptables and icc off ("{DOCKERD_REFUSAL}"); '
+            "use network: isolated (--iptables=false --bridge=none: no bridge, so no container-to-container traffic) "
+            "or network: icc-off (--icc=false with iptables on), and drop the iptables/icc overrides",
+        )
+
+
+def multi_platform_on_classic_store(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if "gitlab" not in spec["targets"]:
+        return
+    for index, image in enumerate(spec["images"]):
+        if len(image["platforms"]) > 1:
+            yield loaded.diagnostic(
+                ("images", index, "platforms"),
+                "GC102",
+                "the GitLab jobs build into the daemon's image store, which (with an explicit storage driver) is the classic "
+                "store and cannot hold a multi-platform image; render this image for GitHub only, or give GitLab one image per platform",
+            )
+
+
+def cache_unusable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if "gitlab" not in spec["targets"]:
+        return
+    for index, image in enumerate(spec["images"]):
+        if image["cache"] == "gha":
+            yield loaded.diagnostic(
+                ("images", index, "cache"),
+                "GC103",
+                "cache: gha needs GitHub's cache service, and the GitLab jobs build with the daemon's own docker builder, "
+                "which cannot export to it; use cache: auto (gha on GitHub, none on GitLab)",
+            )
+
+
+def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    push = spec["push"]
+    if not (push["branches"] or push["tags"]):
+        return
+    auth = push["auth"]
+    if auth == "secrets":
+        for key in ("username", "password"):
+            if key not in push:
+                yield loaded.diagnostic(
+                    ("push", "auth"), "GC104",
+                    f"auth: secrets pushes with named credentials, but push.{key} is missing; name the secret "
+                    "(GitHub) or protected variable (GitLab) that holds it",
+                )
+    elif auth == "oidc":
+        for key in ("aws_role", "aws_region"):
+            if key not in push:
+                yield loaded.diagnostic(("push", "auth"), "GC104", f"auth: oidc needs push.{key} to get registry credentials")
+    elif auth == "token" and "github" in spec["targets"]:
+        for index, image in enumerate(spec["images"]):
+            if not image["repository"].startswith("ghcr.io/"):
+                yield loaded.diagnostic(
+                    ("images", index, "repository"), "GC104",
+                    "auth: token uses GITHUB_TOKEN, which can push only to ghcr.io; use auth: secrets with push.username "
+                    "and push.password for this registry, or auth: oidc for AWS ECR",
+                )
+
+
+def threshold_without_scanner(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    raw_scan = loaded.data.get("scan", {})
+    if spec["scan"]["tool"] == "none":
+        for key in ("fail_on", "ignore_unfixed"):
+            if key in raw_scan:
+                yield loaded.diagnostic(
+                    ("scan", key), "GC105",
+                    f"scan.{key} has no effect with scan.tool: none; choose trivy or grype, or remove scan.{key}",
+                )
+
+
+def duplicate_image_ids(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    seen: dict[str, int] = {}
+    for index, image in enumerate(spec["images"]):
+        ident = image_id(image)
+        if ident in seen:
+            where = ("images", index, "id") if "id" in image else ("images", index, "repository")
+            yield loaded.diagnostic(
+                where, "GC106",
+                f"image id {ident!r} is already used by images[{seen[ident]}]; job names and cache scopes must be unique, "
+                "so give one of them a different id",
+            )
+        seen.setdefault(ident, index)
+
+
+def socket_without_runner_tags(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if "gitlab" in spec["targets"] and spec["docker"]["mode"] == "socket" and not spec["runners"]["gitlab"]:
+        yield loaded.diagnostic(
+            ("docker", "mode"), "GC107",
+            "socket mode on GitLab needs runners whose config.toml binds /var/run/docker.sock; "
+            "set runners.gitlab to the tags that select them (see the README's socket section)",
+        )
+
+
+def oidc_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if spec["push"]["auth"] == "oidc" and "gitlab" in spec["targets"]:
+        yield loaded.diagnostic(
+            ("push", "auth"), "GC108",
+            "auth: oidc is rendered for GitHub (AWS ECR) only; on GitLab use auth: token or auth: secrets with protected variables",
+        )
+
+
+def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    raw_docker = loaded.data.get("docker", {})
+    dind_only = ("version", "dind_digest", "cli_digest", "storage_driver", "network", "iptables", "icc", "mtu", "bip", "github_daemon")
+    if spec["docker"]["mode"] == "socket":
+        for key in dind_only:
+            if key in raw_docker and key != "version":
+                yield loaded.diagnostic(("docker", key), "GC109", f"docker.{key} configures the dind daemon and has no effect in socket mode; remove it or set mode: dind")
+    elif spec["docker"]["network"] == "isolated":
+        for key in ("bip", "mtu"):
+            if key in raw_docker:
+                yield loaded.diagnostic(
+                    ("docker", key), "GC109",
+                    f"docker.{key} configures the default bridge, which the isolated profile does not create "
+                    "(builds use the dind container's own network, MTU included); use network: icc-off or remove it",
+                )
+
+
+def secrets_without_environment(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    push = spec["push"]
+    if "github" in spec["targets"] and push["auth"] == "secrets" and (push["branches"] or push["tags"]) and "environment" not in push:
+        yield loaded.diagnostic(
+            ("push", "auth"), "GC110",
+            "auth: secrets on GitHub needs push.environment: keep the registry credentials as environment secrets, "
+            "released only to the push job and only past the environment's protection rules",
+        )
+
+
+def service_daemon_without_digest(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    docker = spec["docker"]
+    if "github" in spec["targets"] and docker["mode"] == "dind" and docker["github_daemon"] == "service" and "dind_digest" not in docker:
+        yield loaded.diagnostic(
+            ("docker", "github_daemon"), "GC111",
+            "a service daemon is pulled by the runner before any step, by its reference alone; pin it with docker.dind_digest "
+            "(docker buildx imagetools inspect docker:<version>-dind), or use github_daemon: step",
+        )
+
+
+RULES: list[Rule] = [
+    iptables_and_icc_off,
+    multi_platform_on_classic_store,
+    cache_unusable,
+    push_without_credentials,
+    threshold_without_scanner,
+    duplicate_image_ids,
+    socket_without_runner_tags,
+    oidc_unsupported,
+    setting_without_effect,
+    secrets_without_environment,
+    service_daemon_without_digest,
+]
+
+
+def check_rules(spec: dict[str, Any], loaded: LoadedSpec) -> None:
+    found = [d for rule in RULES for d in rule(spec, loaded)]
+    if found:
+        raise SpecError(found)

@@ -1,0 +1,80 @@
+"""Check a loaded spec against the JSON Schema and say, per problem, what is allowed."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from typing import Any
+
+from generator.diagnostics import Diagnostic, SpecError
+from generator.loading import LoadedSpec
+from generator.resources import schema_path
+
+YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false", "True", "False"}
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    return json.loads(schema_path().read_text(encoding="utf-8"))
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _did_you_mean(word: Any, choices: list[str]) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _describe(error: Any) -> tuple[str, str, bool]:
+    """(code, message, at_key) for one jsonschema error."""
+    kind, value, schema = error.validator, error.instance, error.schema
+    expected = schema.get("description", "")
+    if kind == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(allowed))
+        return "GC010", "", True  # expanded per key by the caller
+    if kind == "required":
+        return "GC014", error.message.replace("is a required property", "is required but missing"), False
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        hint = ""
+        if wanted == "boolean" and isinstance(value, str) and value in YAML11_BOOLEANS:
+            hint = f"; gen-ci reads YAML 1.2, where {value} is a string: write true or false"
+        return "GC011", f"expected {wanted}, got {type(value).__name__} {_short(value)}{hint}", False
+    if kind in ("enum", "const"):
+        choices = error.validator_value if kind == "enum" else [error.validator_value]
+        listed = ", ".join(json.dumps(c) for c in choices)
+        return "GC012", f"{_short(value)} is not allowed; use one of: {listed}{_did_you_mean(value, [str(c) for c in choices])}", False
+    if kind == "pattern":
+        return "GC013", f"{_short(value)} is not a valid value here ({expected or 'must match ' + error.validator_value})", False
+    if kind == "propertyNames":
+        return "GC013", f"key {_short(value)} is not a valid name here", True
+    return "GC015", f"{_short(value)}: {error.message.split(' is ', 1)[-1] if ' is ' in error.message else error.message}", False
+
+
+def validate_schema(loaded: LoadedSpec) -> None:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(spec_schema())
+    found: list[Diagnostic] = []
+    for error in validator.iter_errors(loaded.data):
+        path = tuple(error.absolute_path)
+        code, message, at_key = _describe(error)
+        if error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - set(allowed)):
+                hint = _did_you_mean(key, allowed) or f"; allowed keys: {', '.join(allowed)}"
+                found.append(loaded.diagnostic((*path, key), "GC010", f"unknown key {key!r}{hint}", key=True))
+            continue
+        if error.validator == "propertyNames":
+            path = (*path, error.instance)
+        found.append(loaded.diagnostic(path, code, message, key=at_key))
+    if found:
+        raise SpecError(found)
