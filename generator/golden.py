@@ -1,0 +1,32 @@
+"""Regenerate golden/<case>/<target>.yml from each golden spec: `python -m generator.golden`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from generator.diagnostics import SpecError
+from generator.pipeline import generate
+from generator.writing import write_atomic
+
+
+def regenerate(root: Path) -> list[Path]:
+    from generator.loading import load_spec
+
+    written = []
+    for spec in sorted((root / "golden").glob("*/spec.yml")):
+        relative = spec.relative_to(root).as_posix()
+        for platform in sorted(load_spec(spec).data["targets"]):
+            _, _, text = generate(relative, platform)
+            out = spec.parent / f"{platform}.yml"
+            write_atomic(out, text)
+            written.append(out)
+    return written
+
+
+if __name__ == "__main__":
+    try:
+        for path in regenerate(Path.cwd()):
+            print(path)
+    except SpecError as error:
+        sys.exit(str(error))

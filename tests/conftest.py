@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "golden"
+BIN = Path(sys.executable).parent
+
+
+def golden_outputs(platform: str) -> list[Path]:
+    return sorted(GOLDEN.glob(f"*/{platform}.yml"))
+
+
+def tool(name: str) -> str:
+    """A checker installed beside this interpreter (the test extra), else on PATH."""
+    found = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not found:
+        pytest.fail(f"{name} is not installed; install the test extra: pip install -e '.[test]'")
+    return found
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
+    # actionlint finds shellcheck on PATH: put the venv's bin first.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "NO_COLOR": "1"}
+    return subprocess.run([tool(args[0]), *args[1:]], capture_output=True, text=True, env=env, timeout=300)
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli():
+    def invoke(*args: str) -> Result:
+        result = CliRunner().invoke(main, list(args), prog_name="gen-ci")
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+@pytest.fixture
+def write_spec(tmp_path):
+    def write(text: str | bytes, name: str = "spec.yml") -> Path:
+        path = tmp_path / name
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+        return path
+
+    return write
+
+
+MINIMAL = """\
+version: 1
+name: acme-app
+targets: {github: .github/workflows/ci.yml}
+images:
+  - repository: ghcr.io/acme/app
+"""

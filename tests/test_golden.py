@@ -1,0 +1,56 @@
+"""Golden outputs are the tool's own output, compared byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.pipeline import generate
+from tests.conftest import GOLDEN, ROOT
+
+CASES = sorted(p.parent.name for p in GOLDEN.glob("*/spec.yml"))
+
+
+def _targets(case: str) -> list[str]:
+    from generator.loading import load_spec
+
+    return sorted(load_spec(GOLDEN / case / "spec.yml").data["targets"])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_matches_fresh_render(case, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for platform in _targets(case):
+        _, _, text = generate(f"golden/{case}/spec.yml", platform)
+        expected = (GOLDEN / case / f"{platform}.yml").read_text(encoding="utf-8")
+        assert text == expected, f"golden/{case}/{platform}.yml is stale: run `python -m generator.golden`"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_output_without_a_target(case):
+    outputs = {p.stem for p in (GOLDEN / case).glob("*.yml")} - {"spec"}
+    assert outputs == set(_targets(case))
+
+
+def test_golden_cases_cover_every_mode_platform_and_profile():
+    from generator.pipeline import compile_spec
+
+    seen = set()
+    for case in CASES:
+        _, model = compile_spec(GOLDEN / case / "spec.yml")
+        profile = model.docker.daemon_flags if model.docker.mode == "dind" else ()
+        network = "isolated" if "--bridge=none" in profile else "icc-off" if "--icc=false" in profile else "-"
+        for platform in model.targets:
+            seen.add((platform, model.docker.mode, network))
+            if len(model.images) > 1:
+                seen.add((platform, "monorepo"))
+            if any(len(i.platforms) > 1 for i in model.images) and model.push.tags and model.scan.tool != "none":
+                seen.add((platform, "multi-platform release"))
+            if model.scan.fail_on == "low":
+                seen.add((platform, "strict scan"))
+    for platform in ("github", "gitlab"):
+        assert (platform, "dind", "isolated") in seen
+        assert (platform, "dind", "icc-off") in seen
+        assert (platform, "monorepo") in seen
+        assert (platform, "strict scan") in seen
+    assert ("github", "socket", "-") in seen and ("gitlab", "socket", "-") in seen
+    assert ("github", "multi-platform release") in seen

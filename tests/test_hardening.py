@@ -1,0 +1,152 @@
+"""Each hardening rule of the GitHub output, checked on every golden workflow."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator import pins
+from tests.conftest import golden_outputs
+
+WORKFLOWS = golden_outputs("github")
+SHA_PIN = re.compile(r"^(?P<name>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40})$")
+
+
+def _load(path):
+    yaml = YAML(typ="rt")
+    return yaml.load(path.read_text())
+
+
+def _jobs(path):
+    return _load(path)["jobs"]
+
+
+def _steps(path):
+    for job_id, job in _jobs(path).items():
+        for step in job["steps"]:
+            yield job_id, job, step
+
+
+params = pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.parent.name)
+
+
+@params
+def test_top_level_permissions_are_empty(path):
+    assert _load(path)["permissions"] == {}
+
+
+@params
+def test_each_job_permission_is_explained(path):
+    for job_id, job in _jobs(path).items():
+        assert job["permissions"], job_id
+        for scope in job["permissions"]:
+            comment = job["permissions"].ca.items.get(scope)
+            assert comment and comment[2].value.strip().startswith("#"), f"{job_id}.{scope} has no why-comment"
+
+
+@params
+def test_write_scopes_only_on_the_push_job(path):
+    for job_id, job in _jobs(path).items():
+        writes = {k for k, v in job["permissions"].items() if v == "write"}
+        if job_id.startswith("build-"):
+            assert writes == set(), job_id
+        else:
+            assert writes <= {"packages", "id-token"}
+
+
+@params
+def test_oidc_only_where_it_is_used(path):
+    for job_id, job in _jobs(path).items():
+        uses_aws = any("configure-aws-credentials" in s.get("uses", "") for s in job["steps"])
+        assert ("id-token" in job["permissions"]) == uses_aws, job_id
+
+
+@params
+def test_checkout_never_persists_credentials(path):
+    checkouts = [s for _, _, s in _steps(path) if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+
+
+@params
+def test_every_job_has_a_timeout_and_everything_is_named(path):
+    doc = _load(path)
+    assert doc["name"]
+    for job_id, job in doc["jobs"].items():
+        assert isinstance(job["timeout-minutes"], int), job_id
+        assert job["name"], job_id
+        assert all(step.get("name") for step in job["steps"]), job_id
+
+
+@params
+def test_concurrency_cancels_only_pull_requests(path):
+    concurrency = _load(path)["concurrency"]
+    assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
+    assert "github.event.pull_request.number || github.ref" in concurrency["group"]
+
+
+@params
+def test_no_dangerous_triggers(path):
+    triggers = _load(path)["on"]
+    assert not {"pull_request_target", "workflow_run"} & set(triggers)
+
+
+@params
+def test_no_expressions_inside_run(path):
+    for job_id, _, step in _steps(path):
+        assert "${{" not in step.get("run", ""), f"{job_id}: {step['name']}"
+
+
+@params
+def test_actions_pinned_to_a_recorded_sha(path):
+    recorded = pins.pins()["actions"]
+    for _, _, step in _steps(path):
+        if "uses" not in step:
+            continue
+        match = SHA_PIN.match(step["uses"])
+        assert match, step["uses"]
+        assert recorded[match["name"]]["sha"] == match["sha"]
+    text = path.read_text()
+    for line in text.splitlines():
+        if "uses:" in line:
+            name = line.split("uses:")[1].split("@")[0].strip()
+            assert line.rstrip().endswith(f"# {recorded[name]['version']}"), line
+
+
+@params
+def test_push_job_is_bound_to_the_named_environment(path):
+    from generator.loading import load_spec
+
+    spec = load_spec(path.parent / "spec.yml").data
+    environment = spec.get("push", {}).get("environment")
+    for job_id, job in _jobs(path).items():
+        if job_id.startswith("release-"):
+            assert job.get("environment") == environment
+        else:
+            assert "environment" not in job
+
+
+@params
+def test_privileged_only_on_the_daemon(path):
+    for job_id, job in _jobs(path).items():
+        assert "privileged" not in str(job.get("container", "")), job_id
+        for _, _, step in _steps(path):
+            if "--privileged" in step.get("run", ""):
+                assert "docker:" in step["run"] or "$DIND_IMAGE" in step["run"]
+
+
+@params
+def test_registry_login_only_in_the_push_job(path):
+    for job_id, _, step in _steps(path):
+        if "login-action" in step.get("uses", ""):
+            assert job_id.startswith("release-")
+
+
+def test_pins_file_entries_are_full_shas_with_versions():
+    for name, pin in pins.pins()["actions"].items():
+        assert re.fullmatch(r"[0-9a-f]{40}", pin["sha"]), name
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", pin["version"]), name
+    for reference in pins.pins()["images"].values():
+        assert re.search(r":v?\d+\.\d+\.\d+$", reference), reference
