@@ -89,3 +89,28 @@ def schema() -> None:
 
 def run(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="gen-ci")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
+def lint(files: tuple[str, ...], output_format: str) -> None:
+    """Audit GitLab CI files for Docker hardening; exit 1 on findings.
+
+    \b
+    Example:
+      gen-ci lint .gitlab-ci.yml --format sarif > gen-ci.sarif
+    """
+    from generator.lint.document import LintInputError, read_pipeline
+    from generator.lint.report import FORMATS
+    from generator.lint.rules import lint as run_rules
+
+    findings = []
+    for file in files:
+        try:
+            findings.extend(run_rules(read_pipeline(file)))
+        except LintInputError as error:
+            click.echo(f"gen-ci: {error}", err=True)
+            sys.exit(EXIT_INVALID)
+    click.echo(FORMATS[output_format](findings), nl=False)
+    sys.exit(EXIT_FINDINGS if findings else EXIT_OK)

@@ -1,0 +1,42 @@
+"""Findings as text, JSON or SARIF 2.1.0 (for code-scanning dashboards)."""
+
+from __future__ import annotations
+
+import json
+
+from generator import __version__
+from generator.lint.rules import RULES, Finding
+
+
+def as_text(findings: list[Finding]) -> str:
+    return "".join(f"{f.file}:{f.line}: {f.rule}[{f.name}] {f.message} ({f.url})\n" for f in findings)
+
+
+def as_json(findings: list[Finding]) -> str:
+    rows = [{"rule": f.rule, "name": f.name, "file": f.file, "line": f.line, "message": f.message, "url": f.url} for f in findings]
+    return json.dumps(rows, indent=2) + "\n"
+
+
+def as_sarif(findings: list[Finding]) -> str:
+    rules = [
+        {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "helpUri": f"https://github.com/gen-ci/gen-ci#{r.name}"}
+        for r in RULES
+    ]
+    results = [
+        {
+            "ruleId": f.rule,
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.file}, "region": {"startLine": f.line}}}],
+        }
+        for f in findings
+    ]
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "gen-ci lint", "version": __version__, "informationUri": "https://github.com/gen-ci/gen-ci", "rules": rules}}, "results": results}],
+    }
+    return json.dumps(log, indent=2) + "\n"
+
+
+FORMATS = {"text": as_text, "json": as_json, "sarif": as_sarif}

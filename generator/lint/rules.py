@@ -1,0 +1,221 @@
+"""The lint rules. Each has a stable id, a name (its README anchor) and one check."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from generator.lint.document import Job, PipelineFile, line_of
+
+DOCS = "https://github.com/gen-ci/gen-ci#"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    name: str
+    file: str
+    line: int
+    message: str
+
+    @property
+    def url(self) -> str:
+        return DOCS + self.name
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    summary: str
+    check: Callable[[PipelineFile, "Rule"], Iterator[Finding]]
+
+    def finding(self, pipeline: PipelineFile, line: int, message: str) -> Finding:
+        return Finding(self.id, self.name, pipeline.path, line, message)
+
+
+def _images(job: Job) -> Iterator[tuple[str, Any, Any]]:
+    """(reference, node holding it, key or index) for the job's image and services as written or inherited."""
+    image = job.merged.get("image")
+    if isinstance(image, dict):
+        yield str(image.get("name", "")), image, "name"
+    elif isinstance(image, str):
+        yield image, job.origin("image"), "image"
+    for index, service in enumerate(job.merged.get("services") or []):
+        if isinstance(service, dict):
+            yield str(service.get("name", "")), service, "name"
+        elif isinstance(service, str):
+            yield service, job.merged.get("services"), index
+
+
+def _dind_services(job: Job) -> Iterator[tuple[Any, Any, Any]]:
+    for index, service in enumerate(job.merged.get("services") or []):
+        name = service.get("name", "") if isinstance(service, dict) else service
+        if isinstance(name, str) and "dind" in name.split("/")[-1]:
+            yield service, job.merged.get("services"), index
+
+
+def _located(job: Job, holder: Any, key: Any) -> int:
+    line = line_of(holder, key) if holder is not None else 1
+    return line if line > 1 else job.line
+
+
+def _variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
+    merged = {**pipeline.global_variables(), **(job.merged.get("variables") or {})}
+    out = {}
+    for key, value in merged.items():
+        out[str(key)] = str(value.get("value", "")) if isinstance(value, dict) else str(value)
+    return out
+
+
+def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
+    for section in ("before_script", "script", "after_script"):
+        lines = job.merged.get(section)
+        if isinstance(lines, str):
+            lines = [lines]
+        for index, line in enumerate(lines or []):
+            if isinstance(line, str):
+                yield line, lines, index
+
+
+def _runnable(pipeline: PipelineFile) -> list[Job]:
+    # Hidden jobs are templates: they are checked through the jobs that use them.
+    return [job for job in pipeline.jobs if not job.hidden]
+
+
+def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    reported = set()
+    for job in _runnable(pipeline):
+        for reference, holder, key in _images(job):
+            if not reference or "$" in reference or "@sha256:" in reference:
+                continue
+            last = reference.rsplit("/", 1)[-1]
+            tag = last.split(":", 1)[1] if ":" in last else ""
+            if tag and tag != "latest" and re.search(r"\d", tag):
+                continue
+            line = _located(job, holder, key)
+            if (line, reference) in reported:
+                continue
+            reported.add((line, reference))
+            why = "has no tag (so :latest)" if not tag else f"uses the moving tag :{tag}"
+            yield rule.finding(pipeline, line, f"{job.name}: image {reference} {why}; pin an exact version, and a digest where you can")
+
+
+def dind_without_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        services = list(_dind_services(job))
+        if not services:
+            continue
+        variables = _variables(pipeline, job)
+        _, holder, index = services[0]
+        line = _located(job, holder, index)
+        if variables.get("DOCKER_TLS_CERTDIR", "unset") == "":
+            yield rule.finding(pipeline, line, f"{job.name}: DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs")
+        elif ":2375" in variables.get("DOCKER_HOST", ""):
+            yield rule.finding(pipeline, line, f"{job.name}: DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client")
+        elif "DOCKER_TLS_CERTDIR" not in variables or variables.get("DOCKER_TLS_VERIFY", "") in ("", "0"):
+            yield rule.finding(pipeline, line, f"{job.name}: the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client")
+
+
+def dind_missing_alias(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        for service, holder, index in _dind_services(job):
+            if not (isinstance(service, dict) and service.get("alias") == "docker"):
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: the dind service has no `alias: docker`; the TLS certificate names docker, and a registry or mirror path changes the derived alias")
+
+
+def dind_command_drops_entrypoint(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        for service, holder, index in _dind_services(job):
+            command = service.get("command") if isinstance(service, dict) else None
+            if isinstance(command, str):
+                command = [command]
+            for entry in command or []:
+                if not str(entry).startswith("--"):
+                    yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: service command entry {entry!r} does not start with --, so the entrypoint replaces dockerd's default command and its TLS set-up; pass daemon flags only, in --flag=value form")
+                    break
+
+
+def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        for service, holder, index in _dind_services(job):
+            command = service.get("command") if isinstance(service, dict) else None
+            flags = " ".join(map(str, command)) if isinstance(command, list) else str(command or "")
+            if re.search(r"--iptables[= ]false", flags) and re.search(r"--icc[= ]false", flags):
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: dockerd refuses to start with --iptables=false and --icc=false together; use --iptables=false --bridge=none, or --icc=false with iptables on")
+
+
+def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in pipeline.jobs:
+        for text, holder, index in _script_lines(job):
+            if re.search(r"docker\s+login\b[^\n|;&]*\s(-p|--password)(\s|=)", text):
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: docker login with -p/--password puts the secret on the command line and in process lists; pipe it to --password-stdin")
+
+
+PUSHES = re.compile(r"\bdocker\s+push\b|\bbuildx\s+build\b[^\n]*--push\b|\bimagetools\s+create\b|\bcrane\s+(push|copy)\b|\bskopeo\s+copy\b")
+
+
+def _protected_only(job: Job) -> bool:
+    rules = job.merged.get("rules")
+    if not isinstance(rules, list) or not rules:
+        return False
+    for entry in rules:
+        if not isinstance(entry, dict):
+            return False
+        if entry.get("when") == "never":
+            continue
+        condition = str(entry.get("if", ""))
+        if not re.search(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']", condition) or "||" in condition.split("CI_COMMIT_REF_PROTECTED")[0]:
+            return False
+    return True
+
+
+def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        if any(PUSHES.search(text) for text, _, _ in _script_lines(job)) and not _protected_only(job):
+            yield rule.finding(pipeline, job.line, f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...")
+
+
+def job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    default = pipeline.root.get("default")
+    if isinstance(default, dict) and "timeout" in default:
+        return
+    for job in _runnable(pipeline):
+        if "timeout" not in job.merged and "trigger" not in job.merged:
+            yield rule.finding(pipeline, job.line, f"{job.name}: no timeout, so a hung daemon holds the runner for the project's maximum; set timeout: (e.g. 30 minutes)")
+
+
+def debug_trace(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    scopes = [("the pipeline", pipeline.root.get("variables"))] + [(j.name, j.node.get("variables")) for j in pipeline.jobs]
+    for scope, variables in scopes:
+        if not isinstance(variables, dict):
+            continue
+        for name in ("CI_DEBUG_TRACE", "CI_DEBUG_SERVICES"):
+            value = variables.get(name)
+            value = value.get("value") if isinstance(value, dict) else value
+            if str(value).lower() in ("true", "1"):
+                yield rule.finding(pipeline, line_of(variables, name), f"{scope}: {name} is enabled, which prints every variable, secrets included, into the job log; remove it")
+
+
+RULES = [
+    Rule("GL001", "unpinned-image", "Images and services pinned to an exact version (not :latest or a moving tag).", unpinned_image),
+    Rule("GL002", "dind-without-tls", "The dind daemon is reached over TLS on 2376, never plain TCP on 2375.", dind_without_tls),
+    Rule("GL003", "dind-missing-alias", "The dind service has alias: docker.", dind_missing_alias),
+    Rule("GL004", "dind-command-drops-entrypoint", "dind service command: entries start with --.", dind_command_drops_entrypoint),
+    Rule("GL005", "iptables-and-icc-off", "No --iptables=false together with --icc=false.", iptables_and_icc_off),
+    Rule("GL006", "password-on-command-line", "No docker login -p / --password.", password_on_command_line),
+    Rule("GL007", "push-on-unprotected-ref", "Jobs that push run only on protected refs.", push_on_unprotected_ref),
+    Rule("GL008", "job-without-timeout", "Every job has a timeout.", job_without_timeout),
+    Rule("GL009", "debug-trace-enabled", "CI_DEBUG_TRACE and CI_DEBUG_SERVICES are not enabled.", debug_trace),
+]
+
+
+def lint(pipeline: PipelineFile) -> list[Finding]:
+    # A problem written once and inherited by several jobs is reported once, where it is written.
+    unique: dict[tuple[str, int], Finding] = {}
+    for rule in RULES:
+        for finding in rule.check(pipeline, rule):
+            unique.setdefault((finding.rule, finding.line), finding)
+    return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule))

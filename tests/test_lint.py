@@ -1,0 +1,137 @@
+"""gen-ci lint: each rule fires where it should and nowhere else."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from generator.lint.document import read_pipeline
+from generator.lint.rules import RULES, lint
+from tests.conftest import ROOT, golden_outputs
+
+FIXTURE = ROOT / "tests" / "fixtures" / "copy-paste.gitlab-ci.yml"
+
+SAFE_JOB = """\
+build:
+  image: docker:27.3.1-cli
+  timeout: 30 minutes
+  services:
+    - name: docker:27.3.1-dind
+      alias: docker
+      command: ["--storage-driver=overlay2"]
+  variables:
+    DOCKER_HOST: tcp://docker:2376
+    DOCKER_TLS_CERTDIR: /certs
+    DOCKER_TLS_VERIFY: "1"
+    DOCKER_CERT_PATH: /certs/client
+  script:
+    - docker build -t app .
+"""
+
+
+def _lint(tmp_path, text: str):
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(textwrap.dedent(text))
+    return lint(read_pipeline(path))
+
+
+def _ids(findings):
+    return sorted({f.rule for f in findings})
+
+
+def test_rule_ids_and_names_are_unique_and_documented():
+    readme = (ROOT / "README.md").read_text()
+    assert len({r.id for r in RULES}) == len({r.name for r in RULES}) == len(RULES) >= 9
+    for rule in RULES:
+        assert f'<a id="{rule.name}"></a>' in readme, f"README lacks the {rule.id} anchor"
+
+
+@pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)
+def test_goldens_have_no_findings(path):
+    assert lint(read_pipeline(path)) == []
+
+
+def test_the_copy_paste_pipeline(cli):
+    findings = lint(read_pipeline(FIXTURE))
+    messages = [(f.rule, f.line) for f in findings]
+    assert ("GL001", 2) in messages  # docker:latest
+    assert ("GL001", 5) in messages  # bare docker:dind
+    assert ("GL003", 5) in messages  # no alias
+    assert ("GL002", 5) in messages  # plain TCP
+    assert ("GL006", 14) in messages and ("GL006", 24) in messages  # docker login -p
+    assert ("GL007", 19) in messages  # only: [master]
+    assert ("GL008", 19) in messages
+    result = cli("lint", str(FIXTURE))
+    assert result.exit_code == 1
+    assert f"{FIXTURE}:2: GL001[unpinned-image]" in result.stdout
+
+
+def test_a_safe_job_has_no_findings(tmp_path):
+    assert _lint(tmp_path, SAFE_JOB) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (("docker:27.3.1-cli", "docker:latest"), "GL001"),
+        (("docker:27.3.1-cli", "docker:cli"), "GL001"),
+        (("docker:27.3.1-cli", "docker"), "GL001"),
+        (("DOCKER_TLS_CERTDIR: /certs", 'DOCKER_TLS_CERTDIR: ""'), "GL002"),
+        (("tcp://docker:2376", "tcp://docker:2375"), "GL002"),
+        (("      alias: docker\n", ""), "GL003"),
+        (('["--storage-driver=overlay2"]', '["dockerd", "--tls=false"]'), "GL004"),
+        (('["--storage-driver=overlay2"]', '["--iptables=false", "--icc=false"]'), "GL005"),
+        (("docker build -t app .", "docker login -u u -p \"$PW\" reg"), "GL006"),
+        (("docker build -t app .", "docker login -u u --password=$PW reg"), "GL006"),
+        (("docker build -t app .", "docker push app"), "GL007"),
+        (("  timeout: 30 minutes\n", ""), "GL008"),
+        (('    DOCKER_CERT_PATH: /certs/client\n', '    DOCKER_CERT_PATH: /certs/client\n    CI_DEBUG_TRACE: "true"\n'), "GL009"),
+        (('    DOCKER_CERT_PATH: /certs/client\n', '    DOCKER_CERT_PATH: /certs/client\n    CI_DEBUG_SERVICES: "true"\n'), "GL009"),
+    ],
+)
+def test_each_rule_fires_on_its_own_problem(tmp_path, change, rule):
+    old, new = change
+    assert old in SAFE_JOB
+    assert _ids(_lint(tmp_path, SAFE_JOB.replace(old, new))) == [rule]
+
+
+def test_protected_push_is_accepted(tmp_path):
+    text = SAFE_JOB.replace("docker build -t app .", "docker push app") + (
+        '  rules:\n    - if: $CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_BRANCH == "main"\n'
+    )
+    assert _lint(tmp_path, text) == []
+
+
+def test_extends_and_default_are_applied(tmp_path):
+    text = """\
+    default:
+      timeout: 10 minutes
+    .base:
+      image: docker:27.3.1-cli
+    job:
+      extends: .base
+      script: [echo hi]
+    """
+    assert _lint(tmp_path, text) == []
+
+
+def test_formats(cli, tmp_path):
+    as_json = json.loads(cli("lint", "--format", "json", str(FIXTURE)).stdout)
+    assert {row["rule"] for row in as_json} >= {"GL001", "GL002", "GL003", "GL006", "GL007", "GL008"}
+    assert all(row["url"].endswith("#" + row["name"]) for row in as_json)
+    sarif = json.loads(cli("lint", "--format", "sarif", str(FIXTURE)).stdout)
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {r.id for r in RULES}
+    assert len(run["results"]) == len(as_json)
+    assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+
+
+def test_unreadable_input_exits_2(cli, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("a: [1\n")
+    result = cli("lint", str(bad))
+    assert result.exit_code == 2
+    assert f"{bad}:" in result.stderr and "Traceback" not in result.stderr
