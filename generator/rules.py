@@ -115,8 +115,9 @@ def duplicate_image_ids(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Di
 
 def socket_without_runner_tags(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     if "gitlab" in spec["targets"] and spec["docker"]["mode"] == "socket" and not spec["runners"]["gitlab"]:
+        explicit = "mode" in loaded.data.get("docker", {})
         yield loaded.diagnostic(
-            ("docker", "mode"), "GC107",
+            ("docker", "mode") if explicit else ("targets", "gitlab"), "GC107",
             "socket mode on GitLab needs runners whose config.toml binds /var/run/docker.sock; "
             "set runners.gitlab to the tags that select them (see the README's socket section)",
         )
