@@ -28,6 +28,7 @@ CODES: dict[str, str] = {
     "GC109": "setting-without-effect",
     "GC110": "secrets-without-environment",
     "GC111": "service-daemon-without-digest",
+    "GC112": "cron-out-of-range",
 }
 
 

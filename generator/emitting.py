@@ -26,6 +26,8 @@ def canonical(rendered: str, head: str) -> str:
     yaml.version = (1, 2)
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
+    # Without it ruamel escapes characters beyond U+FFFF as surrogate pairs, which read back as different text.
+    yaml.allow_unicode = True
     yaml.preserve_quotes = False
     try:
         document = yaml.load(rendered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ MAX_BYTES = 1_000_000
 # Aliases are followed when counting, so an anchor bomb is refused before anything walks it.
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Path_ = tuple[str | int, ...]
 
@@ -84,6 +86,8 @@ def _plain(node: Any, path: Path_, loaded: LoadedSpec, budget: list[int]) -> Any
         return [_plain(item, (*path, i), loaded, budget) for i, item in enumerate(node)]
     if isinstance(node, bool) or node is None:
         return node
+    if isinstance(node, str) and _SURROGATE.search(node):
+        raise SpecError([loaded.diagnostic(path, "GC001", "the text holds a lone UTF-16 surrogate (YAML does not pair \\uD8xx\\uDCxx escapes); write the character itself")])
     # ruamel's round-trip scalars subclass int/float/str; hand on the plain types.
     for plain in (bool, int, float, str):
         if isinstance(node, plain):

@@ -168,6 +168,39 @@ def service_daemon_without_digest(spec: dict[str, Any], loaded: LoadedSpec) -> I
         )
 
 
+CRON_FIELDS = [
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}),
+    ("day of week", 0, 6, {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}),
+]
+
+
+def _cron_problem(expression: str) -> str | None:
+    for text, (field, low, high, names) in zip(expression.split(" "), CRON_FIELDS):
+        for atom in text.split(","):
+            values, _, step = atom.partition("/")
+            if step and int(step) == 0:
+                return f"the {field} step is 0"
+            for value in values.split("-"):
+                if value == "*":
+                    continue
+                number = names.get(value.upper()) if value.isalpha() else int(value)
+                if number is None:
+                    return f"{value!r} is not a {field} name" + (f" (use {', '.join(names)})" if names else "")
+                if not low <= number <= high:
+                    return f"{field} {value} is outside {low}-{high}"
+    return None
+
+
+def cron_out_of_range(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, expression in enumerate(spec["triggers"]["schedule"]):
+        problem = _cron_problem(expression)
+        if problem:
+            yield loaded.diagnostic(("triggers", "schedule", index), "GC112", f"{problem} in the cron expression {expression!r}")
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_classic_store,
@@ -180,6 +213,7 @@ RULES: list[Rule] = [
     setting_without_effect,
     secrets_without_environment,
     service_daemon_without_digest,
+    cron_out_of_range,
 ]
 
 

@@ -97,6 +97,11 @@ def test_latin1_error_points_at_the_byte(cli, write_spec):
     assert (rows[0]["line"], rows[0]["col"]) == ("2", "10")
 
 
+def test_surrogate_escapes_are_refused(cli, write_spec):
+    rows = _errors(cli(str(write_spec(MINIMAL + 'triggers: {branches: ["\\ud83d\\ude00"]}\n'))))
+    assert rows[0]["code"] == "GC001" and "surrogate" in rows[0]["msg"]
+
+
 def test_a_bom_is_accepted(cli, write_spec):
     assert cli(str(write_spec(b"\xef\xbb\xbf" + MINIMAL.encode()))).exit_code == 0
 
@@ -140,6 +145,7 @@ SEMANTIC = {
     "GC109": "docker: {mode: socket, network: icc-off}\n",
     "GC110": "push: {auth: secrets, username: U, password: P}\n",
     "GC111": "docker: {mode: dind, github_daemon: service}\n",
+    "GC112": "triggers: {schedule: ['0 4 * * 1', '61 4 * * MON', '0 4 * FOO 1']}\n",
 }
 
 

