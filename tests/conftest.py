@@ -42,14 +42,16 @@ class Result:
     stderr: str
 
 
+def invoke(*args: str) -> Result:
+    """Run gen-ci in-process; an exception other than exit is a crash and fails the test."""
+    result = CliRunner().invoke(main, list(args), prog_name="gen-ci")
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
 @pytest.fixture
 def cli():
-    def invoke(*args: str) -> Result:
-        result = CliRunner().invoke(main, list(args), prog_name="gen-ci")
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return Result(result.exit_code, result.stdout, result.stderr)
-
     return invoke
 
 
@@ -70,3 +72,5 @@ targets: {github: .github/workflows/ci.yml}
 images:
   - repository: ghcr.io/acme/app
 """
+
+

@@ -1,0 +1,48 @@
+"""The wheel carries templates and schemas: installed elsewhere, it renders every golden identically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+from tests.conftest import GOLDEN, ROOT
+
+
+def test_wheel_renders_every_golden_identically(tmp_path):
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    (wheel,) = wheels.glob("gen_ci-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "generator/templates/github/pipeline.yml.j2" in names
+    assert "generator/templates/gitlab/pipeline.yml.j2" in names
+    assert "generator/schemas/spec.schema.json" in names
+    assert "generator/pins.json" in names
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        check=True, capture_output=True, timeout=300,
+    )
+    work = tmp_path / "elsewhere"
+    shutil.copytree(GOLDEN, work / "golden")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-P", "-c", "import generator; print(generator.__file__)"],
+                           cwd=work, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(site))
+    for spec in sorted(GOLDEN.glob("*/spec.yml")):
+        for expected in sorted(spec.parent.glob("*.yml")):
+            if expected.name == "spec.yml":
+                continue
+            relative = f"golden/{spec.parent.name}/spec.yml"
+            result = subprocess.run(
+                [sys.executable, "-P", "-m", "generator", "render", relative, "--target", expected.stem],
+                cwd=work, env=env, capture_output=True, text=True, timeout=60,
+            )
+            assert result.returncode == 0, result.stderr
+            assert result.stdout == expected.read_text(), f"{relative} {expected.stem}"
