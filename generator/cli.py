@@ -114,3 +114,103 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
             sys.exit(EXIT_INVALID)
     click.echo(FORMATS[output_format](findings), nl=False)
     sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
+
+
+def _specs(given: tuple[str, ...]) -> list:
+    from pathlib import Path
+
+    from generator.project import DEFAULT_SPECS, discover_specs, repository_root
+
+    if given:
+        return [Path(spec) for spec in given]
+    found = discover_specs(Path.cwd())
+    root = repository_root(Path.cwd())
+    if not found:
+        click.echo(f"gen-ci: no spec found in {root} (looked for {', '.join(DEFAULT_SPECS)})", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(f"gen-ci: found {len(found)} spec{'s' if len(found) != 1 else ''} in {root}: " + ", ".join(str(p.relative_to(root)) for p in found), err=True)
+    return found
+
+
+@main.command()
+@click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
+def sync(specs: tuple[str, ...]) -> None:
+    """Write every output of SPECS (default: gen-ci.yml and .gen-ci/*.yml).
+
+    \b
+    Example:
+      gen-ci sync              # all specs of this repository
+      gen-ci sync ci.gen-ci.yml
+    """
+    from generator.sync import sync as sync_spec
+
+    failed = False
+    for spec in _specs(specs):
+        try:
+            for path in sync_spec(spec):
+                click.echo(f"gen-ci: wrote {path}", err=True)
+        except SpecError as error:
+            failed = True
+            for diagnostic in error.diagnostics:
+                click.echo(diagnostic.render(), err=True)
+    if failed:
+        click.echo("gen-ci: invalid specs were skipped; their outputs were left as they were", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
+def check(specs: tuple[str, ...]) -> None:
+    """Exit 1 with a diff when an output differs from its spec; write nothing.
+
+    \b
+    Example:
+      gen-ci check && echo "generated files are in sync"
+    """
+    from generator.sync import drifts, fingerprints_match
+
+    invalid = drifted = False
+    for spec in _specs(specs):
+        if fingerprints_match(spec):
+            continue
+        try:
+            found = drifts(spec)
+        except SpecError as error:
+            invalid = True
+            for diagnostic in error.diagnostics:
+                click.echo(diagnostic.render(), err=True)
+            continue
+        for drift in found:
+            drifted = True
+            click.echo(drift.diff, nl=False)
+            click.echo(f"gen-ci: {drift.path} is out of sync with {drift.spec}: {drift.reason}", err=True)
+            click.echo(f"gen-ci: fix with `gen-ci sync {drift.spec}`", err=True)
+    if invalid:
+        sys.exit(EXIT_INVALID)
+    if drifted:
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.group()
+def pins() -> None:
+    """Manage pinned action versions."""
+
+
+@pins.command("adopt")
+@click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
+def pins_adopt(specs: tuple[str, ...]) -> None:
+    """Keep pin bumps (Dependabot, Renovate) found in generated files.
+
+    \b
+    Example:
+      gen-ci pins adopt && gen-ci sync
+    """
+    from generator.project import PIN_OVERRIDES
+    from generator.sync import adopt_pins
+
+    try:
+        for spec in _specs(specs):
+            for name, pin in adopt_pins(spec).items():
+                click.echo(f"gen-ci: adopted {name} {pin['version']} ({pin['sha']}) into {PIN_OVERRIDES}", err=True)
+    except SpecError as error:
+        _fail(error)

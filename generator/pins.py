@@ -1,11 +1,18 @@
-"""Pinned actions and images, read from the one pins file shipped in the package."""
+"""Pinned actions and images: the pins file shipped in the package, plus a project's overrides.
+
+A project's overrides (`.gen-ci/pins.json`, written by `gen-ci pins adopt`) keep a bot's pin
+bump across `gen-ci sync`.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+USES = re.compile(r"^(?P<indent>\s*(?:-\s+)?)uses: (?P<name>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40}) # (?P<version>v\d+(?:\.\d+)*)\s*$")
 
 
 @cache
@@ -13,11 +20,36 @@ def pins() -> dict[str, Any]:
     return json.loads((Path(__file__).parent / "pins.json").read_text(encoding="utf-8"))
 
 
+def read_overrides(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("actions", {})
+    except FileNotFoundError:
+        return {}
+
+
+def resolver(overrides: dict[str, dict[str, str]]):
+    """`action(name)` for templates: `owner/repo@<sha> # <version>`, overrides first."""
+
+    def action(name: str) -> str:
+        pin = overrides.get(name) or pins()["actions"][name]
+        return f"{name}@{pin['sha']} # {pin['version']}"
+
+    return action
+
+
 def action(name: str) -> str:
-    """`owner/repo@<sha> # <version>` for a uses: line."""
-    pin = pins()["actions"][name]
-    return f"{name}@{pin['sha']} # {pin['version']}"
+    return resolver({})(name)
 
 
 def image(name: str) -> str:
     return pins()["images"][name]
+
+
+def uses_lines(text: str) -> dict[int, tuple[str, str, str]]:
+    """Line index -> (action, sha, version) for every SHA-pinned uses: line."""
+    found = {}
+    for index, line in enumerate(text.splitlines()):
+        match = USES.match(line)
+        if match:
+            found[index] = (match["name"], match["sha"], match["version"])
+    return found

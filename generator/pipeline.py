@@ -35,13 +35,50 @@ def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
     return target
 
 
-def generate(spec_file: str | Path, target: str | None = None) -> tuple[str, str, str]:
-    """(platform, output path declared by the spec, canonical text)."""
-    from generator.emitting import canonical, header
+def spec_digest(spec_file: Path) -> str:
+    """Fingerprint of everything an output depends on besides gen-ci itself: the spec and the pin overrides."""
+    from generator.fingerprint import digest
+    from generator.project import overrides_path
+
+    overrides = overrides_path(spec_file)
+    return digest(spec_file.read_bytes(), overrides.read_bytes() if overrides.is_file() else b"")
+
+
+def display_name(spec_file: Path) -> str:
+    """The spec's path from the repository root, so headers do not depend on where gen-ci ran."""
+    from generator.project import repository_root
+
+    resolved = spec_file.resolve()
+    try:
+        return resolved.relative_to(repository_root(resolved.parent)).as_posix()
+    except ValueError:
+        return spec_file.as_posix()
+
+
+def render_outputs(spec_file: str | Path, target: str | None = None, *, every: bool = True) -> list[tuple[str, str, str]]:
+    """[(platform, output path declared by the spec, full text with header)].
+
+    One entry for `target`; else every target, or (every=False) the spec's only target.
+    """
+    from generator import pins
+    from generator.emitting import canonical
+    from generator.fingerprint import header
+    from generator.project import overrides_path
     from generator.rendering import render
 
-    loaded, model = compile_spec(spec_file)
-    platform = choose_target(loaded, model, target)
-    output = model.targets[platform]
-    text = canonical(render(model, platform), header(Path(spec_file).as_posix(), platform, output))
-    return platform, output, text
+    spec_path = Path(spec_file)
+    loaded, model = compile_spec(spec_path)
+    platforms = sorted(model.targets) if every and target is None else [choose_target(loaded, model, target)]
+    action = pins.resolver(pins.read_overrides(overrides_path(spec_path)))
+    name, fingerprint = display_name(spec_path), spec_digest(spec_path)
+    out = []
+    for platform in platforms:
+        output = model.targets[platform]
+        body = canonical(render(model, platform, action))
+        out.append((platform, output, header(name, platform, output, fingerprint, body) + body))
+    return out
+
+
+def generate(spec_file: str | Path, target: str | None = None) -> tuple[str, str, str]:
+    """(platform, output path declared by the spec, text) for one target."""
+    return render_outputs(spec_file, target, every=False)[0]

@@ -90,11 +90,11 @@ def _environment(platform: str) -> Any:
     env.filters["shq"] = lambda value: shlex.quote(str(value))
     env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i) for i in items) + "]"
     env.filters["glob_regex"] = glob_regex
-    env.globals["action"] = pins.action
     env.globals["pinned_image"] = pins.image
     return env
 
 
-def render(model: Model, platform: str) -> str:
+def render(model: Model, platform: str, action: Any = pins.action) -> str:
+    """`action(name)` gives the pinned `uses:` reference; a project's pin overrides change it."""
     template = _environment(platform).get_template("pipeline.yml.j2")
-    return template.render(spec=_as_dict(model))
+    return template.render(spec=_as_dict(model), action=action)

@@ -31,6 +31,7 @@ def test_wheel_renders_every_golden_identically(tmp_path):
     )
     work = tmp_path / "elsewhere"
     shutil.copytree(GOLDEN, work / "golden")
+    (work / ".git").mkdir()  # output paths and headers are relative to the repository root
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run([sys.executable, "-P", "-c", "import generator; print(generator.__file__)"],
                            cwd=work, env=env, capture_output=True, text=True, check=True)

@@ -1,0 +1,160 @@
+"""Keep generated files in sync with their specs: write them (sync) or prove they match (check)."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import __version__
+from generator.fingerprint import digest, split
+
+
+@dataclass(frozen=True)
+class Drift:
+    path: Path
+    spec: Path
+    reason: str
+    diff: str
+
+
+def _declared_outputs(spec_file: Path) -> dict[str, str] | None:
+    """targets of a spec read without validation, for the fast path; None when it cannot tell."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe").load(spec_file.read_bytes())
+    except (OSError, YAMLError, ValueError):
+        return None
+    targets = data.get("targets") if isinstance(data, dict) else None
+    if not isinstance(targets, dict) or not all(isinstance(v, str) for v in targets.values()):
+        return None
+    return targets
+
+
+def fingerprints_match(spec_file: Path) -> bool:
+    """True when every output still carries the fingerprint of this spec, this gen-ci and its own body.
+
+    Then nothing can have changed, and neither validation nor rendering needs to be loaded.
+    """
+    from generator.pipeline import spec_digest
+    from generator.project import output_path
+
+    targets = _declared_outputs(spec_file)
+    if not targets:
+        return False
+    expected = spec_digest(spec_file)
+    for declared in targets.values():
+        try:
+            text = output_path(spec_file, declared).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        fingerprint, body = split(text)
+        if not fingerprint or fingerprint.version != __version__ or fingerprint.spec != expected:
+            return False
+        if fingerprint.body != digest(body.encode()):
+            return False
+    return True
+
+
+def _pin_bumps(current: str, fresh: str) -> list[str] | None:
+    """The actions whose pin alone differs, when pins are the only difference; else None."""
+    from generator.pins import uses_lines
+
+    old_lines, new_lines = current.splitlines(), fresh.splitlines()
+    if len(old_lines) != len(new_lines):
+        return None
+    old_uses, new_uses = uses_lines(current), uses_lines(fresh)
+    bumps = []
+    for index, (old, new) in enumerate(zip(old_lines, new_lines)):
+        if old == new:
+            continue
+        if index not in old_uses or index not in new_uses or old_uses[index][0] != new_uses[index][0]:
+            return None
+        name, sha, version = old_uses[index]
+        bumps.append(f"{name} {new_uses[index][2]} -> {version} ({sha[:12]})")
+    return sorted(set(bumps)) or None
+
+
+def _reason(current: str, fresh: str) -> str:
+    fingerprint, body = split(current)
+    _, fresh_body = split(fresh)
+    bumps = _pin_bumps(body, fresh_body)
+    if bumps:
+        return "pin bump (a bot or a person updated " + ", ".join(bumps) + "); run `gen-ci pins adopt` to keep it, or `gen-ci sync` to revert"
+    if fingerprint is None:
+        return "its gen-ci header is missing or was edited"
+    if fingerprint.body != digest(body.encode()):
+        return "edited by hand since gen-ci wrote it; change the spec instead"
+    if fingerprint.version != __version__:
+        return f"rendered by gen-ci {fingerprint.version}; this is {__version__}"
+    return "the spec (or the pin overrides) changed since it was generated"
+
+
+def drifts(spec_file: Path) -> list[Drift]:
+    from generator.pipeline import render_outputs
+    from generator.project import output_path
+
+    found = []
+    for _, declared, fresh in render_outputs(spec_file):
+        path = output_path(spec_file, declared)
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            found.append(Drift(path, spec_file, "missing", "".join(difflib.unified_diff([], fresh.splitlines(True), "/dev/null", str(path)))))
+            continue
+        if current != fresh:
+            diff = difflib.unified_diff(current.splitlines(True), fresh.splitlines(True), f"{path} (on disk)", f"{path} (from {spec_file})")
+            found.append(Drift(path, spec_file, _reason(current, fresh), "".join(diff)))
+    return found
+
+
+def sync(spec_file: Path) -> list[Path]:
+    """Write every output of the spec that differs; returns what was written. Renders all before writing any."""
+    from generator.pipeline import render_outputs
+    from generator.project import output_path
+    from generator.writing import write_atomic
+
+    rendered = [(output_path(spec_file, declared), text) for _, declared, text in render_outputs(spec_file)]
+    written = []
+    for path, text in rendered:
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                continue
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        write_atomic(path, text)
+        written.append(path)
+    return written
+
+
+def adopt_pins(spec_file: Path) -> dict[str, dict[str, str]]:
+    """Take SHA-pinned `uses:` bumps found in the spec's outputs into the project's pin overrides."""
+    import json
+
+    from generator import pins
+    from generator.pipeline import render_outputs
+    from generator.project import output_path, overrides_path
+    from generator.writing import write_atomic
+
+    overrides_file = overrides_path(spec_file)
+    overrides = pins.read_overrides(overrides_file)
+    adopted: dict[str, dict[str, str]] = {}
+    for _, declared, fresh in render_outputs(spec_file):
+        path = output_path(spec_file, declared)
+        if not path.is_file():
+            continue
+        _, body = split(path.read_text(encoding="utf-8"))
+        expected = {name: (sha, version) for name, sha, version in pins.uses_lines(split(fresh)[1]).values()}
+        for name, sha, version in pins.uses_lines(body).values():
+            if name in expected and expected[name] != (sha, version):
+                adopted[name] = {"version": version, "sha": sha}
+    if adopted:
+        merged = {**overrides, **adopted}
+        document = {
+            "comment": "Pin overrides adopted by `gen-ci pins adopt`; they win over gen-ci's own pins.",
+            "actions": dict(sorted(merged.items())),
+        }
+        write_atomic(overrides_file, json.dumps(document, indent=2) + "\n")
+    return adopted
