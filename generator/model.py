@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from generator import pins
@@ -88,7 +88,7 @@ class Model:
     push: Push
     runners: dict[str, list[str]]
     timeout_minutes: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    check_job: bool
 
 
 def _pinned(reference: str, digest: str | None) -> str:
@@ -176,4 +176,5 @@ def build_model(data: dict[str, Any]) -> Model:
         ),
         runners=data["runners"],
         timeout_minutes=data["timeout_minutes"],
+        check_job=data["check_job"],
     )

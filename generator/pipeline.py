@@ -74,7 +74,7 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     out = []
     for platform in platforms:
         output = model.targets[platform]
-        body = canonical(render(model, platform, action))
+        body = canonical(render(model, platform, action, name))
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))
     return out
 

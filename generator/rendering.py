@@ -94,7 +94,12 @@ def _environment(platform: str) -> Any:
     return env
 
 
-def render(model: Model, platform: str, action: Any = pins.action) -> str:
-    """`action(name)` gives the pinned `uses:` reference; a project's pin overrides change it."""
+def render(model: Model, platform: str, action: Any = pins.action, spec_file: str = "gen-ci.yml") -> str:
+    """`action(name)` gives the pinned `uses:` reference; a project's pin overrides change it.
+
+    spec_file is the spec's path from the repository root, for the optional check job.
+    """
+    from generator import __version__
+
     template = _environment(platform).get_template("pipeline.yml.j2")
-    return template.render(spec=_as_dict(model), action=action)
+    return template.render(spec=_as_dict(model), action=action, spec_file=spec_file, gen_ci=f"gen-ci=={__version__}")

@@ -157,3 +157,17 @@ def test_pre_commit_hooks_through_pre_commit(repo, tmp_path_factory):
     assert fixed.returncode == 1 and "files were modified by this hook" in fixed.stdout
     assert output.read_text() == pristine
     assert _hook(repo, "gen-ci-sync", home).returncode == 0
+
+
+def test_the_check_job_runs_the_command_that_proves_sync(repo):
+    from ruamel.yaml import YAML
+
+    (repo / "gen-ci.yml").unlink()
+    (repo / ".gen-ci").mkdir()
+    (repo / ".gen-ci" / "app.yml").write_text(MINIMAL + "check_job: true\n")
+    assert invoke("sync").exit_code == 0
+    job = YAML(typ="safe").load((repo / OUTPUT).read_text())["jobs"]["check-generated"]
+    step = job["steps"][-1]
+    assert step["run"] == 'pipx run --spec "$GEN_CI" gen-ci check "$SPEC"'
+    assert step["env"]["SPEC"] == ".gen-ci/app.yml"
+    assert invoke("check", step["env"]["SPEC"]).exit_code == 0
