@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -85,10 +84,6 @@ def schema() -> None:
     from generator.resources import schema_path
 
     click.echo(schema_path().read_text(encoding="utf-8"), nl=False)
-
-
-def run(argv: list[str] | None = None) -> Any:
-    return main.main(args=argv, prog_name="gen-ci")
 
 
 @main.command()
@@ -214,3 +209,97 @@ def pins_adopt(specs: tuple[str, ...]) -> None:
                 click.echo(f"gen-ci: adopted {name} {pin['version']} ({pin['sha']}) into {PIN_OVERRIDES}", err=True)
     except SpecError as error:
         _fail(error)
+
+
+@main.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> None:
+    """Explain an error id (GCnnn) or a lint rule id (GLnnn).
+
+    \b
+    Example:
+      gen-ci explain GC101
+    """
+    import difflib
+
+    from generator.diagnostics import CODES, DOCS
+    from generator.lint.rules import RULES
+
+    entries = {code: (name, text) for code, (name, text) in CODES.items()}
+    entries.update({rule.id: (rule.name, rule.summary) for rule in RULES})
+    key = rule_id.upper()
+    if key not in entries:
+        close = difflib.get_close_matches(key, entries, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        click.echo(f"gen-ci: no such id {rule_id!r}{hint} (known: GC001-GC112, GL001-GL009)", err=True)
+        sys.exit(EXIT_INVALID)
+    name, text = entries[key]
+    click.echo(f"{key} {name}\n\n{text}\n\nMore: {DOCS}{name}")
+
+
+@main.command()
+@click.option("--yes", "-y", is_flag=True, help="Take every default and option without asking.")
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(["github", "gitlab"]), help="Target platform (repeatable).")
+@click.option("--image", help="Image repository, e.g. ghcr.io/acme/app.")
+@click.option("--mode", type=click.Choice(["socket", "dind"]), help="Docker mode.")
+@click.option("--test", "test_command", help="Test script run inside the built image.")
+@click.option("--scanner", type=click.Choice(["trivy", "grype", "none"]), help="Image scanner.")
+@click.option("--push-branch", "push_branches", multiple=True, help="Branch that pushes (repeatable).")
+@click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="GitLab runner tag (repeatable).")
+def init(yes: bool, platforms: tuple[str, ...], image: str | None, mode: str | None, test_command: str | None,
+         scanner: str | None, push_branches: tuple[str, ...], gitlab_tags: tuple[str, ...]) -> None:
+    """Start a project: write gen-ci.yml, its editor schema and the pre-commit hook.
+
+    \b
+    Example:
+      gen-ci init --yes --platform github --image ghcr.io/acme/app --test "pytest -q"
+    """
+    from pathlib import Path
+
+    from generator.init import Answers, write_project
+
+    def ask(text: str, value, default, **kwargs):
+        if value not in (None, ()):
+            return value
+        return default if yes else click.prompt(text, default=default, **kwargs)
+
+    chosen = list(platforms) or [ask("Platform (github, gitlab, both)", None, "github", type=click.Choice(["github", "gitlab", "both"]))]
+    chosen = ["github", "gitlab"] if chosen == ["both"] else chosen
+    answers = Answers(
+        platforms=chosen,
+        image=ask("Image repository", image, "ghcr.io/acme/app" if "github" in chosen else "registry.gitlab.com/acme/app"),
+        mode=ask("Docker mode (socket: the runner's daemon; dind: a controlled nested daemon)", mode, "dind" if "gitlab" in chosen else "socket", type=click.Choice(["socket", "dind"])),
+        test=ask("Test script run inside the image (empty for none)", test_command, "", show_default=False) or None,
+        scanner=ask("Scanner", scanner, "trivy", type=click.Choice(["trivy", "grype", "none"])),
+        push_branches=list(push_branches) or [ask("Branch that pushes", None, "main")],
+        gitlab_tags=list(gitlab_tags) or ([ask("GitLab runner tag", None, "docker")] if "gitlab" in chosen else []),
+    )
+    try:
+        for path, what in write_project(Path.cwd(), answers):
+            click.echo(f"gen-ci: {path}: {what}", err=True)
+    except FileExistsError as error:
+        click.echo(f"gen-ci: {error}", err=True)
+        sys.exit(EXIT_INVALID)
+    except SpecError as error:
+        _fail(error)
+    click.echo("gen-ci: next: gen-ci sync && git add -A", err=True)
+
+
+@main.command()
+def doctor() -> None:
+    """Check the local Docker set-up: CLI, TLS, socket, daemon, storage, disk.
+
+    \b
+    Example:
+      DOCKER_HOST=tcp://docker:2376 DOCKER_TLS_VERIFY=1 gen-ci doctor
+    """
+    import os
+
+    from generator.doctor import run_checks
+
+    failed = False
+    for name, passed, detail in run_checks(os.environ):
+        label = {True: "pass", False: "FAIL", None: "skip"}[passed]
+        failed |= passed is False
+        click.echo(f"{label:4}  {name}: {detail}")
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)

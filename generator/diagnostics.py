@@ -6,29 +6,29 @@ from dataclasses import dataclass
 
 DOCS = "https://github.com/gen-ci/gen-ci#"
 
-# Every id gen-ci can report, with the README anchor that documents it.
-CODES: dict[str, str] = {
-    "GC001": "yaml-syntax",
-    "GC002": "yaml-structure",
-    "GC003": "duplicate-key",
-    "GC010": "unknown-key",
-    "GC011": "wrong-type",
-    "GC012": "value-not-allowed",
-    "GC013": "malformed-value",
-    "GC014": "missing-key",
-    "GC015": "out-of-range",
-    "GC101": "iptables-and-icc-off",
-    "GC102": "multi-platform-on-classic-store",
-    "GC103": "cache-unusable",
-    "GC104": "push-without-credentials",
-    "GC105": "threshold-without-scanner",
-    "GC106": "duplicate-image-id",
-    "GC107": "socket-without-runner-tags",
-    "GC108": "oidc-unsupported",
-    "GC109": "setting-without-effect",
-    "GC110": "secrets-without-environment",
-    "GC111": "service-daemon-without-digest",
-    "GC112": "cron-out-of-range",
+# Every id gen-ci can report: (README anchor, what it means and how to fix it).
+CODES: dict[str, tuple[str, str]] = {
+    "GC001": ("yaml-syntax", "The spec is not readable as UTF-8 YAML: bad bytes, tabs in indentation, a syntax error, or a lone UTF-16 surrogate."),
+    "GC002": ("yaml-structure", "The spec is empty, has several documents, is not a mapping, has a non-string key, expands past 100,000 nodes through aliases, nests deeper than 64 levels, or exceeds 1 MB."),
+    "GC003": ("duplicate-key", "A key appears twice in one mapping; gen-ci never keeps the last one silently."),
+    "GC010": ("unknown-key", "A key the schema does not know; the message suggests the closest known key."),
+    "GC011": ("wrong-type", "A value of the wrong type. YAML 1.2 reads yes/no/on/off as strings: write true or false."),
+    "GC012": ("value-not-allowed", "A value outside the allowed set (suggesting the closest), or a --target the spec does not declare."),
+    "GC013": ("malformed-value", "A string that does not match its pattern: repository, ref, path, label, digest, secret name."),
+    "GC014": ("missing-key", "A required key is missing."),
+    "GC015": ("out-of-range", "A number, length or list size outside its bounds."),
+    "GC101": ("iptables-icc-conflict", "iptables and icc both off: dockerd refuses to start. Use network: isolated or network: icc-off."),
+    "GC102": ("multi-platform-on-classic-store", "Several platforms for an image rendered for GitLab, whose classic image store cannot hold them."),
+    "GC103": ("cache-unusable", "cache: gha on GitLab, whose docker builder cannot export to GitHub's cache."),
+    "GC104": ("push-without-credentials", "Pushing without credentials: secrets without names, oidc without role and region, or the GitHub token to a registry other than ghcr.io."),
+    "GC105": ("threshold-without-scanner", "scan.fail_on or ignore_unfixed with scan.tool: none."),
+    "GC106": ("duplicate-image-id", "Two images share an id (given or derived); jobs and cache scopes need unique ids."),
+    "GC107": ("socket-without-runner-tags", "Socket mode on GitLab without runner tags selecting runners that bind the host socket."),
+    "GC108": ("oidc-unsupported", "auth: oidc for GitLab; use token or protected variables."),
+    "GC109": ("setting-without-effect", "A dind setting in socket mode, or bip/mtu with the isolated profile, which has no bridge."),
+    "GC110": ("secrets-without-environment", "auth: secrets on GitHub without push.environment to hold them as environment secrets."),
+    "GC111": ("service-daemon-without-digest", "github_daemon: service without docker.dind_digest; the runner pulls services by reference."),
+    "GC112": ("cron-out-of-range", "A schedule field outside its range, an unknown month or weekday name, or a zero step."),
 }
 
 

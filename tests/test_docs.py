@@ -23,7 +23,7 @@ def test_readme_renders_a_golden_spec():
 
 
 def test_every_error_code_is_documented():
-    for code, name in CODES.items():
+    for code, (name, _) in CODES.items():
         assert f"**{code} {name}**" in README, code
 
 

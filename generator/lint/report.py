@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from generator import __version__
+from generator.diagnostics import DOCS
 from generator.lint.rules import RULES, Finding
 
 
@@ -19,7 +20,7 @@ def as_json(findings: list[Finding]) -> str:
 
 def as_sarif(findings: list[Finding]) -> str:
     rules = [
-        {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "helpUri": f"https://github.com/gen-ci/gen-ci#{r.name}"}
+        {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "helpUri": DOCS + r.name}
         for r in RULES
     ]
     results = [

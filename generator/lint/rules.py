@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from generator.diagnostics import DOCS
 from generator.lint.document import Job, PipelineFile, line_of
-
-DOCS = "https://github.com/gen-ci/gen-ci#"
 
 
 @dataclass(frozen=True)

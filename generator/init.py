@@ -1,0 +1,100 @@
+"""Write a first spec, its editor schema and the pre-commit configuration."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.project import repository_root
+from generator.resources import schema_path
+
+SCHEMA_COPY = ".gen-ci/spec.schema.json"
+PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/gen-ci/gen-ci
+    rev: v{version}
+    hooks:
+      - id: gen-ci-sync
+"""
+
+
+@dataclass
+class Answers:
+    platforms: list[str]
+    image: str
+    mode: str = "socket"
+    test: str | None = None
+    scanner: str = "trivy"
+    push_branches: list[str] = field(default_factory=lambda: ["main"])
+    push_tags: list[str] = field(default_factory=lambda: ["v*"])
+    gitlab_tags: list[str] = field(default_factory=list)
+
+
+def _flow(values: list[str]) -> str:
+    # JSON strings are YAML 1.2 scalars: answers are data, quoted, never spliced raw.
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def spec_text(answers: Answers, name: str) -> str:
+    outputs = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
+    lines = [
+        f"# yaml-language-server: $schema={SCHEMA_COPY}",
+        "# gen-ci spec: see docs/spec.md for every key. Regenerate the pipelines with `gen-ci sync`.",
+        "version: 1",
+        f"name: {json.dumps(name)}",
+        "targets:",
+        *(f"  {p}: {outputs[p]}" for p in answers.platforms),
+        "docker:",
+        f"  mode: {answers.mode}",
+        "images:",
+        f"  - repository: {json.dumps(answers.image)}",
+    ]
+    if answers.test:
+        lines.append(f"    test: {json.dumps(answers.test)}")
+    lines += ["scan:", f"  tool: {answers.scanner}", "push:",
+              f"  branches: {_flow(answers.push_branches)}", f"  tags: {_flow(answers.push_tags)}"]
+    if "github" in answers.platforms and not answers.image.startswith("ghcr.io/"):
+        # GITHUB_TOKEN pushes only to ghcr.io; other registries take named environment secrets.
+        lines += ["  auth: secrets", "  username: REGISTRY_USER", "  password: REGISTRY_PASSWORD", "  environment: registry"]
+    if answers.gitlab_tags:
+        lines += ["runners:", f"  gitlab: {_flow(answers.gitlab_tags)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _validate(root: Path, text: str) -> None:
+    """Compile the spec before anything is written; raises SpecError for answers that cannot work."""
+    import tempfile
+
+    from generator.pipeline import compile_spec
+
+    with tempfile.TemporaryDirectory(dir=root) as scratch:
+        candidate = Path(scratch) / "gen-ci.yml"
+        candidate.write_text(text, encoding="utf-8")
+        compile_spec(candidate)
+
+
+def write_project(directory: Path, answers: Answers, spec_name: str = "gen-ci.yml") -> list[tuple[Path, str]]:
+    """Create the spec, the schema copy and (when absent) .pre-commit-config.yaml; returns what it did."""
+    from generator import __version__
+    from generator.writing import write_atomic
+
+    root = repository_root(directory)
+    spec = root / spec_name
+    if spec.exists():
+        raise FileExistsError(f"{spec} exists; gen-ci init never overwrites a spec")
+    text = spec_text(answers, root.name or "app")
+    _validate(root, text)
+    done = []
+    write_atomic(root / SCHEMA_COPY, schema_path().read_text(encoding="utf-8"))
+    done.append((root / SCHEMA_COPY, "wrote the spec's JSON Schema for editor completion"))
+    write_atomic(spec, text)
+    done.append((spec, "wrote the spec"))
+    pre_commit = root / ".pre-commit-config.yaml"
+    snippet = PRE_COMMIT.format(version=__version__)
+    if pre_commit.exists():
+        done.append((pre_commit, "exists; add this hook to it:\n" + snippet))
+    else:
+        write_atomic(pre_commit, snippet)
+        done.append((pre_commit, "wrote the pre-commit configuration (then run: pre-commit install)"))
+    return done

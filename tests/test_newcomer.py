@@ -1,0 +1,115 @@
+"""From nothing to a hook-guarded pipeline: init, editor schema, doctor, explain, completion."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.diagnostics import CODES
+from generator.doctor import free_disk, socket_access, tls_files
+from tests.conftest import ROOT, invoke
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_init_yes_then_sync_then_check(repo):
+    result = invoke("init", "--yes", "--platform", "github", "--image", "ghcr.io/acme/app", "--test", "pytest -q")
+    assert result.exit_code == 0, result.stderr
+    spec = (repo / "gen-ci.yml").read_text()
+    assert spec.startswith("# yaml-language-server: $schema=.gen-ci/spec.schema.json\n")
+    shipped = json.loads(invoke("schema").stdout)
+    assert json.loads((repo / ".gen-ci" / "spec.schema.json").read_text()) == shipped
+    assert "gen-ci-sync" in (repo / ".pre-commit-config.yaml").read_text()
+    assert invoke("sync").exit_code == 0
+    assert invoke("check").exit_code == 0
+
+
+def test_init_asks_with_safe_defaults(repo):
+    answers = "both\nregistry.gitlab.com/acme/app\n\nmake test\n\n\nprivileged-dind\n"
+    result = CliRunner().invoke(main, ["init"], input=answers)
+    assert result.exit_code == 0, result.output
+    spec = (repo / "gen-ci.yml").read_text()
+    assert "mode: dind" in spec and '"make test"' in spec and '["privileged-dind"]' in spec
+    assert "auth: secrets" in spec  # GITHUB_TOKEN cannot push to GitLab's registry
+    assert invoke("sync").exit_code == 0 and invoke("check").exit_code == 0
+
+
+def test_init_never_overwrites_and_never_writes_a_broken_spec(repo):
+    failed = invoke("init", "--yes", "--image", "Not An Image")
+    assert failed.exit_code == 2 and "GC013" in failed.stderr
+    assert sorted(p.name for p in repo.iterdir()) == [".git"]
+    assert invoke("init", "--yes").exit_code == 0
+    before = (repo / "gen-ci.yml").read_text()
+    again = invoke("init", "--yes", "--image", "ghcr.io/other/app")
+    assert again.exit_code == 2 and "never overwrites" in again.stderr
+    assert (repo / "gen-ci.yml").read_text() == before
+
+
+def test_explain_every_id(cli):
+    from generator.lint.rules import RULES
+
+    for code, (name, text) in CODES.items():
+        result = cli("explain", code.lower())
+        assert result.exit_code == 0 and name in result.stdout and text in result.stdout
+    for rule in RULES:
+        assert rule.summary in cli("explain", rule.id).stdout
+    unknown = cli("explain", "GC1011")
+    assert unknown.exit_code == 2 and "did you mean GC111" in unknown.stderr
+
+
+def test_every_command_has_short_help_with_an_example(cli):
+    for command in ("render", "schema", "lint", "sync", "check", "init", "doctor", "explain", "pins"):
+        result = cli(command, "--help")
+        assert result.exit_code == 0, command
+        assert "Example" in result.stdout or command == "pins", command
+
+
+def test_shell_completion_scripts():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for shell in ("bash", "zsh", "fish"):
+        env["_GEN_CI_COMPLETE"] = f"{shell}_source"
+        out = subprocess.run([sys.executable, "-m", "generator"], env=env, capture_output=True, text=True).stdout
+        assert "_GEN_CI_COMPLETE" in out, shell
+
+
+def test_doctor_tls_checks(tmp_path):
+    assert tls_files({"DOCKER_HOST": "unix:///var/run/docker.sock"})[0] is None
+    assert tls_files({"DOCKER_HOST": "tcp://docker:2375"})[0] is False
+    missing = tls_files({"DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)})
+    assert missing[0] is False and "ca.pem" in missing[1]
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+    assert tls_files({"DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)})[0] is True
+
+
+def test_doctor_socket_checks(tmp_path):
+    absent = socket_access({"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
+    assert absent[0] is False and "does not exist" in absent[1]
+    sock = tmp_path / "docker.sock"
+    sock.write_text("")
+    assert socket_access({"DOCKER_HOST": f"unix://{sock}"})[0] is True
+    assert socket_access({"DOCKER_HOST": "tcp://docker:2376"})[0] is None
+
+
+def test_doctor_reports_every_check_and_fails_without_docker(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/none.sock")
+    result = invoke("doctor")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 6
+    assert lines[0].startswith("FAIL  docker CLI")
+    assert any(line.startswith("FAIL  socket permissions") for line in lines)
+    assert free_disk({"PATH": str(tmp_path)})[0] in (True, False)
