@@ -158,7 +158,7 @@ def build_model(data: dict[str, Any]) -> Model:
         images=images,
         scan=Scan(
             tool=scan["tool"],
-            image=pins.image(scan["tool"]) if scan["tool"] != "none" else "",
+            image=_pinned(pins.image(scan["tool"]), scan.get("digest")) if scan["tool"] != "none" else "",
             fail_on=scan["fail_on"],
             severities=[s.upper() for s in SEVERITIES[SEVERITIES.index(scan["fail_on"]):]],
             ignore_unfixed=scan["ignore_unfixed"],

@@ -91,7 +91,7 @@ def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterat
 def threshold_without_scanner(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     raw_scan = loaded.data.get("scan", {})
     if spec["scan"]["tool"] == "none":
-        for key in ("fail_on", "ignore_unfixed"):
+        for key in ("fail_on", "ignore_unfixed", "digest"):
             if key in raw_scan:
                 yield loaded.diagnostic(
                     ("scan", key), "GC105",

@@ -39,3 +39,23 @@ def test_spec_reference_lists_every_key():
         assert f"| `{key}` |" in text
     for key in spec_schema()["$defs"]["image"]["properties"]:
         assert f"| `images[].{key}` |" in text
+
+
+def _properties(schema, path="$"):
+    for key, sub in schema.get("properties", {}).items():
+        yield f"{path}.{key}", sub
+        yield from _properties(sub, f"{path}.{key}")
+
+
+def test_schema_is_closed_and_documented():
+    from generator.validation import spec_schema
+
+    schema = spec_schema()
+    nodes = [("$", schema), *_properties(schema), *(
+        (f"$defs.{name}.{key}", sub) for name, node in schema["$defs"].items() for key, sub in node.get("properties", {}).items()
+    ), *((f"$defs.{name}", node) for name, node in schema["$defs"].items())]
+    for path, node in nodes:
+        assert node.get("description"), f"{path} has no description"
+        if node.get("type") == "object" and "properties" in node:
+            assert node.get("additionalProperties") is False, f"{path} is open"
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
