@@ -68,7 +68,11 @@ def render(spec: str, target: str | None, output: str | None) -> None:
     if output:
         from generator.writing import write_atomic
 
-        write_atomic(output, text)
+        try:
+            write_atomic(output, text)
+        except OSError as error:
+            click.echo(f"gen-ci: cannot write {output}: {error.strerror}; nothing was changed", err=True)
+            sys.exit(EXIT_INVALID)
     else:
         click.echo(text, nl=False)
 

@@ -19,7 +19,7 @@ MAX_NODES = 100_000
 MAX_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-Path_ = tuple[str | int, ...]
+NodePath = tuple[str | int, ...]
 
 
 @dataclass
@@ -28,7 +28,7 @@ class LoadedSpec:
     data: dict[str, Any]  # plain dicts, lists and scalars
     tree: CommentedMap  # the same content with positions
 
-    def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
+    def position(self, path: NodePath, *, key: bool = False) -> tuple[int, int]:
         """1-based line and column of the node at path (of its key with key=True).
 
         Falls back to the nearest existing ancestor, so every diagnostic has a place.
@@ -46,7 +46,7 @@ class LoadedSpec:
                 break
         return where[0] + 1, where[1] + 1
 
-    def diagnostic(self, path: Path_, code: str, message: str, *, key: bool = False) -> Diagnostic:
+    def diagnostic(self, path: NodePath, code: str, message: str, *, key: bool = False) -> Diagnostic:
         line, column = self.position(path, key=key)
         return Diagnostic(self.file, line, column, code, json_path(path), message)
 
@@ -69,7 +69,7 @@ def _decode(file: str, raw: bytes) -> str:
         raise _fail(file, line, column, "GC001", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the spec as UTF-8") from None
 
 
-def _plain(node: Any, path: Path_, loaded: LoadedSpec, budget: list[int]) -> Any:
+def _plain(node: Any, path: NodePath, loaded: LoadedSpec, budget: list[int]) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
         raise SpecError([loaded.diagnostic(path, "GC002", f"the document expands to more than {MAX_NODES} nodes (anchors and aliases included)")])

@@ -69,10 +69,6 @@ def _q_github(value: Any) -> str:
     return yaml_quote(github_literal(value) if isinstance(value, str) else value)
 
 
-def _as_dict(model: Model) -> dict[str, Any]:
-    return dataclasses.asdict(model)
-
-
 @cache
 def _environment(platform: str) -> Any:
     import jinja2
@@ -102,4 +98,4 @@ def render(model: Model, platform: str, action: Any = pins.action, spec_file: st
     from generator import __version__
 
     template = _environment(platform).get_template("pipeline.yml.j2")
-    return template.render(spec=_as_dict(model), action=action, spec_file=spec_file, gen_ci=f"gen-ci=={__version__}")
+    return template.render(spec=dataclasses.asdict(model), action=action, spec_file=spec_file, gen_ci=f"gen-ci=={__version__}")

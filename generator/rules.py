@@ -35,10 +35,13 @@ def iptables_and_icc_off(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
         )
 
 
+def _gitlab_images(spec: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    if "gitlab" in spec["targets"]:
+        yield from enumerate(spec["images"])
+
+
 def multi_platform_on_classic_store(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    if "gitlab" not in spec["targets"]:
-        return
-    for index, image in enumerate(spec["images"]):
+    for index, image in _gitlab_images(spec):
         if len(image["platforms"]) > 1:
             yield loaded.diagnostic(
                 ("images", index, "platforms"),
@@ -49,9 +52,7 @@ def multi_platform_on_classic_store(spec: dict[str, Any], loaded: LoadedSpec) ->
 
 
 def cache_unusable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    if "gitlab" not in spec["targets"]:
-        return
-    for index, image in enumerate(spec["images"]):
+    for index, image in _gitlab_images(spec):
         if image["cache"] == "gha":
             yield loaded.diagnostic(
                 ("images", index, "cache"),

@@ -36,8 +36,6 @@ def _describe(error: Any) -> tuple[str, str, bool]:
     kind, value, schema = error.validator, error.instance, error.schema
     expected = schema.get("description", "")
     if kind == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        unknown = sorted(set(value) - set(allowed))
         return "GC010", "", True  # expanded per key by the caller
     if kind == "required":
         return "GC014", error.message.replace("is a required property", "is required but missing"), False

@@ -60,6 +60,13 @@ def test_existing_output_is_untouched(cli, write_spec, tmp_path):
     assert output.read_text() == "precious\n"
 
 
+def test_an_unwritable_output_is_a_clear_error(cli, write_spec, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = cli("render", str(write_spec(MINIMAL)), "-o", str(blocker / "ci.yml"))
+    assert result.exit_code == 2 and "cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_render_writes_atomically_and_leaves_no_temp_files(cli, write_spec, tmp_path):
     output = tmp_path / "out" / "ci.yml"
     assert cli("render", str(write_spec(MINIMAL)), "-o", str(output)).exit_code == 0

@@ -131,10 +131,15 @@ def test_push_job_is_bound_to_the_named_environment(path):
 @params
 def test_privileged_only_on_the_daemon(path):
     for job_id, job in _jobs(path).items():
-        assert "privileged" not in str(job.get("container", "")), job_id
-        for _, _, step in _steps(path):
-            if "--privileged" in step.get("run", ""):
-                assert "docker:" in step["run"] or "$DIND_IMAGE" in step["run"]
+        assert "container" not in job, job_id  # jobs run on the runner itself, never in a privileged container
+        for service_id, service in (job.get("services") or {}).items():
+            assert service_id == "dind" and service["options"] == "--privileged", job_id
+            assert service["image"].startswith("docker:") and "-dind" in service["image"]
+        for step in job["steps"]:
+            run = step.get("run", "")
+            if "--privileged" in run:
+                assert run.count("--privileged") == 1 and '"$DIND_IMAGE"' in run, step["name"]
+                assert step["env"]["DIND_IMAGE"].startswith("docker:") and "-dind" in step["env"]["DIND_IMAGE"]
 
 
 @params

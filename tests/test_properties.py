@@ -101,6 +101,7 @@ def repair(spec: dict) -> dict:
     if scan.get("tool") == "none":
         scan.pop("fail_on", None)
         scan.pop("ignore_unfixed", None)
+        scan.pop("digest", None)
     auth = push.get("auth", "token")
     if auth == "secrets":
         push.setdefault("username", "REGISTRY_USER")
