@@ -104,6 +104,14 @@ def test_protected_push_is_accepted(tmp_path):
     assert _lint(tmp_path, text) == []
 
 
+def test_a_protected_check_that_an_or_bypasses_is_not_protection(tmp_path):
+    pushing = SAFE_JOB.replace("docker build -t app .", "docker push app")
+    bypassed = pushing + '  rules:\n    - if: $CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_BRANCH == "main" || $CI_COMMIT_TAG\n'
+    assert _ids(_lint(tmp_path, bypassed)) == ["GL007"]
+    nested = pushing + '  rules:\n    - if: $CI_COMMIT_REF_PROTECTED == "true" && ($CI_COMMIT_BRANCH == "main" || $CI_COMMIT_TAG)\n'
+    assert _lint(tmp_path, nested) == []
+
+
 def test_extends_and_default_are_applied(tmp_path):
     text = """\
     default:

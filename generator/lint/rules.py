@@ -166,7 +166,11 @@ def _protected_only(job: Job) -> bool:
         if entry.get("when") == "never":
             continue
         condition = str(entry.get("if", ""))
-        if not re.search(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']", condition) or "||" in condition.split("CI_COMMIT_REF_PROTECTED")[0]:
+        # The protected test must bind the whole condition: no `||` outside parentheses.
+        top_level = condition
+        while re.search(r"\([^()]*\)", top_level):
+            top_level = re.sub(r"\([^()]*\)", "_", top_level)
+        if not re.search(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']", top_level) or "||" in top_level:
             return False
     return True
 
