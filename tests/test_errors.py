@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import tracemalloc
 
 import pytest
@@ -119,19 +118,18 @@ def test_yaml_11_booleans_are_strings_with_a_hint(cli, write_spec):
     assert "YAML 1.2" in rows[0]["msg"] and "true or false" in rows[0]["msg"]
 
 
-def test_anchor_bomb_is_refused_fast_with_bounded_memory(cli, write_spec):
+def test_anchor_bomb_is_refused_with_bounded_work_and_memory(cli, write_spec):
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
     for name, prev in zip("bcdefghi", "abcdefgh"):
         bomb += f"{name}: &{name} [{', '.join(['*' + prev] * 10)}]\n"
     spec = write_spec(bomb)
+    # 10^9 nodes when expanded; the loader stops at its node budget, so work and memory stay bounded.
     tracemalloc.start()
-    started = time.perf_counter()
     rows = _errors(cli(str(spec)))
-    elapsed = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert rows[0]["code"] == "GC002" and "expands" in rows[0]["msg"]
-    assert elapsed < 5 and peak < 100 * 2**20
+    assert rows[0]["code"] == "GC002" and "expands to more than 100000 nodes" in rows[0]["msg"]
+    assert peak < 100 * 2**20
 
 
 def test_missing_required_keys(cli, write_spec):
