@@ -113,7 +113,8 @@ def repair(spec: dict) -> dict:
     for index, image in enumerate(spec["images"]):
         image["id"] = f"img{index}"
         if auth == "token" and "github" in spec["targets"]:
-            image["repository"] = "ghcr.io/" + image["repository"].split("/", 1)[1]
+            moved = "ghcr.io/" + image["repository"].split("/", 1)[1]
+            image["repository"] = moved if len(moved) <= 200 else f"ghcr.io/acme/img{index}"
     return spec
 
 
