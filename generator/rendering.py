@@ -86,6 +86,8 @@ def _environment(platform: str) -> Any:
     env.filters["shq"] = lambda value: shlex.quote(str(value))
     env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i) for i in items) + "]"
     env.filters["glob_regex"] = glob_regex
+    # A macro's output ends with its last line's newline; the call site's own line supplies one.
+    env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image
     return env
 
