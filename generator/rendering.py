@@ -69,11 +69,39 @@ def _q_github(value: Any) -> str:
     return yaml_quote(github_literal(value) if isinstance(value, str) else value)
 
 
+def _bytecode_cache() -> Any:
+    """Jinja's bytecode cache (keyed by each template's checksum): a cold render skips compiling.
+
+    Each `gen-ci` run is a fresh process, so without it every hook run recompiles the templates.
+    A cache that cannot be read or written is simply not used.
+    """
+    import jinja2
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: Any) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, ValueError, EOFError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    try:
+        return QuietCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 @cache
 def _environment(platform: str) -> Any:
     import jinja2
 
     env = jinja2.Environment(
+        bytecode_cache=_bytecode_cache(),
         loader=jinja2.FileSystemLoader(str(data_dir("templates") / platform)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
