@@ -134,10 +134,11 @@ def oidc_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
 
 def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     raw_docker = loaded.data.get("docker", {})
-    dind_only = ("version", "dind_digest", "cli_digest", "storage_driver", "network", "iptables", "icc", "mtu", "bip", "github_daemon")
+    # version and cli_digest also pin the client image of GitLab's socket jobs, so they stay valid there.
+    dind_only = ("dind_digest", "storage_driver", "network", "iptables", "icc", "mtu", "bip", "github_daemon")
     if spec["docker"]["mode"] == "socket":
         for key in dind_only:
-            if key in raw_docker and key != "version":
+            if key in raw_docker:
                 yield loaded.diagnostic(("docker", key), "GC109", f"docker.{key} configures the dind daemon and has no effect in socket mode; remove it or set mode: dind")
     elif spec["docker"]["network"] == "isolated":
         for key in ("bip", "mtu"):

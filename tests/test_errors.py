@@ -173,6 +173,15 @@ def test_semantic_rules(cli, write_spec, code):
     assert int(rows[0]["line"]) > 1
 
 
+def test_socket_mode_may_pin_the_client_image(cli, write_spec):
+    spec = _spec_with("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker-socket]}\n"
+                      "images: [{repository: registry.gitlab.com/a/b}]\n"
+                      f"docker: {{mode: socket, version: 27.3.1, cli_digest: 'sha256:{'a' * 64}'}}\n")
+    result = cli(str(write_spec(spec)))
+    assert result.exit_code == 0, result.stderr
+    assert f"image: docker:27.3.1-cli@sha256:{'a' * 64}" in result.stdout
+
+
 def test_iptables_icc_error_quotes_dockerd_and_names_both_profiles(cli, write_spec):
     rows = _errors(cli(str(write_spec(_spec_with(SEMANTIC["GC101"])))))
     message = rows[0]["msg"]
