@@ -21,12 +21,16 @@ class _SpecFirstGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
+def _print_diagnostics(error: SpecError) -> None:
+    for diagnostic in error.diagnostics:
+        click.echo(diagnostic.render(), err=True)
+
+
 def _fail(error: Exception) -> None:
     from generator.emitting import RenderedInvalid
 
     if isinstance(error, SpecError):
-        for diagnostic in error.diagnostics:
-            click.echo(diagnostic.render(), err=True)
+        _print_diagnostics(error)
         count = len(error.diagnostics)
         click.echo(f"gen-ci: {count} problem{'s' if count != 1 else ''} in the spec; nothing was written", err=True)
         sys.exit(EXIT_INVALID)
@@ -150,8 +154,7 @@ def sync(specs: tuple[str, ...]) -> None:
                 click.echo(f"gen-ci: wrote {path}", err=True)
         except SpecError as error:
             failed = True
-            for diagnostic in error.diagnostics:
-                click.echo(diagnostic.render(), err=True)
+            _print_diagnostics(error)
     if failed:
         click.echo("gen-ci: invalid specs were skipped; their outputs were left as they were", err=True)
         sys.exit(EXIT_INVALID)
@@ -176,8 +179,7 @@ def check(specs: tuple[str, ...]) -> None:
             found = drifts(spec)
         except SpecError as error:
             invalid = True
-            for diagnostic in error.diagnostics:
-                click.echo(diagnostic.render(), err=True)
+            _print_diagnostics(error)
             continue
         for drift in found:
             drifted = True

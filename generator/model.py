@@ -95,10 +95,16 @@ def _pinned(reference: str, digest: str | None) -> str:
     return f"{reference}@{digest}" if digest else reference
 
 
+def network_switches(docker: dict[str, Any]) -> tuple[bool, bool]:
+    """(iptables, icc) as the profile sets them, overrides applied."""
+    isolated = docker["network"] == "isolated"
+    # The isolated profile has no bridge at all, so icc is moot there and stays at its default.
+    return docker.get("iptables", not isolated), docker.get("icc", isolated)
+
+
 def daemon_flags(docker: dict[str, Any]) -> list[str]:
     isolated = docker["network"] == "isolated"
-    iptables = docker.get("iptables", not isolated)
-    icc = docker.get("icc", isolated)  # no bridge at all in isolated, so icc is moot there
+    iptables, icc = network_switches(docker)
     flags = [f"--storage-driver={docker['storage_driver']}"]
     if not iptables:
         flags.append("--iptables=false")

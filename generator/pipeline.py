@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.diagnostics import Diagnostic, SpecError, json_path
+from generator.diagnostics import SpecError
 from generator.loading import LoadedSpec, load_spec
 from generator.model import Model
 
@@ -29,9 +29,8 @@ def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
         listed = " or ".join(sorted(model.targets))
         raise SpecError([loaded.diagnostic(("targets",), "GC012", f"the spec renders {listed}; choose one with --target", key=True)])
     if target not in model.targets:
-        line, column = loaded.position(("targets",), key=True)
-        raise SpecError([Diagnostic(loaded.file, line, column, "GC012", json_path(("targets",)),
-                                    f"--target {target} is not among this spec's targets ({', '.join(sorted(model.targets))}); add targets.{target}")])
+        listed = ", ".join(sorted(model.targets))
+        raise SpecError([loaded.diagnostic(("targets",), "GC012", f"--target {target} is not among this spec's targets ({listed}); add targets.{target}", key=True)])
     return target
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
-from generator.model import image_id
+from generator.model import image_id, network_switches
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
 
@@ -23,8 +23,7 @@ DOCKERD_REFUSAL = (
 
 def iptables_and_icc_off(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     docker = spec["docker"]
-    isolated = docker["network"] == "isolated"
-    if docker.get("iptables", not isolated) is False and docker.get("icc", isolated) is False:
+    if network_switches(docker) == (False, False):
         where = ("docker", "icc") if "icc" in docker else ("docker", "iptables")
         yield loaded.diagnostic(
             where,

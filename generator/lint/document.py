@@ -82,19 +82,6 @@ def _ancestors(name: str, root: CommentedMap, seen: tuple[str, ...] = ()) -> lis
     return out
 
 
-def _resolve(name: str, root: CommentedMap, seen: tuple[str, ...] = ()) -> dict[str, Any]:
-    node = root.get(name)
-    if not isinstance(node, dict) or name in seen:
-        return {}
-    parents = node.get("extends", [])
-    parents = [parents] if isinstance(parents, str) else list(parents) if isinstance(parents, list) else []
-    merged: dict[str, Any] = {}
-    for parent in parents:
-        if isinstance(parent, str):
-            merged = _merge(merged, _resolve(parent, root, (*seen, name)))
-    return _merge(merged, dict(node))
-
-
 def read_pipeline(path: str | Path) -> PipelineFile:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
@@ -116,7 +103,10 @@ def read_pipeline(path: str | Path) -> PipelineFile:
     for name, node in root.items():
         if not isinstance(name, str) or name in RESERVED or not isinstance(node, CommentedMap):
             continue
-        merged = _merge(_merge(inherited, dict(defaults)), _resolve(name, root))
-        sources = [*_ancestors(name, root), defaults, root]
+        ancestors = _ancestors(name, root)
+        merged = _merge(inherited, dict(defaults))
+        for source in [*reversed(ancestors), node]:  # farthest first, so nearer definitions win
+            merged = _merge(merged, dict(source))
+        sources = [*ancestors, defaults, root]
         pipeline.jobs.append(Job(name, node, merged, line_of(root, name), sources))
     return pipeline
