@@ -20,7 +20,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC101": ("iptables-icc-conflict", "iptables and icc both off: dockerd refuses to start. Use network: isolated or network: icc-off."),
     "GC102": ("multi-platform-on-classic-store", "Several platforms for an image rendered for GitLab, whose classic image store cannot hold them."),
     "GC103": ("cache-unusable", "cache: gha on GitLab, whose docker builder cannot export to GitHub's cache."),
-    "GC104": ("push-without-credentials", "Pushing without credentials: secrets without names, oidc without role and region, or the GitHub token to a registry other than ghcr.io."),
+    "GC104": ("push-without-credentials", "Pushing without usable credentials: secrets without names, oidc without role and region, the GitHub token to a registry other than ghcr.io, or GitLab's job token to a registry other than the project's own."),
     "GC105": ("threshold-without-scanner", "scan.fail_on or ignore_unfixed with scan.tool: none."),
     "GC106": ("duplicate-image-id", "Two images share an id (given or derived); jobs and cache scopes need unique ids."),
     "GC107": ("socket-without-runner-tags", "Socket mode on GitLab without runner tags selecting runners that bind the host socket."),
@@ -29,6 +29,10 @@ CODES: dict[str, tuple[str, str]] = {
     "GC110": ("secrets-without-environment", "auth: secrets on GitHub without push.environment to hold them as environment secrets."),
     "GC111": ("service-daemon-without-digest", "github_daemon: service without docker.dind_digest; the runner pulls services by reference."),
     "GC112": ("cron-out-of-range", "A schedule field outside its range, an unknown month or weekday name, or a zero step."),
+    "GC113": ("no-trigger", "Every trigger is off or empty, so the pipeline could never run; both platforms reject such a file."),
+    "GC114": ("push-ref-unreachable", "A push branch or tag pattern that no trigger pattern reaches, so it could never push."),
+    "GC115": ("unsafe-output-path", "An output path that is a spec, the pin file, another target's file, a symlink, or outside the repository once links are followed."),
+    "GC116": ("invalid-pin-overrides", "The project's .gen-ci/pins.json is not valid: unknown action, a SHA that is not 40 hex digits, or a version that is not vX.Y.Z."),
 }
 
 

@@ -1,12 +1,57 @@
-"""Parse rendered text back and print it canonically, under a header that says where it came from."""
+"""Parse rendered text back and print it canonically, so YAML 1.1 and 1.2 readers read it alike."""
 
 from __future__ import annotations
 
 import io
+import re
+from typing import Any
+
+# Line breaks only YAML reads as such (NEL, LS, PS) and anything unprintable: written raw, a reader
+# folds or rejects them, so strings holding them are written double-quoted, with escapes.
+_NEEDS_ESCAPES = re.compile("[^\t\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]")
 
 
 class RenderedInvalid(Exception):
     """A template produced text that is not YAML: a gen-ci bug, never the user's."""
+
+
+def _resolves_to_non_string(text: str) -> bool:
+    """Whether a plain scalar `text` would not be a string under YAML 1.1 (GitLab) or 1.2."""
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
+
+    tag = "tag:yaml.org,2002:str"
+    return any(
+        VersionedResolver(version=version).resolve(ScalarNode, text, (True, False)) != tag
+        for version in ((1, 1), (1, 2))
+    )
+
+
+def _quote_ambiguous(node: Any) -> Any:
+    """Double-quote every string a YAML 1.1 reader would take for another type, keys included."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    def fix(value: Any) -> Any:
+        if type(value) is str or (isinstance(value, str) and not isinstance(value, DoubleQuotedScalarString)):
+            if _NEEDS_ESCAPES.search(value) or _resolves_to_non_string(value):
+                return DoubleQuotedScalarString(value)
+            return value
+        return _quote_ambiguous(value)
+
+    if isinstance(node, CommentedMap):
+        for key in list(node):
+            fixed = fix(key)
+            if fixed is not key and type(fixed) is not type(key):
+                position = list(node).index(key)
+                value = node.pop(key)
+                node.insert(position, fixed, value)
+                key = fixed
+            node[key] = fix(node[key])
+    elif isinstance(node, CommentedSeq):
+        for index, item in enumerate(node):
+            node[index] = fix(item)
+    return node
 
 
 def canonical(rendered: str) -> str:
@@ -25,7 +70,7 @@ def canonical(rendered: str) -> str:
     except YAMLError as exc:
         raise RenderedInvalid(f"gen-ci rendered invalid YAML (please report this): {exc}") from None
     buffer = io.StringIO()
-    yaml.dump(document, buffer)
+    yaml.dump(_quote_ambiguous(document), buffer)
     body = buffer.getvalue()
     # ruamel writes a %YAML directive for an explicit version; the platforms' parsers don't want it.
     if body.startswith("%YAML"):

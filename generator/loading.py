@@ -101,12 +101,13 @@ def _kind(value: Any) -> str:
     return "a single value" if value is not None else "nothing"
 
 
-def load_spec(path: str | Path) -> LoadedSpec:
+def load_spec(path: str | Path, kind: str = "spec") -> LoadedSpec:
+    """kind names the file in messages: gen-ci also reads its pin file this way, for positions."""
     file = str(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise _fail(file, 1, 1, "GC001", f"cannot read the spec: {exc.strerror}") from None
+        raise _fail(file, 1, 1, "GC001", f"cannot read the {kind}: {exc.strerror}") from None
     text = _decode(file, raw)
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
@@ -127,12 +128,12 @@ def load_spec(path: str | Path) -> LoadedSpec:
         raise _fail(file, 1, 1, "GC002", f"nesting deeper than {MAX_DEPTH} levels") from None
     documents = [d for d in documents if d is not None] or documents
     if len(documents) > 1:
-        raise _fail(file, 1, 1, "GC002", f"found {len(documents)} YAML documents; a spec is exactly one")
+        raise _fail(file, 1, 1, "GC002", f"found {len(documents)} YAML documents; a {kind} is exactly one")
     tree = documents[0] if documents else None
     if tree is None:
-        raise _fail(file, 1, 1, "GC002", "the spec is empty; start from `gen-ci init` or the README's quickstart")
+        raise _fail(file, 1, 1, "GC002", f"the {kind} is empty" + ("; start from `gen-ci init` or the README's quickstart" if kind == "spec" else ""))
     if not isinstance(tree, CommentedMap):
-        raise _fail(file, 1, 1, "GC002", f"the spec must be a mapping of keys to values, not {_kind(tree)}")
+        raise _fail(file, 1, 1, "GC002", f"the {kind} must be a mapping of keys to values, not {_kind(tree)}")
     loaded = LoadedSpec(file, {}, tree)
     loaded.data = _plain(tree, (), loaded, [MAX_NODES])
     return loaded

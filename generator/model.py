@@ -119,6 +119,12 @@ def daemon_flags(docker: dict[str, Any]) -> list[str]:
     return flags
 
 
+def registry_host(repository: str) -> str:
+    """The registry host of a repository; the schema requires every repository to name one."""
+    host = repository.split("/", 1)[0]
+    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+
+
 def image_id(image: dict[str, Any]) -> str:
     if "id" in image:
         return image["id"]
@@ -136,7 +142,7 @@ def build_model(data: dict[str, Any]) -> Model:
         Image(
             id=image_id(i),
             repository=i["repository"],
-            registry=i["repository"].split("/", 1)[0],
+            registry=registry_host(i["repository"]),
             context=i["context"],
             dockerfile=i["dockerfile"],
             target=i.get("target"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,31 @@ def pins() -> dict[str, Any]:
 
 
 def read_overrides(path: Path) -> dict[str, dict[str, str]]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("actions", {})
-    except FileNotFoundError:
+    """A project's validated pin overrides; a located SpecError (GC116) when the file is not valid.
+
+    Its values land in `uses:` lines, so nothing in it is trusted before it passes its schema.
+    """
+    from generator.diagnostics import SpecError
+    from generator.loading import load_spec
+    from generator.validation import did_you_mean, pins_schema, validate_schema
+
+    if not path.is_file():
         return {}
+    loaded = load_spec(path, kind="pin file")
+    try:
+        validate_schema(loaded, pins_schema())
+    except SpecError as error:
+        raise SpecError([replace(d, code="GC116") for d in error.diagnostics]) from None
+    overrides = loaded.data.get("actions", {})
+    known = sorted(pins()["actions"])
+    unknown = [
+        loaded.diagnostic(("actions", name), "GC116", f"gen-ci emits no action {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}", key=True)
+        for name in overrides
+        if name not in known
+    ]
+    if unknown:
+        raise SpecError(unknown)
+    return overrides
 
 
 def resolver(overrides: dict[str, dict[str, str]]):

@@ -40,7 +40,12 @@ def spec_digest(spec_file: Path) -> str:
     from generator.project import overrides_path
 
     overrides = overrides_path(spec_file)
-    return digest(spec_file.read_bytes(), overrides.read_bytes() if overrides.is_file() else b"")
+    return digest(*(_lf(path.read_bytes()) if path.is_file() else b"" for path in (spec_file, overrides)))
+
+
+def _lf(raw: bytes) -> bytes:
+    """Line endings as git stores them: a CRLF checkout (core.autocrlf) means the same spec."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def display_name(spec_file: Path) -> str:
@@ -65,8 +70,16 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     from generator.project import overrides_path
     from generator.rendering import render
 
+    from generator.project import unsafe_outputs
+
     spec_path = Path(spec_file)
     loaded, model = compile_spec(spec_path)
+    problems = unsafe_outputs(spec_path, model.targets)
+    if problems:
+        raise SpecError([
+            loaded.diagnostic(("targets", platform), "GC115", f"{model.targets[platform]!r} cannot be an output: {why}")
+            for platform, why in problems.items()
+        ])
     platforms = sorted(model.targets) if every and target is None else [choose_target(loaded, model, target)]
     action = pins.resolver(pins.read_overrides(overrides_path(spec_path)))
     name, fingerprint = display_name(spec_path), spec_digest(spec_path)

@@ -26,11 +26,10 @@ def _yaml_printable(char: str) -> bool:
     code = ord(char)
     return (
         0x20 <= code <= 0x7E
-        or code == 0x85
         or 0xA0 <= code <= 0xD7FF
         or 0xE000 <= code <= 0xFFFD
         or 0x10000 <= code <= 0x10FFFF
-    ) and code not in (0x2028, 0x2029, 0xFEFF)
+    ) and code not in (0x2028, 0x2029, 0xFEFF)  # NEL, LS and PS written raw are line breaks to a YAML reader
 
 
 def yaml_quote(value: Any) -> str:

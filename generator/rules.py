@@ -6,12 +6,13 @@ Rules read the spec with defaults filled in, and the raw spec to know what the u
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
-from generator.model import image_id, network_switches
+from generator.model import image_id, network_switches, registry_host
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
 
@@ -78,14 +79,31 @@ def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterat
         for key in ("aws_role", "aws_region"):
             if key not in push:
                 yield loaded.diagnostic(("push", "auth"), "GC104", f"auth: oidc needs push.{key} to get registry credentials")
-    elif auth == "token" and "github" in spec["targets"]:
+    elif auth == "token":
         for index, image in enumerate(spec["images"]):
-            if not image["repository"].startswith("ghcr.io/"):
+            host = registry_host(image["repository"])
+            if "github" in spec["targets"] and host != "ghcr.io":
                 yield loaded.diagnostic(
                     ("images", index, "repository"), "GC104",
                     "auth: token uses GITHUB_TOKEN, which can push only to ghcr.io; use auth: secrets with push.username "
                     "and push.password for this registry, or auth: oidc for AWS ECR",
                 )
+            if "gitlab" in spec["targets"] and _foreign_to_gitlab(host):
+                yield loaded.diagnostic(
+                    ("images", index, "repository"), "GC104",
+                    f"auth: token logs in with the job's CI_REGISTRY_PASSWORD, which belongs to the project's own GitLab registry "
+                    f"($CI_REGISTRY) alone, never to {host}; use auth: secrets with masked, protected variables for this registry",
+                )
+
+
+# Registries that are certainly not a GitLab instance's container registry. The job's own check
+# that the repository starts with $CI_REGISTRY/ catches every other host at run time.
+NOT_GITLAB = ("docker.io", "index.docker.io", "registry-1.docker.io", "ghcr.io", "quay.io", "gcr.io", "nvcr.io", "public.ecr.aws", "mcr.microsoft.com")
+NOT_GITLAB_SUFFIXES = (".gcr.io", ".pkg.dev", ".amazonaws.com", ".azurecr.io", ".docker.io", ".quay.io")
+
+
+def _foreign_to_gitlab(host: str) -> bool:
+    return host in NOT_GITLAB or host.endswith(NOT_GITLAB_SUFFIXES)
 
 
 def threshold_without_scanner(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -202,6 +220,65 @@ def cron_out_of_range(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diag
             yield loaded.diagnostic(("triggers", "schedule", index), "GC112", f"{problem} in the cron expression {expression!r}")
 
 
+def no_trigger(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    triggers = spec["triggers"]
+    if not any(triggers[key] for key in ("branches", "tags", "pull_requests", "schedule", "manual")):
+        yield loaded.diagnostic(
+            ("triggers",), "GC113",
+            "no trigger is left, so the pipeline could never run (GitHub rejects an empty on:, GitLab a workflow with no rules); "
+            "list triggers.branches or triggers.tags, or turn on pull_requests, schedule or manual",
+            key=True,
+        )
+
+
+def push_ref_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for kind in ("branches", "tags"):
+        triggers = spec["triggers"][kind]
+        for index, pattern in enumerate(spec["push"][kind]):
+            if not any(_trigger_reaches(trigger, pattern) for trigger in triggers):
+                listed = ", ".join(triggers) or "nothing"
+                # push.<kind> may be the default, written nowhere: then point at the triggers that miss it.
+                where = ("push", kind, index) if kind in loaded.data.get("push", {}) else ("triggers", kind)
+                yield loaded.diagnostic(
+                    where, "GC114",
+                    f"push.{kind} lists {pattern!r}, but no trigger runs the pipeline for it (triggers.{kind}: {listed}); "
+                    f"add it to triggers.{kind} or set push.{kind} without it",
+                )
+
+
+def _trigger_reaches(trigger: str, push_pattern: str) -> bool:
+    """Whether some ref that push_pattern covers also runs the pipeline under trigger.
+
+    Trigger globs follow GitHub's filter syntax (* stays inside one path segment, ** crosses them).
+    A push pattern is a name or a prefix ending in *; a prefix is probed with a few typical endings.
+    """
+    regex = re.compile(trigger_regex(trigger))
+    if not push_pattern.endswith("*"):
+        return regex.fullmatch(push_pattern) is not None
+    prefix = push_pattern[:-1]
+    return any(regex.fullmatch(prefix + ending) for ending in ("x", "1", "1.0.0", "x/y", "1.0.0-rc.1"))
+
+
+def trigger_regex(glob: str) -> str:
+    """A Python regex for a GitHub ref filter glob: ** any characters, * any but /, + one or more of the previous."""
+    out = []
+    index = 0
+    while index < len(glob):
+        if glob.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif glob[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif glob[index] == "+":
+            out.append("+")
+            index += 1
+        else:
+            out.append(re.escape(glob[index]))
+            index += 1
+    return "".join(out)
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_classic_store,
@@ -215,6 +292,8 @@ RULES: list[Rule] = [
     secrets_without_environment,
     service_daemon_without_digest,
     cron_out_of_range,
+    no_trigger,
+    push_ref_unreachable,
 ]
 
 

@@ -25,7 +25,7 @@ def _declared_outputs(spec_file: Path) -> dict[str, str] | None:
 
     try:
         data = YAML(typ="safe").load(spec_file.read_bytes())
-    except (OSError, YAMLError, ValueError):
+    except (OSError, YAMLError, ValueError, RecursionError):
         return None
     targets = data.get("targets") if isinstance(data, dict) else None
     if not isinstance(targets, dict) or not all(isinstance(v, str) for v in targets.values()):
@@ -39,10 +39,11 @@ def fingerprints_match(spec_file: Path) -> bool:
     Then nothing can have changed, and neither validation nor rendering needs to be loaded.
     """
     from generator.pipeline import spec_digest
-    from generator.project import output_path
+    from generator.project import output_path, overrides_path
 
     targets = _declared_outputs(spec_file)
-    if not targets:
+    # Pin overrides land in `uses:` lines: they are validated on every run, so never take the shortcut.
+    if not targets or overrides_path(spec_file).is_file():
         return False
     expected = spec_digest(spec_file)
     for declared in targets.values():

@@ -9,7 +9,7 @@ from typing import Any
 
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
-from generator.resources import schema_path
+from generator.resources import data_dir, schema_path
 
 YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false", "True", "False"}
 
@@ -24,7 +24,7 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _did_you_mean(word: Any, choices: list[str]) -> str:
+def did_you_mean(word: Any, choices: list[str]) -> str:
     if not isinstance(word, str):
         return ""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
@@ -49,7 +49,7 @@ def _describe(error: Any) -> tuple[str, str, bool]:
     if kind in ("enum", "const"):
         choices = error.validator_value if kind == "enum" else [error.validator_value]
         listed = ", ".join(json.dumps(c) for c in choices)
-        return "GC012", f"{_short(value)} is not allowed; use one of: {listed}{_did_you_mean(value, [str(c) for c in choices])}", False
+        return "GC012", f"{_short(value)} is not allowed; use one of: {listed}{did_you_mean(value, [str(c) for c in choices])}", False
     if kind == "pattern":
         return "GC013", f"{_short(value)} is not a valid value here ({expected or 'must match ' + error.validator_value})", False
     if kind == "propertyNames":
@@ -57,10 +57,15 @@ def _describe(error: Any) -> tuple[str, str, bool]:
     return "GC015", f"{_short(value)}: {error.message.split(' is ', 1)[-1] if ' is ' in error.message else error.message}", False
 
 
-def validate_schema(loaded: LoadedSpec) -> None:
+@cache
+def pins_schema() -> dict[str, Any]:
+    return json.loads((data_dir("schemas") / "pins.schema.json").read_text(encoding="utf-8"))
+
+
+def validate_schema(loaded: LoadedSpec, schema: dict[str, Any] | None = None) -> None:
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(spec_schema())
+    validator = Draft202012Validator(schema or spec_schema())
     found: list[Diagnostic] = []
     for error in validator.iter_errors(loaded.data):
         path = tuple(error.absolute_path)
@@ -68,7 +73,7 @@ def validate_schema(loaded: LoadedSpec) -> None:
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             for key in sorted(set(error.instance) - set(allowed)):
-                hint = _did_you_mean(key, allowed) or f"; allowed keys: {', '.join(allowed)}"
+                hint = did_you_mean(key, allowed) or f"; allowed keys: {', '.join(allowed)}"
                 found.append(loaded.diagnostic((*path, key), "GC010", f"unknown key {key!r}{hint}", key=True))
             continue
         if error.validator == "propertyNames":
