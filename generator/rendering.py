@@ -8,49 +8,16 @@ interpolate a spec value raw, and no spec value is ever compiled as a template.
 from __future__ import annotations
 
 import dataclasses
-import re
 import shlex
 from functools import cache
 from typing import Any
 
 from generator import pins
-from generator.model import Model
+from generator.model import Model, push_regex, trigger_regex
+from generator.quoting import comment_text, csv_field, yaml_quote
 from generator.resources import data_dir
 
 PLATFORMS = ("github", "gitlab")
-
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
-
-
-def _yaml_printable(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or 0x10000 <= code <= 0x10FFFF
-    ) and code not in (0x2028, 0x2029, 0xFEFF)  # NEL, LS and PS written raw are line breaks to a YAML reader
-
-
-def yaml_quote(value: Any) -> str:
-    """A YAML 1.2 double-quoted scalar that reads back as exactly `value`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    out = []
-    for char in str(value):
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif _yaml_printable(char):
-            out.append(char)
-        elif ord(char) <= 0xFF:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) <= 0xFFFF:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
 
 
 def github_literal(value: Any) -> str:
@@ -58,10 +25,9 @@ def github_literal(value: Any) -> str:
     return str(value).replace("${{", "${{ '${{' }}")
 
 
-def glob_regex(pattern: str) -> str:
-    """A GitLab rules regex (/.../) matching exactly what the ref glob matches."""
-    body = ".*".join(re.escape(part).replace("/", "\\/") for part in pattern.split("*"))
-    return f"/^{body}$/"
+def gitlab_regex(regex: str) -> str:
+    """A GitLab rules regex literal (/^...$/) for a Python regex built from a ref pattern."""
+    return "/^" + regex.replace("/", "\\/") + "$/"
 
 
 def _q_github(value: Any) -> str:
@@ -112,7 +78,10 @@ def _environment(platform: str) -> Any:
     env.filters["q"] = _q_github if platform == "github" else yaml_quote
     env.filters["shq"] = lambda value: shlex.quote(str(value))
     env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i) for i in items) + "]"
-    env.filters["glob_regex"] = glob_regex
+    env.filters["trigger_regex"] = lambda glob: gitlab_regex(trigger_regex(glob))
+    env.filters["push_regex"] = lambda pattern: gitlab_regex(push_regex(pattern))
+    env.filters["csv_field"] = csv_field
+    env.filters["comment"] = comment_text
     # A macro's output ends with its last line's newline; the call site's own line supplies one.
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image

@@ -12,7 +12,7 @@ from typing import Any
 
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
-from generator.model import image_id, network_switches, registry_host
+from generator.model import image_id, network_switches, registry_host, trigger_regex
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
 
@@ -257,26 +257,6 @@ def _trigger_reaches(trigger: str, push_pattern: str) -> bool:
         return regex.fullmatch(push_pattern) is not None
     prefix = push_pattern[:-1]
     return any(regex.fullmatch(prefix + ending) for ending in ("x", "1", "1.0.0", "x/y", "1.0.0-rc.1"))
-
-
-def trigger_regex(glob: str) -> str:
-    """A Python regex for a GitHub ref filter glob: ** any characters, * any but /, + one or more of the previous."""
-    out = []
-    index = 0
-    while index < len(glob):
-        if glob.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif glob[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        elif glob[index] == "+":
-            out.append("+")
-            index += 1
-        else:
-            out.append(re.escape(glob[index]))
-            index += 1
-    return "".join(out)
 
 
 RULES: list[Rule] = [

@@ -84,7 +84,32 @@ def test_every_job_has_a_timeout_and_everything_is_named(path):
 def test_concurrency_cancels_only_pull_requests(path):
     concurrency = _load(path)["concurrency"]
     assert concurrency["cancel-in-progress"] == "${{ github.event_name == 'pull_request' }}"
-    assert "github.event.pull_request.number || github.ref" in concurrency["group"]
+    # Outside pull requests every run is its own group: a pending release is never replaced.
+    assert concurrency["group"].endswith("${{ github.event.pull_request.number || github.run_id }}")
+
+
+@params
+def test_everything_a_job_starts_is_named_for_its_run(path):
+    """Concurrent jobs on one self-hosted runner must not share containers, volumes or host ports."""
+    for job_id, job in _jobs(path).items():
+        if job_id == "check-generated":  # starts no container
+            continue
+        assert job["env"]["GEN_CI_NAME"] == f"gen-ci-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}-{job_id}"
+        for step in job["steps"]:
+            run = step.get("run", "")
+            assert not re.search(r"--(name|volume) gen-ci-|\brm [^\n]*gen-ci-(dind|registry)\b", run), step["name"]
+            assert not re.search(r"--publish 127\.0\.0\.1:\d+:", run), step["name"]
+        for service in (job.get("services") or {}).values():
+            assert service["ports"] == ["127.0.0.1::2376"] and "volumes" not in service
+
+
+@params
+def test_release_jobs_check_the_ref_case_sensitively_before_anything(path):
+    for job_id, job in _jobs(path).items():
+        if job_id.startswith("release-"):
+            first = job["steps"][0]
+            assert first["name"] == "Check the release ref exactly"
+            assert 'case "$GITHUB_REF" in' in first["run"] and "exit 1" in first["run"]
 
 
 @params
