@@ -20,6 +20,22 @@ class _SpecFirstGroup(click.Group):
             args = ["render", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context):
+        """One clear line for every failure: exit 2 for the user's input or files, 3 for a gen-ci bug only."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except SpecError as error:
+            _fail(error)
+        except OSError as error:
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(f"gen-ci: {where}{error.strerror or error}; nothing was changed", err=True)
+            sys.exit(EXIT_INVALID)
+        except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+            click.echo(f"gen-ci: internal error, a gen-ci bug (please report it): {type(error).__name__}: {error}", err=True)
+            sys.exit(EXIT_BUG)
+
 
 def _print_diagnostics(error: SpecError) -> None:
     for diagnostic in error.diagnostics:
@@ -70,7 +86,13 @@ def render(spec: str, target: str | None, output: str | None) -> None:
     except Exception as error:  # noqa: BLE001 - _fail re-raises what it does not own
         _fail(error)
     if output:
+        from pathlib import Path
+
         from generator.writing import write_atomic
+
+        if Path(output).resolve() == Path(spec).resolve():
+            click.echo(f"gen-ci: -o {output} is the spec itself; nothing was written", err=True)
+            sys.exit(EXIT_INVALID)
 
         try:
             write_atomic(output, text)
@@ -155,8 +177,11 @@ def sync(specs: tuple[str, ...]) -> None:
         except SpecError as error:
             failed = True
             _print_diagnostics(error)
+        except OSError as error:
+            failed = True
+            click.echo(f"gen-ci: {spec}: cannot write {error.filename or 'an output'}: {error.strerror or error}", err=True)
     if failed:
-        click.echo("gen-ci: invalid specs were skipped; their outputs were left as they were", err=True)
+        click.echo("gen-ci: specs with problems were skipped; their outputs were left as they were", err=True)
         sys.exit(EXIT_INVALID)
 
 

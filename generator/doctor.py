@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,12 +48,18 @@ def socket_access(env: Mapping[str, str]) -> tuple[bool | None, str]:
     socket = Path(host.removeprefix("unix://"))
     if not socket.exists():
         return False, f"{socket} does not exist: the daemon is not running here, or the runner does not bind the socket"
+    if not stat.S_ISSOCK(socket.stat().st_mode):
+        return False, f"{socket} is not a socket: bind the daemon's socket itself, not a copy or a directory"
     if os.access(socket, os.R_OK | os.W_OK):
         return True, f"{socket} is readable and writable"
     import grp
 
-    group = grp.getgrgid(socket.stat().st_gid).gr_name
-    return False, f"permission denied on {socket}: add the user to group {group!r} (then log in again), or use rootless Docker"
+    gid = socket.stat().st_gid
+    try:
+        group = repr(grp.getgrgid(gid).gr_name)
+    except KeyError:  # a group the host knows but this container's /etc/group does not
+        group = f"with id {gid} (it has no name here: create it with groupadd --gid {gid} docker)"
+    return False, f"permission denied on {socket}: add the user to group {group} (then log in again), or use rootless Docker"
 
 
 def daemon_reachable(env: Mapping[str, str]) -> tuple[bool | None, str]:

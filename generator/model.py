@@ -89,6 +89,7 @@ class Model:
     runners: dict[str, list[str]]
     timeout_minutes: int
     check_job: bool
+    check_requirements: str | None
 
 
 def _pinned(reference: str, digest: str | None) -> str:
@@ -214,4 +215,5 @@ def build_model(data: dict[str, Any]) -> Model:
         runners=data["runners"],
         timeout_minutes=data["timeout_minutes"],
         check_job=data["check_job"],
+        check_requirements=data.get("check_requirements"),
     )

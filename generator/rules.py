@@ -150,6 +150,8 @@ def oidc_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
 
 
 def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if "check_requirements" in spec and not spec["check_job"]:
+        yield loaded.diagnostic(("check_requirements",), "GC109", "check_requirements is read by the check job alone; set check_job: true or remove it")
     raw_docker = loaded.data.get("docker", {})
     # version and cli_digest also pin the client image of GitLab's socket jobs, so they stay valid there.
     dind_only = ("dind_digest", "storage_driver", "network", "iptables", "icc", "mtu", "bip", "github_daemon")

@@ -105,6 +105,9 @@ def drifts(spec_file: Path) -> list[Drift]:
         except FileNotFoundError:
             found.append(Drift(path, spec_file, "missing", "".join(difflib.unified_diff([], fresh.splitlines(True), "/dev/null", str(path)))))
             continue
+        except UnicodeDecodeError:
+            found.append(Drift(path, spec_file, "it is not UTF-8 text, so gen-ci did not write it", ""))
+            continue
         if current != fresh:
             diff = difflib.unified_diff(current.splitlines(True), fresh.splitlines(True), f"{path} (on disk)", f"{path} (from {spec_file})")
             found.append(Drift(path, spec_file, _reason(current, fresh), "".join(diff)))
@@ -144,9 +147,10 @@ def adopt_pins(spec_file: Path) -> dict[str, dict[str, str]]:
     adopted: dict[str, dict[str, str]] = {}
     for _, declared, fresh in render_outputs(spec_file):
         path = output_path(spec_file, declared)
-        if not path.is_file():
+        try:
+            _, body = split(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, UnicodeDecodeError):
             continue
-        _, body = split(path.read_text(encoding="utf-8"))
         expected = {name: (sha, version) for name, sha, version in pins.uses_lines(split(fresh)[1]).values()}
         for name, sha, version in pins.uses_lines(body).values():
             if name in expected and expected[name] != (sha, version):

@@ -94,13 +94,55 @@ def test_doctor_tls_checks(tmp_path):
     assert tls_files({"DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(tmp_path)})[0] is True
 
 
+def _unix_socket(path):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    return server
+
+
 def test_doctor_socket_checks(tmp_path):
     absent = socket_access({"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
     assert absent[0] is False and "does not exist" in absent[1]
-    sock = tmp_path / "docker.sock"
-    sock.write_text("")
-    assert socket_access({"DOCKER_HOST": f"unix://{sock}"})[0] is True
+    regular = tmp_path / "regular.sock"
+    regular.write_text("")
+    copied = socket_access({"DOCKER_HOST": f"unix://{regular}"})
+    assert copied[0] is False and "not a socket" in copied[1]
+    server = _unix_socket(tmp_path / "docker.sock")
+    try:
+        assert socket_access({"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})[0] is True
+    finally:
+        server.close()
     assert socket_access({"DOCKER_HOST": "tcp://docker:2376"})[0] is None
+
+
+def test_doctor_names_a_group_that_has_no_name(tmp_path, monkeypatch):
+    import grp
+    import os
+
+    server = _unix_socket(tmp_path / "docker.sock")
+    monkeypatch.setattr(os, "access", lambda *args: False)
+
+    def unknown(gid):
+        raise KeyError(gid)
+
+    monkeypatch.setattr(grp, "getgrgid", unknown)
+    try:
+        passed, detail = socket_access({"DOCKER_HOST": f"unix://{tmp_path}/docker.sock"})
+    finally:
+        server.close()
+    assert passed is False and f"groupadd --gid {os.stat(tmp_path / 'docker.sock').st_gid}" in detail
+
+
+def test_doctor_free_disk_threshold(monkeypatch):
+    import generator.doctor as doctor
+
+    monkeypatch.setattr(doctor, "MIN_FREE_GIB", 0)
+    assert free_disk({"PATH": ""})[0] is True
+    monkeypatch.setattr(doctor, "MIN_FREE_GIB", 10**9)
+    passed, detail = free_disk({"PATH": ""})
+    assert passed is False and "GiB free" in detail
 
 
 def test_doctor_reports_every_check_and_fails_without_docker(tmp_path, monkeypatch):
@@ -112,4 +154,3 @@ def test_doctor_reports_every_check_and_fails_without_docker(tmp_path, monkeypat
     assert len(lines) == 6
     assert lines[0].startswith("FAIL  docker CLI")
     assert any(line.startswith("FAIL  socket permissions") for line in lines)
-    assert free_disk({"PATH": str(tmp_path)})[0] in (True, False)

@@ -82,6 +82,12 @@ def _ancestors(name: str, root: CommentedMap, seen: tuple[str, ...] = ()) -> lis
     return out
 
 
+def _is_github_workflow(root: CommentedMap) -> bool:
+    # A YAML 1.1 reader turns the `on` key into true; GitLab has no top-level `on` or `jobs` keyword.
+    jobs = root.get("jobs")
+    return ("on" in root or True in root) and isinstance(jobs, dict) and all(isinstance(j, dict) for j in jobs.values())
+
+
 def read_pipeline(path: str | Path) -> PipelineFile:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
@@ -97,6 +103,12 @@ def read_pipeline(path: str | Path) -> PipelineFile:
         raise LintInputError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(root, CommentedMap):
         raise LintInputError(f"{path}:1:1: a GitLab CI file is a mapping of jobs and settings")
+    if _is_github_workflow(root):
+        key = next(k for k in root if k in ("on", True, "jobs"))
+        raise LintInputError(
+            f"{path}:{line_of(root, key)}:1: this is a GitHub Actions workflow (top-level on: and jobs:); "
+            "gen-ci lint audits GitLab CI files, so audit it with actionlint and zizmor instead"
+        )
     pipeline = PipelineFile(str(path), root)
     defaults = root.get("default") if isinstance(root.get("default"), dict) else {}
     inherited = {k: root[k] for k in ("image", "services", "before_script", "after_script") if k in root}
