@@ -28,6 +28,10 @@ class LoadedSpec:
     data: dict[str, Any]  # plain dicts, lists and scalars
     tree: CommentedMap  # the same content with positions
 
+    # ruamel folds a raw NEL (U+0085) into a space even in YAML 1.2, where it is an ordinary
+    # character; it is swapped for an unused noncharacter before parsing and back afterwards.
+    nel_stand_in: str = ""
+
     def position(self, path: NodePath, *, key: bool = False) -> tuple[int, int]:
         """1-based line and column of the node at path (of its key with key=True).
 
@@ -80,7 +84,7 @@ def _plain(node: Any, path: NodePath, loaded: LoadedSpec, budget: list[int]) -> 
         for key, value in node.items():
             if not isinstance(key, str):
                 raise SpecError([loaded.diagnostic((*path, key), "GC002", f"keys must be strings, got {type(key).__name__} {key!r}; quote it", key=True)])
-            out[key] = _plain(value, (*path, key), loaded, budget)
+            out[_restore_nel(str(key), loaded)] = _plain(value, (*path, key), loaded, budget)
         return out
     if isinstance(node, CommentedSeq):
         return [_plain(item, (*path, i), loaded, budget) for i, item in enumerate(node)]
@@ -89,10 +93,18 @@ def _plain(node: Any, path: NodePath, loaded: LoadedSpec, budget: list[int]) -> 
     if isinstance(node, str) and _SURROGATE.search(node):
         raise SpecError([loaded.diagnostic(path, "GC001", "the text holds a lone UTF-16 surrogate (YAML does not pair \\uD8xx\\uDCxx escapes); write the character itself")])
     # ruamel's round-trip scalars subclass int/float/str; hand on the plain types.
-    for plain in (bool, int, float, str):
+    for plain in (bool, int, float):
         if isinstance(node, plain):
             return plain(node)
-    return str(node)
+    return _restore_nel(str(node), loaded)
+
+
+def _restore_nel(text: str, loaded: LoadedSpec) -> str:
+    return text.replace(loaded.nel_stand_in, "\x85") if loaded.nel_stand_in else text
+
+
+def _unused_noncharacter(text: str) -> str:
+    return next((c for c in map(chr, range(0xFDD0, 0xFDF0)) if c not in text), "")
 
 
 def _kind(value: Any) -> str:
@@ -109,6 +121,9 @@ def load_spec(path: str | Path, kind: str = "spec") -> LoadedSpec:
     except OSError as exc:
         raise _fail(file, 1, 1, "GC001", f"cannot read the {kind}: {exc.strerror}") from None
     text = _decode(file, raw)
+    stand_in = _unused_noncharacter(text) if "\x85" in text else ""
+    if stand_in:
+        text = text.replace("\x85", stand_in)
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
     try:
@@ -134,6 +149,6 @@ def load_spec(path: str | Path, kind: str = "spec") -> LoadedSpec:
         raise _fail(file, 1, 1, "GC002", f"the {kind} is empty" + ("; start from `gen-ci init` or the README's quickstart" if kind == "spec" else ""))
     if not isinstance(tree, CommentedMap):
         raise _fail(file, 1, 1, "GC002", f"the {kind} must be a mapping of keys to values, not {_kind(tree)}")
-    loaded = LoadedSpec(file, {}, tree)
+    loaded = LoadedSpec(file, {}, tree, stand_in)
     loaded.data = _plain(tree, (), loaded, [MAX_NODES])
     return loaded

