@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DOCS = "https://github.com/gen-ci/gen-ci#"
+# Ids link to their entry in this repository's README (each has an anchor named after the id).
+DOCS = "README.md#"
 
 # Every id gen-ci can report: (README anchor, what it means and how to fix it).
 CODES: dict[str, tuple[str, str]] = {

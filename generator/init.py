@@ -10,12 +10,19 @@ from generator.project import repository_root
 from generator.resources import schema_path
 
 SCHEMA_COPY = ".gen-ci/spec.schema.json"
+# A local hook: pre-commit installs this exact gen-ci release into the hook's own environment,
+# so the configuration names no repository address.
 PRE_COMMIT = """\
 repos:
-  - repo: https://github.com/gen-ci/gen-ci
-    rev: v{version}
+  - repo: local
     hooks:
       - id: gen-ci-sync
+        name: gen-ci sync
+        entry: gen-ci sync
+        language: python
+        additional_dependencies: ["gen-ci=={version}"]
+        pass_filenames: false
+        files: (^|/)(gen-ci\\.ya?ml|\\.gen-ci/.+|\\.github/workflows/[^/]+\\.ya?ml|\\.gitlab-ci\\.ya?ml)$
 """
 
 

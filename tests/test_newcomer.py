@@ -154,3 +154,15 @@ def test_doctor_reports_every_check_and_fails_without_docker(tmp_path, monkeypat
     assert len(lines) == 6
     assert lines[0].startswith("FAIL  docker CLI")
     assert any(line.startswith("FAIL  socket permissions") for line in lines)
+
+
+def test_init_hook_watches_the_same_files_as_the_published_hooks():
+    import yaml
+
+    from generator.init import PRE_COMMIT
+    from tests.conftest import ROOT
+
+    local = yaml.safe_load(PRE_COMMIT.format(version="0"))["repos"][0]["hooks"][0]
+    published = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert local["files"] == published["gen-ci-sync"]["files"]
+    assert local["entry"] == published["gen-ci-sync"]["entry"] and local["pass_filenames"] is False
