@@ -29,7 +29,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC109": ("setting-without-effect", "A dind setting in socket mode, or bip/mtu with the isolated profile, which has no bridge."),
     "GC110": ("secrets-without-environment", "auth: secrets on GitHub without push.environment to hold them as environment secrets."),
     "GC111": ("service-daemon-without-digest", "github_daemon: service without docker.dind_digest; the runner pulls services by reference."),
-    "GC112": ("cron-out-of-range", "A schedule field outside its range, an unknown month or weekday name, or a zero step."),
+    "GC112": ("cron-out-of-range", "A schedule field outside its range, an unknown month or weekday name, a zero step, or runs closer than 5 minutes apart."),
     "GC113": ("no-trigger", "Every trigger is off or empty, so the pipeline could never run; both platforms reject such a file."),
     "GC114": ("push-ref-unreachable", "A push branch or tag pattern that no trigger pattern reaches, so it could never push."),
     "GC115": ("unsafe-output-path", "An output path that is a spec, the pin file, another target's file, a symlink, or outside the repository once links are followed."),

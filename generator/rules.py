@@ -212,7 +212,32 @@ def _cron_problem(expression: str) -> str | None:
                     return f"{value!r} is not a {field} name" + (f" (use {', '.join(names)})" if names else "")
                 if not low <= number <= high:
                     return f"{field} {value} is outside {low}-{high}"
+    minute, hour = expression.split(" ")[:2]
+    gap = _shortest_gap(_minutes(minute), every_hour=hour == "*")
+    if gap < MIN_SCHEDULE_MINUTES:
+        return f"it runs every {gap} minute{'s' if gap != 1 else ''} at times; GitHub runs schedules at most every {MIN_SCHEDULE_MINUTES} minutes"
     return None
+
+
+# GitHub's shortest schedule interval (actionlint checks it too).
+MIN_SCHEDULE_MINUTES = 5
+
+
+def _minutes(field: str) -> set[int]:
+    """The minutes of the hour a valid cron minute field fires at."""
+    minutes: set[int] = set()
+    for atom in field.split(","):
+        values, _, step = atom.partition("/")
+        first, _, last = values.partition("-")
+        start, end = (0, 59) if first == "*" else (int(first), int(last or (59 if step else first)))
+        minutes.update(range(start, end + 1, int(step or 1)))
+    return minutes
+
+
+def _shortest_gap(minutes: set[int], every_hour: bool) -> int:
+    ordered = sorted(minutes)
+    following = ordered[1:] + ([ordered[0] + 60] if every_hour else [])
+    return min((b - a for a, b in zip(ordered, following)), default=60)
 
 
 def cron_out_of_range(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:

@@ -74,3 +74,37 @@ images:
 """
 
 
+
+
+def action_list_input(text: str) -> list[str]:
+    """The lines docker/build-push-action makes of a list input such as build-args.
+
+    It reads the input as CSV (csv-parse with relaxed quotes and `#` comments, comments allowed
+    mid-line) and joins each line's fields back with ",". Modelled here rather than taken from
+    Python's csv module, which knows no comments.
+    """
+    lines = []
+    for line in text.split("\n"):
+        fields, index = [], 0
+        while True:
+            field = ""
+            if line.startswith('"', index):
+                index += 1
+                while index < len(line):
+                    if line.startswith('""', index):
+                        field, index = field + '"', index + 2
+                    elif line[index] == '"':
+                        index += 1
+                        break
+                    else:
+                        field, index = field + line[index], index + 1
+            while index < len(line) and line[index] not in ",#":
+                field, index = field + line[index], index + 1
+            fields.append(field)
+            if index < len(line) and line[index] == ",":
+                index += 1
+                continue
+            break
+        if fields != [""]:
+            lines.append(",".join(fields))
+    return lines

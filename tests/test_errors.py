@@ -150,7 +150,7 @@ SEMANTIC = {
     "GC109": "docker: {mode: socket, network: icc-off}\n",
     "GC110": "push: {auth: secrets, username: U, password: P}\n",
     "GC111": "docker: {mode: dind, github_daemon: service}\n",
-    "GC112": "triggers: {schedule: ['0 4 * * 1', '61 4 * * MON', '0 4 * FOO 1']}\n",
+    "GC112": "triggers: {schedule: ['0 4 * * 1', '61 4 * * MON', '0 4 * FOO 1', '12,* */5 * * *']}\n",
     "GC113": "triggers: {branches: [], tags: [], pull_requests: false, manual: false}\npush: {branches: [], tags: []}\n",
     "GC114": "triggers: {branches: [main], tags: [release-*]}\n",
     "GC115": "targets: {github: spec.yml}\n",
@@ -230,3 +230,9 @@ def test_schema_command_prints_the_shipped_schema(cli):
     from generator.resources import schema_path
 
     assert json.loads(cli("schema").stdout) == json.loads(schema_path().read_text())
+
+
+def test_schedules_closer_than_five_minutes_are_refused(cli, write_spec):
+    rows = _errors(cli(str(write_spec(_spec_with(SEMANTIC["GC112"])))))
+    assert [r["path"] for r in rows] == ["$.triggers.schedule[1]", "$.triggers.schedule[2]", "$.triggers.schedule[3]"]
+    assert "at most every 5 minutes" in rows[2]["msg"]

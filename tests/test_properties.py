@@ -9,7 +9,6 @@ checkers. GENCI_EXAMPLES sets how many specs are generated (default 25, well und
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import os
 import re
@@ -22,7 +21,7 @@ from ruamel.yaml import YAML
 
 from generator.pipeline import generate
 from generator.validation import spec_schema
-from tests.conftest import run_tool
+from tests.conftest import action_list_input, run_tool
 
 EXAMPLES = int(os.environ.get("GENCI_EXAMPLES", "25"))
 # No shrinking: a generated spec is small enough to read, and shrinking one can take minutes.
@@ -168,8 +167,7 @@ def _check_github(doc: dict, spec: dict, placed: dict) -> None:
             steps = {step["name"]: step for step in job["steps"]}
             assert github_evaluate(steps[f"Test img{index}"]["env"]["TEST_SCRIPT"]) == placed[f"test{index}"]
             args = github_evaluate(steps[f"Build img{index}"]["with"]["build-args"])
-            # build-push-action reads the lines as CSV and joins each line's fields back with ","
-            assert [",".join(row) for row in csv.reader(args.split("\n"))] == [f"HOSTILE={placed[f'arg{index}']}"]
+            assert action_list_input(args) == [f"HOSTILE={placed[f'arg{index}']}"]
             for step in job["steps"]:
                 assert "${{" not in step.get("run", "")
 
