@@ -146,14 +146,22 @@ def _specs(given: tuple[str, ...]) -> list:
 
     from generator.project import DEFAULT_SPECS, discover_specs, repository_root
 
+    from generator.sync import claimed_twice
+
     if given:
-        return [Path(spec) for spec in given]
-    found = discover_specs(Path.cwd())
-    root = repository_root(Path.cwd())
-    if not found:
-        click.echo(f"gen-ci: no spec found in {root} (looked for {', '.join(DEFAULT_SPECS)})", err=True)
+        found = [Path(spec) for spec in given]
+    else:
+        found = discover_specs(Path.cwd())
+        root = repository_root(Path.cwd())
+        if not found:
+            click.echo(f"gen-ci: no spec found in {root} (looked for {', '.join(DEFAULT_SPECS)})", err=True)
+            sys.exit(EXIT_INVALID)
+        click.echo(f"gen-ci: found {len(found)} spec{'s' if len(found) != 1 else ''} in {root}: " + ", ".join(str(p.relative_to(root)) for p in found), err=True)
+    clashes = claimed_twice(found)
+    for clash in clashes:
+        click.echo(f"gen-ci: error[GC115]: {clash}", err=True)
+    if clashes:
         sys.exit(EXIT_INVALID)
-    click.echo(f"gen-ci: found {len(found)} spec{'s' if len(found) != 1 else ''} in {root}: " + ", ".join(str(p.relative_to(root)) for p in found), err=True)
     return found
 
 

@@ -33,6 +33,21 @@ def _declared_outputs(spec_file: Path) -> dict[str, str] | None:
     return targets
 
 
+def claimed_twice(spec_files: list[Path]) -> list[str]:
+    """One message per output that two of these specs both write: each would overwrite the other's."""
+    from generator.project import output_path
+
+    owners: dict[Path, Path] = {}
+    clashes = []
+    for spec_file in spec_files:
+        for declared in (_declared_outputs(spec_file) or {}).values():
+            path = output_path(spec_file, declared).resolve()
+            if path in owners and owners[path] != spec_file.resolve():
+                clashes.append(f"{owners[path]} and {spec_file} both write {declared}; give each spec its own targets")
+            owners.setdefault(path, spec_file.resolve())
+    return clashes
+
+
 def fingerprints_match(spec_file: Path) -> bool:
     """True when every output still carries the fingerprint of this spec, this gen-ci and its own body.
 

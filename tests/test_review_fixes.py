@@ -393,3 +393,14 @@ def test_zizmor_skips_only_its_online_audits():
     assert skipped == ONLINE_AUDITS
     for audit in ("template-injection", "unpinned-uses", "excessive-permissions", "artipacked", "cache-poisoning", "github-env", "dangerous-triggers"):
         assert f"scheduling {audit} " in log, audit
+
+
+def test_two_specs_writing_one_output_are_refused(tmp_path, monkeypatch):
+    _project(tmp_path, None)
+    (tmp_path / ".gen-ci").mkdir()
+    (tmp_path / ".gen-ci" / "other.yml").write_text(MINIMAL.replace("acme-app", "other"))
+    monkeypatch.chdir(tmp_path)
+    for command in ("sync", "check"):
+        result = invoke(command)
+        assert result.exit_code == 2 and "both write .github/workflows/ci.yml" in result.stderr, command
+    assert not (tmp_path / ".github").exists()
