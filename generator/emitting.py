@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from functools import cache
 from typing import Any
 
 # Line breaks only YAML reads as such (NEL, LS, PS) and anything unprintable: written raw, a reader
@@ -15,16 +16,18 @@ class RenderedInvalid(Exception):
     """A template produced text that is not YAML: a gen-ci bug, never the user's."""
 
 
+@cache
+def _resolvers() -> tuple[Any, ...]:
+    from ruamel.yaml.resolver import VersionedResolver
+
+    return tuple(VersionedResolver(version=version) for version in ((1, 1), (1, 2)))
+
+
 def _resolves_to_non_string(text: str) -> bool:
     """Whether a plain scalar `text` would not be a string under YAML 1.1 (GitLab) or 1.2."""
     from ruamel.yaml.nodes import ScalarNode
-    from ruamel.yaml.resolver import VersionedResolver
 
-    tag = "tag:yaml.org,2002:str"
-    return any(
-        VersionedResolver(version=version).resolve(ScalarNode, text, (True, False)) != tag
-        for version in ((1, 1), (1, 2))
-    )
+    return any(resolver.resolve(ScalarNode, text, (True, False)) != "tag:yaml.org,2002:str" for resolver in _resolvers())
 
 
 def _quote_ambiguous(node: Any) -> Any:
