@@ -36,16 +36,16 @@ def _quote_ambiguous(node: Any) -> Any:
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
     def fix(value: Any) -> Any:
-        if type(value) is str or (isinstance(value, str) and not isinstance(value, DoubleQuotedScalarString)):
-            if _NEEDS_ESCAPES.search(value) or _resolves_to_non_string(value):
-                return DoubleQuotedScalarString(value)
+        if not isinstance(value, str):
+            return _quote_ambiguous(value)
+        if isinstance(value, DoubleQuotedScalarString) or not (_NEEDS_ESCAPES.search(value) or _resolves_to_non_string(value)):
             return value
-        return _quote_ambiguous(value)
+        return DoubleQuotedScalarString(value)
 
     if isinstance(node, CommentedMap):
         for key in list(node):
             fixed = fix(key)
-            if fixed is not key and type(fixed) is not type(key):
+            if fixed is not key:
                 position = list(node).index(key)
                 value = node.pop(key)
                 node.insert(position, fixed, value)
