@@ -1,0 +1,120 @@
+"""The tag rules of an image, compiled into a POSIX shell script the release job runs.
+
+The script reads the event and ref only from four environment variables, as data:
+GEN_CI_EVENT (push, schedule, release, manual, call), GEN_CI_REF_TYPE (branch or tag),
+GEN_CI_REF_NAME and GEN_CI_SHA. It prints one tag per line, each at most once. Spec values
+(fixed names, patterns, prefix and suffix) enter it only as shell-quoted words.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+KEYWORDS = ("ref", "sha", "semver", "latest")
+DEFAULT_TAGS = ("ref", "sha")
+MAX_TAG = 128
+SHA_LENGTH = 12
+# Which events a rule publishes on when it names none; the release job runs only on publishing events.
+DEFAULT_EVENTS = {"ref": ("push",)}
+
+_SEMVER = r"^v?((0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?)$"
+_STABLE = r"^v?((0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*))$"
+
+
+@dataclass(frozen=True)
+class TagRule:
+    tag: str  # a keyword or a fixed tag name
+    events: tuple[str, ...] = ()
+    branches: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+def rules_from_spec(items: list) -> list[TagRule]:
+    rules = []
+    for item in items:
+        if isinstance(item, str):
+            rules.append(TagRule(item))
+        else:
+            rules.append(TagRule(item["tag"], tuple(item.get("events", ())), tuple(item.get("branches", ())), tuple(item.get("tags", ()))))
+    return rules
+
+
+def _q(word: str) -> str:
+    return shlex.quote(word)
+
+
+def _condition(rule: TagRule) -> str:
+    parts = []
+    events = rule.events or DEFAULT_EVENTS.get(rule.tag, ())
+    if events:
+        parts.append(f'one_of "$GEN_CI_EVENT" {" ".join(map(_q, events))}')
+    refs = []
+    if rule.branches:
+        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = branch ] && one_of "$GEN_CI_REF_NAME" {" ".join(map(_q, rule.branches))}; }}')
+    if rule.tags:
+        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = tag ] && one_of "$GEN_CI_REF_NAME" {" ".join(map(_q, rule.tags))}; }}')
+    if refs:
+        parts.append(refs[0] if len(refs) == 1 else "{ " + " || ".join(refs) + "; }")
+    if rule.tag == "semver":
+        parts.append('[ -n "$version" ]')
+    if rule.tag == "latest":
+        parts.append('[ -n "$stable" ] && [ "$(newest_stable)" = "$stable" ]')
+    return " && ".join(parts) or "true"
+
+
+def _emit(rule: TagRule) -> list[str]:
+    if rule.tag == "ref":
+        return ['tag "$ref"']
+    if rule.tag == "sha":
+        return ['tag "sha-$short_sha"']
+    if rule.tag == "semver":
+        return [
+            'tag "$version"',
+            'if [ -n "$stable" ]; then',
+            '  tag "$major.$minor"',
+            '  tag "$major"',
+            "fi",
+        ]
+    if rule.tag == "latest":
+        return ["tag latest"]
+    return [f"tag {_q(rule.tag)}"]
+
+
+def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "") -> str:
+    """The shell text that prints this image's tags (prefix and suffix included) for the current ref."""
+    room = MAX_TAG - len(prefix) - len(suffix)
+    lines = [
+        "# Tags for this ref: the ref is data, parsed here and never evaluated.",
+        "one_of() {",
+        '  value=$1',
+        "  shift",
+        '  for pattern in "$@"; do',
+        '    case "$value" in $pattern) return 0 ;; esac',
+        "  done",
+        "  return 1",
+        "}",
+        f"tag() {{ printf '%s%s%s\\n' {_q(prefix)} \"$1\" {_q(suffix)}; }}",
+        "newest_stable() {",
+        "  git tag --list | sed -n -E " + _q(f"s/{_STABLE}/\\1/p") + " | sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1",
+        "}",
+        # A Docker tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}: anything else in the ref becomes -.
+        f"ref=$(printf '%s' \"$GEN_CI_REF_NAME\" | tr -c 'A-Za-z0-9_.-' '-' | cut -c 1-{room})",
+        'case "$ref" in [.-]*) ref="_${ref#?}" ;; esac',
+        f"short_sha=$(printf '%.{SHA_LENGTH}s' \"$GEN_CI_SHA\")",
+        'version=""',
+        'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
+        "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
+        "fi",
+        'case "$version" in *-*) stable="" ;; *) stable=$version ;; esac',
+        'major=${stable%%.*}',
+        'minor=${stable#*.}',
+        'minor=${minor%%.*}',
+        "{",
+    ]
+    for rule in rules:
+        lines.append(f"  if {_condition(rule)}; then")
+        lines += [f"    {line}" for line in _emit(rule)]
+        lines.append("  fi")
+    lines.append("} | awk '!seen[$0]++'")
+    return "\n".join(lines) + "\n"
