@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import pins
+from generator.tagging import rules_from_spec, tag_script
 
 SEVERITIES = ["low", "medium", "high", "critical"]
 
@@ -29,11 +30,24 @@ def apply_defaults(data: Any, schema: dict[str, Any], root: dict[str, Any]) -> A
     return data
 
 
+PLATFORM_REGISTRY = "platform"
+
+
+@dataclass(frozen=True)
+class Registry:
+    repository: str  # with its host, or PLATFORM_REGISTRY: the project's own, known only in the job
+    host: str  # "" for the platform's own registry
+    auth: str
+    username: str | None = None
+    password: str | None = None
+    aws_role: str | None = None
+    aws_region: str | None = None
+
+
 @dataclass(frozen=True)
 class Image:
     id: str
-    repository: str
-    registry: str
+    registries: list[Registry]
     context: str
     dockerfile: str
     target: str | None
@@ -41,6 +55,8 @@ class Image:
     platforms: list[str]
     cache: str
     test: str | None
+    tag_script: str  # POSIX shell printing this image's tags for the job's ref (see tagging)
+    reads_git_tags: bool  # a latest rule compares the ref with the repository's other tags
 
 
 @dataclass(frozen=True)
@@ -151,10 +167,23 @@ def registry_host(repository: str) -> str:
     return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
 
 
+def registries(image: dict[str, Any], push: dict[str, Any]) -> list[dict[str, Any]]:
+    """An image's registries as written: publish, or repository with push's credentials."""
+    if "publish" in image:
+        return [{"auth": "token", **entry} for entry in image["publish"]]
+    if "repository" not in image:
+        return []
+    keys = ("auth", "username", "password", "aws_role", "aws_region")
+    return [{"repository": image["repository"], **{key: push[key] for key in keys if key in push}}]
+
+
 def image_id(image: dict[str, Any]) -> str:
     if "id" in image:
         return image["id"]
-    last = image["repository"].rsplit("/", 1)[-1]
+    named = [r["repository"] for r in registries(image, {}) if r["repository"] != PLATFORM_REGISTRY]
+    if not named:
+        return "image"
+    last = named[0].rsplit("/", 1)[-1]
     return re.sub(r"[^a-z0-9-]+", "-", last).strip("-")[:40] or "image"
 
 
@@ -167,8 +196,18 @@ def build_model(data: dict[str, Any]) -> Model:
     images = [
         Image(
             id=image_id(i),
-            repository=i["repository"],
-            registry=registry_host(i["repository"]),
+            registries=[
+                Registry(
+                    repository=r["repository"],
+                    host="" if r["repository"] == PLATFORM_REGISTRY else registry_host(r["repository"]),
+                    auth=r.get("auth", "token"),
+                    username=r.get("username"),
+                    password=r.get("password"),
+                    aws_role=r.get("aws_role"),
+                    aws_region=r.get("aws_region"),
+                )
+                for r in registries(i, push)
+            ],
             context=i["context"],
             dockerfile=i["dockerfile"],
             target=i.get("target"),
@@ -176,6 +215,8 @@ def build_model(data: dict[str, Any]) -> Model:
             platforms=list(i["platforms"]),
             cache=i["cache"],
             test=i.get("test"),
+            tag_script=tag_script(rules_from_spec(i["tags"]), i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
+            reads_git_tags=any(r.tag == "latest" for r in rules_from_spec(i["tags"])),
         )
         for i in data["images"]
     ]

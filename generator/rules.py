@@ -12,7 +12,8 @@ from typing import Any
 
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
-from generator.model import image_id, network_switches, registry_host, trigger_regex
+from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec
+from generator.model import PLATFORM_REGISTRY, image_id, network_switches, registries, registry_host, trigger_regex
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
 
@@ -62,38 +63,47 @@ def cache_unusable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnos
             )
 
 
+def _registries(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple, tuple]]:
+    """(registry, path of its repository, path where its auth is written) for every registry of every image."""
+    for index, image in enumerate(spec["images"]):
+        if "publish" in image:
+            for number, entry in enumerate(registries(image, spec["push"])):
+                where = ("images", index, "publish", number)
+                yield entry, (*where, "repository"), (*where, "auth") if "auth" in image["publish"][number] else where
+        else:
+            for entry in registries(image, spec["push"]):
+                yield entry, ("images", index, "repository"), ("push", "auth")
+
+
 def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     push = spec["push"]
     if not (push["branches"] or push["tags"]):
         return
-    auth = push["auth"]
-    if auth == "secrets":
-        for key in ("username", "password"):
-            if key not in push:
+    for entry, repository_at, auth_at in _registries(spec):
+        auth, named = entry.get("auth", "token"), "push" if auth_at[0] == "push" else "this registry"
+        needed = {"secrets": ("username", "password"), "oidc": ("aws_role", "aws_region")}.get(auth, ())
+        for key in needed:
+            if key not in entry:
                 yield loaded.diagnostic(
-                    ("push", "auth"), "GC104",
-                    f"auth: secrets pushes with named credentials, but push.{key} is missing; name the secret "
-                    "(GitHub) or protected variable (GitLab) that holds it",
+                    auth_at, "GC104",
+                    f"auth: {auth} needs {key} ({named}) to get registry credentials; name the secret (GitHub) or "
+                    "masked, protected variable (GitLab) that holds it" if auth == "secrets" else f"auth: oidc needs {key} ({named}) to get registry credentials",
                 )
-    elif auth == "oidc":
-        for key in ("aws_role", "aws_region"):
-            if key not in push:
-                yield loaded.diagnostic(("push", "auth"), "GC104", f"auth: oidc needs push.{key} to get registry credentials")
-    elif auth == "token":
-        for index, image in enumerate(spec["images"]):
-            host = registry_host(image["repository"])
-            if "github" in spec["targets"] and host != "ghcr.io":
-                yield loaded.diagnostic(
-                    ("images", index, "repository"), "GC104",
-                    "auth: token uses GITHUB_TOKEN, which can push only to ghcr.io; use auth: secrets with push.username "
-                    "and push.password for this registry, or auth: oidc for AWS ECR",
-                )
-            if "gitlab" in spec["targets"] and _foreign_to_gitlab(host):
-                yield loaded.diagnostic(
-                    ("images", index, "repository"), "GC104",
-                    f"auth: token logs in with the job's CI_REGISTRY_PASSWORD, which belongs to the project's own GitLab registry "
-                    f"($CI_REGISTRY) alone, never to {host}; use auth: secrets with masked, protected variables for this registry",
-                )
+        if auth != "token" or entry["repository"] == PLATFORM_REGISTRY:
+            continue
+        host = registry_host(entry["repository"])
+        if "github" in spec["targets"] and host != "ghcr.io":
+            yield loaded.diagnostic(
+                repository_at, "GC104",
+                "auth: token uses GITHUB_TOKEN, which can push only to ghcr.io; use auth: secrets with a username and "
+                "password for this registry, oidc for AWS ECR, or repository: platform for the project's own registry",
+            )
+        if "gitlab" in spec["targets"] and _foreign_to_gitlab(host):
+            yield loaded.diagnostic(
+                repository_at, "GC104",
+                f"auth: token logs in with the job's CI_REGISTRY_PASSWORD, which belongs to the project's own GitLab registry "
+                f"($CI_REGISTRY) alone, never to {host}; use auth: secrets with masked, protected variables for this registry",
+            )
 
 
 # Registries that are certainly not a GitLab instance's container registry. The job's own check
@@ -142,11 +152,14 @@ def socket_without_runner_tags(spec: dict[str, Any], loaded: LoadedSpec) -> Iter
 
 
 def oidc_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    if spec["push"]["auth"] == "oidc" and "gitlab" in spec["targets"]:
-        yield loaded.diagnostic(
-            ("push", "auth"), "GC108",
-            "auth: oidc is rendered for GitHub (AWS ECR) only; on GitLab use auth: token or auth: secrets with protected variables",
-        )
+    if "gitlab" not in spec["targets"]:
+        return
+    for entry, _, auth_at in _registries(spec):
+        if entry.get("auth") == "oidc":
+            yield loaded.diagnostic(
+                auth_at, "GC108",
+                "auth: oidc is rendered for GitHub (AWS ECR) only; on GitLab use auth: token (the project's registry) or auth: secrets with masked, protected variables",
+            )
 
 
 def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -171,12 +184,16 @@ def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator
 
 def secrets_without_environment(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     push = spec["push"]
-    if "github" in spec["targets"] and push["auth"] == "secrets" and (push["branches"] or push["tags"]) and "environment" not in push:
-        yield loaded.diagnostic(
-            ("push", "auth"), "GC110",
-            "auth: secrets on GitHub needs push.environment: keep the registry credentials as environment secrets, "
-            "released only to the push job and only past the environment's protection rules",
-        )
+    if "github" not in spec["targets"] or not (push["branches"] or push["tags"]) or "environment" in push:
+        return
+    for entry, _, auth_at in _registries(spec):
+        if entry.get("auth") == "secrets":
+            yield loaded.diagnostic(
+                auth_at, "GC110",
+                "auth: secrets on GitHub needs push.environment: keep the registry credentials as environment secrets, "
+                "released only to the push job and only past the environment's protection rules",
+            )
+            return
 
 
 def service_daemon_without_digest(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -286,6 +303,54 @@ def _trigger_reaches(trigger: str, push_pattern: str) -> bool:
     return any(regex.fullmatch(prefix + ending) for ending in ("x", "1", "1.0.0", "x/y", "1.0.0-rc.1"))
 
 
+def repository_or_publish(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        if ("repository" in image) == ("publish" in image):
+            both = "repository" in image
+            yield loaded.diagnostic(
+                ("images", index, "publish" if both else ""), "GC117",
+                "name where the image goes with either repository (one registry, push.auth) or publish (several registries, "
+                + ("each with its own auth), not both" if both else "each with its own auth); it has neither"),
+                key=both,
+            )
+
+
+def tag_too_long(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        extra = len(image.get("tag_prefix", "")) + len(image.get("tag_suffix", ""))
+        for number, rule in enumerate(rules_from_spec(image["tags"])):
+            if rule.tag not in KEYWORDS and len(rule.tag) + extra > MAX_TAG:
+                yield loaded.diagnostic(
+                    ("images", index, "tags", number), "GC118",
+                    f"{rule.tag!r} with the prefix and suffix makes a tag of {len(rule.tag) + extra} characters; Docker allows {MAX_TAG}",
+                )
+        if "tag_suffix" not in image and image["default_variant"]:
+            yield loaded.diagnostic(("images", index, "default_variant"), "GC109", "default_variant only has an effect with tag_suffix; remove it or add a suffix")
+
+
+def _tag_spaces(image: dict[str, Any]) -> set[tuple[str, str]]:
+    """(prefix, suffix) pairs whose tags an image publishes: the suffixed ones and, for a default variant, the plain ones."""
+    prefix, suffix = image.get("tag_prefix", ""), image.get("tag_suffix", "")
+    return {(prefix, suffix), (prefix, "")} if suffix and image["default_variant"] else {(prefix, suffix)}
+
+
+def variants_collide(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """Two images publishing to one repository with the same prefix and suffix could push the same tag."""
+    seen: dict[tuple[str, str, str], int] = {}
+    for index, image in enumerate(spec["images"]):
+        for entry in registries(image, spec["push"]):
+            for prefix, suffix in sorted(_tag_spaces(image)):
+                key = (entry["repository"], prefix, suffix)
+                other = seen.setdefault(key, index)
+                if other != index:
+                    shown = f"{prefix}<tag>{suffix}"
+                    yield loaded.diagnostic(
+                        ("images", index), "GC119",
+                        f"images[{other}] and images[{index}] both publish {shown} tags to {entry['repository']}, so one would "
+                        "overwrite the other; give each a different tag_suffix (and at most one default_variant)",
+                    )
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_classic_store,
@@ -301,6 +366,9 @@ RULES: list[Rule] = [
     cron_out_of_range,
     no_trigger,
     push_ref_unreachable,
+    repository_or_publish,
+    tag_too_long,
+    variants_collide,
 ]
 
 

@@ -44,16 +44,25 @@ def _q(word: str) -> str:
     return shlex.quote(word)
 
 
+def _pattern_word(pattern: str) -> str:
+    """A shell case pattern for a name or a prefix ending in *: the literal part quoted, the * not."""
+    return _q(pattern[:-1]) + "*" if pattern.endswith("*") else _q(pattern)
+
+
+def _case(variable: str, patterns: tuple[str, ...]) -> str:
+    return f'case "${variable}" in {" | ".join(map(_pattern_word, patterns))}) true ;; *) false ;; esac'
+
+
 def _condition(rule: TagRule) -> str:
     parts = []
     events = rule.events or DEFAULT_EVENTS.get(rule.tag, ())
     if events:
-        parts.append(f'one_of "$GEN_CI_EVENT" {" ".join(map(_q, events))}')
+        parts.append(_case("GEN_CI_EVENT", events))
     refs = []
     if rule.branches:
-        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = branch ] && one_of "$GEN_CI_REF_NAME" {" ".join(map(_q, rule.branches))}; }}')
+        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = branch ] && {_case("GEN_CI_REF_NAME", rule.branches)}; }}')
     if rule.tags:
-        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = tag ] && one_of "$GEN_CI_REF_NAME" {" ".join(map(_q, rule.tags))}; }}')
+        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = tag ] && {_case("GEN_CI_REF_NAME", rule.tags)}; }}')
     if refs:
         parts.append(refs[0] if len(refs) == 1 else "{ " + " || ".join(refs) + "; }")
     if rule.tag == "semver":
@@ -81,39 +90,55 @@ def _emit(rule: TagRule) -> list[str]:
     return [f"tag {_q(rule.tag)}"]
 
 
-def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "") -> str:
-    """The shell text that prints this image's tags (prefix and suffix included) for the current ref."""
+def _printf(words: list[str]) -> str:
+    return f"printf '{'%s' * len(words)}\\n' {' '.join(words)}"
+
+
+def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "", also_unsuffixed: bool = False) -> str:
+    """The shell text that prints this image's tags (prefix and suffix included) for the current ref.
+
+    also_unsuffixed: the default variant also gets every tag without its suffix.
+    """
     room = MAX_TAG - len(prefix) - len(suffix)
-    lines = [
-        "# Tags for this ref: the ref is data, parsed here and never evaluated.",
-        "one_of() {",
-        '  value=$1',
-        "  shift",
-        '  for pattern in "$@"; do',
-        '    case "$value" in $pattern) return 0 ;; esac',
-        "  done",
-        "  return 1",
-        "}",
-        f"tag() {{ printf '%s%s%s\\n' {_q(prefix)} \"$1\" {_q(suffix)}; }}",
-        "newest_stable() {",
-        "  git tag --list | sed -n -E " + _q(f"s/{_STABLE}/\\1/p") + " | sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1",
-        "}",
+    words = [*([_q(prefix)] if prefix else []), '"$1"']
+    emit = [_printf([*words, _q(suffix)]) if suffix else _printf(words)]
+    if suffix and also_unsuffixed:
+        emit.append(_printf(words))
+    conditions = [_condition(rule) for rule in rules]
+    used = {rule.tag for rule in rules}
+    lines = ["# Tags for this ref: the ref is data, parsed here and never evaluated."]
+    lines.append(f"tag() {{ {'; '.join(emit)}; }}")
+    if "latest" in used:
+        lines += [
+            "newest_stable() {",
+            "  git tag --list | sed -n -E " + _q(f"s/{_STABLE}/\\1/p") + " | sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1",
+            "}",
+        ]
+    if "ref" in used:
         # A Docker tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}: anything else in the ref becomes -.
-        f"ref=$(printf '%s' \"$GEN_CI_REF_NAME\" | tr -c 'A-Za-z0-9_.-' '-' | cut -c 1-{room})",
-        'case "$ref" in [.-]*) ref="_${ref#?}" ;; esac',
-        f"short_sha=$(printf '%.{SHA_LENGTH}s' \"$GEN_CI_SHA\")",
-        'version=""',
-        'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
-        "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
-        "fi",
-        'case "$version" in *-*) stable="" ;; *) stable=$version ;; esac',
-        'major=${stable%%.*}',
-        'minor=${stable#*.}',
-        'minor=${minor%%.*}',
-        "{",
-    ]
-    for rule in rules:
-        lines.append(f"  if {_condition(rule)}; then")
+        lines += [
+            f"ref=$(printf '%s' \"$GEN_CI_REF_NAME\" | tr -c 'A-Za-z0-9_.-' '-' | cut -c 1-{room})",
+            'case "$ref" in [.-]*) ref="_${ref#?}" ;; esac',
+        ]
+    if "sha" in used:
+        lines.append(f"short_sha=$(printf '%.{SHA_LENGTH}s' \"$GEN_CI_SHA\")")
+    if used & {"semver", "latest"}:
+        lines += [
+            'version=""',
+            'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
+            "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
+            "fi",
+            'case "$version" in *-*) stable="" ;; *) stable=$version ;; esac',
+            "major=${stable%%.*}",
+            "minor=${stable#*.}",
+            "minor=${minor%%.*}",
+        ]
+    lines.append("{")
+    for rule, condition in zip(rules, conditions):
+        if condition == "true":
+            lines += [f"  {line}" for line in _emit(rule)]
+            continue
+        lines.append(f"  if {condition}; then")
         lines += [f"    {line}" for line in _emit(rule)]
         lines.append("  fi")
     lines.append("} | awk '!seen[$0]++'")

@@ -154,6 +154,9 @@ SEMANTIC = {
     "GC113": "triggers: {branches: [], tags: [], pull_requests: false, manual: false}\npush: {branches: [], tags: []}\n",
     "GC114": "triggers: {branches: [main], tags: [release-*]}\n",
     "GC115": "targets: {github: spec.yml}\n",
+    "GC117": "images: [{repository: ghcr.io/acme/app, publish: [{repository: ghcr.io/acme/app}]}]\n",
+    "GC118": f"images: [{{repository: ghcr.io/acme/app, tag_suffix: -alpine, tags: [{'x' * 125}]}}]\n",
+    "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.
 OTHER_FILES = {"GC116"}
