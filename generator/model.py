@@ -91,6 +91,8 @@ class Push:
     aws_role: str | None
     aws_region: str | None
     environment: str | None
+    events: list[str]
+    upstream: str | None
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ def build_model(data: dict[str, Any]) -> Model:
             ignore_unfixed=scan["ignore_unfixed"],
         ),
         push=Push(
-            enabled=bool(push["branches"] or push["tags"]),
+            enabled=bool(push["branches"] or push["tags"] or "schedule" in push["events"]),
             branches=list(push["branches"]),
             tags=list(push["tags"]),
             auth=push["auth"],
@@ -252,6 +254,8 @@ def build_model(data: dict[str, Any]) -> Model:
             aws_role=push.get("aws_role"),
             aws_region=push.get("aws_region"),
             environment=push.get("environment"),
+            events=list(push["events"]),
+            upstream=push.get("upstream"),
         ),
         runners=data["runners"],
         timeout_minutes=data["timeout_minutes"],

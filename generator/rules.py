@@ -75,9 +75,12 @@ def _registries(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple, t
                 yield entry, ("images", index, "repository"), ("push", "auth")
 
 
+def _publishes(push: dict[str, Any]) -> bool:
+    return bool(push["branches"] or push["tags"] or "schedule" in push["events"])
+
+
 def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    push = spec["push"]
-    if not (push["branches"] or push["tags"]):
+    if not _publishes(spec["push"]):
         return
     for entry, repository_at, auth_at in _registries(spec):
         auth, named = entry.get("auth", "token"), "push" if auth_at[0] == "push" else "this registry"
@@ -184,7 +187,7 @@ def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator
 
 def secrets_without_environment(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     push = spec["push"]
-    if "github" not in spec["targets"] or not (push["branches"] or push["tags"]) or "environment" in push:
+    if "github" not in spec["targets"] or not _publishes(push) or "environment" in push:
         return
     for entry, _, auth_at in _registries(spec):
         if entry.get("auth") == "secrets":
@@ -290,6 +293,24 @@ def push_ref_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
                 )
 
 
+def publish_event_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    triggers, push = spec["triggers"], spec["push"]
+    needs = {
+        "schedule": (bool(triggers["schedule"]), "triggers.schedule lists no cron line"),
+        "manual": (triggers["manual"], "triggers.manual is false"),
+        "release": (triggers["release"] or "github" not in spec["targets"], "triggers.release is false"),
+    }
+    for index, event in enumerate(push["events"]):
+        reachable, why = needs.get(event, (True, ""))
+        if not reachable:
+            yield loaded.diagnostic(("push", "events", index), "GC114", f"push.events lists {event}, but {why}, so it could never publish")
+        if event in ("release", "manual") and not push["tags"] and not (event == "manual" and push["branches"]):
+            yield loaded.diagnostic(("push", "events", index), "GC114", f"push.events lists {event}, which publishes only refs push.tags{' or push.branches' if event == 'manual' else ''} name, and there are none")
+    for key in ("release", "call"):
+        if spec["triggers"][key] and "github" not in spec["targets"]:
+            yield loaded.diagnostic(("triggers", key), "GC109", f"triggers.{key} is a GitHub event and this spec renders only GitLab; remove it")
+
+
 def _trigger_reaches(trigger: str, push_pattern: str) -> bool:
     """Whether some ref that push_pattern covers also runs the pipeline under trigger.
 
@@ -366,6 +387,7 @@ RULES: list[Rule] = [
     cron_out_of_range,
     no_trigger,
     push_ref_unreachable,
+    publish_event_unreachable,
     repository_or_publish,
     tag_too_long,
     variants_collide,

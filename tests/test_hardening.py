@@ -109,7 +109,7 @@ def test_release_jobs_check_the_ref_case_sensitively_before_anything(path):
         if job_id.startswith("release-"):
             first = job["steps"][0]
             assert first["name"] == "Check the release ref exactly"
-            assert 'case "$GITHUB_REF" in' in first["run"] and "exit 1" in first["run"]
+            assert 'case "$GITHUB_EVENT_NAME:$GITHUB_REF" in' in first["run"] and "exit 1" in first["run"]
 
 
 @params

@@ -89,7 +89,9 @@ def repair(spec: dict) -> dict:
     triggers = spec.setdefault("triggers", {})
     # Every push pattern must be reachable (GC114), and some trigger must exist (GC113).
     for kind in ("branches", "tags"):
-        pushed = push.get(kind, ["main"] if kind == "branches" else ["v*"])
+        # + in a trigger is a quantifier (GitHub's filter syntax), so a push pattern holding one is unreachable.
+        push[kind] = [pattern.replace("+", "-") for pattern in push.get(kind, ["main"] if kind == "branches" else ["v*"])]
+        pushed = push[kind]
         triggers[kind] = list(dict.fromkeys(triggers.get(kind, ["main"] if kind == "branches" else ["v*"]) + pushed))
     triggers["pull_requests"] = True
     spec["targets"] = {platform: f"out/{platform}.yml" for platform in spec["targets"]}  # never a spec (GC115)
@@ -123,11 +125,52 @@ def repair(spec: dict) -> dict:
         push.setdefault("aws_region", "eu-west-1")
     for index, image in enumerate(spec["images"]):
         image["id"] = f"img{index}"
-        if auth == "token":
-            host = "ghcr.io/" if "github" in spec["targets"] else "registry.gitlab.com/"
-            moved = host + image["repository"].split("/", 1)[1]
-            image["repository"] = moved if len(moved) <= 200 else f"{host}acme/img{index}"
+        if "publish" in image:
+            image.pop("repository", None)
+            image["publish"] = [_repair_registry(entry, spec, push) for entry in image["publish"]]
+        else:
+            image.setdefault("repository", f"ghcr.io/acme/img{index}")
+            if auth == "token":
+                host = "ghcr.io/" if "github" in spec["targets"] else "registry.gitlab.com/"
+                moved = host + image["repository"].split("/", 1)[1]
+                image["repository"] = moved if len(moved) <= 200 else f"{host}acme/img{index}"
+        # Variants apart (GC119), and fixed names that fit with the prefix and suffix (GC118).
+        image["tag_suffix"] = f"-i{index}"
+        image["default_variant"] = index == 0
+        room = 128 - len(image.get("tag_prefix", "")) - len(image["tag_suffix"])
+        kept = [rule for rule in image.get("tags", ["ref"]) if len(rule if isinstance(rule, str) else rule["tag"]) <= room]
+        image["tags"] = kept or ["sha"]
+    events = push.get("events", ["push"])
+    triggers["manual"] = triggers.get("manual", True) or "manual" in events
+    triggers["release"] = triggers.get("release", False) or "release" in events
+    if "schedule" in events and not triggers["schedule"]:
+        triggers["schedule"] = ["0 4 * * 1"]
+    if {"release", "manual"} & set(events):
+        push["tags"] = push.get("tags") or ["v*"]
+        triggers["tags"] = list(dict.fromkeys(triggers["tags"] + push["tags"]))
+    if "github" not in spec["targets"]:
+        triggers["release"] = triggers["call"] = False
+        push["events"] = [e for e in events if e != "release"] or ["push"]
     return spec
+
+
+def _repair_registry(entry: dict, spec: dict, push: dict) -> dict:
+    """A registry entry whose auth works on every target of the spec."""
+    entry = dict(entry)
+    auth = entry.get("auth", "token")
+    if auth == "oidc" and "gitlab" in spec["targets"]:
+        auth = "secrets"
+    if auth == "token" and entry["repository"] != "platform":
+        entry["repository"] = "platform"
+    if auth == "secrets":
+        entry.setdefault("username", "REGISTRY_USER")
+        entry.setdefault("password", "REGISTRY_PASSWORD")
+        push.setdefault("environment", "registry")
+    if auth == "oidc":
+        entry.setdefault("aws_role", "arn:aws:iam::123456789012:role/push")
+        entry.setdefault("aws_region", "eu-west-1")
+    entry["auth"] = auth
+    return entry
 
 
 @st.composite

@@ -259,7 +259,7 @@ def _guard(path) -> str:
 ])
 def test_release_guard_compares_refs_case_sensitively(ref, status):
     guard = _guard(GOLDEN / "monorepo" / "github.yml")  # pushes main, release/* and v*
-    result = subprocess.run(["bash", "-c", guard], env={"GITHUB_REF": ref, "PATH": os.environ["PATH"]}, capture_output=True, text=True)
+    result = subprocess.run(["bash", "-c", guard], env={"GITHUB_EVENT_NAME": "push", "GITHUB_REF": ref, "PATH": os.environ["PATH"]}, capture_output=True, text=True)
     assert result.returncode == status, result.stdout
 
 
