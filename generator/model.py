@@ -51,7 +51,9 @@ class Image:
     context: str
     dockerfile: str
     target: str | None
-    build_args: dict[str, str]
+    build_args: dict[str, str]  # values are data
+    build_args_from: dict[str, str]  # name -> what the job computes: version, revision, created, source
+    labels: bool
     platforms: list[str]
     cache: str
     test: str | None
@@ -213,7 +215,9 @@ def build_model(data: dict[str, Any]) -> Model:
             context=i["context"],
             dockerfile=i["dockerfile"],
             target=i.get("target"),
-            build_args=dict(i["build_args"]),
+            build_args={name: value for name, value in i["build_args"].items() if isinstance(value, str)},
+            build_args_from={name: value["from"] for name, value in i["build_args"].items() if isinstance(value, dict)},
+            labels=i["labels"],
             platforms=list(i["platforms"]),
             cache=i["cache"],
             test=i.get("test"),

@@ -15,6 +15,7 @@ from typing import Any
 from generator import pins
 from generator.model import Model, push_regex, trigger_regex
 from generator.quoting import comment_text, csv_field, yaml_quote
+from generator.tagging import describe_script
 from generator.resources import data_dir
 
 PLATFORMS = ("github", "gitlab")
@@ -28,6 +29,13 @@ def github_literal(value: Any) -> str:
 def gitlab_regex(regex: str) -> str:
     """A GitLab rules regex literal (/^...$/) for a Python regex built from a ref pattern."""
     return "/^" + regex.replace("/", "\\/") + "$/"
+
+
+def github_build_args(static: dict[str, str], computed: dict[str, str]) -> str:
+    """build-push-action's build-args input: static values kept inert, computed ones read from the describe step."""
+    lines = [github_literal(csv_field(f"{name}={value}")) for name, value in static.items()]
+    lines += [csv_field(f"{name}=${{{{ steps.describe.outputs.{field} }}}}") for name, field in computed.items()]
+    return yaml_quote("\n".join(lines))
 
 
 def _q_github(value: Any) -> str:
@@ -82,6 +90,8 @@ def _environment(platform: str) -> Any:
     env.filters["push_regex"] = lambda pattern: gitlab_regex(push_regex(pattern))
     env.filters["csv_field"] = csv_field
     env.filters["comment"] = comment_text
+    env.globals["github_build_args"] = github_build_args
+    env.globals["describe_script"] = describe_script()
     # A macro's output ends with its last line's newline; the call site's own line supplies one.
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image

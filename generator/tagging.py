@@ -90,6 +90,28 @@ def _emit(rule: TagRule) -> list[str]:
     return [f"tag {_q(rule.tag)}"]
 
 
+def describe_script() -> str:
+    """Shell that sets version, revision, created and source for build args and OCI labels.
+
+    Reads GEN_CI_REF_TYPE, GEN_CI_REF_NAME, GEN_CI_SHA and GEN_CI_SOURCE; every value it sets is
+    reduced to characters that stay inert in a CSV action input, a label and a shell word.
+    """
+    return "\n".join([
+        "# The build's metadata, from a fixed vocabulary: nothing here is spec text.",
+        'version=""',
+        'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
+        "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
+        "fi",
+        'if [ -z "$version" ]; then',
+        "  version=$(git describe --tags --always 2>/dev/null || printf '%.12s' \"$GEN_CI_SHA\")",
+        "fi",
+        "version=$(printf '%s' \"$version\" | tr -c 'A-Za-z0-9.+_-' '-' | cut -c 1-128)",
+        'revision=$GEN_CI_SHA',
+        "created=$(TZ=UTC0 git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd)",
+        'source=$GEN_CI_SOURCE',
+    ]) + "\n"
+
+
 def _printf(words: list[str]) -> str:
     return f"printf '{'%s' * len(words)}\\n' {' '.join(words)}"
 
