@@ -50,7 +50,10 @@ def test_gitlab_job_token_logs_in_to_ci_registry_only_after_a_check(path):
         if "CI_REGISTRY_PASSWORD" not in script:
             continue
         assert 'docker login --username "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"\n' in script + "\n", name
-        assert script.index('"$CI_REGISTRY"/*) ;;') < script.index("CI_REGISTRY_PASSWORD"), name
+        if '"$CI_REGISTRY"/*) ;;' in script:  # a named repository: checked to lie under $CI_REGISTRY first
+            assert script.index('"$CI_REGISTRY"/*) ;;') < script.index("CI_REGISTRY_PASSWORD"), name
+        else:  # the platform's own repository, under $CI_REGISTRY by definition
+            assert '"$CI_REGISTRY_IMAGE"' in script, name
 
 
 def test_the_gitlab_registry_check_stops_a_foreign_repository(tmp_path):
