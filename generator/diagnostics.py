@@ -35,7 +35,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC115": ("unsafe-output-path", "An output path that is a spec, the pin file, another target's file, a symlink, or outside the repository once links are followed."),
     "GC116": ("invalid-pin-overrides", "The project's .gen-ci/pins.json is not valid: unknown action, a SHA that is not 40 hex digits, or a version that is not vX.Y.Z."),
     "GC117": ("repository-or-publish", "An image names neither repository nor publish, or both."),
-    "GC118": ("tag-too-long", "A fixed tag name that, with the image's tag_prefix and tag_suffix, is longer than Docker's 128 characters."),
+    "GC118": ("invalid-tag-rule", "A fixed tag name longer than Docker's 128 characters with the image's tag_prefix and tag_suffix, or a bare name one typo away from a keyword (lastest)."),
     "GC119": ("variants-collide", "Two images publish tags with the same prefix and suffix to one repository, so one would overwrite the other."),
 }
 

@@ -165,6 +165,14 @@ def push_regex(pattern: str) -> str:
     return re.escape(pattern[:-1]) + ".*" if pattern.endswith("*") else re.escape(pattern)
 
 
+def normalise_repository(repository: str) -> str:
+    """Docker Hub spelled one way: docker.io/<namespace>/<name>, official images under library/."""
+    host, _, path = repository.partition("/")
+    if host not in ("docker.io", "index.docker.io", "registry-1.docker.io"):
+        return repository
+    return f"docker.io/{path if '/' in path else 'library/' + path}"
+
+
 def registry_host(repository: str) -> str:
     """The registry host of a repository; the schema requires every repository to name one."""
     host = repository.split("/", 1)[0]
@@ -202,7 +210,7 @@ def build_model(data: dict[str, Any]) -> Model:
             id=image_id(i),
             registries=[
                 Registry(
-                    repository=r["repository"],
+                    repository=r["repository"] if r["repository"] == PLATFORM_REGISTRY else normalise_repository(r["repository"]),
                     host="" if r["repository"] == PLATFORM_REGISTRY else registry_host(r["repository"]),
                     auth=r.get("auth", "token"),
                     username=r.get("username"),

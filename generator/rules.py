@@ -6,6 +6,7 @@ Rules read the spec with defaults filled in, and the raw spec to know what the u
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -336,10 +337,17 @@ def repository_or_publish(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[
             )
 
 
-def tag_too_long(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+def invalid_tag_rule(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     for index, image in enumerate(spec["images"]):
         extra = len(image.get("tag_prefix", "")) + len(image.get("tag_suffix", ""))
         for number, rule in enumerate(rules_from_spec(image["tags"])):
+            close = difflib.get_close_matches(rule.tag, KEYWORDS, n=1, cutoff=0.75)
+            if isinstance(image["tags"][number], str) and rule.tag not in KEYWORDS and close:
+                yield loaded.diagnostic(
+                    ("images", index, "tags", number), "GC118",
+                    f"{rule.tag!r} would be published as a fixed tag name; did you mean the keyword {close[0]!r}? "
+                    f"(to publish the name itself, write {{tag: {rule.tag}}} and a condition)",
+                )
             if rule.tag not in KEYWORDS and len(rule.tag) + extra > MAX_TAG:
                 yield loaded.diagnostic(
                     ("images", index, "tags", number), "GC118",
@@ -364,12 +372,12 @@ def variants_collide(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
                 key = (entry["repository"], prefix, suffix)
                 other = seen.setdefault(key, index)
                 if other != index:
-                    shown = f"{prefix}<tag>{suffix}"
-                    yield loaded.diagnostic(
-                        ("images", index), "GC119",
-                        f"images[{other}] and images[{index}] both publish {shown} tags to {entry['repository']}, so one would "
-                        "overwrite the other; give each a different tag_suffix (and at most one default_variant)",
+                    message = (
+                        f"images[{other}] and images[{index}] both publish {prefix}<tag>{suffix} tags to {entry['repository']}, "
+                        "so one would overwrite the other; give each a different tag_suffix (and at most one default_variant)"
                     )
+                    yield loaded.diagnostic(("images", other), "GC119", message)
+                    yield loaded.diagnostic(("images", index), "GC119", message)
 
 
 RULES: list[Rule] = [
@@ -389,7 +397,7 @@ RULES: list[Rule] = [
     push_ref_unreachable,
     publish_event_unreachable,
     repository_or_publish,
-    tag_too_long,
+    invalid_tag_rule,
     variants_collide,
 ]
 

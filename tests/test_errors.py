@@ -239,3 +239,15 @@ def test_schedules_closer_than_five_minutes_are_refused(cli, write_spec):
     rows = _errors(cli(str(write_spec(_spec_with(SEMANTIC["GC112"])))))
     assert [r["path"] for r in rows] == ["$.triggers.schedule[1]", "$.triggers.schedule[2]", "$.triggers.schedule[3]"]
     assert "at most every 5 minutes" in rows[2]["msg"]
+
+
+def test_a_tag_keyword_typo_gets_a_did_you_mean(cli, write_spec):
+    rows = _errors(cli(str(write_spec(_spec_with("images: [{repository: ghcr.io/acme/app, tags: [sha, lastest, {tag: semvar, branches: [main]}]}]\n")))))
+    assert [(r["code"], r["path"]) for r in rows] == [("GC118", "$.images[0].tags[1]")]
+    assert "did you mean the keyword 'latest'?" in rows[0]["msg"]
+
+
+def test_colliding_variants_name_both_images(cli, write_spec):
+    rows = _errors(cli(str(write_spec(_spec_with(SEMANTIC["GC119"])))))
+    assert [r["path"] for r in rows] == ["$.images[0]", "$.images[1]"]
+    assert "images[0] and images[1] both publish <tag> tags to ghcr.io/acme/app" in rows[0]["msg"]

@@ -407,3 +407,12 @@ def test_two_specs_writing_one_output_are_refused(tmp_path, monkeypatch):
         result = invoke(command)
         assert result.exit_code == 2 and "both write .github/workflows/ci.yml" in result.stderr, command
     assert not (tmp_path / ".github").exists()
+
+
+def test_docker_hub_short_forms_are_normalised():
+    from generator.model import normalise_repository
+
+    assert normalise_repository("index.docker.io/acme/app") == "docker.io/acme/app"
+    assert normalise_repository("docker.io/nginx") == "docker.io/library/nginx"
+    assert normalise_repository("registry-1.docker.io/library/nginx") == "docker.io/library/nginx"
+    assert normalise_repository("ghcr.io/acme/app") == "ghcr.io/acme/app"
