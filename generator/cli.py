@@ -279,19 +279,20 @@ def explain(rule_id: str) -> None:
 @main.command()
 @click.option("--yes", "-y", is_flag=True, help="Take every default and option without asking.")
 @click.option("--platform", "platforms", multiple=True, type=click.Choice(["github", "gitlab"]), help="Target platform (repeatable).")
-@click.option("--image", help="Image repository, e.g. ghcr.io/acme/app.")
+@click.option("--image", "--registry", "registries", multiple=True, help="Repository to publish to, e.g. ghcr.io/acme/app, or platform for the project's own registry (repeatable).")
+@click.option("--tags", "tag_scheme", type=click.Choice(["simple", "semver"]), help="Tag scheme: simple (branch or tag name, sha) or semver (edge on main, sha, 1.4.2/1.4/1 and latest from v tags).")
 @click.option("--mode", type=click.Choice(["socket", "dind"]), help="Docker mode.")
 @click.option("--test", "test_command", help="Test script run inside the built image.")
 @click.option("--scanner", type=click.Choice(["trivy", "grype", "none"]), help="Image scanner.")
 @click.option("--push-branch", "push_branches", multiple=True, help="Branch that pushes (repeatable).")
 @click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="GitLab runner tag (repeatable).")
-def init(yes: bool, platforms: tuple[str, ...], image: str | None, mode: str | None, test_command: str | None,
+def init(yes: bool, platforms: tuple[str, ...], registries: tuple[str, ...], tag_scheme: str | None, mode: str | None, test_command: str | None,
          scanner: str | None, push_branches: tuple[str, ...], gitlab_tags: tuple[str, ...]) -> None:
     """Start a project: write gen-ci.yml, its editor schema and the pre-commit hook.
 
     \b
     Example:
-      gen-ci init --yes --platform github --image ghcr.io/acme/app --test "pytest -q"
+      gen-ci init --yes --platform github --registry ghcr.io/acme/app --registry docker.io/acme/app --test "pytest -q"
     """
     from pathlib import Path
 
@@ -306,7 +307,8 @@ def init(yes: bool, platforms: tuple[str, ...], image: str | None, mode: str | N
     chosen = ["github", "gitlab"] if chosen == ["both"] else chosen
     answers = Answers(
         platforms=chosen,
-        image=ask("Image repository", image, "ghcr.io/acme/app" if "github" in chosen else "registry.gitlab.com/acme/app"),
+        registries=list(registries) or [r.strip() for r in ask("Registries to publish to (comma-separated; platform = this project's own)", None, "platform").split(",") if r.strip()],
+        tag_scheme=ask("Tag scheme (simple: branch or tag name and sha; semver: edge on main, sha, 1.4.2, 1.4, 1 and latest)", tag_scheme, "semver", type=click.Choice(["simple", "semver"])),
         mode=ask("Docker mode (socket: the runner's daemon; dind: a controlled nested daemon)", mode, "dind" if "gitlab" in chosen else "socket", type=click.Choice(["socket", "dind"])),
         test=ask("Test script run inside the image (empty for none)", test_command, "", show_default=False) or None,
         scanner=ask("Scanner", scanner, "trivy", type=click.Choice(["trivy", "grype", "none"])),

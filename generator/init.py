@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +27,17 @@ repos:
 """
 
 
+TAG_SCHEMES = {
+    "simple": ["ref", "sha"],
+    "semver": [{"tag": "edge", "branches": ["main"]}, "sha", "semver", "latest"],
+}
+
+
 @dataclass
 class Answers:
     platforms: list[str]
-    image: str
+    registries: list[str]  # repositories with their host, or "platform"
+    tag_scheme: str = "semver"
     mode: str = "socket"
     test: str | None = None
     scanner: str = "trivy"
@@ -41,6 +49,19 @@ class Answers:
 def _flow(values: list[str]) -> str:
     # JSON strings are YAML 1.2 scalars: answers are data, quoted, never spliced raw.
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _needs_secrets(repository: str, platforms: list[str]) -> bool:
+    """The platforms' own tokens reach only their own registries (and ghcr.io only from GitHub)."""
+    return repository != "platform" and not (repository.startswith("ghcr.io/") and platforms == ["github"])
+
+
+def _registry_lines(repository: str, platforms: list[str]) -> list[str]:
+    lines = [f"      - repository: {json.dumps(repository)}"]
+    if _needs_secrets(repository, platforms):
+        stem = re.sub(r"[^A-Z0-9]+", "_", repository.split("/", 1)[0].upper()).strip("_")
+        lines += ["        auth: secrets", f"        username: {stem}_USERNAME", f"        password: {stem}_PASSWORD"]
+    return lines
 
 
 def spec_text(answers: Answers, name: str) -> str:
@@ -55,15 +76,16 @@ def spec_text(answers: Answers, name: str) -> str:
         "docker:",
         f"  mode: {answers.mode}",
         "images:",
-        f"  - repository: {json.dumps(answers.image)}",
+        "  - publish:",
+        *(line for registry in answers.registries for line in _registry_lines(registry, answers.platforms)),
     ]
+    lines += ["    tags: " + json.dumps(TAG_SCHEMES[answers.tag_scheme])]
     if answers.test:
         lines.append(f"    test: {json.dumps(answers.test)}")
     lines += ["scan:", f"  tool: {answers.scanner}", "push:",
               f"  branches: {_flow(answers.push_branches)}", f"  tags: {_flow(answers.push_tags)}"]
-    if "github" in answers.platforms and not answers.image.startswith("ghcr.io/"):
-        # GITHUB_TOKEN pushes only to ghcr.io; other registries take named environment secrets.
-        lines += ["  auth: secrets", "  username: REGISTRY_USER", "  password: REGISTRY_PASSWORD", "  environment: registry"]
+    if any(_needs_secrets(r, answers.platforms) for r in answers.registries) and "github" in answers.platforms:
+        lines.append("  environment: registry  # GitHub keeps the registry secrets as environment secrets")
     if answers.gitlab_tags:
         lines += ["runners:", f"  gitlab: {_flow(answers.gitlab_tags)}"]
     return "\n".join(lines) + "\n"

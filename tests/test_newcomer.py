@@ -37,12 +37,13 @@ def test_init_yes_then_sync_then_check(repo):
 
 
 def test_init_asks_with_safe_defaults(repo):
-    answers = "both\nregistry.gitlab.com/acme/app\n\nmake test\n\n\nprivileged-dind\n"
+    answers = "both\nplatform, registry.example.com/acme/app\n\n\nmake test\n\n\nprivileged-dind\n"
     result = CliRunner().invoke(main, ["init"], input=answers)
     assert result.exit_code == 0, result.output
     spec = (repo / "gen-ci.yml").read_text()
     assert "mode: dind" in spec and '"make test"' in spec and '["privileged-dind"]' in spec
-    assert "auth: secrets" in spec  # GITHUB_TOKEN cannot push to GitLab's registry
+    assert "auth: secrets" in spec and "REGISTRY_EXAMPLE_COM_PASSWORD" in spec  # job tokens reach only their own registry
+    assert '"semver"' in spec and '"latest"' in spec
     assert invoke("sync").exit_code == 0 and invoke("check").exit_code == 0
 
 
