@@ -54,3 +54,19 @@ def test_golden_cases_cover_every_mode_platform_and_profile():
         assert (platform, "strict scan") in seen
     assert ("github", "socket", "-") in seen and ("gitlab", "socket", "-") in seen
     assert ("github", "multi-platform release") in seen
+
+
+SCENARIOS = {  # scenarios.md number -> targets its golden renders (where the platform can)
+    "scenario-01-two-registries": {"github"},
+    "scenario-02-nightly": {"github", "gitlab"},
+    "scenario-03-variants": {"github", "gitlab"},
+    "scenario-05-gitlab-registries": {"gitlab"},
+    "scenario-08-build-metadata": {"github", "gitlab"},
+    "scenario-09-release-events": {"github", "gitlab"},
+    "scenario-15-fork-safety": {"github", "gitlab"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(SCENARIOS))
+def test_release_model_scenarios_are_goldens(case):
+    assert case in CASES and set(_targets(case)) == SCENARIOS[case]
