@@ -45,7 +45,9 @@ def unsafe_outputs(spec_file: Path, targets: dict[str, str]) -> dict[str, str]:
     and may not be the spec, another spec, the pin file, or another platform's output.
     """
     root = repository_root(spec_file.resolve().parent)
-    protected = {spec_file.resolve(), *(p.resolve() for p in discover_specs(root)), (root / PIN_OVERRIDES).resolve()}
+    # Every other spec is found by the DEFAULT_SPECS globs, checked below; listing them would cost
+    # a directory scan per render.
+    protected = {spec_file.resolve(), (root / PIN_OVERRIDES).resolve()}
     seen: dict[Path, str] = {}
     problems = {}
     for platform, declared in sorted(targets.items()):

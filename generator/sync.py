@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from generator import __version__
@@ -20,11 +21,20 @@ class Drift:
 
 def _declared_outputs(spec_file: Path) -> dict[str, str] | None:
     """targets of a spec read without validation, for the fast path; None when it cannot tell."""
+    try:
+        stat = spec_file.stat()
+    except OSError:
+        return None
+    return _read_targets(str(spec_file.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@cache  # read once per run, keyed on the file's state: the clash check and the fast path both need them
+def _read_targets(spec_file: str, mtime_ns: int, size: int) -> dict[str, str] | None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = YAML(typ="safe").load(spec_file.read_bytes())
+        data = YAML(typ="safe").load(Path(spec_file).read_bytes())
     except (OSError, YAMLError, ValueError, RecursionError):
         return None
     targets = data.get("targets") if isinstance(data, dict) else None
