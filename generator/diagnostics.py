@@ -25,7 +25,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC105": ("threshold-without-scanner", "scan.fail_on or ignore_unfixed with scan.tool: none."),
     "GC106": ("duplicate-image-id", "Two images share an id (given or derived); jobs and cache scopes need unique ids."),
     "GC107": ("socket-without-runner-tags", "Socket mode on GitLab without runner tags selecting runners that bind the host socket."),
-    "GC108": ("oidc-unsupported", "auth: oidc for GitLab; use token or protected variables."),
+    "GC108": ("oidc-unsupported", "auth: oidc for a registry that is not Amazon ECR; OIDC here gets AWS credentials."),
     "GC109": ("setting-without-effect", "A dind setting in socket mode, or bip/mtu with the isolated profile, which has no bridge."),
     "GC110": ("secrets-without-environment", "auth: secrets on GitHub without push.environment to hold them as environment secrets."),
     "GC111": ("service-daemon-without-digest", "github_daemon: service without docker.dind_digest; the runner pulls services by reference."),

@@ -156,14 +156,17 @@ def socket_without_runner_tags(spec: dict[str, Any], loaded: LoadedSpec) -> Iter
 
 
 def oidc_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    if "gitlab" not in spec["targets"]:
-        return
-    for entry, _, auth_at in _registries(spec):
-        if entry.get("auth") == "oidc":
+    for entry, repository_at, _ in _registries(spec):
+        if entry.get("auth") == "oidc" and not _is_ecr(registry_host(entry["repository"])):
             yield loaded.diagnostic(
-                auth_at, "GC108",
-                "auth: oidc is rendered for GitHub (AWS ECR) only; on GitLab use auth: token (the project's registry) or auth: secrets with masked, protected variables",
+                repository_at, "GC108",
+                "auth: oidc exchanges the job's OIDC token for AWS credentials, which log in to Amazon ECR only "
+                "(<account>.dkr.ecr.<region>.amazonaws.com or public.ecr.aws); use auth: secrets for this registry",
             )
+
+
+def _is_ecr(host: str) -> bool:
+    return host == "public.ecr.aws" or re.fullmatch(r"[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?", host) is not None
 
 
 def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:

@@ -130,6 +130,8 @@ def repair(spec: dict) -> dict:
             image["publish"] = [_repair_registry(entry, spec, push) for entry in image["publish"]]
         else:
             image.setdefault("repository", f"ghcr.io/acme/img{index}")
+            if auth == "oidc":  # OIDC is exchanged for AWS credentials: ECR only (GC108)
+                image["repository"] = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/img{index}"
             if auth == "token":
                 host = "ghcr.io/" if "github" in spec["targets"] else "registry.gitlab.com/"
                 moved = host + image["repository"].split("/", 1)[1]
@@ -158,8 +160,6 @@ def _repair_registry(entry: dict, spec: dict, push: dict) -> dict:
     """A registry entry whose auth works on every target of the spec."""
     entry = dict(entry)
     auth = entry.get("auth", "token")
-    if auth == "oidc" and "gitlab" in spec["targets"]:
-        auth = "secrets"
     if auth == "token" and entry["repository"] != "platform":
         entry["repository"] = "platform"
     if auth == "secrets":
@@ -167,6 +167,7 @@ def _repair_registry(entry: dict, spec: dict, push: dict) -> dict:
         entry.setdefault("password", "REGISTRY_PASSWORD")
         push.setdefault("environment", "registry")
     if auth == "oidc":
+        entry["repository"] = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"
         entry.setdefault("aws_role", "arn:aws:iam::123456789012:role/push")
         entry.setdefault("aws_region", "eu-west-1")
     entry["auth"] = auth
