@@ -140,31 +140,6 @@ def daemon_flags(docker: dict[str, Any]) -> list[str]:
     return flags
 
 
-def trigger_regex(glob: str) -> str:
-    """A regex for a ref filter glob as GitHub reads it: ** any characters, * any but /, + one or more of the previous.
-
-    GitLab's rules get the same regex, so a trigger means the same refs on both platforms.
-    """
-    out = []
-    index = 0
-    while index < len(glob):
-        if glob.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif glob[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        else:
-            out.append("+" if glob[index] == "+" else re.escape(glob[index]))
-            index += 1
-    return "".join(out)
-
-
-def push_regex(pattern: str) -> str:
-    """A regex for a push pattern: a name, or a prefix when it ends in * (the rest may hold /)."""
-    return re.escape(pattern[:-1]) + ".*" if pattern.endswith("*") else re.escape(pattern)
-
-
 def normalise_repository(repository: str) -> str:
     """Docker Hub spelled one way: docker.io/<namespace>/<name>, official images under library/."""
     host, _, path = repository.partition("/")

@@ -13,7 +13,8 @@ from functools import cache
 from typing import Any
 
 from generator import pins
-from generator.model import Model, push_regex, trigger_regex
+from generator.model import Model
+from generator.refs import glob_regex
 from generator.quoting import comment_text, csv_field, yaml_quote
 from generator.tagging import describe_script
 from generator.resources import data_dir
@@ -86,8 +87,8 @@ def _environment(platform: str) -> Any:
     env.filters["q"] = _q_github if platform == "github" else yaml_quote
     env.filters["shq"] = lambda value: shlex.quote(str(value))
     env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i) for i in items) + "]"
-    env.filters["trigger_regex"] = lambda glob: gitlab_regex(trigger_regex(glob))
-    env.filters["push_regex"] = lambda pattern: gitlab_regex(push_regex(pattern))
+    env.filters["ref_regex"] = lambda glob: gitlab_regex(glob_regex(glob))
+    env.filters["ref_ere"] = glob_regex  # bash =~ reads it as an ERE: the refs hold no other metacharacters
     env.filters["csv_field"] = csv_field
     env.filters["comment"] = comment_text
     env.globals["github_build_args"] = github_build_args

@@ -14,7 +14,8 @@ from typing import Any
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
 from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec
-from generator.model import PLATFORM_REGISTRY, image_id, network_switches, registries, registry_host, trigger_regex
+from generator.model import PLATFORM_REGISTRY, image_id, network_switches, registries, registry_host
+from generator.refs import glob_regex
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
 
@@ -316,16 +317,16 @@ def publish_event_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
 
 
 def _trigger_reaches(trigger: str, push_pattern: str) -> bool:
-    """Whether some ref that push_pattern covers also runs the pipeline under trigger.
+    """Whether some ref the push glob matches also runs the pipeline under the trigger glob.
 
-    Trigger globs follow GitHub's filter syntax (* stays inside one path segment, ** crosses them).
-    A push pattern is a name or a prefix ending in *; a prefix is probed with a few typical endings.
+    The push glob is probed with a few typical refs it matches (each * and ** filled in).
     """
-    regex = re.compile(trigger_regex(trigger))
-    if not push_pattern.endswith("*"):
-        return regex.fullmatch(push_pattern) is not None
-    prefix = push_pattern[:-1]
-    return any(regex.fullmatch(prefix + ending) for ending in ("x", "1", "1.0.0", "x/y", "1.0.0-rc.1"))
+    regex = re.compile(glob_regex(trigger))
+    probes = {
+        push_pattern.replace("**", fill).replace("*", part).replace("+", plus)
+        for fill in ("x", "x/y") for part in ("x", "1", "1.0.0", "1.0.0-rc.1") for plus in ("", "+")
+    }
+    return any(regex.fullmatch(probe) and re.fullmatch(glob_regex(push_pattern), probe) for probe in probes)
 
 
 def repository_or_publish(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from generator.refs import glob_regex
+
 KEYWORDS = ("ref", "sha", "semver", "latest")
 DEFAULT_TAGS = ("ref", "sha")
 MAX_TAG = 128
@@ -44,13 +46,14 @@ def _q(word: str) -> str:
     return shlex.quote(word)
 
 
-def _pattern_word(pattern: str) -> str:
-    """A shell case pattern for a name or a prefix ending in *: the literal part quoted, the * not."""
-    return _q(pattern[:-1]) + "*" if pattern.endswith("*") else _q(pattern)
+def _case(variable: str, words: tuple[str, ...]) -> str:
+    return f'case "${variable}" in {" | ".join(map(_q, words))}) true ;; *) false ;; esac'
 
 
-def _case(variable: str, patterns: tuple[str, ...]) -> str:
-    return f'case "${variable}" in {" | ".join(map(_pattern_word, patterns))}) true ;; *) false ;; esac'
+def _matches(variable: str, globs: tuple[str, ...]) -> str:
+    """The ref against globs read as GitHub's filters (as everywhere in gen-ci), by an anchored ERE."""
+    regex = "^(" + "|".join(glob_regex(glob) for glob in globs) + ")$"
+    return f"printf '%s\\n' \"${variable}\" | grep -Eq {_q(regex)}"
 
 
 def _condition(rule: TagRule) -> str:
@@ -60,9 +63,9 @@ def _condition(rule: TagRule) -> str:
         parts.append(_case("GEN_CI_EVENT", events))
     refs = []
     if rule.branches:
-        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = branch ] && {_case("GEN_CI_REF_NAME", rule.branches)}; }}')
+        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = branch ] && {_matches("GEN_CI_REF_NAME", rule.branches)}; }}')
     if rule.tags:
-        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = tag ] && {_case("GEN_CI_REF_NAME", rule.tags)}; }}')
+        refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = tag ] && {_matches("GEN_CI_REF_NAME", rule.tags)}; }}')
     if refs:
         parts.append(refs[0] if len(refs) == 1 else "{ " + " || ".join(refs) + "; }")
     if rule.tag == "semver":

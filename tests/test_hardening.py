@@ -37,9 +37,16 @@ def test_top_level_permissions_are_empty(path):
     assert _load(path)["permissions"] == {}
 
 
+# Jobs that start nothing and hold no permission at all.
+BARE_JOBS = ("release-gate",)
+
+
 @params
 def test_each_job_permission_is_explained(path):
     for job_id, job in _jobs(path).items():
+        if job_id in BARE_JOBS:
+            assert job["permissions"] == {}
+            continue
         assert job["permissions"], job_id
         for scope in job["permissions"]:
             comment = job["permissions"].ca.items.get(scope)
@@ -92,7 +99,7 @@ def test_concurrency_cancels_only_pull_requests(path):
 def test_everything_a_job_starts_is_named_for_its_run(path):
     """Concurrent jobs on one self-hosted runner must not share containers, volumes or host ports."""
     for job_id, job in _jobs(path).items():
-        if job_id == "check-generated":  # starts no container
+        if job_id in ("check-generated", *BARE_JOBS):  # start no container
             continue
         assert job["env"]["GEN_CI_NAME"] == f"gen-ci-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}-{job_id}"
         for step in job["steps"]:
@@ -104,12 +111,20 @@ def test_everything_a_job_starts_is_named_for_its_run(path):
 
 
 @params
-def test_release_jobs_check_the_ref_case_sensitively_before_anything(path):
-    for job_id, job in _jobs(path).items():
-        if job_id.startswith("release-"):
-            first = job["steps"][0]
-            assert first["name"] == "Check the release ref exactly"
-            assert 'case "$GITHUB_EVENT_NAME:$GITHUB_REF" in' in first["run"] and "exit 1" in first["run"]
+def test_publishing_is_decided_exactly_by_a_job_without_permissions(path):
+    """if: compares case-insensitively and has no globs, so a bare job decides in the shell."""
+    jobs = _jobs(path)
+    if "release-gate" not in jobs:
+        assert not any(job_id.startswith("release-") for job_id in jobs)
+        return
+    gate = jobs["release-gate"]
+    assert gate["permissions"] == {} and "uses" not in str(gate["steps"])
+    assert '=~ $' in gate["steps"][0]["run"] or "schedule)" in gate["steps"][0]["run"]
+    for job_id, job in jobs.items():
+        if job_id.startswith("release-") and job_id != "release-gate":
+            assert (job["needs"], job["if"]) == ("release-gate", "${{ needs.release-gate.outputs.publish == 'true' }}")
+        elif job_id.startswith("build-"):
+            assert (job["needs"], job["if"]) == ("release-gate", "${{ needs.release-gate.outputs.publish != 'true' }}")
 
 
 @params
@@ -147,7 +162,7 @@ def test_push_job_is_bound_to_the_named_environment(path):
     spec = load_spec(path.parent / "spec.yml").data
     environment = spec.get("push", {}).get("environment")
     for job_id, job in _jobs(path).items():
-        if job_id.startswith("release-"):
+        if job_id.startswith("release-") and job_id not in BARE_JOBS:
             assert job.get("environment") == environment
         else:
             assert "environment" not in job

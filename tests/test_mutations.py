@@ -29,7 +29,7 @@ def _incompatible(value):
     if isinstance(value, list):
         return 7
     if isinstance(value, dict):
-        return "text"
+        return 7  # not "text": a tag rule or a build arg may be a string or a mapping
     if isinstance(value, str):
         return [1]
     return {"x": 1}

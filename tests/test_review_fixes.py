@@ -251,19 +251,38 @@ def test_render_refuses_to_write_over_its_spec(write_spec):
 # 8. Release refs are compared exactly, before any login.
 
 
-def _guard(path) -> str:
-    jobs = YAML(typ="safe").load(path.read_text())["jobs"]
-    return next(job["steps"][0]["run"] for name, job in jobs.items() if name.startswith("release-"))
+def decide(path, event: str, ref: str, tmp_path, **env: str) -> bool:
+    """Run the release gate of a golden workflow for one event and ref: does it publish?"""
+    gate = YAML(typ="safe").load(path.read_text())["jobs"]["release-gate"]["steps"][0]["run"]
+    output = tmp_path / "output"
+    output.write_text("")
+    environment = {"GITHUB_EVENT_NAME": event, "GITHUB_REF": ref, "GITHUB_OUTPUT": str(output), "PATH": os.environ["PATH"], **env}
+    result = subprocess.run(["bash", "-e", "-c", gate], env=environment, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return output.read_text().strip() == "publish=true"
 
 
-@pytest.mark.parametrize(("ref", "status"), [
-    ("refs/heads/main", 0), ("refs/tags/v1.4.2", 0), ("refs/heads/release/1.x", 0),
-    ("refs/heads/MAIN", 1), ("refs/tags/V9.9.9", 1), ("refs/heads/Release/1.x", 1), ("refs/heads/mainline", 1), ("refs/heads/feature/x", 1),
+@pytest.mark.parametrize(("ref", "publishes"), [
+    ("refs/heads/main", True), ("refs/tags/v1.4.2", True), ("refs/heads/release/1.x", True),
+    ("refs/heads/MAIN", False), ("refs/tags/V9.9.9", False), ("refs/heads/Release/1.x", False),
+    ("refs/heads/mainline", False), ("refs/heads/feature/x", False), ("refs/heads/release/a/b", False),
 ])
-def test_release_guard_compares_refs_case_sensitively(ref, status):
-    guard = _guard(GOLDEN / "monorepo" / "github.yml")  # pushes main, release/* and v*
-    result = subprocess.run(["bash", "-c", guard], env={"GITHUB_EVENT_NAME": "push", "GITHUB_REF": ref, "PATH": os.environ["PATH"]}, capture_output=True, text=True)
-    assert result.returncode == status, result.stdout
+def test_release_gate_compares_refs_case_sensitively(ref, publishes, tmp_path):
+    assert decide(GOLDEN / "monorepo" / "github.yml", "push", ref, tmp_path) is publishes  # pushes main, release/* and v*
+
+
+def test_release_gate_reads_events_inputs_and_upstream(tmp_path):
+    release = GOLDEN / "scenario-09-release-events" / "github.yml"
+    assert decide(release, "release", "refs/tags/v1.4.2", tmp_path)
+    assert not decide(release, "push", "refs/tags/v1.4.2", tmp_path)  # this spec publishes releases, not tag pushes
+    assert decide(release, "workflow_dispatch", "refs/tags/v1.4.2", tmp_path, PUBLISH_INPUT="true")
+    assert not decide(release, "workflow_dispatch", "refs/tags/v1.4.2", tmp_path, PUBLISH_INPUT="false")
+    assert not decide(release, "workflow_dispatch", "refs/heads/main", tmp_path, PUBLISH_INPUT="true")
+    nightly = GOLDEN / "scenario-02-nightly" / "github.yml"
+    assert decide(nightly, "schedule", "refs/heads/main", tmp_path) and not decide(nightly, "push", "refs/heads/main", tmp_path)
+    upstream = GOLDEN / "scenario-15-fork-safety" / "github.yml"
+    assert decide(upstream, "push", "refs/heads/main", tmp_path, GITHUB_REPOSITORY="acme/app")
+    assert not decide(upstream, "push", "refs/heads/main", tmp_path, GITHUB_REPOSITORY="someone/app")
 
 
 # 9. A CRLF checkout of an unchanged spec is in sync.

@@ -79,3 +79,11 @@ def test_spec_text_reaches_the_script_only_as_quoted_words(repo):
     script = tag_script(rules_from_spec([{"tag": "x", "branches": ["a*"]}]), prefix="$(touch pwned)", suffix="';touch pwned;'")
     assert run(script, "push", "branch", "ab", repo) == ["$(touch pwned)x';touch pwned;'"]
     assert not (repo / "pwned").exists()
+
+
+def test_ref_conditions_are_globs_as_everywhere(repo):
+    script = tag_script(rules_from_spec([{"tag": "rel", "branches": ["release/*"]}, {"tag": "v3", "tags": ["v3.*.*"]}]))
+    assert run(script, "push", "branch", "release/1.x", repo) == ["rel"]
+    assert run(script, "push", "branch", "release/a/b", repo) == []  # * stays in one path segment
+    assert run(script, "push", "tag", "v3.1.0", repo) == ["v3"]
+    assert run(script, "push", "tag", "v3.1", repo) == []
