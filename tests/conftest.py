@@ -108,3 +108,17 @@ def action_list_input(text: str) -> list[str]:
         if fields != [""]:
             lines.append(",".join(fields))
     return lines
+
+
+def gitlab_scripts(pipeline: Path, directory: Path) -> list[str]:
+    """Each job's script sections of a GitLab file as shell files (GitLab runs each in one POSIX shell)."""
+    from ruamel.yaml import YAML
+
+    files = []
+    for name, job in YAML(typ="safe").load(pipeline.read_text(encoding="utf-8")).items():
+        if isinstance(job, dict) and "script" in job:
+            for key in ("before_script", "script", "after_script"):
+                script = directory / f"{pipeline.stem}-{name}-{key}.sh"
+                script.write_text("#!/bin/sh\n" + "\n".join(job.get(key) or []) + "\n", encoding="utf-8")
+                files.append(str(script))
+    return files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import golden_outputs, run_tool
+from tests.conftest import gitlab_scripts, golden_outputs, run_tool
 
 GITHUB = golden_outputs("github")
 GITLAB = golden_outputs("gitlab")
@@ -61,3 +61,11 @@ def test_zizmor_really_audits(tmp_path):
     result = run_tool("zizmor", "--offline", "--no-progress", "--persona", "auditor", str(workflow))
     assert result.returncode != 0
     assert "template-injection" in result.stdout
+
+
+@pytest.mark.parametrize("path", GITLAB, ids=lambda p: p.parent.name)
+def test_gitlab_scripts_pass_shellcheck(path, tmp_path):
+    """actionlint runs shellcheck on GitHub's run: scripts; this does the same for GitLab's."""
+    scripts = gitlab_scripts(path, tmp_path)
+    assert scripts
+    _ok(run_tool("shellcheck", "--shell=sh", *scripts))

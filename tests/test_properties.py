@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import re
+from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from ruamel.yaml import YAML
 
 from generator.pipeline import generate
 from generator.validation import spec_schema
-from tests.conftest import action_list_input, run_tool
+from tests.conftest import action_list_input, gitlab_scripts, run_tool
 
 EXAMPLES = int(os.environ.get("GENCI_EXAMPLES", "25"))
 # No shrinking: a generated spec is small enough to read, and shrinking one can take minutes.
@@ -256,8 +257,10 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
             run_tool("zizmor", "--offline", "--no-progress", "--persona", "auditor", *github),
         ]
     if gitlab:
+        scripts = [script for path in gitlab for script in gitlab_scripts(Path(path), tmp_path)]
         checks += [
             run_tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", *gitlab),
+            run_tool("shellcheck", "--shell=sh", *scripts),
         ]
         from generator.lint.document import read_pipeline
         from generator.lint.rules import lint
