@@ -435,3 +435,14 @@ def test_docker_hub_short_forms_are_normalised():
     assert normalise_repository("docker.io/nginx") == "docker.io/library/nginx"
     assert normalise_repository("registry-1.docker.io/library/nginx") == "docker.io/library/nginx"
     assert normalise_repository("ghcr.io/acme/app") == "ghcr.io/acme/app"
+
+
+@pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)
+def test_gitlab_jobs_share_no_named_volume(path):
+    """Jobs on one socket runner share its daemon: every volume a job names carries its job id."""
+    import re
+
+    text = path.read_text()
+    assert not re.search(r"--volume gen-ci-", text)
+    for volume in re.findall(r'--volume "(gen-ci-[^":]*):', text):
+        assert volume.startswith("gen-ci-$CI_JOB_ID-"), volume
