@@ -146,7 +146,7 @@ def _specs(given: tuple[str, ...]) -> list:
 
     from generator.project import DEFAULT_SPECS, discover_specs, repository_root
 
-    from generator.sync import claimed_twice
+    from generator.commands.sync import claimed_twice
 
     if given:
         found = [Path(spec) for spec in given]
@@ -175,7 +175,7 @@ def sync(specs: tuple[str, ...]) -> None:
       gen-ci sync              # all specs of this repository
       gen-ci sync ci.gen-ci.yml
     """
-    from generator.sync import sync as sync_spec
+    from generator.commands.sync import sync as sync_spec
 
     failed = False
     for spec in _specs(specs):
@@ -202,7 +202,7 @@ def check(specs: tuple[str, ...]) -> None:
     Example:
       gen-ci check && echo "generated files are in sync"
     """
-    from generator.sync import drifts, fingerprints_match
+    from generator.commands.sync import drifts, fingerprints_match
 
     invalid = drifted = False
     for spec in _specs(specs):
@@ -240,7 +240,7 @@ def pins_adopt(specs: tuple[str, ...]) -> None:
       gen-ci pins adopt && gen-ci sync
     """
     from generator.project import PIN_OVERRIDES
-    from generator.sync import adopt_pins
+    from generator.commands.sync import adopt_pins
 
     try:
         for spec in _specs(specs):
@@ -296,7 +296,7 @@ def init(yes: bool, platforms: tuple[str, ...], registries: tuple[str, ...], tag
     """
     from pathlib import Path
 
-    from generator.init import Answers, write_project
+    from generator.commands.init import Answers, write_project
 
     def ask(text: str, value, default, **kwargs):
         if value not in (None, ()):
@@ -336,7 +336,7 @@ def doctor() -> None:
     """
     import os
 
-    from generator.doctor import run_checks
+    from generator.commands.doctor import run_checks
 
     failed = False
     for name, passed, detail in run_checks(os.environ):

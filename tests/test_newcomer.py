@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from generator.cli import main
 from generator.diagnostics import CODES
-from generator.doctor import free_disk, socket_access, tls_files
+from generator.commands.doctor import free_disk, socket_access, tls_files
 from tests.conftest import ROOT, invoke
 
 
@@ -137,7 +137,7 @@ def test_doctor_names_a_group_that_has_no_name(tmp_path, monkeypatch):
 
 
 def test_doctor_free_disk_threshold(monkeypatch):
-    import generator.doctor as doctor
+    import generator.commands.doctor as doctor
 
     monkeypatch.setattr(doctor, "MIN_FREE_GIB", 0)
     assert free_disk({"PATH": ""})[0] is True
@@ -160,7 +160,7 @@ def test_doctor_reports_every_check_and_fails_without_docker(tmp_path, monkeypat
 def test_init_hook_watches_the_same_files_as_the_published_hooks():
     import yaml
 
-    from generator.init import PRE_COMMIT
+    from generator.commands.init import PRE_COMMIT
     from tests.conftest import ROOT
 
     local = yaml.safe_load(PRE_COMMIT.format(version="0"))["repos"][0]["hooks"][0]
