@@ -205,7 +205,7 @@ def build_model(data: dict[str, Any]) -> Model:
             cache=i["cache"],
             test=i.get("test"),
             tag_script=tag_script(rules_from_spec(i["tags"]), i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
-            reads_git_tags=any(r.tag == "latest" for r in rules_from_spec(i["tags"])),
+            reads_git_tags=any(r.tag in ("semver", "latest") for r in rules_from_spec(i["tags"])),
         )
         for i in data["images"]
     ]

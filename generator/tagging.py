@@ -81,10 +81,13 @@ def _emit(rule: TagRule) -> list[str]:
     if rule.tag == "sha":
         return ['tag "sha-$short_sha"']
     if rule.tag == "semver":
+        # 1.4 and 1 name the newest 1.4.x and 1.x: a backport such as 1.2.9 after 1.4.2 moves 1.2 only.
         return [
             'tag "$version"',
-            'if [ -n "$stable" ]; then',
+            'if [ -n "$stable" ] && [ "$(newest_stable "$major.$minor.")" = "$stable" ]; then',
             '  tag "$major.$minor"',
+            "fi",
+            'if [ -n "$stable" ] && [ "$(newest_stable "$major.")" = "$stable" ]; then',
             '  tag "$major"',
             "fi",
         ]
@@ -133,10 +136,12 @@ def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "", also_un
     used = {rule.tag for rule in rules}
     lines = ["# Tags for this ref: the ref is data, parsed here and never evaluated."]
     lines.append(f"tag() {{ {'; '.join(emit)}; }}")
-    if "latest" in used:
+    if used & {"semver", "latest"}:
+        # The newest stable version among the repository's tags that start with $1 (all with "").
         lines += [
             "newest_stable() {",
-            "  git tag --list | sed -n -E " + _q(f"s/{_STABLE}/\\1/p") + " | sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1",
+            "  git tag --list | sed -n -E " + _q(f"s/{_STABLE}/\\1/p") + " | awk -v prefix=\"${1:-}\" 'substr($0, 1, length(prefix)) == prefix' \\",
+            "    | sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1",
             "}",
         ]
     if "ref" in used:
