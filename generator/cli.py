@@ -270,7 +270,9 @@ def explain(rule_id: str) -> None:
     if key not in entries:
         close = difflib.get_close_matches(key, entries, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        click.echo(f"gen-ci: no such id {rule_id!r}{hint} (known: GC001-GC112, GL001-GL009)", err=True)
+        known = sorted(entries)
+        spans = [f"{min(group)}-{max(group)}" for group in ([k for k in known if k.startswith(p)] for p in ("GC", "GL")) if group]
+        click.echo(f"gen-ci: no such id {rule_id!r}{hint} (known: {', '.join(spans)})", err=True)
         sys.exit(EXIT_INVALID)
     name, text = entries[key]
     click.echo(f"{key} {name}\n\n{text}\n\nMore: {DOCS}{name}")

@@ -68,6 +68,7 @@ def test_explain_every_id(cli):
         assert rule.summary in cli("explain", rule.id).stdout
     unknown = cli("explain", "GC1011")
     assert unknown.exit_code == 2 and "did you mean GC111" in unknown.stderr
+    assert f"known: GC001-{max(CODES)}, GL001-GL009" in unknown.stderr
 
 
 def test_every_command_has_short_help_with_an_example(cli):
