@@ -27,7 +27,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC107": ("socket-without-runner-tags", "Socket mode on GitLab without runner tags selecting runners that bind the host socket."),
     "GC108": ("oidc-unsupported", "auth: oidc for a registry that is not Amazon ECR; OIDC here gets AWS credentials."),
     "GC109": ("setting-without-effect", "A dind setting in socket mode, or bip/mtu with the isolated profile, which has no bridge."),
-    "GC110": ("secrets-without-environment", "auth: secrets on GitHub without push.environment to hold them as environment secrets."),
+    "GC110": ("secrets-without-environment", "Secrets on GitHub outside an environment: registry secrets without push.environment, or build secrets without push.build_environment."),
     "GC111": ("service-daemon-without-digest", "github_daemon: service without docker.dind_digest; the runner pulls services by reference."),
     "GC112": ("cron-out-of-range", "A schedule field outside its range, an unknown month or weekday name, a zero step, or runs closer than 5 minutes apart."),
     "GC113": ("no-trigger", "Every trigger is off or empty, so the pipeline could never run; both platforms reject such a file."),
@@ -37,6 +37,8 @@ CODES: dict[str, tuple[str, str]] = {
     "GC117": ("repository-or-publish", "An image names neither repository nor publish, or both."),
     "GC118": ("invalid-tag-rule", "A fixed tag name longer than Docker's 128 characters with the image's tag_prefix and tag_suffix, or a bare name one typo away from a keyword (lastest)."),
     "GC119": ("variants-collide", "Two images publish tags with the same prefix and suffix to one repository, so one would overwrite the other."),
+    "GC120": ("secret-in-build-arg", "A build arg whose name looks like a secret (TOKEN, PASSWORD, SECRET, KEY); build args stay in the image's history, so use images[].secrets."),
+    "GC121": ("secret-name-invalid", "A secret name the platform refuses, such as one starting with GITHUB_ on GitHub."),
 }
 
 

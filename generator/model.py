@@ -53,6 +53,7 @@ class Image:
     target: str | None
     build_args: dict[str, str]  # values are data
     build_args_from: dict[str, str]  # name -> what the job computes: version, revision, created, source
+    secrets: dict[str, str]  # BuildKit secret id -> secret or variable name
     labels: bool
     platforms: list[str]
     cache: str
@@ -95,6 +96,7 @@ class Push:
     environment: str | None
     events: list[str]
     upstream: str | None
+    build_environment: str | None
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ def build_model(data: dict[str, Any]) -> Model:
             build_args={name: value for name, value in i["build_args"].items() if isinstance(value, str)},
             build_args_from={name: value["from"] for name, value in i["build_args"].items() if isinstance(value, dict)},
             labels=i["labels"],
+            secrets=dict(i["secrets"]),
             platforms=list(i["platforms"]),
             cache=i["cache"],
             test=i.get("test"),
@@ -243,6 +246,7 @@ def build_model(data: dict[str, Any]) -> Model:
             environment=push.get("environment"),
             events=list(push["events"]),
             upstream=push.get("upstream"),
+            build_environment=push.get("build_environment"),
         ),
         runners=data["runners"],
         timeout_minutes=data["timeout_minutes"],

@@ -384,6 +384,45 @@ def variants_collide(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
                     yield loaded.diagnostic(("images", index), "GC119", message)
 
 
+SECRET_WORDS = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY", re.IGNORECASE)
+
+
+def secret_in_build_arg(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        for name in image["build_args"]:
+            if SECRET_WORDS.search(name):
+                yield loaded.diagnostic(
+                    ("images", index, "build_args", name), "GC120",
+                    f"build arg {name} looks like a secret, and build args stay in the image's history; pass it as a BuildKit "
+                    f"secret instead: images[{index}].secrets: {{{name.lower()}: <secret or variable name>}}, read in the "
+                    f"Dockerfile with RUN --mount=type=secret,id={name.lower()}",
+                    key=True,
+                )
+
+
+def build_secrets_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if "github" not in spec["targets"]:
+        return
+    for index, image in enumerate(spec["images"]):
+        for secret_id, name in image["secrets"].items():
+            if name.upper().startswith("GITHUB_"):
+                yield loaded.diagnostic(("images", index, "secrets", secret_id), "GC121", f"GitHub refuses secret names that start with GITHUB_ ({name}); rename the secret")
+        if image["secrets"] and _publishes(spec["push"]) and "environment" not in spec["push"]:
+            yield loaded.diagnostic(
+                ("images", index, "secrets"), "GC110",
+                "build secrets on GitHub need push.environment too: the release jobs build again and read them as "
+                "environment secrets of that environment",
+                key=True,
+            )
+        if image["secrets"] and "build_environment" not in spec["push"]:
+            yield loaded.diagnostic(
+                ("images", index, "secrets"), "GC110",
+                "build secrets on GitHub need push.build_environment: the build jobs read them as environment secrets "
+                "(and so do the release jobs, from push.environment), never as repository-wide secrets",
+                key=True,
+            )
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_classic_store,
@@ -403,6 +442,8 @@ RULES: list[Rule] = [
     repository_or_publish,
     invalid_tag_rule,
     variants_collide,
+    secret_in_build_arg,
+    build_secrets_unreachable,
 ]
 
 

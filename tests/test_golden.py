@@ -63,6 +63,7 @@ SCENARIOS = {  # scenarios.md number -> targets its golden renders (where the pl
     "scenario-05-gitlab-registries": {"gitlab"},
     "scenario-08-build-metadata": {"github", "gitlab"},
     "scenario-09-release-events": {"github", "gitlab"},
+    "scenario-14-build-secrets": {"github", "gitlab"},
     "scenario-15-fork-safety": {"github", "gitlab"},
 }
 

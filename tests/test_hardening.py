@@ -164,6 +164,8 @@ def test_push_job_is_bound_to_the_named_environment(path):
     for job_id, job in _jobs(path).items():
         if job_id.startswith("release-") and job_id not in BARE_JOBS:
             assert job.get("environment") == environment
+        elif job_id.startswith("build-") and any(image.get("secrets") for image in spec["images"]):
+            assert job.get("environment") == spec["push"]["build_environment"]  # build secrets are environment secrets too
         else:
             assert "environment" not in job
 

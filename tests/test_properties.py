@@ -137,6 +137,11 @@ def repair(spec: dict) -> dict:
                 host = "ghcr.io/" if "github" in spec["targets"] else "registry.gitlab.com/"
                 moved = host + image["repository"].split("/", 1)[1]
                 image["repository"] = moved if len(moved) <= 200 else f"{host}acme/img{index}"
+        # Build secrets are environment secrets on GitHub (GC110) and never named GITHUB_* there (GC121).
+        image["secrets"] = {key: ("S_" + name if name.upper().startswith("GITHUB_") else name) for key, name in image.get("secrets", {}).items()}
+        if image["secrets"]:
+            push.setdefault("build_environment", "build")
+            push.setdefault("environment", "registry")
         # Variants apart (GC119), and fixed names that fit with the prefix and suffix (GC118).
         image["tag_suffix"] = f"-i{index}"
         image["default_variant"] = index == 0
