@@ -22,7 +22,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC102": ("multi-platform-on-classic-store", "Several platforms for an image rendered for GitLab, whose classic image store cannot hold them."),
     "GC103": ("cache-unusable", "cache: gha on GitLab, whose docker builder cannot export to GitHub's cache."),
     "GC104": ("push-without-credentials", "Pushing without usable credentials: secrets without names, oidc without role and region, the GitHub token to a registry other than ghcr.io, or GitLab's job token to a registry other than the project's own."),
-    "GC105": ("threshold-without-scanner", "scan.fail_on or ignore_unfixed with scan.tool: none."),
+    "GC105": ("threshold-without-scanner", "A scan setting without a scanner that can honour it: fail_on, ignore_unfixed, mode or security_report with scan.tool: none, or GitLab's report with grype."),
     "GC106": ("duplicate-image-id", "Two images share an id (given or derived); jobs and cache scopes need unique ids."),
     "GC107": ("socket-without-runner-tags", "Socket mode on GitLab without runner tags selecting runners that bind the host socket."),
     "GC108": ("oidc-unsupported", "auth: oidc for a registry that is not Amazon ECR; OIDC here gets AWS credentials."),

@@ -81,6 +81,8 @@ class Scan:
     fail_on: str
     severities: list[str]
     ignore_unfixed: bool
+    gate: bool  # findings at fail_on or above fail the job; else report only
+    security_report: bool
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,8 @@ def build_model(data: dict[str, Any]) -> Model:
             fail_on=scan["fail_on"],
             severities=[s.upper() for s in SEVERITIES[SEVERITIES.index(scan["fail_on"]):]],
             ignore_unfixed=scan["ignore_unfixed"],
+            gate=scan["mode"] == "gate",
+            security_report=scan["security_report"],
         ),
         push=Push(
             enabled=bool(push["branches"] or push["tags"] or "schedule" in push["events"]),

@@ -123,8 +123,13 @@ def _foreign_to_gitlab(host: str) -> bool:
 
 def threshold_without_scanner(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     raw_scan = loaded.data.get("scan", {})
+    if spec["scan"]["tool"] == "grype" and spec["scan"]["security_report"] and "gitlab" in spec["targets"]:
+        yield loaded.diagnostic(
+            ("scan", "security_report"), "GC105",
+            "GitLab's container scanning report is written with trivy's GitLab template, and grype has none; use scan.tool: trivy",
+        )
     if spec["scan"]["tool"] == "none":
-        for key in ("fail_on", "ignore_unfixed", "digest"):
+        for key in ("fail_on", "ignore_unfixed", "digest", "mode", "security_report"):
             if key in raw_scan:
                 yield loaded.diagnostic(
                     ("scan", key), "GC105",

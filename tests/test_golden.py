@@ -65,6 +65,8 @@ SCENARIOS = {  # scenarios.md number -> targets its golden renders (where the pl
     "scenario-09-release-events": {"github", "gitlab"},
     "scenario-14-build-secrets": {"github", "gitlab"},
     "scenario-15-fork-safety": {"github", "gitlab"},
+    "scan-reports": {"github", "gitlab"},  # scenario 11's reports (signing and attestations are still to come)
+    "scan-report-only": {"github"},
 }
 
 

@@ -11,7 +11,7 @@ from generator import pins
 from tests.conftest import golden_outputs
 
 WORKFLOWS = golden_outputs("github")
-SHA_PIN = re.compile(r"^(?P<name>[\w.-]+/[\w.-]+)@(?P<sha>[0-9a-f]{40})$")
+SHA_PIN = re.compile(r"^(?P<name>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})$")
 
 
 def _load(path):
@@ -55,12 +55,15 @@ def test_each_job_permission_is_explained(path):
 
 @params
 def test_write_scopes_only_on_the_push_job(path):
+    """packages and id-token only where a push needs them; security-events only where a scan uploads."""
     for job_id, job in _jobs(path).items():
         writes = {k for k, v in job["permissions"].items() if v == "write"}
+        uploads = any("upload-sarif" in step.get("uses", "") for step in job["steps"])
+        assert ("security-events" in writes) == uploads, job_id
         if job_id.startswith("build-"):
-            assert writes == set(), job_id
+            assert writes - {"security-events"} == set(), job_id
         else:
-            assert writes <= {"packages", "id-token"}
+            assert writes <= {"packages", "id-token", "security-events"}
 
 
 @params

@@ -113,9 +113,10 @@ def repair(spec: dict) -> dict:
             if image.get("cache") == "gha":
                 image["cache"] = "auto"
     if scan.get("tool") == "none":
-        scan.pop("fail_on", None)
-        scan.pop("ignore_unfixed", None)
-        scan.pop("digest", None)
+        for key in ("fail_on", "ignore_unfixed", "digest", "mode", "security_report"):
+            scan.pop(key, None)
+    if scan.get("tool") == "grype" and "gitlab" in spec["targets"]:
+        scan.pop("security_report", None)  # GitLab's report needs trivy's template (GC105)
     auth = push.get("auth", "token")
     if auth == "secrets":
         push.setdefault("username", "REGISTRY_USER")
