@@ -446,3 +446,17 @@ def test_gitlab_jobs_share_no_named_volume(path):
     assert not re.search(r"--volume gen-ci-", text)
     for volume in re.findall(r'--volume "(gen-ci-[^":]*):', text):
         assert volume.startswith("gen-ci-$CI_JOB_ID-"), volume
+
+
+def test_a_failed_gitlab_push_fails_the_job(tmp_path):
+    """The push is not piped into tee or anything else whose status would hide docker's."""
+    pipeline = YAML(typ="safe").load((GOLDEN / "scenario-05-gitlab-registries" / "gitlab.yml").read_text())
+    push = next(item for item in pipeline["release-app"]["script"] if 'first="$CI_REGISTRY_IMAGE"' in item)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text('#!/bin/sh\n[ "$1" = push ] && { echo "denied: requested access to the resource is denied"; exit 1; }\nexit 0\n')
+    (fake / "docker").chmod(0o755)
+    (tmp_path / "gen-ci-tags.txt").write_text("1.4.2\n")
+    env = {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "CI_REGISTRY_IMAGE": "registry.example.com/acme/app", "CANDIDATE": "gen-ci/app:1"}
+    result = subprocess.run(["sh", "-e", "-c", push], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0 and "denied" in result.stderr
