@@ -154,8 +154,12 @@ def normalise_repository(repository: str) -> str:
 
 def registry_host(repository: str) -> str:
     """The registry host of a repository; the schema requires every repository to name one."""
-    host = repository.split("/", 1)[0]
-    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+    return normalise_repository(repository).split("/", 1)[0]
+
+
+def publishes(push: dict[str, Any]) -> bool:
+    """Whether any event can publish: a push ref, or a schedule."""
+    return bool(push["branches"] or push["tags"] or "schedule" in push["events"])
 
 
 def registries(image: dict[str, Any], push: dict[str, Any]) -> list[dict[str, Any]]:
@@ -209,10 +213,10 @@ def build_model(data: dict[str, Any]) -> Model:
             platforms=list(i["platforms"]),
             cache=i["cache"],
             test=i.get("test"),
-            tag_script=tag_script(rules_from_spec(i["tags"]), i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
-            reads_git_tags=any(r.tag in ("semver", "latest") for r in rules_from_spec(i["tags"])),
+            tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
+            reads_git_tags=any(rule.tag in ("semver", "latest") for rule in rules),
         )
-        for i in data["images"]
+        for i, rules in ((i, rules_from_spec(i["tags"])) for i in data["images"])
     ]
     return Model(
         name=data["name"],
@@ -239,7 +243,7 @@ def build_model(data: dict[str, Any]) -> Model:
             security_report=scan["security_report"],
         ),
         push=Push(
-            enabled=bool(push["branches"] or push["tags"] or "schedule" in push["events"]),
+            enabled=publishes(push),
             branches=list(push["branches"]),
             tags=list(push["tags"]),
             auth=push["auth"],

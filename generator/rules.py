@@ -14,7 +14,7 @@ from typing import Any
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
 from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec
-from generator.model import PLATFORM_REGISTRY, image_id, network_switches, registries, registry_host
+from generator.model import PLATFORM_REGISTRY, image_id, network_switches, normalise_repository, publishes, registries, registry_host
 from generator.refs import glob_regex
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
@@ -77,12 +77,8 @@ def _registries(spec: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple, t
                 yield entry, ("images", index, "repository"), ("push", "auth")
 
 
-def _publishes(push: dict[str, Any]) -> bool:
-    return bool(push["branches"] or push["tags"] or "schedule" in push["events"])
-
-
 def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    if not _publishes(spec["push"]):
+    if not publishes(spec["push"]):
         return
     for entry, repository_at, auth_at in _registries(spec):
         auth, named = entry.get("auth", "token"), "push" if auth_at[0] == "push" else "this registry"
@@ -113,7 +109,7 @@ def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterat
 
 # Registries that are certainly not a GitLab instance's container registry. The job's own check
 # that the repository starts with $CI_REGISTRY/ catches every other host at run time.
-NOT_GITLAB = ("docker.io", "index.docker.io", "registry-1.docker.io", "ghcr.io", "quay.io", "gcr.io", "nvcr.io", "public.ecr.aws", "mcr.microsoft.com")
+NOT_GITLAB = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "nvcr.io", "public.ecr.aws", "mcr.microsoft.com")
 NOT_GITLAB_SUFFIXES = (".gcr.io", ".pkg.dev", ".amazonaws.com", ".azurecr.io", ".docker.io", ".quay.io")
 
 
@@ -197,7 +193,7 @@ def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator
 
 def secrets_without_environment(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     push = spec["push"]
-    if "github" not in spec["targets"] or not _publishes(push) or "environment" in push:
+    if "github" not in spec["targets"] or not publishes(push) or "environment" in push:
         return
     for entry, _, auth_at in _registries(spec):
         if entry.get("auth") == "secrets":
@@ -378,7 +374,7 @@ def variants_collide(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
     for index, image in enumerate(spec["images"]):
         for entry in registries(image, spec["push"]):
             for prefix, suffix in sorted(_tag_spaces(image)):
-                key = (entry["repository"], prefix, suffix)
+                key = (normalise_repository(entry["repository"]), prefix, suffix)
                 other = seen.setdefault(key, index)
                 if other != index:
                     message = (
@@ -412,7 +408,7 @@ def build_secrets_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
         for secret_id, name in image["secrets"].items():
             if name.upper().startswith("GITHUB_"):
                 yield loaded.diagnostic(("images", index, "secrets", secret_id), "GC121", f"GitHub refuses secret names that start with GITHUB_ ({name}); rename the secret")
-        if image["secrets"] and _publishes(spec["push"]) and "environment" not in spec["push"]:
+        if image["secrets"] and publishes(spec["push"]) and "environment" not in spec["push"]:
             yield loaded.diagnostic(
                 ("images", index, "secrets"), "GC110",
                 "build secrets on GitHub need push.environment too: the release jobs build again and read them as "

@@ -1,7 +1,7 @@
 """The tag rules of an image, compiled into a POSIX shell script the release job runs.
 
 The script reads the event and ref only from four environment variables, as data:
-GEN_CI_EVENT (push, schedule, release, manual, call), GEN_CI_REF_TYPE (branch or tag),
+GEN_CI_EVENT (push, schedule, release or manual), GEN_CI_REF_TYPE (branch or tag),
 GEN_CI_REF_NAME and GEN_CI_SHA. It prints one tag per line, each at most once. Spec values
 (fixed names, patterns, prefix and suffix) enter it only as shell-quoted words.
 """
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from generator.refs import glob_regex
 
 KEYWORDS = ("ref", "sha", "semver", "latest")
-DEFAULT_TAGS = ("ref", "sha")
 MAX_TAG = 128
 SHA_LENGTH = 12
 # Which events a rule publishes on when it names none; the release job runs only on publishing events.
