@@ -46,20 +46,18 @@ class _Parser:
         return value
 
     def disjunction(self) -> bool:
-        value = self.conjunction()
-        while self.peek() == ("op", "||"):
-            self.take()
-            right = self.conjunction()
-            value = value or right
-        return value
+        return any(self._chain("||", self.conjunction))
 
     def conjunction(self) -> bool:
-        value = self.comparison()
-        while self.peek() == ("op", "&&"):
+        return all(self._chain("&&", self.comparison))
+
+    def _chain(self, operator: str, operand) -> list[bool]:
+        """Every operand of a run joined by one operator, all evaluated (GitLab does not short-circuit parsing)."""
+        values = [operand()]
+        while self.peek() == ("op", operator):
             self.take()
-            right = self.comparison()
-            value = value and right
-        return value
+            values.append(operand())
+        return values
 
     def operand(self) -> tuple[str, Any]:
         kind, text = self.take()
