@@ -39,6 +39,8 @@ CODES: dict[str, tuple[str, str]] = {
     "GC119": ("variants-collide", "Two images publish tags with the same prefix and suffix to one repository, so one would overwrite the other."),
     "GC120": ("secret-in-build-arg", "A build arg whose name looks like a secret (TOKEN, PASSWORD, SECRET, KEY); build args stay in the image's history, so use images[].secrets."),
     "GC121": ("secret-name-invalid", "A secret name the platform refuses, such as one starting with GITHUB_ on GitHub."),
+    "GC122": ("sign-without-push", "push.sign is set, and nothing is ever pushed to sign."),
+    "GC123": ("signing-identity-unverifiable", "Signing in a workflow other workflows call: its certificate names a ref the job cannot see, so verification could never match."),
 }
 
 

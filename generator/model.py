@@ -99,6 +99,7 @@ class Push:
     events: list[str]
     upstream: str | None
     build_environment: str | None
+    sign: bool  # keyless cosign signature, attestations and their verification on every pushed digest
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,7 @@ def build_model(data: dict[str, Any]) -> Model:
             events=list(push["events"]),
             upstream=push.get("upstream"),
             build_environment=push.get("build_environment"),
+            sign=push["sign"] and publishes(push),
         ),
         runners=data["runners"],
         timeout_minutes=data["timeout_minutes"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from generator import pins
@@ -70,6 +71,11 @@ def _bytecode_cache() -> Any:
         return None
 
 
+def predicate_program() -> str:
+    """The attestation predicate program the pipelines carry (see generator/predicates.py)."""
+    return (Path(__file__).parent / "predicates.py").read_text(encoding="utf-8")
+
+
 @cache
 def _environment(platform: str) -> Any:
     import jinja2
@@ -96,6 +102,7 @@ def _environment(platform: str) -> Any:
     # A macro's output ends with its last line's newline; the call site's own line supplies one.
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image
+    env.globals["predicate_program"] = predicate_program()
     return env
 
 

@@ -424,6 +424,27 @@ def build_secrets_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
             )
 
 
+def signing_unverifiable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    push = spec["push"]
+    if not push["sign"]:
+        return
+    if not publishes(push):
+        if "sign" in loaded.data.get("push", {}):
+            yield loaded.diagnostic(
+                ("push", "sign"), "GC122",
+                "push.sign signs what is pushed, and this spec pushes nothing (no push.branches, no push.tags, no "
+                "scheduled publishing); set push.sign: false or name the refs that publish",
+            )
+        return
+    if "github" in spec["targets"] and spec["triggers"]["call"]:
+        yield loaded.diagnostic(
+            ("triggers", "call"), "GC123",
+            "a called workflow's signing certificate names this file at the ref the caller chose, which the job cannot "
+            "see (github.workflow_ref names the caller), so the verify step could never match; set push.sign: false "
+            "or remove triggers.call",
+        )
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_classic_store,
@@ -445,6 +466,7 @@ RULES: list[Rule] = [
     variants_collide,
     secret_in_build_arg,
     build_secrets_unreachable,
+    signing_unverifiable,
 ]
 
 

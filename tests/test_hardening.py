@@ -68,9 +68,17 @@ def test_write_scopes_only_on_the_push_job(path):
 
 @params
 def test_oidc_only_where_it_is_used(path):
+    """id-token: write exactly in the jobs that trade it: at AWS STS, or at Sigstore's Fulcio."""
+    signs = {}
     for job_id, job in _jobs(path).items():
         uses_aws = any("configure-aws-credentials" in s.get("uses", "") for s in job["steps"])
-        assert ("id-token" in job["permissions"]) == uses_aws, job_id
+        signs[job_id] = any("cosign sign --yes" in s.get("run", "") for s in job["steps"])
+        assert ("id-token" in job["permissions"]) == (uses_aws or signs[job_id]), job_id
+        if signs[job_id]:
+            assert job_id.startswith("release-") and "publish == 'true'" in job["if"], job_id
+    releases = any(job_id.startswith("release-") for job_id in signs)
+    asked = _load(path.parent / "spec.yml").get("push", {}).get("sign", True)
+    assert any(signs.values()) == (releases and asked)
 
 
 @params
@@ -199,4 +207,4 @@ def test_pins_file_entries_are_full_shas_with_versions():
         assert re.fullmatch(r"[0-9a-f]{40}", pin["sha"]), name
         assert re.fullmatch(r"v\d+\.\d+\.\d+", pin["version"]), name
     for reference in pins.pins()["images"].values():
-        assert re.search(r":v?\d+\.\d+\.\d+(-[a-z]+)?$", reference), reference
+        assert re.search(r":v?\d+\.\d+\.\d+(-[a-z]+)?(@sha256:[0-9a-f]{64})?$", reference), reference

@@ -1,0 +1,286 @@
+"""Signing, attestations and their verification (issue 13), run as the jobs run them.
+
+The predicate program runs as the pipelines carry it (`python3 -c TEXT`); the GitLab sign script
+and the GitHub sign and verify steps run in a shell against stand-ins for docker and cosign that
+record what they were asked to do.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from generator.pipeline import generate
+from generator.rendering import predicate_program
+from tests.conftest import GOLDEN, golden_outputs
+from tests.test_errors import _spec_with
+
+PROGRAM = predicate_program()
+SIGNED = GOLDEN / "scenario-11-signed-release"
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+TRIVY_VERSION = {"Version": "0.74.0", "VulnerabilityDB": {"Version": 2, "UpdatedAt": "2026-11-22T06:14:03.51Z"}}
+TRIVY_REPORT = {
+    "CreatedAt": "2026-11-23T10:00:01.123456789+00:00",
+    "Results": [
+        {"Target": "os", "Vulnerabilities": [{"Severity": "HIGH"}, {"Severity": "LOW"}, {"Severity": "LOW"}]},
+        {"Target": "secrets"},
+        {"Target": "app", "Vulnerabilities": [{"Severity": "UNKNOWN"}]},
+    ],
+}
+GITHUB_ENV = {
+    "GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/api",
+    "GITHUB_RUN_ID": "77", "GITHUB_RUN_ATTEMPT": "2", "GITHUB_WORKFLOW_REF": "acme/api/.github/workflows/ci.yml@refs/tags/v1.4.2",
+    "GITHUB_REF": "refs/tags/v1.4.2",
+}
+GITLAB_ENV = {
+    "GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.example.com/acme/api", "CI_PROJECT_PATH": "acme/api",
+    "CI_SERVER_URL": "https://gitlab.example.com", "CI_CONFIG_PATH": ".gitlab-ci.yml", "CI_COMMIT_TAG": "v1.4.2",
+    "CI_COMMIT_REF_NAME": "v1.4.2", "CI_COMMIT_SHA": "a" * 40, "CI_PIPELINE_SOURCE": "push", "CI_PIPELINE_ID": "9",
+    "CI_PIPELINE_URL": "https://gitlab.example.com/acme/api/-/pipelines/9", "CI_JOB_URL": "https://gitlab.example.com/acme/api/-/jobs/5",
+    "CI_JOB_STARTED_AT": "2026-11-23T10:00:00Z", "CI_RUNNER_ID": "3",
+}
+
+
+def predicate(*args: str, stdin: str = "", env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROGRAM, *args], input=stdin, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+# The predicate program, as the jobs run it.
+
+
+def test_scan_predicate_of_trivy_counts_vulnerabilities_and_judges_the_policy():
+    found = predicate("scan", "trivy", "high", "gate", "false", stdin=json.dumps(TRIVY_VERSION) + "\n" + json.dumps(TRIVY_REPORT, indent=2), env=GITHUB_ENV)
+    # The shape cosign's vuln predicate unmarshals: nothing outside it would survive `cosign attest`.
+    assert set(found) == {"invocation", "scanner", "metadata"}
+    assert set(found["invocation"]) == {"parameters", "uri", "event_id", "builder.id"}
+    assert set(found["scanner"]) == {"uri", "version", "db", "result"} and set(found["scanner"]["db"]) == {"uri", "version"}
+    assert found["scanner"]["version"] == "0.74.0" and found["scanner"]["uri"] == "pkg:github/aquasecurity/trivy@0.74.0"
+    assert found["scanner"]["db"]["version"] == "2026-11-22T06:14:03.51Z"
+    result = found["scanner"]["result"]
+    assert result["counts"] == {"critical": 0, "high": 1, "medium": 0, "low": 2, "negligible": 0, "unknown": 1}
+    assert result["policy"] == {"fail_on": "high", "enforced": True, "passed": False}
+    assert found["metadata"]["scanStartedOn"] == "2026-11-23T10:00:01Z"
+    assert RFC3339.fullmatch(found["metadata"]["scanFinishedOn"])
+    assert found["invocation"]["builder.id"] == "https://github.com/acme/api/.github/workflows/ci.yml@refs/tags/v1.4.2"
+    assert found["invocation"]["uri"] == "https://github.com/acme/api/actions/runs/77/attempts/2"
+    assert found["invocation"]["parameters"] == {"fail_on": "high", "mode": "gate", "ignore_unfixed": False}
+
+
+@pytest.mark.parametrize("database", [
+    {"status": {"built": "2026-11-22T01:02:03Z", "from": "https://grype.anchore.io/databases/v6"}},  # schema v6
+    {"built": "2026-11-22T01:02:03Z", "schemaVersion": 5},  # earlier reports
+])
+def test_scan_predicate_of_grype_reads_its_descriptor(database):
+    report = {
+        "descriptor": {"name": "grype", "version": "0.116.0", "timestamp": "2026-11-23T10:00:00.5Z", "db": database},
+        "matches": [{"vulnerability": {"severity": "High"}}, {"vulnerability": {"severity": "Negligible"}}],
+    }
+    found = predicate("scan", "grype", "critical", "report", "true", stdin=json.dumps(report), env=GITLAB_ENV)
+    assert found["scanner"]["version"] == "0.116.0" and found["scanner"]["db"]["version"] == "2026-11-22T01:02:03Z"
+    assert found["scanner"]["result"]["counts"]["high"] == 1 and found["scanner"]["result"]["counts"]["negligible"] == 1
+    assert found["scanner"]["result"]["policy"] == {"fail_on": "critical", "enforced": False, "passed": True}
+    assert found["invocation"]["builder.id"] == "https://gitlab.example.com/acme/api//.gitlab-ci.yml@refs/tags/v1.4.2"
+    assert found["metadata"]["scanStartedOn"] == "2026-11-23T10:00:00Z"
+
+
+@pytest.mark.parametrize(("variables", "ref"), [({}, "refs/tags/v1.4.2"), ({"CI_COMMIT_TAG": "", "CI_COMMIT_BRANCH": "main"}, "refs/heads/main")])
+def test_provenance_names_the_source_commit_and_the_job(variables, ref):
+    found = predicate("provenance", env={**GITLAB_ENV, **variables})
+    definition = found["buildDefinition"]
+    assert definition["externalParameters"]["source"] == {"uri": "https://gitlab.example.com/acme/api", "ref": ref, "config": ".gitlab-ci.yml"}
+    assert definition["resolvedDependencies"] == [{"uri": f"git+https://gitlab.example.com/acme/api@{ref}", "digest": {"gitCommit": "a" * 40}}]
+    assert found["runDetails"]["metadata"] == {"invocationId": "https://gitlab.example.com/acme/api/-/jobs/5", "startedOn": "2026-11-23T10:00:00Z"}
+
+
+def test_the_program_refuses_a_call_it_does_not_know():
+    done = subprocess.run([sys.executable, "-c", PROGRAM, "sign"], capture_output=True, text=True)
+    assert done.returncode == 2 and "usage" in done.stderr
+
+
+@pytest.mark.parametrize("path", golden_outputs("github") + golden_outputs("gitlab"), ids=lambda p: f"{p.parent.name}-{p.stem}")
+def test_every_output_carries_the_program_as_tested(path):
+    pipeline = YAML(typ="safe").load(path.read_text())
+    carried = (pipeline.get("env") or {}).get("GEN_CI_PREDICATES") or ((pipeline.get("variables") or {}).get("GEN_CI_PREDICATES") or {}).get("value")
+    if "cosign sign" in path.read_text():
+        assert carried == PROGRAM
+    else:
+        assert carried is None
+
+
+# What the outputs sign, and who may.
+
+
+@pytest.mark.parametrize("path", golden_outputs("github") + golden_outputs("gitlab"), ids=lambda p: f"{p.parent.name}-{p.stem}")
+def test_cosign_names_images_by_digest_only(path):
+    calls = re.findall(r"^ *(cosign (?:sign|attest|verify|verify-attestation) .*)$", path.read_text(), re.M)
+    assert bool(calls) == ("cosign sign" in path.read_text())
+    for call in calls:
+        assert call.removesuffix(" > /dev/null").endswith(('"$repository@$DIGEST"', '"$repository@$digest"')), call
+
+
+@pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)
+def test_gitlab_id_tokens_only_in_release_jobs(path):
+    pipeline = YAML(typ="safe").load(path.read_text())
+    spec = YAML(typ="safe").load((path.parent / "spec.yml").read_text())
+    for name, job in pipeline.items():
+        if not isinstance(job, dict) or "script" not in job:
+            continue
+        tokens = job.get("id_tokens", {})
+        signs = "cosign sign --yes" in "\n".join(job["script"])
+        assert bool(tokens) == (signs or "GEN_CI_AWS_TOKEN" in tokens), name
+        if tokens:
+            assert job["stage"] == "release", name
+        assert ("SIGSTORE_ID_TOKEN" in tokens) == signs, name
+        if signs:
+            assert tokens["SIGSTORE_ID_TOKEN"] == {"aud": "sigstore"}
+            assert re.fullmatch(r"\S+:v[\d.]+-dev@sha256:[0-9a-f]{64}", job["variables"]["COSIGN_IMAGE"])
+            assert spec.get("push", {}).get("sign", True) is True
+
+
+def test_sign_false_renders_no_signing_and_no_token(tmp_path):
+    spec = tmp_path / "spec.yml"
+    spec.write_text(_spec_with("targets: {github: ci.yml, gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind}\n"
+                               "images: [{publish: [{repository: platform}]}]\npush: {sign: false}\n"))
+    for platform in ("github", "gitlab"):
+        text = generate(spec, platform)[2]
+        assert "cosign" not in text and "SIGSTORE" not in text and "id-token" not in text, platform
+        assert "GEN_CI_PREDICATES" not in text, platform
+
+
+# The GitLab sign script, run against stand-ins.
+
+FAKE_DOCKER = r'''#!{python}
+import json, os, subprocess, sys, tarfile
+args = sys.argv[1:]
+with open(os.environ["LOG"], "a") as log:
+    log.write(json.dumps(args) + "\n")
+if os.environ["COSIGN_IMAGE"] in args:
+    shipped = tarfile.open(fileobj=sys.stdin.buffer, mode="r|")
+    names = sorted(m.name for m in shipped)
+    with open(os.environ["LOG"], "a") as log:
+        log.write(json.dumps({{"shipped": names}}) + "\n")
+elif os.environ["PYTHON_IMAGE"] in args:
+    program = args[args.index("python3") + 1:]
+    sys.exit(subprocess.run([sys.executable] + program).returncode)
+elif os.environ["SCANNER_IMAGE"] in args and "version" in args:
+    print(json.dumps({trivy_version}))
+elif os.environ["SBOM_IMAGE"] in args:
+    print('{{"bomFormat": "CycloneDX"}}')
+'''
+
+
+def _release_script(pipeline: Path, job: str) -> str:
+    script = YAML(typ="safe").load(pipeline.read_text())[job]["script"]
+    return next(item for item in script if "sign_dir=$(mktemp -d)" in item)
+
+
+def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
+    pipeline = YAML(typ="safe").load((SIGNED / "gitlab.yml").read_text())
+    job = pipeline["release-api"]
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text(FAKE_DOCKER.format(python=sys.executable, trivy_version=TRIVY_VERSION))
+    (fake / "docker").chmod(0o755)
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "config.json").write_text('{"auths": {}}')
+    (tmp_path / "gen-ci-digest.txt").write_text("sha256:" + "b" * 64 + "\n")
+    (tmp_path / "gen-ci-repositories.txt").write_text("registry.gitlab.example.com/acme/api\ndocker.io/acme/api\n")
+    (tmp_path / "scan-api.json").write_text(json.dumps(TRIVY_REPORT))
+    env = {
+        **GITLAB_ENV, **{k: v for k, v in job["variables"].items() if isinstance(v, str)},
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "HOME": str(home), "LOG": str(tmp_path / "log"),
+        "GEN_CI_PREDICATES": pipeline["variables"]["GEN_CI_PREDICATES"]["value"], "SIGSTORE_ID_TOKEN": "secret-token",
+        "CI_JOB_ID": "5",
+    }
+    done = subprocess.run(["sh", "-e", "-c", _release_script(SIGNED / "gitlab.yml", "release-api")], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    log = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+    assert all("secret-token" not in json.dumps(entry) for entry in log)  # the token travels by name, never as an argument
+    cosign = [entry[entry.index("cosign", entry.index(env["COSIGN_IMAGE"]) + 1) + 1:] for entry in log if isinstance(entry, list) and env["COSIGN_IMAGE"] in entry]
+    digest = "sha256:" + "b" * 64
+    identity = ["--certificate-identity", "https://gitlab.example.com/acme/api//.gitlab-ci.yml@refs/tags/v1.4.2", "--certificate-oidc-issuer", "https://gitlab.example.com"]
+    for repository in ("registry.gitlab.example.com/acme/api", "docker.io/acme/api"):
+        subject = f"{repository}@{digest}"
+        mine = [call for call in cosign if call[-1] == subject]
+        assert mine[0] == ["sign", "--yes", subject]
+        assert [call[call.index("--type") + 1] for call in mine if call[0] == "attest"] == ["cyclonedx", "slsaprovenance1", "vuln"]
+        assert ["verify", *identity, subject] in mine
+        assert [call[call.index("--type") + 1] for call in mine if call[0] == "verify-attestation"] == ["cyclonedx", "slsaprovenance1", "vuln"]
+        assert all(call[1:1 + len(identity)] == identity for call in mine if call[0].startswith("verify"))
+        # Verification comes after everything it checks was written.
+        assert max(i for i, c in enumerate(mine) if c[0] in ("sign", "attest")) < min(i for i, c in enumerate(mine) if c[0].startswith("verify"))
+    shipped = {name for entry in log if isinstance(entry, dict) for name in entry["shipped"]}
+    assert {"./config.json", "./cyclonedx.json", "./slsaprovenance1.json", "./vuln.json"} <= shipped
+
+
+# The GitHub steps, run against stand-ins.
+
+
+def _steps(job: str) -> dict[str, dict]:
+    workflow = YAML(typ="safe").load((SIGNED / "github.yml").read_text())
+    return {step["name"]: step for step in workflow["jobs"][job]["steps"]}
+
+
+@pytest.mark.parametrize(("index", "verify_status", "passes"), [
+    ('{"manifests": [{"annotations": {"vnd.docker.reference.type": "attestation-manifest"}}]}', 0, True),
+    ('{"manifests": [{"platform": {"os": "linux"}}]}', 0, False),  # no SBOM or provenance in the index
+    ('{"manifests": [{"annotations": {"vnd.docker.reference.type": "attestation-manifest"}}]}', 1, False),  # signature does not verify
+])
+def test_github_verify_step_fails_unless_signature_and_attestations_check_out(tmp_path, index, verify_status, passes):
+    steps = _steps("release-api")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "cosign").write_text(f'#!/bin/sh\necho "$*" >> "$LOG"\ncase "$1" in verify) exit {verify_status} ;; esac\n')
+    (fake / "docker").write_text(f"#!/bin/sh\necho '{index}'\n")
+    for name in ("cosign", "docker"):
+        (fake / name).chmod(0o755)
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    (temp / "gen-ci-1-1-release-api-repositories").write_text("ghcr.io/acme/api\ndocker.io/acme/api\n")
+    env = {
+        **GITHUB_ENV, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(temp), "GEN_CI_NAME": "gen-ci-1-1-release-api",
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"), "LOG": str(tmp_path / "log"), "DIGEST": "sha256:" + "c" * 64, "BUILDER": "b",
+    }
+    step = steps["Verify api as a consumer would"]
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], env=env, capture_output=True, text=True)
+    assert (done.returncode == 0) == passes, done.stdout + done.stderr
+    if passes:
+        summary = (tmp_path / "summary").read_text()
+        assert "--certificate-identity 'https://github.com/acme/api/.github/workflows/ci.yml@refs/tags/v1.4.2'" in summary
+        assert f"docker.io/acme/api@sha256:{'c' * 64}" in summary
+        calls = (tmp_path / "log").read_text().splitlines()
+        assert len([c for c in calls if c.startswith("verify-attestation ") and "--type vuln" in c]) == 2
+
+
+def test_github_signs_each_repository_after_the_push(tmp_path):
+    steps = list(_steps("release-api"))
+    assert steps.index("Push api") < steps.index("Sign api and attest its scan") < steps.index("Verify api as a consumer would")
+    assert steps.index("Scan api with trivy") < steps.index("Push api")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "cosign").write_text('#!/bin/sh\necho "$*" >> "$LOG"\n')
+    (fake / "cosign").chmod(0o755)
+    (tmp_path / "gen-ci-x-repositories").write_text("ghcr.io/acme/api\ndocker.io/acme/api\n")
+    env = {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path), "GEN_CI_NAME": "gen-ci-x", "LOG": str(tmp_path / "log"), "DIGEST": "sha256:" + "d" * 64}
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", _steps("release-api")["Sign api and attest its scan"]["run"]], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    calls = (tmp_path / "log").read_text().splitlines()
+    subject = f"@sha256:{'d' * 64}"
+    assert calls == [
+        f"sign --yes ghcr.io/acme/api{subject}",
+        f"attest --yes --type vuln --predicate {tmp_path}/gen-ci-x-scan-predicate.json ghcr.io/acme/api{subject}",
+        f"sign --yes docker.io/acme/api{subject}",
+        f"attest --yes --type vuln --predicate {tmp_path}/gen-ci-x-scan-predicate.json docker.io/acme/api{subject}",
+    ]
