@@ -445,6 +445,21 @@ def signing_unverifiable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
         )
 
 
+def registry_secret_name_refused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    if "github" not in spec["targets"]:
+        return
+    places = [(("push",), spec["push"])] + [
+        (("images", index, "publish", number), entry)
+        for index, image in enumerate(spec["images"])
+        for number, entry in enumerate(image.get("publish", []))
+    ]
+    for where, entry in places:
+        for key in ("username", "password"):
+            name = entry.get(key, "")
+            if name.upper().startswith("GITHUB_"):
+                yield loaded.diagnostic((*where, key), "GC121", f"GitHub refuses secret names that start with GITHUB_ ({name}); rename the secret")
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_classic_store,
@@ -466,6 +481,7 @@ RULES: list[Rule] = [
     variants_collide,
     secret_in_build_arg,
     build_secrets_unreachable,
+    registry_secret_name_refused,
     signing_unverifiable,
 ]
 

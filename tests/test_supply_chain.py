@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from generator.pipeline import generate
 from generator.rendering import predicate_program
 from tests.conftest import GOLDEN, golden_outputs
-from tests.test_errors import _spec_with
+from tests.test_errors import _errors, _spec_with
 
 PROGRAM = predicate_program()
 SIGNED = GOLDEN / "scenario-11-signed-release"
@@ -284,3 +284,21 @@ def test_github_signs_each_repository_after_the_push(tmp_path):
         f"sign --yes docker.io/acme/api{subject}",
         f"attest --yes --type vuln --predicate {tmp_path}/gen-ci-x-scan-predicate.json docker.io/acme/api{subject}",
     ]
+
+
+# Bad input: located, exit 2, nothing written.
+
+
+@pytest.mark.parametrize(("override", "code", "path"), [
+    ("push: {sign: true, branches: [], tags: []}\n", "GC122", "$.push.sign"),
+    ("triggers: {call: true}\n", "GC123", "$.triggers.call"),
+    ("images: [{publish: [{repository: docker.io/acme/app, auth: secrets, username: GITHUB_USER, password: HUB}]}]\npush: {environment: release}\n",
+     "GC121", "$.images[0].publish[0].username"),
+])
+def test_signing_and_secret_name_errors_are_located(cli, write_spec, tmp_path, override, code, path):
+    output = tmp_path / "ci.yml"
+    output.write_text("kept\n")
+    result = cli(str(write_spec(_spec_with(override))), "-o", str(output))
+    rows = _errors(result)
+    assert result.exit_code == 2 and [(r["code"], r["path"]) for r in rows] == [(code, path)]
+    assert output.read_text() == "kept\n"
