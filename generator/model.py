@@ -56,6 +56,7 @@ class Image:
     secrets: dict[str, str]  # BuildKit secret id -> secret or variable name
     labels: bool
     platforms: list[str]
+    emulated: list[str]  # platforms a GitHub runner of runners.github builds under QEMU
     cache: str
     test: str | None
     tag_script: str  # POSIX shell printing this image's tags for the job's ref (see tagging)
@@ -189,6 +190,8 @@ def build_model(data: dict[str, Any]) -> Model:
     version = docker["version"]
     scan = data["scan"]
     push = data["push"]
+    # GitHub's arm runner labels end in -arm (ubuntu-24.04-arm); every other label is taken as amd64.
+    github_native = "linux/arm64" if any(label.endswith("-arm") for label in data["runners"]["github"]) else "linux/amd64"
     images = [
         Image(
             id=image_id(i),
@@ -212,6 +215,7 @@ def build_model(data: dict[str, Any]) -> Model:
             labels=i["labels"],
             secrets=dict(i["secrets"]),
             platforms=list(i["platforms"]),
+            emulated=[p for p in i["platforms"] if p != github_native],
             cache=i["cache"],
             test=i.get("test"),
             tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
