@@ -39,3 +39,51 @@ def test_qemu_image_is_pinned_by_digest_and_never_cached(path):
         image = step["with"]["image"]
         assert "@sha256:" in image and ":latest" not in image
         assert step["with"]["cache-image"] is False  # a shared cache entry a release job would restore
+
+
+
+
+def _step(name_prefix: str) -> dict:
+    from tests.conftest import GOLDEN
+
+    workflow = YAML(typ="safe").load((GOLDEN / "multi-platform-release" / "github.yml").read_text())
+    return next(step for step in workflow["jobs"]["release-cli"]["steps"] if step["name"].startswith(name_prefix))
+
+
+def _run_with_fake_docker(tmp_path, step: dict, failing_platform: str = "") -> tuple[int, list[str]]:
+    import os
+    import subprocess
+
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    # Records each call; the scanner "finds" something only on failing_platform.
+    (fake / "docker").write_text(
+        '#!/bin/sh\necho "$*" >> "$LOG"\n'
+        'case "$*" in *"--exit-code 1"*"--platform $FAILING"*|*"--platform $FAILING"*"--exit-code 1"*) [ -n "$FAILING" ] && exit 1 ;; esac\nexit 0\n'
+    )
+    (fake / "docker").chmod(0o755)
+    env = {**{k: str(v) for k, v in step["env"].items()}, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+           "LOG": str(tmp_path / "log"), "FAILING": failing_platform, "GEN_CI_NAME": "gen-ci-1-1-release-cli"}
+    env["CANDIDATE"] = "localhost:5000/cli@sha256:" + "e" * 64
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], env=env, cwd=tmp_path, capture_output=True, text=True)
+    return done.returncode, (tmp_path / "log").read_text().splitlines()
+
+
+def test_the_test_script_runs_on_every_platform(tmp_path):
+    status, calls = _run_with_fake_docker(tmp_path, _step("Test cli"))
+    runs = [call for call in calls if call.startswith("run ")]
+    assert status == 0 and [call.split("--platform ")[1].split()[0] for call in runs] == ["linux/amd64", "linux/arm64"]
+
+
+@pytest.mark.parametrize("failing", ["linux/amd64", "linux/arm64"])
+def test_the_scan_gate_fails_on_any_platform(tmp_path, failing):
+    status, calls = _run_with_fake_docker(tmp_path, _step("Scan cli"), failing)
+    assert status != 0
+    gates = [call for call in calls if "--exit-code 1" in call]
+    assert gates and failing in gates[-1]
+
+
+def test_the_scan_gate_checks_every_platform(tmp_path):
+    status, calls = _run_with_fake_docker(tmp_path, _step("Scan cli"))
+    gates = [call for call in calls if "--exit-code 1" in call]
+    assert status == 0 and ["linux/amd64" in gates[0], "linux/arm64" in gates[1]] == [True, True] and len(gates) == 2
