@@ -19,7 +19,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC014": ("missing-key", "A required key is missing."),
     "GC015": ("out-of-range", "A number, length or list size outside its bounds."),
     "GC101": ("iptables-icc-conflict", "iptables and icc both off: dockerd refuses to start. Use network: isolated or network: icc-off."),
-    "GC102": ("multi-platform-on-classic-store", "Several platforms for an image rendered for GitLab, whose classic image store cannot hold them."),
+    "GC102": ("multi-platform-client-too-old", "Several platforms for an image rendered for GitLab with a docker.version whose buildx cannot merge OCI layouts (before 29.4.0)."),
     "GC103": ("cache-unusable", "cache: gha on GitLab, whose docker builder cannot export to GitHub's cache."),
     "GC104": ("push-without-credentials", "Pushing without usable credentials: secrets without names, oidc without role and region, the GitHub token to a registry other than ghcr.io, or GitLab's job token to a registry other than the project's own."),
     "GC105": ("threshold-without-scanner", "A scan setting without a scanner that can honour it: fail_on, ignore_unfixed, mode or security_report with scan.tool: none, or GitLab's report with grype."),
@@ -41,6 +41,8 @@ CODES: dict[str, tuple[str, str]] = {
     "GC121": ("secret-name-invalid", "A secret name the platform refuses, such as one starting with GITHUB_ on GitHub."),
     "GC122": ("sign-without-push", "push.sign is set, and nothing is ever pushed to sign."),
     "GC123": ("signing-identity-unverifiable", "Signing in a workflow other workflows call: its certificate names a ref the job cannot see, so verification could never match."),
+    "GC124": ("runner-mapping-unused", "runners.platforms names a platform that no image builds."),
+    "GC125": ("emulation-conflict", "emulate: true for a platform that also has native runners, or that the default runners already are."),
 }
 
 

@@ -45,6 +45,18 @@ class Registry:
 
 
 @dataclass(frozen=True)
+class PlatformBuild:
+    """Where one platform of an image builds: its job's runners, and whether it needs QEMU there."""
+
+    platform: str
+    slug: str  # linux/arm/v7 -> arm-v7: job, artifact and cache names
+    github: list[str]
+    gitlab: list[str]
+    github_emulated: bool
+    gitlab_emulated: bool
+
+
+@dataclass(frozen=True)
 class Image:
     id: str
     registries: list[Registry]
@@ -56,7 +68,7 @@ class Image:
     secrets: dict[str, str]  # BuildKit secret id -> secret or variable name
     labels: bool
     platforms: list[str]
-    emulated: list[str]  # platforms a GitHub runner of runners.github builds under QEMU
+    builds: list[PlatformBuild]  # one job per platform when there are several, merged by digest
     cache: str
     test: str | None
     tag_script: str  # POSIX shell printing this image's tags for the job's ref (see tagging)
@@ -184,14 +196,37 @@ def image_id(image: dict[str, Any]) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", last).strip("-")[:40] or "image"
 
 
+def platform_slug(platform: str) -> str:
+    return platform.removeprefix("linux/").replace("/", "-")
+
+
+def github_native(labels: list[str]) -> str:
+    # GitHub's arm runner labels end in -arm (ubuntu-24.04-arm); every other label is taken as amd64.
+    return "linux/arm64" if any(label.endswith("-arm") for label in labels) else "linux/amd64"
+
+
+def platform_build(platform: str, runners: dict[str, Any]) -> PlatformBuild:
+    mapping = runners["platforms"].get(platform, {})
+    github_hosted = all(label.startswith("ubuntu-") for label in runners["github"])
+    if "github" in mapping:
+        github, github_emulated = mapping["github"], False
+    elif platform == "linux/arm64" and github_hosted and not mapping.get("emulate") and github_native(runners["github"]) != platform:
+        github, github_emulated = ["ubuntu-24.04-arm"], False
+    else:
+        github, github_emulated = runners["github"], github_native(runners["github"]) != platform
+    if "gitlab" in mapping:
+        gitlab, gitlab_emulated = mapping["gitlab"], False
+    else:
+        gitlab, gitlab_emulated = runners["gitlab"], platform != "linux/amd64"
+    return PlatformBuild(platform, platform_slug(platform), list(github), list(gitlab), github_emulated, gitlab_emulated)
+
+
 def build_model(data: dict[str, Any]) -> Model:
     """data has passed schema and semantic validation and carries every default."""
     docker = data["docker"]
     version = docker["version"]
     scan = data["scan"]
     push = data["push"]
-    # GitHub's arm runner labels end in -arm (ubuntu-24.04-arm); every other label is taken as amd64.
-    github_native = "linux/arm64" if any(label.endswith("-arm") for label in data["runners"]["github"]) else "linux/amd64"
     images = [
         Image(
             id=image_id(i),
@@ -215,7 +250,7 @@ def build_model(data: dict[str, Any]) -> Model:
             labels=i["labels"],
             secrets=dict(i["secrets"]),
             platforms=list(i["platforms"]),
-            emulated=[p for p in i["platforms"] if p != github_native],
+            builds=[platform_build(p, data["runners"]) for p in i["platforms"]],
             cache=i["cache"],
             test=i.get("test"),
             tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),

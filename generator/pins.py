@@ -67,6 +67,10 @@ def image(name: str) -> str:
     return pins()["images"][name]
 
 
+def tool(name: str) -> str:
+    return pins()["tools"][name]
+
+
 def uses_lines(text: str) -> dict[int, tuple[str, str, str]]:
     """Line index -> (action, sha, version) for every SHA-pinned uses: line."""
     found = {}

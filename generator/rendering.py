@@ -76,6 +76,11 @@ def predicate_program() -> str:
     return (Path(__file__).parent / "predicates.py").read_text(encoding="utf-8")
 
 
+def layout_program() -> str:
+    """The candidate layout program GitLab multi-platform pipelines carry (see generator/layouts.py)."""
+    return (Path(__file__).parent / "layouts.py").read_text(encoding="utf-8")
+
+
 @cache
 def _environment(platform: str) -> Any:
     import jinja2
@@ -102,7 +107,9 @@ def _environment(platform: str) -> Any:
     # A macro's output ends with its last line's newline; the call site's own line supplies one.
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image
+    env.globals["pinned_tool"] = pins.tool
     env.globals["predicate_program"] = predicate_program()
+    env.globals["layout_program"] = layout_program()
     return env
 
 

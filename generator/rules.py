@@ -14,7 +14,7 @@ from typing import Any
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
 from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec
-from generator.model import PLATFORM_REGISTRY, image_id, network_switches, normalise_repository, publishes, registries, registry_host
+from generator.model import PLATFORM_REGISTRY, github_native, image_id, network_switches, normalise_repository, publishes, registries, registry_host
 from generator.refs import glob_regex
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
@@ -43,15 +43,64 @@ def _gitlab_images(spec: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]
         yield from enumerate(spec["images"])
 
 
-def multi_platform_on_classic_store(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+# The first docker:<version>-cli image whose buildx (0.33) reads and writes OCI layouts with imagetools.
+GITLAB_MERGE_VERSION = (29, 4, 0)
+
+
+def multi_platform_on_old_client(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    version = tuple(int(part) for part in spec["docker"]["version"].split("."))
+    if version >= GITLAB_MERGE_VERSION:
+        return
     for index, image in _gitlab_images(spec):
         if len(image["platforms"]) > 1:
             yield loaded.diagnostic(
-                ("images", index, "platforms"),
+                ("docker", "version") if "version" in spec["docker"] else ("images", index, "platforms"),
                 "GC102",
-                "the GitLab jobs build into the daemon's image store, which (with an explicit storage driver) is the classic "
-                "store and cannot hold a multi-platform image; render this image for GitHub only, or give GitLab one image per platform",
+                f"the GitLab merge job joins the platforms' tested images with buildx imagetools and OCI layouts, which the "
+                f"docker:{spec['docker']['version']}-cli image's buildx cannot do; set docker.version to 29.4.0 or newer",
             )
+
+
+def _default_native(spec: dict[str, Any]) -> dict[str, str]:
+    """The platform each target's default runners run natively."""
+    natives = {}
+    if "github" in spec["targets"]:
+        natives["github"] = github_native(spec["runners"]["github"])
+    if "gitlab" in spec["targets"]:
+        natives["gitlab"] = "linux/amd64"
+    return natives
+
+
+def runner_mapping_unused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    built = {platform for image in spec["images"] for platform in image["platforms"]}
+    for platform, mapping in spec["runners"]["platforms"].items():
+        where = ("runners", "platforms", platform)
+        if platform not in built:
+            yield loaded.diagnostic(
+                where, "GC124",
+                f"runners.platforms names {platform}, which no image builds{did_you_mean_platform(platform, built)}; "
+                "remove it or add the platform to an image's platforms",
+                key=True,
+            )
+            continue
+        if mapping.get("emulate") and ("github" in mapping or "gitlab" in mapping):
+            yield loaded.diagnostic(
+                (*where, "emulate"), "GC125",
+                f"{platform} is given native runners and emulate: true; a platform builds natively on its runners or "
+                "under QEMU on the default runners, so remove one",
+            )
+        elif mapping.get("emulate"):
+            for target, native in _default_native(spec).items():
+                if native == platform:
+                    yield loaded.diagnostic(
+                        (*where, "emulate"), "GC125",
+                        f"the default {target} runners already are {platform}, so there is nothing to emulate; remove emulate",
+                    )
+
+
+def did_you_mean_platform(platform: str, built: set[str]) -> str:
+    close = difflib.get_close_matches(platform, sorted(built), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def cache_unusable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -462,7 +511,8 @@ def registry_secret_name_refused(spec: dict[str, Any], loaded: LoadedSpec) -> It
 
 RULES: list[Rule] = [
     iptables_and_icc_off,
-    multi_platform_on_classic_store,
+    multi_platform_on_old_client,
+    runner_mapping_unused,
     cache_unusable,
     push_without_credentials,
     threshold_without_scanner,

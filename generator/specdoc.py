@@ -26,11 +26,14 @@ def _type(node: dict[str, Any], root: dict[str, Any]) -> str:
     if "const" in node:
         return f"`{node['const']}`"
     kind = node.get("type", "")
+    if isinstance(kind, list):
+        return " or ".join(kind)
     if kind == "array":
         items = _resolve(node.get("items", {}), root)
         return f"list of {_type(items, root)}"
     if kind == "object" and isinstance(node.get("additionalProperties"), dict):
-        return "map of string"
+        values = _resolve(node["additionalProperties"], root)
+        return f"map of {'object' if values.get('type') == 'object' else _type(values, root) or 'string'}"
     return kind
 
 
@@ -45,6 +48,9 @@ def _rows(node: dict[str, Any], root: dict[str, Any], prefix: str, required: set
         rows.append(f"| `{path}` | {_type(sub, root)} | {default} | {example} | {sub.get('description', '')}{allowed} |")
         if sub.get("type") == "object" and "properties" in sub:
             rows += _rows(sub, root, path + ".", set(sub.get("required", [])))
+        values = sub.get("additionalProperties")
+        if sub.get("type") == "object" and isinstance(values, dict) and "properties" in values:
+            rows += _rows(values, root, path + ".<key>.", set(values.get("required", [])))
         if sub.get("type") == "array":
             items = _resolve(sub.get("items", {}), root)
             if "properties" in items:

@@ -160,6 +160,8 @@ SEMANTIC = {
     "GC121": "images: [{repository: ghcr.io/acme/app, secrets: {npm: GITHUB_NPM}}]\npush: {build_environment: build, environment: release}\n",
     "GC122": "push: {sign: true, branches: [], tags: []}\n",
     "GC123": "triggers: {call: true}\n",
+    "GC124": "runners: {platforms: {linux/arm64: {github: [ubuntu-24.04-arm]}}}\n",
+    "GC125": "runners: {platforms: {linux/amd64: {emulate: true}}}\n",
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.

@@ -1,89 +1,368 @@
-"""Multi-platform builds on GitHub: QEMU is set up, from a pinned image, for exactly the platforms
-the runner does not run natively."""
+"""Multi-platform images (issue 14): one job per platform on its own runner (QEMU only where the
+runner is not that platform), tested and scanned there; a merge job that needs them all publishes
+exactly the tested digests as one index. Platform jobs can push nowhere.
+
+The merge scripts run here against a stand-in for docker that plays imagetools, and the layout
+program against archives shaped as `docker save` writes them.
+"""
 
 from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
 
 import pytest
 from ruamel.yaml import YAML
 
 from generator.pipeline import generate
-from tests.conftest import golden_outputs
-from tests.test_errors import _spec_with
+from generator.rendering import layout_program
+from tests.conftest import GOLDEN, golden_outputs
+from tests.test_errors import _errors, _spec_with
+
+NATIVE = GOLDEN / "scenario-12-native-multi-arch"
+EMULATED = GOLDEN / "scenario-12-emulated"
+PUSHING = "push: {branches: [main], tags: []}\n"
 
 
-def _qemu_steps(text: str) -> list[dict]:
-    workflow = YAML(typ="safe").load(text)
-    return [step for job in workflow["jobs"].values() for step in job["steps"] if "setup-qemu-action" in step.get("uses", "")]
+def _load(text: str) -> dict:
+    return YAML(typ="safe").load(text)
 
 
-@pytest.mark.parametrize(("runners", "platforms", "emulated"), [
-    ("[ubuntu-24.04]", "[linux/amd64]", None),
-    ("[ubuntu-24.04]", "[linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6]", "arm64,arm"),
-    ("[ubuntu-24.04-arm]", "[linux/arm64]", None),
-    ("[ubuntu-24.04-arm]", "[linux/arm64, linux/amd64]", "amd64"),
-    ("[self-hosted, linux]", "[linux/s390x]", "s390x"),
-])
-def test_qemu_for_exactly_the_platforms_the_runner_lacks(tmp_path, runners, platforms, emulated):
+def _render(tmp_path, override: str, platform: str = "github") -> dict:
     spec = tmp_path / "spec.yml"
-    spec.write_text(_spec_with(f"runners: {{github: {runners}}}\nimages: [{{repository: ghcr.io/acme/app, platforms: {platforms}}}]\n"))
-    steps = _qemu_steps(generate(spec, "github")[2])
-    if emulated is None:
-        assert steps == []
-    else:
-        assert steps and all(step["with"]["platforms"] == emulated for step in steps)
+    spec.write_text(_spec_with(override))
+    return _load(generate(spec, platform)[2])
+
+
+def _jobs(document: dict) -> dict:
+    return document["jobs"] if "jobs" in document else {k: v for k, v in document.items() if isinstance(v, dict) and "script" in v}
+
+
+def _qemu_steps(job: dict) -> list[dict]:
+    return [step for step in job["steps"] if "setup-qemu-action" in step.get("uses", "")]
+
+
+# Where each platform builds.
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    # Native by default on GitHub-hosted runners: amd64 on the default runner, arm64 on ubuntu-24.04-arm.
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64]}]\n",
+     {"build-app-amd64": ("ubuntu-24.04", None), "build-app-arm64": ("ubuntu-24.04-arm", None)}),
+    # No native runner for arm/v7: QEMU on the default runner, in that platform's job alone.
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm/v7]}]\n",
+     {"build-app-amd64": ("ubuntu-24.04", None), "build-app-arm-v7": ("ubuntu-24.04", "arm")}),
+    # Emulation when asked, even where a native runner exists.
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64]}]\n"
+     "runners: {platforms: {linux/arm64: {emulate: true}}}\n",
+     {"build-app-amd64": ("ubuntu-24.04", None), "build-app-arm64": ("ubuntu-24.04", "arm64")}),
+    # A runner of the user's own for a platform.
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/s390x]}]\n"
+     "runners: {platforms: {linux/s390x: {github: [self-hosted, s390x]}}}\n",
+     {"build-app-amd64": ("ubuntu-24.04", None), "build-app-s390x": (["self-hosted", "s390x"], None)}),
+    # Self-hosted default runners: no GitHub-hosted arm runner is assumed.
+    ("runners: {github: [self-hosted, linux]}\nimages: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64]}]\n",
+     {"build-app-amd64": (["self-hosted", "linux"], None), "build-app-arm64": (["self-hosted", "linux"], "arm64")}),
+    # One platform: one job, on that platform's runner.
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/arm64]}]\n", {"build-app": ("ubuntu-24.04-arm", None)}),
+    ("runners: {github: [ubuntu-24.04-arm]}\nimages: [{repository: ghcr.io/acme/app, platforms: [linux/amd64]}]\n",
+     {"build-app": ("ubuntu-24.04-arm", "amd64")}),
+])
+def test_each_platform_builds_on_its_own_runner(tmp_path, override, expected):
+    jobs = _jobs(_render(tmp_path, override))
+    found = {}
+    for job_id, job in jobs.items():
+        if job_id.startswith("build-"):
+            qemu = _qemu_steps(job)
+            assert len(qemu) <= 1
+            found[job_id] = (job["runs-on"], qemu[0]["with"]["platforms"] if qemu else None)
+    assert found == expected
+
+
+def test_each_platform_job_builds_tests_and_scans_only_its_platform(tmp_path):
+    jobs = _jobs(_render(tmp_path, "images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64], test: app --version}]\n"))
+    for slug, platform in (("amd64", "linux/amd64"), ("arm64", "linux/arm64")):
+        steps = {step["name"]: step for step in jobs[f"build-app-{slug}"]["steps"]}
+        assert steps["Build app"]["with"]["platforms"] == platform
+        assert steps["Test app"]["env"]["PLATFORM"] == platform
+        assert steps["Scan app with trivy"]["env"]["PLATFORM"] == platform
+        # Caches per platform, so the platforms never evict each other.
+        assert steps["Build app"]["with"]["cache-from"] == f"type=gha,scope=app-{slug}"
+        assert steps["Build app"]["with"]["cache-to"] == f"type=gha,mode=max,scope=app-{slug}"
+        assert steps["Keep the scan report"]["with"]["name"] == f"scan-app-{slug}"
 
 
 @pytest.mark.parametrize("path", golden_outputs("github"), ids=lambda p: p.parent.name)
 def test_qemu_image_is_pinned_by_digest_and_never_cached(path):
-    for step in _qemu_steps(path.read_text()):
-        image = step["with"]["image"]
-        assert "@sha256:" in image and ":latest" not in image
-        assert step["with"]["cache-image"] is False  # a shared cache entry a release job would restore
+    for job in _jobs(_load(path.read_text())).values():
+        for step in _qemu_steps(job):
+            image = step["with"]["image"]
+            assert "@sha256:" in image and ":latest" not in image
+            assert step["with"]["cache-image"] is False  # a shared cache entry a release job would restore
 
 
+@pytest.mark.parametrize("path", golden_outputs("github"), ids=lambda p: p.parent.name)
+def test_buildx_is_pinned_and_its_binary_never_cached(path):
+    for job in _jobs(_load(path.read_text())).values():
+        for step in job["steps"]:
+            if "setup-buildx-action" in step.get("uses", ""):
+                assert step["with"]["version"].startswith("v0.") and step["with"]["cache-binary"] is False
 
 
-def _step(name_prefix: str) -> dict:
-    from tests.conftest import GOLDEN
+# The merge: needs every platform; platform jobs cannot push.
 
-    workflow = YAML(typ="safe").load((GOLDEN / "multi-platform-release" / "github.yml").read_text())
-    return next(step for step in workflow["jobs"]["release-cli"]["steps"] if step["name"].startswith(name_prefix))
+REGISTRY_ACTIONS = ("docker/login-action", "aws-actions/configure-aws-credentials", "sigstore/cosign-installer")
 
 
-def _run_with_fake_docker(tmp_path, step: dict, failing_platform: str = "") -> tuple[int, list[str]]:
-    import os
-    import subprocess
-
-    fake = tmp_path / "bin"
-    fake.mkdir(exist_ok=True)
-    # Records each call; the scanner "finds" something only on failing_platform.
-    (fake / "docker").write_text(
-        '#!/bin/sh\necho "$*" >> "$LOG"\n'
-        'case "$*" in *"--exit-code 1"*"--platform $FAILING"*|*"--platform $FAILING"*"--exit-code 1"*) [ -n "$FAILING" ] && exit 1 ;; esac\nexit 0\n'
-    )
-    (fake / "docker").chmod(0o755)
-    env = {**{k: str(v) for k, v in step["env"].items()}, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
-           "LOG": str(tmp_path / "log"), "FAILING": failing_platform, "GEN_CI_NAME": "gen-ci-1-1-release-cli"}
-    env["CANDIDATE"] = "localhost:5000/cli@sha256:" + "e" * 64
-    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], env=env, cwd=tmp_path, capture_output=True, text=True)
-    return done.returncode, (tmp_path / "log").read_text().splitlines()
-
-
-def test_the_test_script_runs_on_every_platform(tmp_path):
-    status, calls = _run_with_fake_docker(tmp_path, _step("Test cli"))
-    runs = [call for call in calls if call.startswith("run ")]
-    assert status == 0 and [call.split("--platform ")[1].split()[0] for call in runs] == ["linux/amd64", "linux/arm64"]
-
-
-@pytest.mark.parametrize("failing", ["linux/amd64", "linux/arm64"])
-def test_the_scan_gate_fails_on_any_platform(tmp_path, failing):
-    status, calls = _run_with_fake_docker(tmp_path, _step("Scan cli"), failing)
-    assert status != 0
-    gates = [call for call in calls if "--exit-code 1" in call]
-    assert gates and failing in gates[-1]
+@pytest.mark.parametrize("golden", [NATIVE, EMULATED], ids=lambda p: p.name)
+def test_github_merge_needs_every_platform_job_and_no_platform_job_can_push(golden):
+    jobs = _jobs(_load((golden / "github.yml").read_text()))
+    merges = {job_id: job for job_id, job in jobs.items() if job_id.startswith("release-") and job_id != "release-gate"}
+    assert merges
+    for merge_id, merge in merges.items():
+        image = merge_id.removeprefix("release-")
+        platform_jobs = sorted(job_id for job_id in jobs if job_id.startswith(f"build-{image}-"))
+        assert len(platform_jobs) >= 2 and sorted(merge["needs"]) == sorted(["release-gate", *platform_jobs])
+        downloads = [step["with"]["name"] for step in merge["steps"] if "download-artifact" in step.get("uses", "")]
+        assert downloads == [job_id.replace("build-", "candidate-", 1) for job_id in platform_jobs] or \
+            sorted(downloads) == sorted(job_id.replace("build-", "candidate-", 1) for job_id in platform_jobs)
+        for job_id in platform_jobs:
+            job = jobs[job_id]
+            assert set(job["permissions"]) <= {"contents", "security-events"} and job["permissions"]["contents"] == "read"
+            assert "environment" not in job  # the release environment's secrets stay with the merge job
+            text = json.dumps(job)
+            assert not any(action in text for action in REGISTRY_ACTIONS)
+            assert "secrets." not in text and "github.token" not in text and "docker push" not in text
+            # The only copy a platform job makes is into its own OCI layout.
+            for step in job["steps"]:
+                if "imagetools create" in step.get("run", ""):
+                    assert '--tag "oci-layout://$RUNNER_TEMP/gen-ci-candidate/layout:candidate"' in step["run"]
 
 
-def test_the_scan_gate_checks_every_platform(tmp_path):
-    status, calls = _run_with_fake_docker(tmp_path, _step("Scan cli"))
-    gates = [call for call in calls if "--exit-code 1" in call]
-    assert status == 0 and ["linux/amd64" in gates[0], "linux/arm64" in gates[1]] == [True, True] and len(gates) == 2
+@pytest.mark.parametrize("golden", [NATIVE, EMULATED], ids=lambda p: p.name)
+def test_gitlab_merge_needs_every_candidate_and_no_candidate_can_push(golden):
+    jobs = _jobs(_load((golden / "gitlab.yml").read_text()))
+    merges = {job_id: job for job_id, job in jobs.items() if job_id.startswith("release-")}
+    assert merges
+    for merge_id, merge in merges.items():
+        image = merge_id.removeprefix("release-")
+        candidates = sorted(job_id for job_id in jobs if job_id.startswith(f"candidate-{image}-"))
+        assert len(candidates) >= 2 and sorted(merge["needs"]) == candidates
+        # Built, tested and scanned for pipelines that do not publish too, under the same names.
+        assert sorted(job_id for job_id in jobs if job_id.startswith(f"build-{image}-")) == [c.replace("candidate-", "build-", 1) for c in candidates]
+        for job_id in candidates:
+            job = jobs[job_id]
+            script = "\n".join(job["before_script"] + job["script"])
+            assert "id_tokens" not in job and "environment" not in job
+            assert "docker login" not in script and "docker push" not in script and "cosign" not in script
+            assert "CI_REGISTRY_PASSWORD" not in script and "imagetools create" not in script
+            assert f"gen-ci-candidate-{job_id.rsplit('-', 1)[-1]}/" in job["artifacts"]["paths"][-1] or \
+                any(path.startswith("gen-ci-candidate-") for path in job["artifacts"]["paths"])
+
+
+def test_gitlab_platform_jobs_run_on_their_tags_and_emulate_only_without_them():
+    jobs = _jobs(_load((NATIVE / "gitlab.yml").read_text()))
+    assert jobs["build-api-amd64"]["tags"] == ["docker-privileged"]
+    assert jobs["build-api-arm64"]["tags"] == ["saas-linux-medium-arm64"]
+    for job in jobs.values():
+        assert "BINFMT_IMAGE" not in job.get("variables", {})
+    emulated = _jobs(_load((EMULATED / "gitlab.yml").read_text()))
+    job = emulated["build-tool-arm-v7"]
+    assert job["variables"]["PLATFORM"] == "linux/arm/v7" and "@sha256:" in job["variables"]["BINFMT_IMAGE"]
+    assert any("Emulating $PLATFORM with QEMU" in line for line in job["script"])
+    assert '--install arm' in job["script"][1] and "--privileged --network=none" in job["script"][1]
+    assert "BINFMT_IMAGE" not in emulated["build-tool-amd64"]["variables"]
+
+
+# The merge scripts, run.
+
+FAKE_DOCKER = r"""#!/bin/sh
+# imagetools as far as the merge scripts use it: create records; inspect reads $MANIFESTS.
+echo "$*" >> "$LOG"
+case "$*" in
+  "buildx imagetools create "*) exit 0 ;;
+  *"{{.Manifest.Digest}}"*) echo "$MERGED_DIGEST" ;;
+  *"{{range .Manifest.Manifests}}"*)
+    ref=$(printf '%s' "$*" | awk '{print $NF}')
+    grep -F "$ref " "$MANIFESTS" | cut -d ' ' -f 2 | tr ',' '\n'
+    echo
+    ;;
+  *) exit 3 ;;
+esac
+"""
+
+
+def _digest(char: str) -> str:
+    return "sha256:" + char * 64
+
+
+def _run_merge(tmp_path, run: str, env: dict[str, str], sources: dict[str, str], merged: str, shell: str) -> tuple[int, str, list[str]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    manifests = tmp_path / "manifests"
+    manifests.write_text("".join(f"{ref} {digests}\n" for ref, digests in {**sources, merged: sources.pop("__merged__")}.items()))
+    output = tmp_path / "github_output"
+    output.touch()
+    full_env = {**env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "LOG": str(tmp_path / "log"), "MANIFESTS": str(manifests),
+                "MERGED_DIGEST": _digest("f"), "RUNNER_TEMP": "/rt", "GITHUB_OUTPUT": str(output)}
+    done = subprocess.run([shell, "-e", "-c", run], env=full_env, cwd=tmp_path, capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr + output.read_text(), (tmp_path / "log").read_text().splitlines()
+
+
+def _github_merge_step() -> dict:
+    jobs = _jobs(_load((NATIVE / "github.yml").read_text()))
+    return next(step for step in jobs["release-api"]["steps"] if step.get("id") == "merge")
+
+
+@pytest.mark.parametrize("extra", [False, True])
+def test_github_merge_publishes_only_an_index_of_exactly_the_tested_digests(tmp_path, extra):
+    step = _github_merge_step()
+    env = {"DIGEST_1": _digest("a"), "DIGEST_2": _digest("b")}
+    amd, arm = f"oci-layout:///rt/gen-ci-candidates/amd64/layout@{_digest('a')}", f"oci-layout:///rt/gen-ci-candidates/arm64/layout@{_digest('b')}"
+    tested = {amd: f"{_digest('1')},{_digest('2')}", arm: f"{_digest('3')},{_digest('4')}"}
+    merged = ",".join([_digest(c) for c in "1234"] + ([_digest("9")] if extra else []))
+    status, output, calls = _run_merge(tmp_path, step["run"], env, {**tested, "__merged__": merged},
+                                       f"oci-layout:///rt/gen-ci-index@{_digest('f')}", "bash")
+    assert calls[0] == f'buildx imagetools create --tag oci-layout:///rt/gen-ci-index:candidate {amd} {arm}'
+    if extra:
+        assert status != 0 and "does not list exactly the tested digests" in output and "digest=" not in output
+    else:
+        assert status == 0 and f"digest={_digest('f')}" in output
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_gitlab_merge_publishes_only_an_index_of_exactly_the_tested_images(tmp_path, missing):
+    merge = _jobs(_load((NATIVE / "gitlab.yml").read_text()))["release-api"]
+    amd, arm = "oci-layout://gen-ci-candidate-amd64/layout:candidate", "oci-layout://gen-ci-candidate-arm64/layout:candidate"
+    merged = ",".join([_digest("1")] if missing else [_digest("1"), _digest("2")])
+    status, output, calls = _run_merge(tmp_path, merge["script"][0], {}, {amd: _digest("1"), arm: _digest("2"), "__merged__": merged},
+                                       f"oci-layout://gen-ci-index@{_digest('f')}", "sh")
+    assert calls[0] == f"buildx imagetools create --tag oci-layout://gen-ci-index:candidate {amd} {arm}"
+    written = tmp_path / "gen-ci-digest.txt"
+    if missing:
+        assert status != 0 and "does not list exactly the tested images" in output and not written.exists()
+    else:
+        assert status == 0 and written.read_text() == _digest("f") + "\n"
+
+
+def test_github_merge_publishes_and_signs_the_merged_digest():
+    jobs = _jobs(_load((NATIVE / "github.yml").read_text()))
+    steps = {step["name"]: step for step in jobs["release-api"]["steps"]}
+    assert steps["Push api"]["env"]["CANDIDATE"] == "oci-layout://${{ runner.temp }}/gen-ci-index@${{ steps.merge.outputs.digest }}"
+    assert steps["Sign api and attest its scan"]["env"]["DIGEST"] == "${{ steps.merge.outputs.digest }}"
+    assert "for predicate in \"$RUNNER_TEMP\"/gen-ci-candidates/*/scan-predicate.json" in steps["Sign api and attest its scan"]["run"]
+
+
+# The layout program (GitLab): docker save in, OCI layout out.
+
+
+def _saved(platform: tuple[str, str, str | None] = ("linux", "arm64", "v8")) -> tuple[bytes, str, bytes]:
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as archive:
+        data = b"hello\n"
+        info = tarfile.TarInfo("etc/hello")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    layer_bytes = layer.getvalue()
+    os_name, architecture, variant = platform
+    config = {"os": os_name, "architecture": architecture, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]}}
+    if variant:
+        config["variant"] = variant
+    config_bytes = json.dumps(config).encode()
+    config_hex, layer_hex = hashlib.sha256(config_bytes).hexdigest(), hashlib.sha256(layer_bytes).hexdigest()
+    saved = io.BytesIO()
+    with tarfile.open(fileobj=saved, mode="w") as archive:
+        manifest = json.dumps([{"Config": f"blobs/sha256/{config_hex}", "Layers": [f"blobs/sha256/{layer_hex}"]}]).encode()
+        for name, data in ((f"blobs/sha256/{config_hex}", config_bytes), (f"blobs/sha256/{layer_hex}", layer_bytes), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return saved.getvalue(), "sha256:" + config_hex, layer_bytes
+
+
+def _layout(stdin: bytes, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", layout_program(), *args], input=stdin, capture_output=True)
+
+
+def _blob(files: dict[str, bytes], digest: str) -> bytes:
+    data = files["blobs/sha256/" + digest.removeprefix("sha256:")]
+    assert "sha256:" + hashlib.sha256(data).hexdigest() == digest
+    return data
+
+
+def test_layout_holds_the_tested_image_with_compressed_layers():
+    saved, image_id, layer = _saved()
+    done = _layout(saved, image_id, "linux/arm64")
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        files = {member.name: archive.extractfile(member).read() for member in archive if member.isfile()}
+        assert {member.mtime for member in archive} == {0}
+    assert json.loads(files["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
+    (entry,) = json.loads(files["index.json"])["manifests"]
+    assert entry["annotations"] == {"org.opencontainers.image.ref.name": "candidate"}
+    assert entry["platform"] == {"os": "linux", "architecture": "arm64", "variant": "v8"}
+    manifest = json.loads(_blob(files, entry["digest"]))
+    assert manifest["config"]["digest"] == image_id  # the image the tests ran
+    (compressed,) = manifest["layers"]
+    assert compressed["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
+    assert gzip.decompress(_blob(files, compressed["digest"])) == layer
+    # The same image makes the same layout: candidates are reproducible.
+    assert _layout(saved, image_id, "linux/arm64").stdout == done.stdout
+
+
+@pytest.mark.parametrize(("image_id", "platform", "message"), [
+    ("sha256:" + "0" * 64, "linux/arm64", "not the tested"),
+    (None, "linux/amd64", "is for linux/arm64, not linux/amd64"),
+])
+def test_layout_refuses_an_image_that_was_not_tested(image_id, platform, message):
+    saved, tested, _ = _saved()
+    done = _layout(saved, image_id or tested, platform)
+    assert done.returncode == 1 and message in done.stderr.decode() and done.stdout == b""
+
+
+def test_layout_keeps_real_variants():
+    saved, image_id, _ = _saved(("linux", "arm", "v7"))
+    assert _layout(saved, image_id, "linux/arm/v7").returncode == 0
+    assert _layout(saved, image_id, "linux/arm").returncode == 1
+
+
+# Bad input.
+
+
+@pytest.mark.parametrize(("override", "code", "where", "words"), [
+    ("runners: {platforms: {linux/arm64: {github: [ubuntu-24.04-arm]}}}\n", "GC124", "$.runners.platforms.linux/arm64", "which no image builds"),
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm/v7]}]\nrunners: {platforms: {linux/arm/v6: {emulate: true}}}\n",
+     "GC124", "$.runners.platforms.linux/arm/v6", "did you mean linux/arm/v7?"),
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64]}]\n"
+     "runners: {platforms: {linux/arm64: {github: [ubuntu-24.04-arm], emulate: true}}}\n",
+     "GC125", "$.runners.platforms.linux/arm64.emulate", "natively on its runners or under QEMU"),
+    ("runners: {github: [ubuntu-24.04-arm], platforms: {linux/arm64: {emulate: true}}}\n"
+     "images: [{repository: ghcr.io/acme/app, platforms: [linux/arm64]}]\n",
+     "GC125", "$.runners.platforms.linux/arm64.emulate", "already are linux/arm64"),
+    ("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 27.3.1}\n"
+     "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n",
+     "GC102", "$.docker.version", "29.4.0 or newer"),
+    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64/v8]}]\n", "GC012", "$.images[0].platforms[1]", "did you mean 'linux/arm64'"),
+])
+def test_bad_platform_input_is_located_and_writes_nothing(cli, write_spec, tmp_path, override, code, where, words):
+    output = tmp_path / "out.yml"
+    output.write_text("kept\n")
+    result = cli(str(write_spec(_spec_with(override))), "-o", str(output))
+    rows = _errors(result)
+    assert result.exit_code == 2 and [(r["code"], r["path"]) for r in rows] == [(code, where)]
+    assert words in rows[0]["msg"] and int(rows[0]["line"]) > 1
+    assert output.read_text() == "kept\n"
+
+
+def test_gitlab_multi_platform_renders_from_29_4_0(tmp_path):
+    jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 29.4.0}\n"
+                                   "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n" + PUSHING, "gitlab"))
+    assert {"build-b-amd64", "build-b-arm64", "candidate-b-amd64", "candidate-b-arm64", "release-b"} <= set(jobs)

@@ -185,9 +185,8 @@ def _release_script(pipeline: Path, job: str) -> str:
     return next(item for item in script if "sign_dir=$(mktemp -d)" in item)
 
 
-def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
-    pipeline = YAML(typ="safe").load((SIGNED / "gitlab.yml").read_text())
-    job = pipeline["release-api"]
+def _sign_workspace(tmp_path: Path, digest: str, repositories: str) -> Path:
+    """A job's working directory for the sign script: a recording docker, a login, the pushed digest."""
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "docker").write_text(FAKE_DOCKER.format(python=sys.executable, trivy_version=TRIVY_VERSION))
@@ -195,8 +194,16 @@ def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
     home = tmp_path / "home"
     (home / ".docker").mkdir(parents=True)
     (home / ".docker" / "config.json").write_text('{"auths": {}}')
-    (tmp_path / "gen-ci-digest.txt").write_text("sha256:" + "b" * 64 + "\n")
-    (tmp_path / "gen-ci-repositories.txt").write_text("registry.gitlab.example.com/acme/api\ndocker.io/acme/api\n")
+    (tmp_path / "gen-ci-digest.txt").write_text(digest + "\n")
+    (tmp_path / "gen-ci-repositories.txt").write_text(repositories)
+    return fake
+
+
+def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
+    pipeline = YAML(typ="safe").load((SIGNED / "gitlab.yml").read_text())
+    job = pipeline["release-api"]
+    fake = _sign_workspace(tmp_path, "sha256:" + "b" * 64, "registry.gitlab.example.com/acme/api\ndocker.io/acme/api\n")
+    home = tmp_path / "home"
     (tmp_path / "scan-api.json").write_text(json.dumps(TRIVY_REPORT))
     env = {
         **GITLAB_ENV, **{k: v for k, v in job["variables"].items() if isinstance(v, str)},
@@ -222,7 +229,39 @@ def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
         # Verification comes after everything it checks was written.
         assert max(i for i, c in enumerate(mine) if c[0] in ("sign", "attest")) < min(i for i, c in enumerate(mine) if c[0].startswith("verify"))
     shipped = {name for entry in log if isinstance(entry, dict) for name in entry["shipped"]}
-    assert {"./config.json", "./cyclonedx.json", "./slsaprovenance1.json", "./vuln.json"} <= shipped
+    assert {"./config.json", "./predicates/cyclonedx.json", "./predicates/slsaprovenance1.json", "./predicates/vuln.json"} <= shipped
+
+
+def test_gitlab_merge_attests_every_platform_sbom_and_scan_once_and_provenance_once(tmp_path):
+    pipeline = YAML(typ="safe").load((GOLDEN / "scenario-12-native-multi-arch" / "gitlab.yml").read_text())
+    job = pipeline["release-api"]
+    fake = _sign_workspace(tmp_path, "sha256:" + "c" * 64, "registry.gitlab.example.com/acme/api\n")
+    home = tmp_path / "home"
+    for slug in ("amd64", "arm64"):
+        # What each candidate job made from its own tested image.
+        (tmp_path / f"gen-ci-candidate-{slug}").mkdir()
+        (tmp_path / f"gen-ci-candidate-{slug}" / "cyclonedx.json").write_text(json.dumps({"bomFormat": "CycloneDX", "for": slug}))
+        (tmp_path / f"gen-ci-candidate-{slug}" / "vuln.json").write_text(json.dumps({"scanner": {"for": slug}}))
+    env = {
+        **GITLAB_ENV, **{k: v for k, v in job["variables"].items() if isinstance(v, str)},
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "HOME": str(home), "LOG": str(tmp_path / "log"),
+        "GEN_CI_PREDICATES": pipeline["variables"]["GEN_CI_PREDICATES"]["value"], "SIGSTORE_ID_TOKEN": "secret-token",
+        "SCANNER_IMAGE": "unused", "SBOM_IMAGE": "unused",
+    }
+    done = subprocess.run(["sh", "-e", "-c", _release_script(GOLDEN / "scenario-12-native-multi-arch" / "gitlab.yml", "release-api")],
+                          env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    log = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+    cosign = [entry[entry.index("cosign", entry.index(env["COSIGN_IMAGE"]) + 1) + 1:] for entry in log if isinstance(entry, list) and env["COSIGN_IMAGE"] in entry]
+    attests = [(call[call.index("--type") + 1], call[call.index("--predicate") + 1]) for call in cosign if call[0] == "attest"]
+    assert attests == [
+        ("cyclonedx", "predicates/cyclonedx-amd64.json"), ("cyclonedx", "predicates/cyclonedx-arm64.json"),
+        ("slsaprovenance1", "predicates/slsaprovenance1.json"),
+        ("vuln", "predicates/vuln-amd64.json"), ("vuln", "predicates/vuln-arm64.json"),
+    ]
+    assert all(call[-1] == "registry.gitlab.example.com/acme/api@sha256:" + "c" * 64 for call in cosign)
+    # No image is scanned or described here: every platform's came from where it was tested.
+    assert not any(isinstance(entry, list) and "unused" in entry for entry in log)
 
 
 # The GitHub steps, run against stand-ins.
