@@ -5,9 +5,9 @@ gen-ci never imports this file: multi-platform GitLab pipelines carry its text a
 Python 3.9 and later.
 
 Standard input is `docker save` of one image; standard output is a tar of an OCI image layout
-holding that image, its layers gzip-compressed as a push would, tagged candidate. It first checks
-that the image's configuration is IMAGE_ID (the image the tests ran) and that its platform is
-PLATFORM, and exits 1 otherwise.
+holding that image, its layers compressed as a push would, tagged candidate. It first checks that
+IMAGE_ID (the image the tests ran) names this image and that its platform is PLATFORM, and exits
+1 otherwise.
 """
 
 import gzip
@@ -42,17 +42,63 @@ def _blob(directory, data_or_path):
     return "sha256:" + digest.hexdigest(), size
 
 
+GZIP = b"\x1f\x8b"
+ZSTD = b"\x28\xb5\x2f\xfd"
+
+
 def _compressed_layer(saved, member, directory):
-    """gzip one saved layer (no timestamp or name, so the same layer compresses alike); returns
-    the digest of its uncompressed bytes and the compressed file."""
+    """One saved layer as a push would send it: (media type, file, digest of its uncompressed
+    bytes, or None where the standard library cannot read it).
+
+    The classic store saves layers uncompressed: they are gzipped here, with no timestamp or
+    name, so the same layer always compresses alike. The containerd store saves them as it holds
+    them, already compressed: they are kept as they are.
+    """
+    path = os.path.join(directory, "layer")
     uncompressed = hashlib.sha256()
-    path = os.path.join(directory, "layer.gz")
-    with saved.extractfile(member) as source, open(path, "wb") as raw:
-        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as out:
+    with saved.extractfile(member) as source:
+        head = source.read(4)
+        source.seek(0)
+        if head.startswith(GZIP):
+            with open(path, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            with gzip.open(path, "rb") as layer:
+                for chunk in iter(lambda: layer.read(1 << 20), b""):
+                    uncompressed.update(chunk)
+            return "application/vnd.oci.image.layer.v1.tar+gzip", path, "sha256:" + uncompressed.hexdigest()
+        if head.startswith(ZSTD):
+            with open(path, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+            return "application/vnd.oci.image.layer.v1.tar+zstd", path, None
+        with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as out:
             for chunk in iter(lambda: source.read(1 << 20), b""):
                 uncompressed.update(chunk)
                 out.write(chunk)
-    return "sha256:" + uncompressed.hexdigest(), path
+    return "application/vnd.oci.image.layer.v1.tar+gzip", path, "sha256:" + uncompressed.hexdigest()
+
+
+def _saved_names(saved, config_digest):
+    """Every digest the daemon may call this image by: its configuration (the classic store's
+    image ID) and each saved manifest or index that leads to it (the containerd store's)."""
+    names = {config_digest}
+
+    def leads_to_config(digest, depth=0):
+        try:
+            document = json.load(saved.extractfile("blobs/sha256/" + digest.split(":", 1)[1]))
+        except (KeyError, ValueError):
+            return False
+        if (document.get("config") or {}).get("digest") == config_digest:
+            return True
+        return depth < 2 and any(leads_to_config(entry["digest"], depth + 1) for entry in document.get("manifests") or [])
+
+    try:
+        index = json.load(saved.extractfile("index.json"))
+    except KeyError:
+        return names
+    for entry in index.get("manifests") or []:
+        if leads_to_config(entry["digest"]):
+            names.add(entry["digest"])
+    return names
 
 
 def oci_layout(image_id, platform, stdin, stdout):
@@ -69,7 +115,7 @@ def oci_layout(image_id, platform, stdin, stdout):
             config_bytes = saved.extractfile(manifests[0]["Config"]).read()
             config = json.loads(config_bytes)
             config_digest, config_size = _blob(layout, config_bytes)
-            if config_digest != image_id:
+            if image_id not in _saved_names(saved, config_digest):
                 raise LayoutError("the saved image is %s, not the tested %s" % (config_digest, image_id))
             variant = None if (config.get("architecture"), config.get("variant")) == ("arm64", "v8") else config.get("variant")
             saved_platform = "/".join(part for part in (config.get("os"), config.get("architecture"), variant) if part)
@@ -77,11 +123,11 @@ def oci_layout(image_id, platform, stdin, stdout):
                 raise LayoutError("the saved image is for %s, not %s" % (saved_platform, platform))
             layers = []
             for index, name in enumerate(manifests[0]["Layers"]):
-                diff_id, path = _compressed_layer(saved, saved.getmember(name), work)
-                if diff_id != config["rootfs"]["diff_ids"][index]:
+                media_type, path, diff_id = _compressed_layer(saved, saved.getmember(name), work)
+                if diff_id is not None and diff_id != config["rootfs"]["diff_ids"][index]:
                     raise LayoutError("layer %d does not match the image's configuration" % index)
                 digest, size = _blob(layout, path)
-                layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest, "size": size})
+                layers.append({"mediaType": media_type, "digest": digest, "size": size})
         manifest = {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",

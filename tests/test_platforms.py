@@ -264,7 +264,10 @@ def test_github_merge_publishes_and_signs_the_merged_digest():
 # The layout program (GitLab): docker save in, OCI layout out.
 
 
-def _saved(platform: tuple[str, str, str | None] = ("linux", "arm64", "v8")) -> tuple[bytes, str, bytes]:
+def _saved(platform: tuple[str, str, str | None] = ("linux", "arm64", "v8"), containerd: bool = False) -> tuple[bytes, str, bytes]:
+    """A `docker save` archive of one image: the classic store's (uncompressed layers, manifest.json
+    only; the image ID is the configuration's digest) or the containerd store's (compressed layers
+    and an index; the image ID is the manifest's digest). Returns (archive, image ID, layer tar)."""
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w") as archive:
         data = b"hello\n"
@@ -277,15 +280,23 @@ def _saved(platform: tuple[str, str, str | None] = ("linux", "arm64", "v8")) -> 
     if variant:
         config["variant"] = variant
     config_bytes = json.dumps(config).encode()
-    config_hex, layer_hex = hashlib.sha256(config_bytes).hexdigest(), hashlib.sha256(layer_bytes).hexdigest()
+    stored = gzip.compress(layer_bytes, mtime=0) if containerd else layer_bytes
+    config_hex, layer_hex = hashlib.sha256(config_bytes).hexdigest(), hashlib.sha256(stored).hexdigest()
+    files = {f"blobs/sha256/{config_hex}": config_bytes, f"blobs/sha256/{layer_hex}": stored,
+             "manifest.json": json.dumps([{"Config": f"blobs/sha256/{config_hex}", "Layers": [f"blobs/sha256/{layer_hex}"]}]).encode()}
+    image_id = "sha256:" + config_hex
+    if containerd:
+        manifest = json.dumps({"config": {"digest": image_id}, "layers": [{"digest": "sha256:" + layer_hex}]}).encode()
+        image_id = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        files[f"blobs/sha256/{image_id[7:]}"] = manifest
+        files["index.json"] = json.dumps({"manifests": [{"digest": image_id}]}).encode()
     saved = io.BytesIO()
     with tarfile.open(fileobj=saved, mode="w") as archive:
-        manifest = json.dumps([{"Config": f"blobs/sha256/{config_hex}", "Layers": [f"blobs/sha256/{layer_hex}"]}]).encode()
-        for name, data in ((f"blobs/sha256/{config_hex}", config_bytes), (f"blobs/sha256/{layer_hex}", layer_bytes), ("manifest.json", manifest)):
+        for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    return saved.getvalue(), "sha256:" + config_hex, layer_bytes
+    return saved.getvalue(), image_id, layer_bytes
 
 
 def _layout(stdin: bytes, *args: str) -> subprocess.CompletedProcess:
@@ -326,6 +337,19 @@ def test_layout_refuses_an_image_that_was_not_tested(image_id, platform, message
     saved, tested, _ = _saved()
     done = _layout(saved, image_id or tested, platform)
     assert done.returncode == 1 and message in done.stderr.decode() and done.stdout == b""
+
+
+def test_layout_reads_the_containerd_store_and_keeps_its_compressed_layers():
+    saved, manifest_id, layer = _saved(containerd=True)
+    done = _layout(saved, manifest_id, "linux/arm64")
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+        files = {member.name: archive.extractfile(member).read() for member in archive if member.isfile()}
+    (entry,) = json.loads(files["index.json"])["manifests"]
+    (kept,) = json.loads(_blob(files, entry["digest"]))["layers"]
+    assert _blob(files, kept["digest"]) == gzip.compress(layer, mtime=0)  # as stored, not recompressed
+    # A manifest the archive does not hold is not the tested image.
+    assert _layout(saved, "sha256:" + "1" * 64, "linux/arm64").returncode == 1
 
 
 def test_layout_keeps_real_variants():
