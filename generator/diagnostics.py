@@ -43,6 +43,10 @@ CODES: dict[str, tuple[str, str]] = {
     "GC123": ("signing-identity-unverifiable", "Signing in a workflow other workflows call: its certificate names a ref the job cannot see, so verification could never match."),
     "GC124": ("runner-mapping-unused", "runners.platforms names a platform that no image builds."),
     "GC125": ("emulation-conflict", "emulate: true for a platform that also has native runners, or that the default runners already are."),
+    "GC126": ("image-unpinned", "A service or prepare image with no tag, or tagged latest: it changes under the pipeline."),
+    "GC127": ("path-outside-repository", "A change filter path that leaves the repository (..)."),
+    "GC128": ("container-conflict", "Two services with one name, or a prepare output outside the build context."),
+    "GC129": ("cache-unwritable", "cache: registry without cache_repository, on a multi-platform image, or on a registry the release job never logs in to."),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from generator import pins
@@ -57,6 +57,22 @@ class PlatformBuild:
 
 
 @dataclass(frozen=True)
+class Service:
+    name: str  # the host name the test reaches it by
+    image: str
+    env: dict[str, str]  # values are data
+    ready: str | None  # shell run inside the service until it succeeds
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Prepare:
+    image: str
+    script: str  # the user's own shell, passed as data
+    outputs: list[str]
+
+
+@dataclass(frozen=True)
 class Image:
     id: str
     registries: list[Registry]
@@ -70,7 +86,13 @@ class Image:
     platforms: list[str]
     builds: list[PlatformBuild]  # one job per platform when there are several, merged by digest
     cache: str
+    cache_repository: str | None
+    cache_registry: Registry | None  # whose login lets a release job write the cache
+    cache_clean_release: bool
     test: str | None
+    services: list[Service]
+    prepare: Prepare | None
+    paths: list[str]  # build on pull requests and branch pushes only when these (or shared_paths) changed
     tag_script: str  # POSIX shell printing this image's tags for the job's ref (see tagging)
     reads_git_tags: bool  # a latest rule compares the ref with the repository's other tags
 
@@ -122,6 +144,7 @@ class Model:
     triggers: dict[str, Any]
     docker: Docker
     images: list[Image]
+    shared_paths: list[str]
     scan: Scan
     push: Push
     runners: dict[str, list[str]]
@@ -221,6 +244,16 @@ def platform_build(platform: str, runners: dict[str, Any]) -> PlatformBuild:
     return PlatformBuild(platform, platform_slug(platform), list(github), list(gitlab), github_emulated, gitlab_emulated)
 
 
+def cache_registry(repository: str | None, registries_: list[Registry]) -> Registry | None:
+    """The image's registry a release job logs in to for its cache: the same host, else the platform's own."""
+    if repository is None:
+        return None
+    host = registry_host(repository)
+    named = [r for r in registries_ if r.host == host]
+    own = [r for r in registries_ if r.repository == PLATFORM_REGISTRY]
+    return (named or own or [None])[0]
+
+
 def build_model(data: dict[str, Any]) -> Model:
     """data has passed schema and semantic validation and carries every default."""
     docker = data["docker"]
@@ -252,12 +285,28 @@ def build_model(data: dict[str, Any]) -> Model:
             platforms=list(i["platforms"]),
             builds=[platform_build(p, data["runners"]) for p in i["platforms"]],
             cache=i["cache"],
+            cache_repository=normalise_repository(i["cache_repository"]) if "cache_repository" in i else None,
+            cache_registry=None,
+            cache_clean_release=i["cache_clean_release"],
             test=i.get("test"),
+            services=[
+                Service(
+                    name=service["name"],
+                    image=service["image"],
+                    env=dict(service["env"]),
+                    ready=service.get("ready", {}).get("command"),
+                    timeout_seconds=service.get("ready", {}).get("timeout_seconds", 0),
+                )
+                for service in i["services"]
+            ],
+            prepare=Prepare(i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"])) if "prepare" in i else None,
+            paths=list(i.get("paths", [])),
             tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
             reads_git_tags=any(rule.tag in ("semver", "latest") for rule in rules),
         )
         for i, rules in ((i, rules_from_spec(i["tags"])) for i in data["images"])
     ]
+    images = [replace(image, cache_registry=cache_registry(image.cache_repository, image.registries)) for image in images]
     return Model(
         name=data["name"],
         targets=dict(data["targets"]),
@@ -273,6 +322,7 @@ def build_model(data: dict[str, Any]) -> Model:
             buildkit_image=f"moby/buildkit:{docker['buildkit']}",
         ),
         images=images,
+        shared_paths=list(data["shared_paths"]),
         scan=Scan(
             tool=scan["tool"],
             image=_pinned(pins.image(scan["tool"]), scan.get("digest")) if scan["tool"] != "none" else "",

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator import pins
+from generator import changes, containers, pins
 from generator.model import Model
 from generator.refs import glob_regex
 from generator.quoting import comment_text, csv_field, yaml_quote
@@ -108,6 +108,9 @@ def _environment(platform: str) -> Any:
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image
     env.globals["pinned_tool"] = pins.tool
+    env.globals["containers"] = containers
+    env.globals["changes_script"] = changes.github_script
+    env.filters["gitlab_paths"] = changes.gitlab_paths
     env.globals["predicate_program"] = predicate_program()
     env.globals["layout_program"] = layout_program()
     return env

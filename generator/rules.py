@@ -509,6 +509,115 @@ def registry_secret_name_refused(spec: dict[str, Any], loaded: LoadedSpec) -> It
                 yield loaded.diagnostic((*where, key), "GC121", f"GitHub refuses secret names that start with GITHUB_ ({name}); rename the secret")
 
 
+def _unpinned(image: str) -> str | None:
+    """Why an image reference is not pinned, or None: a digest, or a tag other than latest."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if digest:
+        return None
+    if not tag:
+        return "has no tag, so it means latest"
+    if tag == "latest":
+        return "is latest"
+    return None
+
+
+def image_unpinned(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        places = [(("images", index, "services", number, "image"), service["image"]) for number, service in enumerate(image["services"])]
+        if "prepare" in image:
+            places.append((("images", index, "prepare", "image"), image["prepare"]["image"]))
+        for where, reference in places:
+            problem = _unpinned(reference)
+            if problem:
+                yield loaded.diagnostic(
+                    where, "GC126",
+                    f"{reference} {problem}, which changes under the pipeline; name a version tag (e.g. postgres:16.4) or a digest (@sha256:...)",
+                )
+
+
+def _outside(path: str) -> bool:
+    return ".." in path.split("/")
+
+
+def path_outside_repository(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    places = [(("shared_paths", number), path) for number, path in enumerate(spec["shared_paths"])]
+    places += [(("images", index, "paths", number), path) for index, image in enumerate(spec["images"]) for number, path in enumerate(image.get("paths", []))]
+    for where, path in places:
+        if _outside(path):
+            yield loaded.diagnostic(where, "GC127", f"{path} leaves the repository, where no change is ever seen; name a path relative to its root")
+
+
+def _inside(path: str, context: str) -> bool:
+    context = context.strip("/")
+    return context in ("", ".") or path == context or path.startswith(context + "/")
+
+
+def services_and_prepare(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        if image["services"] and "test" not in image:
+            yield loaded.diagnostic(("images", index, "services"), "GC109", "services start for the test alone, and this image has no test; add test or remove services")
+        seen: dict[str, int] = {}
+        for number, service in enumerate(image["services"]):
+            if service["name"] in seen:
+                yield loaded.diagnostic(
+                    ("images", index, "services", number, "name"), "GC128",
+                    f"two services are named {service['name']} (entries {seen[service['name']]} and {number}); a name reaches one service, so rename one",
+                )
+            seen.setdefault(service["name"], number)
+        for number, output in enumerate(image.get("prepare", {}).get("outputs", [])):
+            if not _inside(output, image["context"]):
+                yield loaded.diagnostic(
+                    ("images", index, "prepare", "outputs", number), "GC128",
+                    f"{output} is outside the build context {image['context']}, so the build would never see it; "
+                    f"make the script write under {image['context']}/",
+                )
+    if spec["shared_paths"] and not any("paths" in image for image in spec["images"]):
+        yield loaded.diagnostic(("shared_paths",), "GC109", "shared_paths only widens images[].paths, and no image lists paths; remove it or add paths to an image")
+
+
+def cache_unwritable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        where = ("images", index, "cache_repository")
+        if image["cache"] != "registry":
+            for key in ("cache_repository", "cache_clean_release"):
+                if key in loaded_keys(loaded, ("images", index)):
+                    yield loaded.diagnostic(("images", index, key), "GC109", f"{key} configures cache: registry; set cache: registry or remove it")
+            continue
+        if "cache_repository" not in image:
+            yield loaded.diagnostic(("images", index, "cache"), "GC129", "cache: registry needs cache_repository: the repository the cache lives in")
+            continue
+        if len(image["platforms"]) > 1:
+            yield loaded.diagnostic(
+                ("images", index, "cache"), "GC129",
+                "a multi-platform image's platform jobs hold no registry credentials, so nothing could ever write a registry "
+                "cache; use cache: gha (scoped per platform) or cache: none",
+            )
+            continue
+        host = registry_host(image["cache_repository"])
+        entries = registries(image, spec["push"])
+        for target in spec["targets"]:
+            own = any(entry["repository"] == PLATFORM_REGISTRY for entry in entries) and (
+                host == "ghcr.io" if target == "github" else not _foreign_to_gitlab(host)
+            )
+            if not own and not any(entry["repository"] != PLATFORM_REGISTRY and registry_host(entry["repository"]) == host for entry in entries):
+                hosts = sorted({registry_host(e["repository"]) if e["repository"] != PLATFORM_REGISTRY else "the platform's own" for e in entries})
+                yield loaded.diagnostic(
+                    where, "GC129",
+                    f"the {target} release job logs in to {', '.join(hosts) or 'no registry'} only, so it cannot write a cache on {host}; "
+                    "put the cache on one of the image's registries",
+                )
+                break
+
+
+def loaded_keys(loaded: LoadedSpec, path: tuple) -> set[str]:
+    node: Any = loaded.data
+    for part in path:
+        node = node[part]
+    return set(node)
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_old_client,
@@ -533,6 +642,10 @@ RULES: list[Rule] = [
     build_secrets_unreachable,
     registry_secret_name_refused,
     signing_unverifiable,
+    image_unpinned,
+    path_outside_repository,
+    services_and_prepare,
+    cache_unwritable,
 ]
 
 

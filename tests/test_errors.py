@@ -162,6 +162,10 @@ SEMANTIC = {
     "GC123": "triggers: {call: true}\n",
     "GC124": "runners: {platforms: {linux/arm64: {github: [ubuntu-24.04-arm]}}}\n",
     "GC125": "runners: {platforms: {linux/amd64: {emulate: true}}}\n",
+    "GC126": "images: [{repository: ghcr.io/acme/app, test: 'true', services: [{name: db, image: postgres}]}]\n",
+    "GC127": "images: [{repository: ghcr.io/acme/app, paths: [../shared/**]}]\n",
+    "GC129": "images: [{repository: ghcr.io/acme/app, cache: registry, cache_repository: docker.io/acme/app-cache}]\n",
+    "GC128": "images: [{repository: ghcr.io/acme/app, context: app, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist]}}]\n",
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.

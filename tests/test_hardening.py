@@ -38,7 +38,7 @@ def test_top_level_permissions_are_empty(path):
 
 
 # Jobs that start nothing and hold no permission at all.
-BARE_JOBS = ("release-gate",)
+BARE_JOBS = ("release-gate", "all-images")
 
 
 @params
@@ -110,7 +110,7 @@ def test_concurrency_cancels_only_pull_requests(path):
 def test_everything_a_job_starts_is_named_for_its_run(path):
     """Concurrent jobs on one self-hosted runner must not share containers, volumes or host ports."""
     for job_id, job in _jobs(path).items():
-        if job_id in ("check-generated", *BARE_JOBS):  # start no container
+        if job_id in ("check-generated", "changes", *BARE_JOBS):  # start no container
             continue
         assert job["env"]["GEN_CI_NAME"] == f"gen-ci-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}-{job_id}"
         for step in job["steps"]:
@@ -132,21 +132,25 @@ def test_publishing_is_decided_exactly_by_a_job_without_permissions(path):
     gate = jobs["release-gate"]
     assert gate["permissions"] == {} and "uses" not in str(gate["steps"])
     assert '=~ $' in gate["steps"][0]["run"] or "schedule)" in gate["steps"][0]["run"]
-    publishing = "${{ needs.release-gate.outputs.publish == 'true' }}"
+    publishing = "needs.release-gate.outputs.publish == 'true'"
     for job_id, job in jobs.items():
-        merged = isinstance(job.get("needs"), list)
-        if job_id.startswith("release-") and job_id != "release-gate" and merged:
-            # A multi-platform merge: gated like every release job, after all of its platforms.
-            assert (job["needs"][0], job["if"]) == ("release-gate", publishing)
-        elif job_id.startswith("release-") and job_id != "release-gate":
-            assert (job["needs"], job["if"]) == ("release-gate", publishing)
-        elif job_id != "release-gate" and any(isinstance(other.get("needs"), list) and job_id in other["needs"] for other in jobs.values()):
+        if job_id in ("release-gate", "changes", "all-images", "check-generated"):
+            continue
+        needs = job["needs"] if isinstance(job["needs"], list) else [job["needs"]]
+        image = job_id.split("-", 1)[1]
+        changed = f" && needs.changes.outputs.{image} == 'true'" if "changes" in needs else ""
+        merged = [need for need in needs if need.startswith("build-")]
+        assert needs[0] == "release-gate"
+        if job_id.startswith("release-"):
+            # A multi-platform merge also waits for every platform job.
+            assert job["if"] == "${{ " + publishing + changed + " }}", job_id
+        elif any(job_id in other["needs"] for other_id, other in jobs.items() if other_id.startswith("release-") and isinstance(other.get("needs"), list)):
             # A platform job runs in every run; only its steps that keep the candidate are gated.
-            assert job["needs"] == "release-gate" and "if" not in job
-            gated = [step for step in job["steps"] if step.get("if") == publishing]
+            assert job.get("if") == ("${{ " + changed.removeprefix(" && ") + " }}" if changed else None), job_id
+            gated = [step for step in job["steps"] if step.get("if") == "${{ " + publishing + " }}"]
             assert [step["name"].split(" ")[0] for step in gated] in (["Keep", "Upload"], ["Keep", "Describe", "Upload"])
-        elif job_id.startswith("build-"):
-            assert (job["needs"], job["if"]) == ("release-gate", "${{ needs.release-gate.outputs.publish != 'true' }}")
+        else:
+            assert not merged and job["if"] == "${{ needs.release-gate.outputs.publish != 'true'" + changed + " }}", job_id
 
 
 @params

@@ -1,0 +1,110 @@
+"""Shell for the containers a job starts beside the candidate: test services and the prepare step.
+
+Both platforms run the same POSIX shell. Spec values never appear in it: images, environment
+values, readiness commands and the prepare script reach it through variables the templates set
+(GitHub step env, GitLab variables with expand: false), named here. Service names and output paths
+are pattern-checked by the schema and still shell-quoted. `prefix` is the job's own name for what
+it starts (`$GEN_CI_NAME`, `gen-ci-$CI_JOB_ID`), so jobs sharing a daemon never meet.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+Service = dict[str, Any]  # a generator.model.Service, as the templates see it (dataclasses.asdict)
+
+
+def service_variables(services: list[Service]) -> dict[str, str]:
+    """Variable name -> spec value, for the job to set; the scripts below read only these names."""
+    found = {}
+    for number, service in enumerate(services, 1):
+        found[f"GEN_CI_SERVICE_{number}_IMAGE"] = service["image"]
+        if service["ready"]:
+            found[f"GEN_CI_SERVICE_{number}_READY"] = service["ready"]
+        for key, value in service["env"].items():
+            found[f"GEN_CI_SERVICE_{number}_ENV_{key}"] = value
+    return found
+
+
+def _named(prefix: str, name: str) -> str:
+    if shlex.quote(name) != name:  # the schema allows only [a-z0-9-] names; never let one through unquoted
+        raise ValueError(f"service name {name!r} is not a plain word")
+    return f'"{prefix}-{name}"'
+
+
+def start_services(services: list[Service], prefix: str, host_network: bool) -> str:
+    lines = []
+    if host_network:
+        lines.append("# The daemon has no bridge (isolated profile): services share its network and the test reaches them on 127.0.0.1.")
+    else:
+        lines += [
+            "# The services and the test meet on this job's own network, where each service's name resolves.",
+            f'docker network create "{prefix}-net" > /dev/null',
+        ]
+    for number, service in enumerate(services, 1):
+        name = service["name"]
+        network = "--network=host" if host_network else f'--network "{prefix}-net" --network-alias {shlex.quote(name)}'
+        env = "".join(f' \\\n  --env {key}="$GEN_CI_SERVICE_{number}_ENV_{key}"' for key in service["env"])
+        lines.append(f'docker run --detach --name {_named(prefix, name)} {network}{env} "$GEN_CI_SERVICE_{number}_IMAGE" > /dev/null')
+    checked = [(number, service) for number, service in enumerate(services, 1) if service["ready"]]
+    if checked:
+        lines += [
+            "ready() {",
+            "  # name, seconds, command: the command runs inside the service once a second until it succeeds.",
+            "  waited=0",
+            f'  until docker exec "{prefix}-$1" sh -c "$3" > /dev/null 2>&1; do',
+            "    waited=$((waited + 1))",
+            '    if [ "$waited" -ge "$2" ]; then',
+            '      echo "$1 was not ready after $2 seconds; its log follows" >&2',
+            f'      docker logs --tail 100 "{prefix}-$1" >&2 || true',
+            "      return 1",
+            "    fi",
+            "    sleep 1",
+            "  done",
+            '  echo "$1 is ready after $waited seconds"',
+            "}",
+        ]
+        for number, service in checked:
+            lines.append(f'ready {shlex.quote(service["name"])} {service["timeout_seconds"]} "$GEN_CI_SERVICE_{number}_READY"')
+    return "\n".join(lines)
+
+
+def test_network(services: list[Service], prefix: str, host_network: bool) -> str:
+    """The test container's extra docker run flags, so that every service name resolves in it."""
+    if not services:
+        return ""
+    if host_network:
+        return "".join(" --add-host " + shlex.quote(service["name"]) + ":127.0.0.1" for service in services)
+    return f' --network "{prefix}-net"'
+
+
+def service_logs(services: list[Service], prefix: str) -> str:
+    return "\n".join(
+        "echo " + shlex.quote("--- " + service["name"]) + "; docker logs --tail 200 " + _named(prefix, service["name"]) + " 2>&1 || true"
+        for service in services
+    )
+
+
+def remove_services(services: list[Service], prefix: str, host_network: bool) -> str:
+    names = " ".join(_named(prefix, service["name"]) for service in services)
+    lines = [f"docker rm --force --volumes {names} > /dev/null 2>&1 || true"]
+    if not host_network:
+        lines.append(f'docker network rm "{prefix}-net" > /dev/null 2>&1 || true')
+    return "\n".join(lines)
+
+
+def prepare(outputs: list[str], netflag: str) -> str:
+    words = " ".join(shlex.quote(output) for output in outputs)
+    return "\n".join([
+        "# The pinned image gets a copy of the repository without .git (so no token) on standard input,",
+        "# runs the script at its root, and sends back only the outputs the spec names.",
+        'prepared=$(mktemp)',
+        f"tar -c -f - --exclude=./.git . | docker run --rm --interactive{netflag} --env GEN_CI_PREPARE_SCRIPT \\",
+        '  --entrypoint /bin/sh "$GEN_CI_PREPARE_IMAGE" -c \\',
+        """  'mkdir -p /tmp/gen-ci && cd /tmp/gen-ci && tar -x -f - && sh -c "$GEN_CI_PREPARE_SCRIPT" >&2 && tar -c -f - -- "$@"' \\""",
+        f'  prepare {words} > "$prepared"',
+        'tar -x -f "$prepared"',
+        'rm -f "$prepared"',
+        f"echo 'Prepared for the build:' {words}",
+    ])
