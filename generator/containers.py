@@ -23,8 +23,14 @@ def service_variables(services: list[Service]) -> dict[str, str]:
         if service["ready"]:
             found[f"GEN_CI_SERVICE_{number}_READY"] = service["ready"]
         for key, value in service["env"].items():
-            found[f"GEN_CI_SERVICE_{number}_ENV_{key}"] = value
+            found[_env_variable(number, service, key)] = value
     return found
+
+
+def _env_variable(number: int, service: Service, key: str) -> str:
+    # Upper case (shell linters read lower-case names as unassigned locals), numbered so that keys
+    # differing only in case never share a variable.
+    return f"GEN_CI_SERVICE_{number}_ENV_{list(service['env']).index(key) + 1}_{key.upper()}"
 
 
 def _named(prefix: str, name: str) -> str:
@@ -45,7 +51,7 @@ def start_services(services: list[Service], prefix: str, host_network: bool) -> 
     for number, service in enumerate(services, 1):
         name = service["name"]
         network = "--network=host" if host_network else f'--network "{prefix}-net" --network-alias {shlex.quote(name)}'
-        env = "".join(f' \\\n  --env {key}="$GEN_CI_SERVICE_{number}_ENV_{key}"' for key in service["env"])
+        env = "".join(f' \\\n  --env {key}="${_env_variable(number, service, key)}"' for key in service["env"])
         lines.append(f'docker run --detach --name {_named(prefix, name)} {network}{env} "$GEN_CI_SERVICE_{number}_IMAGE" > /dev/null')
     checked = [(number, service) for number, service in enumerate(services, 1) if service["ready"]]
     if checked:

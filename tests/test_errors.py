@@ -180,6 +180,16 @@ def _spec_with(override: str) -> str:
     return "".join(base.values())
 
 
+def assert_located_refusal(cli, spec, output, code: str, where: str, words: str) -> None:
+    """The spec is refused with exactly one located error, exit 2, and the output file untouched."""
+    output.write_text("kept\n")
+    result = cli(str(spec), "-o", str(output))
+    rows = _errors(result)
+    assert result.exit_code == 2 and [(r["code"], r["path"]) for r in rows] == [(code, where)], [r.string for r in rows]
+    assert words in rows[0]["msg"] and int(rows[0]["line"]) > 1
+    assert output.read_text() == "kept\n"
+
+
 def test_every_semantic_rule_has_a_case():
     assert set(SEMANTIC) | OTHER_FILES == {c for c in CODES if c.startswith("GC1")}
 

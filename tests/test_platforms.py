@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from generator.pipeline import generate
 from generator.rendering import layout_program
 from tests.conftest import GOLDEN, golden_outputs
-from tests.test_errors import _errors, _spec_with
+from tests.test_errors import _spec_with, assert_located_refusal
 
 NATIVE = GOLDEN / "scenario-12-native-multi-arch"
 EMULATED = GOLDEN / "scenario-12-emulated"
@@ -377,13 +377,7 @@ def test_layout_keeps_real_variants():
     ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64/v8]}]\n", "GC012", "$.images[0].platforms[1]", "did you mean 'linux/arm64'"),
 ])
 def test_bad_platform_input_is_located_and_writes_nothing(cli, write_spec, tmp_path, override, code, where, words):
-    output = tmp_path / "out.yml"
-    output.write_text("kept\n")
-    result = cli(str(write_spec(_spec_with(override))), "-o", str(output))
-    rows = _errors(result)
-    assert result.exit_code == 2 and [(r["code"], r["path"]) for r in rows] == [(code, where)]
-    assert words in rows[0]["msg"] and int(rows[0]["line"]) > 1
-    assert output.read_text() == "kept\n"
+    assert_located_refusal(cli, write_spec(_spec_with(override)), tmp_path / "out.yml", code, where, words)
 
 
 def test_gitlab_multi_platform_renders_from_29_4_0(tmp_path):

@@ -139,6 +139,31 @@ def repair(spec: dict) -> dict:
                 host = "ghcr.io/" if "github" in spec["targets"] else "registry.gitlab.com/"
                 moved = host + image["repository"].split("/", 1)[1]
                 image["repository"] = moved if len(moved) <= 200 else f"{host}acme/img{index}"
+        # Services: pinned (GC126), one name each (GC128). Prepare outputs inside the context (GC128).
+        services = image.get("services", [])
+        for number, service in enumerate(services):
+            service["name"] = f"svc{number}"
+            # Values are data; the hostile ones are placed by hostile_specs, the schema's own by hypothesis.
+            service["env"] = {key: value for key, value in service.get("env", {}).items() if value.isprintable()}
+            if "@" not in service["image"] and (":" not in service["image"].rsplit("/", 1)[-1] or service["image"].endswith(":latest")):
+                service["image"] = service["image"].split(":")[0] + ":1.0"
+        if "prepare" in image:
+            image["prepare"]["script"] = "make dist"
+            context = image.get("context", ".").strip("/")
+            image["prepare"]["outputs"] = [out if context in ("", ".") or out.startswith(context + "/") else f"{context}/{out}"
+                                           for out in image["prepare"]["outputs"]]
+            image["prepare"]["outputs"] = [out for out in dict.fromkeys(image["prepare"]["outputs"]) if len(out) <= 200] or [f"{context}/dist"]
+            reference = image["prepare"]["image"]
+            if "@" not in reference and (":" not in reference.rsplit("/", 1)[-1] or reference.endswith(":latest")):
+                image["prepare"]["image"] = reference.split(":")[0] + ":1.0"
+        image["paths"] = [path for path in image.get("paths", []) if ".." not in path.split("/")] or None
+        if image["paths"] is None:
+            del image["paths"]
+        # A registry cache lives on one of the image's registries, for single-platform images (GC129).
+        if image.get("cache") == "registry":
+            image["cache"] = "none"
+        image.pop("cache_repository", None)
+        image.pop("cache_clean_release", None)
         # Build secrets are environment secrets on GitHub (GC110) and never named GITHUB_* there (GC121).
         image["secrets"] = {key: ("S_" + name if name.upper().startswith("GITHUB_") else name) for key, name in image.get("secrets", {}).items()}
         if image["secrets"]:
@@ -161,6 +186,9 @@ def repair(spec: dict) -> dict:
     if "github" not in spec["targets"]:
         triggers["release"] = triggers["call"] = False
         push["events"] = [e for e in events if e != "release"] or ["push"]
+    spec["shared_paths"] = [path for path in spec.get("shared_paths", []) if ".." not in path.split("/")]
+    if not any("paths" in image for image in spec["images"]):
+        spec.pop("shared_paths")
     if triggers.get("call"):
         push["sign"] = False  # a called workflow's signature cannot be verified (GC123)
     # Runner mappings only for built platforms (GC124), each either native or emulated (GC125).
@@ -168,6 +196,8 @@ def repair(spec: dict) -> dict:
     mappings = runners.get("platforms", {})
     for platform in list(mappings):
         mapping = mappings[platform]
+        if "github" in mapping:
+            mapping["github"] = ["ubuntu-24.04-arm"]  # a hosted label: actionlint knows it, zizmor does not flag it
         if platform not in built:
             del mappings[platform]
         elif mapping.get("emulate") and ({"github", "gitlab"} & set(mapping) or platform == "linux/amd64"):

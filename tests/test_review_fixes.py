@@ -460,3 +460,18 @@ def test_a_failed_gitlab_push_fails_the_job(tmp_path):
     env = {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "CI_REGISTRY_IMAGE": "registry.example.com/acme/app", "CANDIDATE": "gen-ci/app:1"}
     result = subprocess.run(["sh", "-e", "-c", push], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode != 0 and "denied" in result.stderr
+
+
+def test_the_gate_sets_only_the_ref_patterns_its_events_read(tmp_path):
+    """A schedule-only spec once left branch_refs and tag_refs unused (shellcheck SC2034)."""
+    from generator.pipeline import generate
+    from ruamel.yaml import YAML
+
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        "version: 1\nname: x\ntargets: {github: ci.yml}\n"
+        "triggers: {branches: [main], tags: ['v*'], schedule: ['0 4 * * 1']}\n"
+        "images: [{repository: ghcr.io/a/b}]\npush: {branches: [main], tags: ['v*'], events: [schedule]}\n"
+    )
+    gate = YAML(typ="safe").load(generate(spec, "github")[2])["jobs"]["release-gate"]["steps"][0]["run"]
+    assert "branch_refs" not in gate and "tag_refs" not in gate and "schedule)" in gate
