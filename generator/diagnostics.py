@@ -47,6 +47,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC127": ("path-outside-repository", "A change filter path that leaves the repository (..)."),
     "GC128": ("container-conflict", "Two services with one name, or a prepare output outside the build context."),
     "GC129": ("cache-unwritable", "cache: registry without cache_repository, on a multi-platform image, or on a registry the release job never logs in to."),
+    "GC130": ("rootless-unsupported", "Something docker.mode rootless cannot do without a daemon or privilege: dind settings, GitHub, grype, several platforms, services, prepare, registry cache, OIDC."),
 }
 
 

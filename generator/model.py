@@ -107,6 +107,7 @@ class Docker:
     host_network: bool
     github_daemon: str
     buildkit_image: str
+    rootless_image: str  # rootless BuildKit, for docker.mode rootless
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,7 @@ def build_model(data: dict[str, Any]) -> Model:
             host_network=docker["mode"] == "dind" and docker["network"] == "isolated",
             github_daemon=docker["github_daemon"],
             buildkit_image=f"moby/buildkit:{docker['buildkit']}",
+            rootless_image=f"moby/buildkit:{docker['buildkit']}-rootless",
         ),
         images=images,
         shared_paths=list(data["shared_paths"]),

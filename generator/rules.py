@@ -49,7 +49,7 @@ GITLAB_MERGE_VERSION = (29, 4, 0)
 
 def multi_platform_on_old_client(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     version = tuple(int(part) for part in spec["docker"]["version"].split("."))
-    if version >= GITLAB_MERGE_VERSION:
+    if version >= GITLAB_MERGE_VERSION or spec["docker"]["mode"] == "rootless":  # rootless: GC130 says why
         return
     for index, image in _gitlab_images(spec):
         if len(image["platforms"]) > 1:
@@ -226,6 +226,8 @@ def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator
     raw_docker = loaded.data.get("docker", {})
     # version and cli_digest also pin the client image of GitLab's socket jobs, so they stay valid there.
     dind_only = ("dind_digest", "storage_driver", "network", "iptables", "icc", "mtu", "bip", "github_daemon")
+    if spec["docker"]["mode"] == "rootless":
+        return  # rootless_limits refuses the daemon's settings there, as needing privileges
     if spec["docker"]["mode"] == "socket":
         for key in dind_only:
             if key in raw_docker:
@@ -618,6 +620,38 @@ def loaded_keys(loaded: LoadedSpec, path: tuple) -> set[str]:
     return set(node)
 
 
+def rootless_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """What rootless mode (no daemon, no privilege) cannot do, each refused where it is written."""
+    if spec["docker"]["mode"] != "rootless":
+        return
+    why = "docker.mode rootless"
+    raw_docker = loaded.data.get("docker", {})
+    for key in ("dind_digest", "storage_driver", "network", "iptables", "icc", "mtu", "bip", "github_daemon"):
+        if key in raw_docker:
+            yield loaded.diagnostic(("docker", key), "GC130", f"docker.{key} configures a privileged daemon, which {why} does not run; remove it")
+    if "github" in spec["targets"]:
+        yield loaded.diagnostic(
+            ("docker", "mode"), "GC130",
+            f"{why} renders GitLab jobs only: GitHub-hosted runners have a Docker daemon (use mode: socket), and rootless "
+            "jobs on self-hosted container runners are not rendered yet",
+        )
+    if spec["scan"]["tool"] == "grype":
+        yield loaded.diagnostic(("scan", "tool"), "GC130", f"{why} runs the scanner as the job's image, and grype's image has no shell; use tool: trivy")
+    for index, image in enumerate(spec["images"]):
+        where = ("images", index)
+        if len(image["platforms"]) > 1:
+            yield loaded.diagnostic((*where, "platforms"), "GC130", f"{why} builds one platform per image: emulation needs a privileged binfmt set-up; use mode: dind for multi-platform images")
+        if image["services"]:
+            yield loaded.diagnostic((*where, "services"), "GC130", f"{why} has no daemon to start services beside the test; use mode: dind or socket for tests that need services")
+        if "prepare" in image:
+            yield loaded.diagnostic((*where, "prepare"), "GC130", f"{why} has no daemon to run the prepare image; use mode: dind or socket")
+        if image["cache"] == "registry":
+            yield loaded.diagnostic((*where, "cache"), "GC130", f"{why} builds without registry credentials in the build job, so it cannot write a registry cache; use cache: none")
+    for entry, repository_at, auth_at in _registries(spec):
+        if entry.get("auth") == "oidc":
+            yield loaded.diagnostic(auth_at, "GC130", f"{why} has no AWS CLI beside the copy tool to trade the OIDC token for ECR credentials; use auth: secrets")
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_old_client,
@@ -646,6 +680,7 @@ RULES: list[Rule] = [
     path_outside_repository,
     services_and_prepare,
     cache_unwritable,
+    rootless_limits,
 ]
 
 

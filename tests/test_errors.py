@@ -165,6 +165,7 @@ SEMANTIC = {
     "GC126": "images: [{repository: ghcr.io/acme/app, test: 'true', services: [{name: db, image: postgres}]}]\n",
     "GC127": "images: [{repository: ghcr.io/acme/app, paths: [../shared/**]}]\n",
     "GC129": "images: [{repository: ghcr.io/acme/app, cache: registry, cache_repository: docker.io/acme/app-cache}]\n",
+    "GC130": "docker: {mode: rootless}\n",
     "GC128": "images: [{repository: ghcr.io/acme/app, context: app, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist]}}]\n",
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
 }

@@ -143,3 +143,44 @@ def test_unreadable_input_exits_2(cli, tmp_path):
     result = cli("lint", str(bad))
     assert result.exit_code == 2
     assert f"{bad}:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [
+    "docker image push app",
+    "docker build --push -t reg/app .",
+    "docker buildx bake --push",
+    "docker buildx build \\\n  --platform linux/amd64 \\\n  --push -t reg/app .",  # continued lines
+    "podman push reg/app",
+    "buildah push reg/app",
+    "nerdctl push reg/app",
+    "/kaniko/executor --context . --destination reg/app:1",
+    "crane copy reg/a reg/b",
+    "skopeo copy docker://a docker://b",
+    "regctl image copy ocidir://candidate@sha256:0 reg/app:1",
+    "buildctl-daemonless.sh build --frontend dockerfile.v0 --output type=image,name=reg/app,push=true",
+    "docker buildx imagetools create --tag reg/app:1 reg/app@sha256:0",
+])
+def test_every_push_tool_counts_as_a_push(tmp_path, command):
+    assert _ids(_lint(tmp_path, SAFE_JOB.replace("docker build -t app .", "|\n      " + command.replace("\n", "\n      ")))) == ["GL007"]
+
+
+@pytest.mark.parametrize("command", [
+    "/kaniko/executor --context . --destination reg/app:1 --no-push",
+    "buildctl-daemonless.sh build --frontend dockerfile.v0 --output type=oci,dest=candidate,tar=false",
+    "docker buildx imagetools create --tag oci-layout://index:candidate oci-layout://a@sha256:0",
+    "echo docker push is documented here > notes.txt".replace("docker push", "docker-push"),
+])
+def test_local_outputs_are_not_pushes(tmp_path, command):
+    assert _lint(tmp_path, SAFE_JOB.replace("docker build -t app .", command)) == []
+
+
+@pytest.mark.parametrize("command", [
+    'podman login -u u -p "$PW" reg',
+    'buildah login --username u --password "$PW" reg',
+    'skopeo login -u u -p "$PW" reg',
+    'crane auth login reg -u u -p "$PW"',
+    'regctl registry login reg --user u --pass "$PW"',
+    'docker login -u u \\\n        -p "$PW" reg',
+])
+def test_every_login_with_a_password_flag_is_found(tmp_path, command):
+    assert _ids(_lint(tmp_path, SAFE_JOB.replace("docker build -t app .", "|\n      " + command))) == ["GL006"]

@@ -71,7 +71,9 @@ def repair(spec: dict) -> dict:
     push = spec.setdefault("push", {})
     scan = spec.setdefault("scan", {})
     runners = spec.setdefault("runners", {})
-    if docker.get("mode", "socket") == "socket":
+    if docker.get("mode") == "rootless" and "github" in spec["targets"]:
+        docker["mode"] = "socket"  # rootless renders GitLab only (GC130)
+    if docker.get("mode", "socket") in ("socket", "rootless"):
         for key in list(docker):
             if key not in ("mode", "version", "buildkit"):
                 del docker[key]
@@ -189,6 +191,26 @@ def repair(spec: dict) -> dict:
     spec["shared_paths"] = [path for path in spec.get("shared_paths", []) if ".." not in path.split("/")]
     if not any("paths" in image for image in spec["images"]):
         spec.pop("shared_paths")
+    if docker.get("mode") == "rootless":
+        # What rootless mode cannot do (GC130): grype, several platforms, services, prepare, registry cache, OIDC.
+        if scan.get("tool") == "grype":
+            scan["tool"] = "trivy"
+        if push.get("auth") == "oidc":
+            push["auth"] = "secrets"
+            push.setdefault("username", "REGISTRY_USER")
+            push.setdefault("password", "REGISTRY_PASSWORD")
+            push.setdefault("environment", "registry")
+        for image in spec["images"]:
+            image["platforms"] = image.get("platforms", ["linux/amd64"])[:1]
+            image.pop("services", None)
+            image.pop("prepare", None)
+            for entry in image.get("publish", []):
+                if entry.get("auth") == "oidc":
+                    entry.update(auth="secrets", username="REGISTRY_USER", password="REGISTRY_PASSWORD")
+                    entry.pop("aws_role", None)
+                    entry.pop("aws_region", None)
+                    entry["repository"] = "registry.example.com/acme/app"
+        runners.pop("platforms", None)
     if triggers.get("call"):
         push["sign"] = False  # a called workflow's signature cannot be verified (GC123)
     # Runner mappings only for built platforms (GC124), each either native or emulated (GC125).

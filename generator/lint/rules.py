@@ -146,14 +146,36 @@ def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding
                 yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: dockerd refuses to start with --iptables=false and --icc=false together; use --iptables=false --bridge=none, or --icc=false with iptables on")
 
 
+def _joined(text: str) -> str:
+    """Continued shell lines joined, so a flag on the next line still belongs to its command."""
+    return re.sub(r"\\\n\s*", " ", text)
+
+
+LOGIN_WITH_PASSWORD = re.compile(
+    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry)\s+login\b[^\n|;&]*\s(-p|--password|--pass)(\s|=)"
+)
+
+
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         for text, holder, index in _script_lines(job):
-            if re.search(r"docker\s+login\b[^\n|;&]*\s(-p|--password)(\s|=)", text):
-                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: docker login with -p/--password puts the secret on the command line and in process lists; pipe it to --password-stdin")
+            found = LOGIN_WITH_PASSWORD.search(_joined(text))
+            if found:
+                yield rule.finding(
+                    pipeline, _located(job, holder, index),
+                    f"{job.name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process lists; "
+                    "pipe it to --password-stdin (or write a Docker config file)",
+                )
 
 
-PUSHES = re.compile(r"\bdocker\s+push\b|\bbuildx\s+build\b[^\n]*--push\b|\bimagetools\s+create\b|\bcrane\s+(push|copy)\b|\bskopeo\s+copy\b")
+PUSHES = re.compile(
+    r"\b(docker|podman|buildah|nerdctl)\s+(image\s+)?push\b"
+    r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b[^\n|;&]*\s--push\b"
+    r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
+    r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
+    r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
+    r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)[^\n|;&]*--destination"
+)
 
 
 def _protected_only(job: Job) -> bool:
@@ -177,7 +199,7 @@ def _protected_only(job: Job) -> bool:
 
 def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
-        if any(PUSHES.search(text) for text, _, _ in _script_lines(job)) and not _protected_only(job):
+        if any(PUSHES.search(_joined(text)) for text, _, _ in _script_lines(job)) and not _protected_only(job):
             yield rule.finding(pipeline, job.line, f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...")
 
 
