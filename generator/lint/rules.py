@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.diagnostics import DOCS
-from generator.lint.document import Job, PipelineFile, line_of
+from generator.lint.document import Job, PipelineFile, file_of, line_of
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,10 @@ class Rule:
     summary: str
     check: Callable[[PipelineFile, "Rule"], Iterator[Finding]]
 
-    def finding(self, pipeline: PipelineFile, line: int, message: str) -> Finding:
-        return Finding(self.id, self.name, pipeline.path, line, message)
+    def finding(self, pipeline: PipelineFile, where: int | tuple[str, int], message: str) -> Finding:
+        """where: a line of the file audited, or (file, line) for something written in an included file."""
+        file, line = where if isinstance(where, tuple) else (pipeline.path, where)
+        return Finding(self.id, self.name, file, line, message)
 
 
 def _images(job: Job) -> Iterator[tuple[str, Any, Any]]:
@@ -56,13 +58,18 @@ def _dind_services(job: Job) -> Iterator[tuple[Any, Any, Any]]:
             yield service, job.merged.get("services"), index
 
 
-def _located(job: Job, holder: Any, key: Any) -> int:
+def _located(job: Job, holder: Any, key: Any) -> tuple[str, int]:
     line = line_of(holder, key) if holder is not None else 1
-    return line if line > 1 else job.line
+    return (file_of(holder, job.file), line) if line > 1 else (job.file, job.line)
+
+
+def _at(job: Job) -> tuple[str, int]:
+    return job.file, job.line
 
 
 def _variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
-    merged = {**pipeline.global_variables(), **(job.merged.get("variables") or {})}
+    globals_ = {} if job.merged.get("__no_global_variables__") else pipeline.global_variables()
+    merged = {**globals_, **(job.merged.get("variables") or {})}
     out = {}
     for key, value in merged.items():
         out[str(key)] = str(value.get("value", "")) if isinstance(value, dict) else str(value)
@@ -84,10 +91,26 @@ def _runnable(pipeline: PipelineFile) -> list[Job]:
     return [job for job in pipeline.jobs if not job.hidden]
 
 
+def _expand(reference: str, variables: dict[str, str]) -> str:
+    """A reference with its $NAME / ${NAME} replaced where the pipeline's variables say statically."""
+    def value(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        found = variables.get(name, match.group(0))
+        return found if "$" not in found else match.group(0)
+    for _ in range(5):  # variables naming variables
+        expanded = re.sub(r"\$\{(\w+)\}|\$(\w+)", value, reference)
+        if expanded == reference:
+            break
+        reference = expanded
+    return reference
+
+
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     reported = set()
     for job in _runnable(pipeline):
-        for reference, holder, key in _images(job):
+        variables = _variables(pipeline, job)
+        for written, holder, key in _images(job):
+            reference = _expand(written, variables)
             if not reference or "$" in reference or "@sha256:" in reference:
                 continue
             last = reference.rsplit("/", 1)[-1]
@@ -95,11 +118,12 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
             if tag and tag != "latest" and re.search(r"\d", tag):
                 continue
             line = _located(job, holder, key)
-            if (line, reference) in reported:
+            if (line, reference) in reported:  # line is (file, line)
                 continue
             reported.add((line, reference))
             why = "has no tag (so :latest)" if not tag else f"uses the moving tag :{tag}"
-            yield rule.finding(pipeline, line, f"{job.name}: image {reference} {why}; pin an exact version, and a digest where you can")
+            through = f" (through {written})" if written != reference else ""
+            yield rule.finding(pipeline, line, f"{job.name}: image {reference}{through} {why}; pin an exact version, and a digest where you can")
 
 
 def dind_without_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -114,13 +138,28 @@ def dind_without_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
             yield rule.finding(pipeline, line, f"{job.name}: DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs")
         elif ":2375" in variables.get("DOCKER_HOST", ""):
             yield rule.finding(pipeline, line, f"{job.name}: DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client")
-        elif "DOCKER_TLS_CERTDIR" not in variables or variables.get("DOCKER_TLS_VERIFY", "") in ("", "0"):
+        elif "DOCKER_TLS_CERTDIR" not in variables or (
+            variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables)
+        ):
             yield rule.finding(pipeline, line, f"{job.name}: the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client")
+
+
+def _docker_client_sets_tls(job: Job, variables: dict[str, str]) -> bool:
+    """GitLab's documented set-up: the official docker image's entrypoint turns on TLS itself when
+    DOCKER_TLS_CERTDIR is set and DOCKER_HOST names port 2376 (or is unset)."""
+    image = job.merged.get("image")
+    name = str(image.get("name", "") if isinstance(image, dict) else image or "")
+    official = re.fullmatch(r"(docker\.io/)?(library/)?docker(:[^/@]*)?(@sha256:[0-9a-f]{64})?", _expand(name, variables)) is not None
+    return official and variables.get("DOCKER_HOST", "tcp://docker:2376").endswith(":2376")
 
 
 def dind_missing_alias(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
         for service, holder, index in _dind_services(job):
+            name = str(service.get("name", "") if isinstance(service, dict) else service)
+            # GitLab derives the alias from the image name: docker:dind is reached as docker already.
+            if "/" not in name.split("@")[0]:
+                continue
             if not (isinstance(service, dict) and service.get("alias") == "docker"):
                 yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: the dind service has no `alias: docker`; the TLS certificate names docker, and a registry or mirror path changes the derived alias")
 
@@ -200,16 +239,27 @@ def _protected_only(job: Job) -> bool:
 def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
         if any(PUSHES.search(_joined(text)) for text, _, _ in _script_lines(job)) and not _protected_only(job):
-            yield rule.finding(pipeline, job.line, f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...")
+            yield rule.finding(pipeline, _at(job), f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...")
+
+
+ENGINE = re.compile(r"\b(docker|podman|buildah|buildctl(-daemonless\.sh)?|nerdctl|kaniko/executor|skopeo|crane|regctl)\b")
+
+
+def _runs_a_container_engine(job: Job) -> bool:
+    """The reason for GL008 (a hung daemon holds the runner) applies only where an engine runs."""
+    if any(_dind_services(job)):
+        return True
+    image = job.merged.get("image")
+    name = str(image.get("name", "") if isinstance(image, dict) else image or "")
+    if re.search(r"(^|/)(docker|kaniko|executor|buildkit|buildah|podman)([:@]|$)", name.split("@")[0].rsplit(":", 1)[0] + ":"):
+        return True
+    return any(ENGINE.search(text) for text, _, _ in _script_lines(job))
 
 
 def job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    default = pipeline.root.get("default")
-    if isinstance(default, dict) and "timeout" in default:
-        return
     for job in _runnable(pipeline):
-        if "timeout" not in job.merged and "trigger" not in job.merged:
-            yield rule.finding(pipeline, job.line, f"{job.name}: no timeout, so a hung daemon holds the runner for the project's maximum; set timeout: (e.g. 30 minutes)")
+        if "timeout" not in job.merged and "trigger" not in job.merged and _runs_a_container_engine(job):
+            yield rule.finding(pipeline, _at(job), f"{job.name}: no timeout, so a hung daemon holds the runner for the project's maximum; set timeout: (e.g. 30 minutes)")
 
 
 def debug_trace(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -221,7 +271,7 @@ def debug_trace(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
             value = variables.get(name)
             value = value.get("value") if isinstance(value, dict) else value
             if str(value).lower() in ("true", "1"):
-                yield rule.finding(pipeline, line_of(variables, name), f"{scope}: {name} is enabled, which prints every variable, secrets included, into the job log; remove it")
+                yield rule.finding(pipeline, (file_of(variables, pipeline.path), line_of(variables, name)), f"{scope}: {name} is enabled, which prints every variable, secrets included, into the job log; remove it")
 
 
 RULES = [
@@ -238,9 +288,11 @@ RULES = [
 
 
 def lint(pipeline: PipelineFile) -> list[Finding]:
+    from generator.lint.github_rules import GITHUB_RULES
+
     # A problem written once and inherited by several jobs is reported once, where it is written.
-    unique: dict[tuple[str, int], Finding] = {}
-    for rule in RULES:
+    unique: dict[tuple[str, str, int], Finding] = {}
+    for rule in GITHUB_RULES if pipeline.kind == "github" else RULES:
         for finding in rule.check(pipeline, rule):
-            unique.setdefault((finding.rule, finding.line), finding)
+            unique.setdefault((finding.rule, finding.file, finding.line), finding)
     return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule))
