@@ -100,6 +100,16 @@ def main() -> None:
         rows.append(("cold render, 1 spec", *render, render[0] / peer_one[0], "<= 1.0"))
         rows.append(("  peer: validate its output", *peer_one, 1.0, ""))
 
+        # The in-sync check beside the linters that run in the same hook chain on the same output.
+        single = make_repository(work / "single", 1)
+        check_one = measure([gen_ci, "check"], work / "single", repeat)
+        actionlint = measure([_which("actionlint"), "-no-color", "-shellcheck=", str(single[0])], work, repeat)
+        zizmor = measure([_which("zizmor"), "--offline", "--no-progress", str(single[0])], work, repeat)
+        rows.append(("check in sync, 1 spec (vs actionlint)", *check_one, check_one[0] / actionlint[0], "<= 1.0"))
+        rows.append(("  peer: actionlint on its output", *actionlint, 1.0, ""))
+        rows.append(("check in sync, 1 spec (vs zizmor)", *check_one, check_one[0] / zizmor[0], "<= 0.5"))
+        rows.append(("  peer: zizmor --offline on it", *zizmor, 1.0, ""))
+
         for size in sizes:
             outputs = make_repository(work / f"repo{size}", size)
             check = measure([gen_ci, "check"], work / f"repo{size}", repeat)
@@ -114,11 +124,11 @@ def main() -> None:
     print(f"gen-ci benchmark, {date.today()}, {platform.node()}: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {'smoke' if args.smoke else f'median of {repeat}'}")
     print()
-    print(f"| {'measurement':<32} | {'time':>9} | {'peak MiB':>8} | {'vs peer':>7} | target |")
-    print(f"|{'-' * 34}|{'-' * 11}|{'-' * 10}|{'-' * 9}|--------|")
+    print(f"| {'measurement':<38} | {'time':>9} | {'peak MiB':>8} | {'vs peer':>7} | target |")
+    print(f"|{'-' * 40}|{'-' * 11}|{'-' * 10}|{'-' * 9}|--------|")
     for name, seconds, peak, ratio, target in rows:
         shown = f"{ratio:.2f}x" if ratio is not None else ""
-        print(f"| {name:<32} | {seconds * 1000:7.1f}ms | {peak:8.1f} | {shown:>7} | {target:<6} |")
+        print(f"| {name:<38} | {seconds * 1000:7.1f}ms | {peak:8.1f} | {shown:>7} | {target:<6} |")
     print()
     for count, per_spec in result["per_spec"].items():
         print(f"warm render: {per_spec * 1000:.2f} ms per spec over {count} specs (target <= 5 ms)")

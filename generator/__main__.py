@@ -1,3 +1,3 @@
-from generator.cli import main
+from generator.fastpath import main
 
-main(prog_name="gen-ci")
+main()

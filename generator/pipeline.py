@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.diagnostics import SpecError
+from generator.fingerprint import spec_digest
 from generator.loading import LoadedSpec, load_spec
 from generator.model import Model
 
@@ -32,20 +33,6 @@ def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
         listed = ", ".join(sorted(model.targets))
         raise SpecError([loaded.diagnostic(("targets",), "GC012", f"--target {target} is not among this spec's targets ({listed}); add targets.{target}", key=True)])
     return target
-
-
-def spec_digest(spec_file: Path) -> str:
-    """Fingerprint of everything an output depends on besides gen-ci itself: the spec and the pin overrides."""
-    from generator.fingerprint import digest
-    from generator.project import overrides_path
-
-    overrides = overrides_path(spec_file)
-    return digest(*(_lf(path.read_bytes()) if path.is_file() else b"" for path in (spec_file, overrides)))
-
-
-def _lf(raw: bytes) -> bytes:
-    """Line endings as git stores them: a CRLF checkout (core.autocrlf) means the same spec."""
-    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def display_name(spec_file: Path) -> str:

@@ -147,7 +147,7 @@ def repair(spec: dict) -> dict:
             service["name"] = f"svc{number}"
             # Values are data; the hostile ones are placed by hostile_specs, the schema's own by hypothesis.
             service["env"] = {key: value for key, value in service.get("env", {}).items() if value.isprintable()}
-            if "@" not in service["image"] and (":" not in service["image"].rsplit("/", 1)[-1] or service["image"].endswith(":latest")):
+            if "@" not in service["image"] and (":" not in service["image"].rsplit("/", 1)[-1] or service["image"].endswith((":latest", ":"))):
                 service["image"] = service["image"].split(":")[0] + ":1.0"
         if "prepare" in image:
             image["prepare"]["script"] = "make dist"
@@ -156,7 +156,7 @@ def repair(spec: dict) -> dict:
                                            for out in image["prepare"]["outputs"]]
             image["prepare"]["outputs"] = [out for out in dict.fromkeys(image["prepare"]["outputs"]) if len(out) <= 200] or [f"{context}/dist"]
             reference = image["prepare"]["image"]
-            if "@" not in reference and (":" not in reference.rsplit("/", 1)[-1] or reference.endswith(":latest")):
+            if "@" not in reference and (":" not in reference.rsplit("/", 1)[-1] or reference.endswith((":latest", ":"))):
                 image["prepare"]["image"] = reference.split(":")[0] + ":1.0"
         image["paths"] = [path for path in image.get("paths", []) if ".." not in path.split("/")] or None
         if image["paths"] is None:

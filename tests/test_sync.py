@@ -171,3 +171,54 @@ def test_the_check_job_runs_the_command_that_proves_sync(repo):
     assert step["run"] == 'pipx run --spec "$GEN_CI" gen-ci check "$SPEC"'
     assert step["env"]["SPEC"] == ".gen-ci/app.yml"
     assert invoke("check", step["env"]["SPEC"]).exit_code == 0
+
+
+HEAVY = ("click", "ruamel", "jinja2", "jsonschema", "yaml")
+
+
+def _console(repo, *args: str) -> subprocess.CompletedProcess:
+    """gen-ci as the console script runs it, reporting which heavy libraries it imported."""
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['gen-ci', *{list(args)!r}]\n"
+        "try:\n    runpy.run_module('generator', run_name='__main__')\n"
+        "except SystemExit as exit:\n    code = exit.code or 0\n"
+        "else:\n    code = 0\n"
+        f"sys.stdout.write(repr(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))) + ' ' + str(code))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("command", [["check"], ["sync"], ["check", "gen-ci.yml"]])
+def test_in_sync_check_and_sync_import_only_the_standard_library(repo, command):
+    invoke("sync")
+    done = _console(repo, *command)
+    assert done.stdout == "[] 0", done.stdout + done.stderr
+    # The same words as the full command: the spec list when specs are found rather than given.
+    full = invoke(*command)
+    assert full.exit_code == 0 and done.stderr == full.stderr
+
+
+def test_any_drift_takes_the_full_command(repo):
+    invoke("sync")
+    output = repo / OUTPUT
+    output.write_text(output.read_text().replace("timeout-minutes: 30", "timeout-minutes: 31"))
+    done = _console(repo, "check")
+    imported, code = done.stdout.rsplit(" ", 1)
+    assert code == "1" and "click" in imported and "edited by hand" in done.stderr
+
+
+@pytest.mark.parametrize("spec_text", [
+    "targets: &t {github: a.yml}\n",  # an anchor: read by YAML, not plainly
+    "targets:\n  github: a.yml\ntargets:\n  github: b.yml\n",  # a repeated key is an error the full command reports
+    "targets: {github: a.yml,\n  gitlab: b.yml}\n",  # a flow mapping over two lines
+])
+def test_specs_the_plain_reader_cannot_read_take_the_full_command(tmp_path, spec_text):
+    from generator.fastpath import run
+    from generator.targets import plain_targets
+
+    spec = tmp_path / "gen-ci.yml"
+    spec.write_text("version: 1\n" + spec_text)
+    assert plain_targets(spec.read_bytes()) is None
+    assert run(["check", str(spec)]) is None

@@ -30,12 +30,21 @@ def _declared_outputs(spec_file: Path) -> dict[str, str] | None:
 
 @cache  # read once per run, keyed on the file's state: the clash check and the fast path both need them
 def _read_targets(spec_file: str, mtime_ns: int, size: int) -> dict[str, str] | None:
+    from generator.targets import plain_targets
+
+    try:
+        raw = Path(spec_file).read_bytes()
+    except OSError:
+        return None
+    found = plain_targets(raw)
+    if found is not None:
+        return found
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = YAML(typ="safe").load(Path(spec_file).read_bytes())
-    except (OSError, YAMLError, ValueError, RecursionError):
+        data = YAML(typ="safe").load(raw)
+    except (YAMLError, ValueError, RecursionError):
         return None
     targets = data.get("targets") if isinstance(data, dict) else None
     if not isinstance(targets, dict) or not all(isinstance(v, str) for v in targets.values()):
@@ -63,7 +72,7 @@ def fingerprints_match(spec_file: Path) -> bool:
 
     Then nothing can have changed, and neither validation nor rendering needs to be loaded.
     """
-    from generator.pipeline import spec_digest
+    from generator.fingerprint import spec_digest
     from generator.project import output_path, overrides_path
 
     targets = _declared_outputs(spec_file)
