@@ -292,8 +292,8 @@ def _check_github(doc: dict, spec: dict, placed: dict) -> None:
 def _check_gitlab(doc: dict, spec: dict, placed: dict) -> None:
     for index in range(len(spec["images"])):
         for job_id, job in doc.items():
-            if not re.fullmatch(rf"(build|candidate|release)-img{index}(-[a-z0-9-]+)?", job_id) or "CANDIDATE" not in job["variables"]:
-                continue
+            if not re.fullmatch(rf"(build|candidate|release)-img{index}(-[a-z0-9-]+)?", job_id) or "GEN_CI_TEST_SCRIPT" not in job.get("variables", {}):
+                continue  # another image's job, or one that builds nothing
             variables = job["variables"]
             assert variables["GEN_CI_TEST_SCRIPT"] == {"value": placed[f"test{index}"], "expand": False}
             assert variables["GEN_CI_BUILD_ARG_HOSTILE"] == {"value": placed[f"arg{index}"], "expand": False}
