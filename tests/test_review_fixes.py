@@ -485,3 +485,18 @@ def test_the_gate_sets_only_the_ref_patterns_its_events_read(tmp_path):
     )
     gate = YAML(typ="safe").load(generate(spec, "github")[2])["jobs"]["release-gate"]["steps"][0]["run"]
     assert "branch_refs" not in gate and "tag_refs" not in gate and "schedule)" in gate
+
+
+@pytest.mark.parametrize("pattern", ["v1++", "v*+", "+v1"])
+def test_a_plus_after_a_special_character_is_refused_as_github_refuses_it(pattern):
+    """The property test found `jJ++aZa` in a trigger: actionlint (and GitHub) reject + after * or +."""
+    from tests.test_errors import _errors, _spec_with
+
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as work:
+        spec = Path(work) / "spec.yml"
+        spec.write_text(_spec_with(f"triggers: {{tags: ['{pattern}']}}\n"))
+        rows = _errors(invoke(str(spec)))
+    assert [(row["path"]) for row in rows] == ["$.triggers.tags[0]"]
