@@ -30,6 +30,24 @@ def _resolves_to_non_string(text: str) -> bool:
     return any(resolver.resolve(ScalarNode, text, (True, False)) != "tag:yaml.org,2002:str" for resolver in _resolvers())
 
 
+def needs_double_quotes(text: str) -> bool:
+    """Whether the canonical emitter writes `text` double-quoted whatever its analysis says."""
+    return bool(_NEEDS_ESCAPES.search(text)) or _resolves_to_non_string(text)
+
+
+@cache
+def scalar_analyzer() -> Any:
+    """The canonical emitter's own scalar analysis, as a function of the text."""
+    from types import SimpleNamespace
+
+    from ruamel.yaml.emitter import Emitter
+
+    # The analysis reads the serializer's YAML version through the dumper: canonical() emits YAML 1.2.
+    dumper = SimpleNamespace(_serializer=SimpleNamespace(use_version=(1, 2)))
+    emitter = Emitter(io.StringIO(), allow_unicode=True, dumper=dumper)
+    return emitter.analyze_scalar
+
+
 def _quote_ambiguous(node: Any) -> Any:
     """Double-quote every string a YAML 1.1 reader would take for another type, keys included."""
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -55,6 +73,21 @@ def _quote_ambiguous(node: Any) -> Any:
         for index, item in enumerate(node):
             node[index] = fix(item)
     return node
+
+
+def parsed(rendered: str) -> str:
+    """The rendered text, once libyaml has read it: the templates write canonical text by
+    construction (every scalar through quoting.canonical_scalar), which the test suite proves by
+    running canonical() on every golden and property-test output; at run time a fast parse is
+    enough to prove that what is written is YAML."""
+    import yaml
+
+    try:
+        for _ in yaml.parse(rendered, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            pass  # every event read: the text is well-formed YAML (the templates write no anchors)
+    except yaml.YAMLError as exc:
+        raise RenderedInvalid(f"gen-ci rendered invalid YAML (please report this): {exc}") from None
+    return rendered
 
 
 def canonical(rendered: str) -> str:

@@ -52,7 +52,7 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     One entry for `target`; else every target, or (every=False) the spec's only target.
     """
     from generator import pins
-    from generator.emitting import canonical
+    from generator.emitting import parsed
     from generator.fingerprint import header
     from generator.project import overrides_path
     from generator.rendering import render
@@ -73,7 +73,7 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     out = []
     for platform in platforms:
         output = model.targets[platform]
-        body = canonical(render(model, platform, action, name))
+        body = parsed(render(model, platform, action, name))
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
@@ -55,3 +56,61 @@ def comment_text(value: object) -> str:
 def csv_field(value: str) -> str:
     """One CSV field: build-push-action reads list inputs as CSV, so quotes and commas survive only quoted."""
     return '"' + value.replace('"', '""') + '"'
+
+
+_RUAMEL_ESCAPES = {
+    "\x00": "0", "\x07": "a", "\x08": "b", "\t": "t", "\n": "n", "\x0b": "v", "\x0c": "f", "\r": "r", "\x1b": "e",
+    '"': '"', "\\": "\\", "\x85": "N", "\xa0": "_", "\u2028": "L", "\u2029": "P",
+}
+
+
+def _double_quoted(text: str) -> str:
+    """A double-quoted scalar exactly as the canonical emitter (ruamel, allow_unicode) writes it."""
+    out = []
+    for char in text:
+        if char in '"\\\x85\u2028\u2029\ufeff' or not (
+            "\x20" <= char <= "\x7e" or "\xa0" <= char <= "\ud7ff" or "\ue000" <= char <= "\ufffd" or "\U00010000" <= char <= "\U0010ffff"
+        ):
+            if char in _RUAMEL_ESCAPES:
+                out.append("\\" + _RUAMEL_ESCAPES[char])
+            elif char <= "\xff":
+                out.append("\\x%02X" % ord(char))
+            elif char <= "\uffff":
+                out.append("\\u%04X" % ord(char))
+            else:
+                out.append("\\U%08X" % ord(char))
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _analysis(text: str) -> Any:
+    from generator.emitting import scalar_analyzer
+
+    return scalar_analyzer()(text)
+
+
+@lru_cache(maxsize=8192, typed=True)  # typed: True and 1 are different scalars. Step names, images and flags repeat across the specs of one run
+def canonical_scalar(value: Any, flow: bool = False, key: bool = False) -> str:
+    """A value written as the canonical emitter writes it, so a render is canonical as it stands.
+
+    The choice is the emitter's own (its scalar analysis): plain where YAML 1.1 and 1.2 both read a
+    string, else single-quoted, else double-quoted with escapes.
+    """
+    from generator.emitting import needs_double_quotes
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if needs_double_quotes(text):
+        return _double_quoted(text)
+    analysis = _analysis(text)
+    if not (key and (analysis.empty or analysis.multiline)) and (analysis.allow_flow_plain if flow else analysis.allow_block_plain):
+        return text
+    if analysis.allow_double_quoted and ("'" in text or "\n" in text):
+        return _double_quoted(text)
+    if analysis.allow_single_quoted and not (key and analysis.multiline):
+        return "'" + text.replace("'", "''") + "'"
+    return _double_quoted(text)

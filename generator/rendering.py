@@ -16,7 +16,7 @@ from typing import Any
 from generator import changes, containers, pins
 from generator.model import Model
 from generator.refs import glob_regex
-from generator.quoting import comment_text, csv_field, yaml_quote
+from generator.quoting import canonical_scalar, comment_text, csv_field, yaml_quote
 from generator.tagging import describe_script
 from generator.resources import data_dir
 
@@ -37,11 +37,11 @@ def github_build_args(static: dict[str, str], computed: dict[str, str]) -> str:
     """build-push-action's build-args input: static values kept inert, computed ones read from the describe step."""
     lines = [github_literal(csv_field(f"{name}={value}")) for name, value in static.items()]
     lines += [csv_field(f"{name}=${{{{ steps.describe.outputs.{field} }}}}") for name, field in computed.items()]
-    return yaml_quote("\n".join(lines))
+    return canonical_scalar("\n".join(lines))
 
 
-def _q_github(value: Any) -> str:
-    return yaml_quote(github_literal(value) if isinstance(value, str) else value)
+def _q_github(value: Any, flow: bool = False) -> str:
+    return canonical_scalar(github_literal(value) if isinstance(value, str) else value, flow=flow)
 
 
 def _bytecode_cache() -> Any:
@@ -95,9 +95,9 @@ def _environment(platform: str) -> Any:
         keep_trailing_newline=True,
         extensions=["jinja2.ext.do"],
     )
-    env.filters["q"] = _q_github if platform == "github" else yaml_quote
+    env.filters["q"] = _q_github if platform == "github" else canonical_scalar
     env.filters["shq"] = lambda value: shlex.quote(str(value))
-    env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i) for i in items) + "]"
+    env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i, flow=True) for i in items) + "]"
     env.filters["ref_regex"] = lambda glob: gitlab_regex(glob_regex(glob))
     env.filters["ref_ere"] = glob_regex  # bash =~ reads it as an ERE: the refs hold no other metacharacters
     env.filters["csv_field"] = csv_field
