@@ -1,70 +1,102 @@
 """`gen-ci check` and `gen-ci sync` when every output is already in sync: the hook's usual case.
 
-It answers with the standard library and gen-ci's small modules alone (no click, YAML, Jinja or
-JSON Schema): each spec's targets are read plainly, and each output's fingerprint must name this
-gen-ci, this exact spec (and pin overrides) and its own body. Anything else (an option, a drift,
-a spec it cannot read plainly, a problem) answers None, and the full command runs from the start,
-so every message and exit status stays the full command's.
+It answers with the standard library's lightest modules (os, re) and gen-ci's small ones: no
+click, YAML, Jinja or JSON Schema, not even pathlib or hashlib's OpenSSL. Each spec's targets
+are read plainly, and each output's fingerprint must name this gen-ci, this exact spec (and pin
+overrides) and its own body. Anything else (an option, a drift, a spec it cannot read plainly,
+a directory it cannot list plainly, a problem) answers None, and the full command runs from the
+start, so every message and exit status stays the full command's. Paths follow
+generator.project's rules, with os.path.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
+
+# generator.project.DEFAULT_SPECS, in its order.
+_NAMED = ("gen-ci.yml", "gen-ci.yaml")
+_IN_DIRECTORY = (".yml", ".yaml")
 
 
-def _in_sync(spec: Path) -> bool:
+def _repository_root(start: str) -> str:
+    directory = os.path.realpath(start)
+    while True:
+        if os.path.exists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return os.path.realpath(start)
+        directory = parent
+
+
+def _discover(root: str) -> list[str] | None:
+    found = [os.path.join(root, name) for name in _NAMED if os.path.isfile(os.path.join(root, name))]
+    folder = os.path.join(root, ".gen-ci")
+    if os.path.isdir(folder):
+        names = os.listdir(folder)
+        if any(name.startswith(".") for name in names):
+            return None  # glob patterns and hidden names: leave that to the full command
+        for suffix in _IN_DIRECTORY:
+            found += sorted(os.path.join(folder, n) for n in names if n.endswith(suffix) and os.path.isfile(os.path.join(folder, n)))
+    return found
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError:
+        return None
+
+
+def _outputs_in_sync(spec: str) -> list[str] | None:
+    """The real paths of the spec's outputs when every one is in sync, else None."""
     from generator import __version__
-    from generator.fingerprint import digest, spec_digest, split
-    from generator.project import output_path, overrides_path
+    from generator.fingerprint import _lf, digest, split
     from generator.targets import plain_targets
 
-    try:
-        targets = plain_targets(spec.read_bytes())
-    except OSError:
-        return False
+    raw = _read(spec)
+    targets = plain_targets(raw) if raw is not None else None
+    root = _repository_root(os.path.dirname(os.path.abspath(spec)))
     # Pin overrides land in `uses:` lines: they are validated on every run, so never take the shortcut.
-    if not targets or overrides_path(spec).is_file():
-        return False
-    expected = spec_digest(spec)
-    owners = set()
+    if not targets or os.path.isfile(os.path.join(root, ".gen-ci", "pins.json")):
+        return None
+    expected = digest(_lf(raw), b"")
+    outputs = []
     for declared in targets.values():
-        path = output_path(spec, declared)
+        path = os.path.join(root, declared)
+        text = _read(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return False
-        fingerprint, body = split(text)
+            fingerprint, body = split(text.decode("utf-8")) if text is not None else (None, "")
+        except UnicodeDecodeError:
+            return None
         if not fingerprint or fingerprint.version != __version__ or fingerprint.spec != expected or fingerprint.body != digest(body.encode()):
-            return False
-        owners.add(path.resolve())
-    return len(owners) == len(targets)
+            return None
+        outputs.append(os.path.realpath(path))
+    return outputs
 
 
 def run(argv: list[str]) -> int | None:
     if not argv or argv[0] not in ("check", "sync") or any(arg.startswith("-") for arg in argv[1:]):
         return None
-    from generator.project import DEFAULT_SPECS, discover_specs, repository_root
-
     given = argv[1:]
-    specs = [Path(spec) for spec in given] if given else discover_specs(Path.cwd())
-    if not specs or not all(_in_sync(spec) for spec in specs):
+    root = _repository_root(os.getcwd())
+    specs = given or _discover(root)
+    if not specs:
         return None
-    # Two specs writing one file is an error the full command reports (GC115).
-    written = [repository_root(spec.resolve().parent) / declared for spec in specs for declared in _targets(spec)]
-    if len({path.resolve() for path in written}) != len(written):
-        return None
+    written: list[str] = []
+    for spec in specs:
+        outputs = _outputs_in_sync(spec)
+        if outputs is None:
+            return None
+        written += outputs
+    if len(set(written)) != len(written):
+        return None  # two specs writing one file: an error the full command reports (GC115)
     if not given:
-        root = repository_root(Path.cwd())
-        found = ", ".join(str(p.relative_to(root)) for p in specs)
+        found = ", ".join(os.path.relpath(spec, root) for spec in specs)
         sys.stderr.write(f"gen-ci: found {len(specs)} spec{'s' if len(specs) != 1 else ''} in {root}: {found}\n")
     return 0
-
-
-def _targets(spec: Path) -> list[str]:
-    from generator.targets import plain_targets
-
-    return list((plain_targets(spec.read_bytes()) or {}).values())
 
 
 def main() -> None:
