@@ -1,4 +1,5 @@
-"""`gen-ci check` and `gen-ci sync` when every output is already in sync: the hook's usual case.
+"""The usual cases without click: `gen-ci check` and `gen-ci sync` when every output is already
+in sync (the hook's), and `gen-ci SPEC [--target T]` rendering to standard output.
 
 It answers with the standard library's lightest modules (os, re) and gen-ci's small ones: no
 click, YAML, Jinja or JSON Schema, not even pathlib or hashlib's OpenSSL. Each spec's targets
@@ -77,8 +78,37 @@ def _outputs_in_sync(spec: str) -> list[str] | None:
     return outputs
 
 
+COMMANDS = ("render", "check", "sync", "lint", "schema", "pins", "explain", "init", "doctor")
+
+
+def render_to_stdout(argv: list[str]) -> int | None:
+    """`gen-ci SPEC [--target T]` (or `render SPEC ...`) when it renders cleanly: the text, without click.
+
+    Any problem answers None before anything is written, and the full command reports it.
+    """
+    args = argv[1:] if argv[:1] == ["render"] else argv
+    if not args or args[0] in COMMANDS or args[0].startswith("-"):
+        return None
+    spec, options = args[0], args[1:]
+    target = None
+    if options:
+        if len(options) != 2 or options[0] not in ("--target", "-t") or options[1] not in ("github", "gitlab"):
+            return None
+        target = options[1]
+    try:
+        from generator.pipeline import generate
+
+        _, _, text = generate(spec, target)
+    except Exception:  # noqa: BLE001 - the full command says what went wrong, in its own words
+        return None
+    sys.stdout.write(text)
+    return 0
+
+
 def run(argv: list[str]) -> int | None:
-    if not argv or argv[0] not in ("check", "sync") or any(arg.startswith("-") for arg in argv[1:]):
+    if argv and argv[0] not in ("check", "sync"):
+        return render_to_stdout(argv)
+    if not argv or any(arg.startswith("-") for arg in argv[1:]):
         return None
     given = argv[1:]
     root = _repository_root(os.getcwd())

@@ -292,6 +292,9 @@ def _check_github(doc: dict, spec: dict, placed: dict) -> None:
 
 
 def _check_gitlab(doc: dict, spec: dict, placed: dict) -> None:
+    # An empty section (variables: with nothing under it) reads as null, which GitLab refuses.
+    for job_id, job in doc.items():
+        assert not isinstance(job, dict) or all(value is not None for value in job.values()), job_id
     for index in range(len(spec["images"])):
         for job_id, job in doc.items():
             if not re.fullmatch(rf"(build|candidate|release)-img{index}(-[a-z0-9-]+)?", job_id) or "GEN_CI_TEST_SCRIPT" not in job.get("variables", {}):
@@ -401,3 +404,21 @@ def test_a_trailing_newline_in_any_checked_field_is_refused(tmp_path):
         assert f"error[GC013]: {json_path(path)}:" in result.stderr, result.stderr
 
     refuse_one()
+
+
+@SETTINGS
+@given(st.data())
+def test_the_quick_schema_check_never_passes_what_jsonschema_refuses(data):
+    """Schema-valid specs pass both; mutated ones are refused by the quick check whenever jsonschema refuses them."""
+    from jsonschema import Draft202012Validator
+
+    from generator.schemacheck import quickly_valid
+
+    schema = spec_schema()
+    spec = data.draw(from_schema(copy.deepcopy(schema)))
+    assert quickly_valid(spec, schema) == Draft202012Validator(schema).is_valid(spec)
+    mutated = copy.deepcopy(spec)
+    path = data.draw(st.sampled_from(["version", "name", "images", "docker", "scan", "push", "runners", "unknown"]))
+    mutated[path] = data.draw(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)))
+    if not Draft202012Validator(schema).is_valid(mutated):
+        assert not quickly_valid(mutated, schema)

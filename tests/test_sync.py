@@ -233,3 +233,19 @@ def test_plain_targets_read_every_golden_as_yaml_does():
     for spec in sorted((ROOT / "golden").glob("*/spec.yml")):
         raw = spec.read_bytes()
         assert plain_targets(raw) == YAML(typ="safe").load(raw)["targets"], spec
+
+
+def test_rendering_to_standard_output_skips_click_and_says_the_same(repo):
+    spec = "gen-ci.yml"
+    probe = subprocess.run([sys.executable, "-m", "generator", spec], cwd=repo, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           capture_output=True, text=True)
+    assert probe.returncode == 0 and probe.stdout == invoke(spec).stdout
+    # The probe's own line comes after the rendered text: the heavy modules imported, and the exit code.
+    assert _console(repo, spec).stdout.rsplit("\n", 1)[-1] == "['jinja2', 'ruamel', 'yaml'] 0"
+
+
+def test_a_render_with_problems_takes_the_full_command(repo):
+    (repo / "bad.yml").write_text("version: 1\nname: x\ntargets: {github: ci.yml}\nimages: [{repository: ghcr.io/a/b, cache: gah}]\n")
+    done = subprocess.run([sys.executable, "-m", "generator", "bad.yml"], cwd=repo, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == "" and "error[GC012]" in done.stderr and "did you mean" in done.stderr
