@@ -388,8 +388,8 @@ def test_gitlab_multi_platform_renders_from_29_4_0(tmp_path):
 
 def test_a_merge_job_with_nothing_to_set_has_no_empty_variables(tmp_path):
     """The property test found `variables:` with nothing under it (null) on a socket merge job without signing."""
-    jobs = _render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket, version: 29.7.2}\n"
+    jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket, version: 29.7.2}\n"
                              "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n"
-                             "push: {branches: [main], sign: false}\n", "gitlab")
+                             "push: {branches: [main], sign: false}\n", "gitlab"))
     assert "variables" not in jobs["release-b"]
     assert all(value is not None for job in jobs.values() for value in job.values())
