@@ -162,3 +162,20 @@ def test_the_scan_reads_the_layout_and_gates_before_release():
 ])
 def test_what_rootless_cannot_do_is_refused_where_it_is_written(cli, write_spec, tmp_path, override, where, words):
     assert_located_refusal(cli, write_spec(_spec_with(override)), tmp_path / "out.yml", "GC130", where, words)
+
+
+def test_rootless_without_a_scanner_signs_provenance_alone_and_passes_shellcheck(tmp_path):
+    """The property test found a one-word loop (shellcheck SC2043) when only provenance is attested."""
+    from generator.pipeline import generate
+    from tests.conftest import gitlab_scripts, run_tool
+
+    spec = tmp_path / "spec.yml"
+    spec.write_text(_spec_with("targets: {gitlab: .gitlab-ci.yml}\ndocker: {mode: rootless}\nscan: {tool: none}\n"
+                               "images: [{publish: [{repository: platform}]}]\npush: {branches: [main]}\n"))
+    output = tmp_path / "gitlab.yml"
+    output.write_text(generate(spec, "gitlab")[2])
+    jobs = {k: v for k, v in YAML(typ="safe").load(output.read_text()).items() if isinstance(v, dict) and "script" in v}
+    assert set(jobs) == {"build-image", "tags-image", "release-image", "describe-image", "sign-image"}
+    assert 'verify-attestation "$@" --type slsaprovenance1' in "\n".join(jobs["sign-image"]["script"])
+    checked = run_tool("shellcheck", "--shell=sh", *gitlab_scripts(output, tmp_path))
+    assert checked.returncode == 0, checked.stdout
