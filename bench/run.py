@@ -86,6 +86,9 @@ def main() -> None:
     sizes = (1, 3) if args.smoke else (1, 10, 100)
     warm_count = 20 if args.smoke else 1000
     gen_ci, peer = _which("gen-ci"), _which("check-jsonschema")
+    # pip compiles an installed package's modules (pre-commit installs gen-ci so); an editable
+    # checkout, or PYTHONDONTWRITEBYTECODE, would otherwise recompile them on every run measured.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "generator")], check=True)
     peer_args = [peer, "--builtin-schema", "vendor.github-workflows"]
     rows: list[tuple[str, float, float, float | None, str]] = []
 
