@@ -10,25 +10,13 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from generator.refs import glob_regex
+
 
 def path_regex(path: str) -> str:
-    """An ERE for one path (the schema allows only [A-Za-z0-9._/*-] in it)."""
-    out = []
-    index = 0
-    while index < len(path):
-        if path.startswith("**/", index):
-            out.append("(.*/)?")
-            index += 3
-        elif path.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif path[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        else:
-            out.append("\\." if path[index] == "." else path[index])
-            index += 1
-    body = "".join(out)
+    """An ERE for one path (the schema allows only [A-Za-z0-9._/*-] in it): ref globs as
+    refs.glob_regex reads them, where `**/` may also match no directory at all."""
+    body = "(.*/)?".join(glob_regex(part) for part in path.split("**/"))
     return body if "*" in path else f"{body}(/.*)?"
 
 

@@ -15,20 +15,11 @@ from __future__ import annotations
 import os
 import sys
 
+from generator.roots import repository_root
+
 # generator.project.DEFAULT_SPECS, in its order.
 _NAMED = ("gen-ci.yml", "gen-ci.yaml")
 _IN_DIRECTORY = (".yml", ".yaml")
-
-
-def _repository_root(start: str) -> str:
-    directory = os.path.realpath(start)
-    while True:
-        if os.path.exists(os.path.join(directory, ".git")):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return os.path.realpath(start)
-        directory = parent
 
 
 def _discover(root: str) -> list[str] | None:
@@ -51,19 +42,20 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def _outputs_in_sync(spec: str) -> list[str] | None:
-    """The real paths of the spec's outputs when every one is in sync, else None."""
+def outputs_in_sync(spec: str) -> list[str] | None:
+    """The real paths of the spec's outputs when every one is in sync, else None (also for a spec
+    whose targets it cannot read plainly: the caller then compares by rendering)."""
     from generator import __version__
-    from generator.fingerprint import _lf, digest, split
+    from generator.fingerprint import digest, spec_bytes_digest, split
     from generator.targets import plain_targets
 
     raw = _read(spec)
     targets = plain_targets(raw) if raw is not None else None
-    root = _repository_root(os.path.dirname(os.path.abspath(spec)))
+    root = repository_root(os.path.dirname(os.path.abspath(spec)))
     # Pin overrides land in `uses:` lines: they are validated on every run, so never take the shortcut.
     if not targets or os.path.isfile(os.path.join(root, ".gen-ci", "pins.json")):
         return None
-    expected = digest(_lf(raw), b"")
+    expected = spec_bytes_digest(raw)  # the pin file is absent: checked above
     outputs = []
     for declared in targets.values():
         path = os.path.join(root, declared)
@@ -111,13 +103,13 @@ def run(argv: list[str]) -> int | None:
     if not argv or any(arg.startswith("-") for arg in argv[1:]):
         return None
     given = argv[1:]
-    root = _repository_root(os.getcwd())
+    root = repository_root(os.getcwd())
     specs = given or _discover(root)
     if not specs:
         return None
     written: list[str] = []
     for spec in specs:
-        outputs = _outputs_in_sync(spec)
+        outputs = outputs_in_sync(spec)
         if outputs is None:
             return None
         written += outputs

@@ -72,7 +72,11 @@ def spec_digest(spec_file: Path) -> str:
     from generator.project import overrides_path
 
     overrides = overrides_path(spec_file)
-    return digest(*(_lf(path.read_bytes()) if path.is_file() else b"" for path in (spec_file, overrides)))
+    return spec_bytes_digest(spec_file.read_bytes(), overrides.read_bytes() if overrides.is_file() else b"")
+
+
+def spec_bytes_digest(spec: bytes, overrides: bytes = b"") -> str:
+    return digest(_lf(spec), _lf(overrides))
 
 
 def _lf(raw: bytes) -> bytes:

@@ -15,11 +15,9 @@ PIN_OVERRIDES = ".gen-ci/pins.json"
 
 
 def repository_root(start: Path) -> Path:
-    start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return start
+    from generator.roots import repository_root as root
+
+    return Path(root(str(start)))
 
 
 def discover_specs(cwd: Path) -> list[Path]:

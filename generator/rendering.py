@@ -16,7 +16,7 @@ from typing import Any
 from generator import changes, containers, pins
 from generator.model import Model
 from generator.refs import glob_regex
-from generator.quoting import canonical_scalar, comment_text, csv_field, yaml_quote
+from generator.quoting import canonical_scalar, comment_text, csv_field
 from generator.tagging import describe_script
 from generator.resources import data_dir
 

@@ -70,27 +70,12 @@ def claimed_twice(spec_files: list[Path]) -> list[str]:
 def fingerprints_match(spec_file: Path) -> bool:
     """True when every output still carries the fingerprint of this spec, this gen-ci and its own body.
 
-    Then nothing can have changed, and neither validation nor rendering needs to be loaded.
+    Then nothing can have changed, and neither validation nor rendering needs to be loaded. The
+    console entry asks the same question before click loads (generator.fastpath).
     """
-    from generator.fingerprint import spec_digest
-    from generator.project import output_path, overrides_path
+    from generator.fastpath import outputs_in_sync
 
-    targets = _declared_outputs(spec_file)
-    # Pin overrides land in `uses:` lines: they are validated on every run, so never take the shortcut.
-    if not targets or overrides_path(spec_file).is_file():
-        return False
-    expected = spec_digest(spec_file)
-    for declared in targets.values():
-        try:
-            text = output_path(spec_file, declared).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return False
-        fingerprint, body = split(text)
-        if not fingerprint or fingerprint.version != __version__ or fingerprint.spec != expected:
-            return False
-        if fingerprint.body != digest(body.encode()):
-            return False
-    return True
+    return outputs_in_sync(str(spec_file)) is not None
 
 
 def _pin_bumps(current: str, fresh: str) -> list[str] | None:
