@@ -70,7 +70,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--target", "-t", type=click.Choice(["github", "gitlab"]), help="Platform to render; optional when the spec has one target.")
+@click.option("--target", "-t", type=click.Choice(["github", "gitlab", "jenkins", "jenkins_agent"]), help="Platform to render; optional when the spec has one target.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of standard output.")
 def render(spec: str, target: str | None, output: str | None) -> None:
     """Render SPEC for one platform.
@@ -120,7 +120,7 @@ def schema() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 def lint(files: tuple[str, ...], output_format: str) -> None:
-    """Audit GitLab CI files (local includes followed) and GitHub workflows for Docker hardening; exit 1 on findings.
+    """Audit GitLab CI files (local includes followed), GitHub workflows, Jenkinsfiles and Compose files for Docker hardening; exit 1 on findings.
 
     \b
     Example:
@@ -256,7 +256,7 @@ def pins_adopt(specs: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("rule_id")
 def explain(rule_id: str) -> None:
-    """Explain an error id (GCnnn) or a lint rule id (GLnnn, GHnnn).
+    """Explain an error id (GCnnn) or a lint rule id (GLnnn, GHnnn, JKnnn).
 
     \b
     Example:
@@ -266,16 +266,17 @@ def explain(rule_id: str) -> None:
 
     from generator.diagnostics import CODES, DOCS
     from generator.lint.github_rules import GITHUB_RULES
+    from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
     from generator.lint.rules import RULES
 
     entries = {code: (name, text) for code, (name, text) in CODES.items()}
-    entries.update({rule.id: (rule.name, rule.summary) for rule in RULES + GITHUB_RULES})
+    entries.update({rule.id: (rule.name, rule.summary) for rule in RULES + GITHUB_RULES + JENKINS_RULES + COMPOSE_RULES})
     key = rule_id.upper()
     if key not in entries:
         close = difflib.get_close_matches(key, entries, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         known = sorted(entries)
-        spans = [f"{min(group)}-{max(group)}" for group in ([k for k in known if k.startswith(p)] for p in ("GC", "GL", "GH")) if group]
+        spans = [f"{min(group)}-{max(group)}" for group in ([k for k in known if k.startswith(p)] for p in ("GC", "GL", "GH", "JK")) if group]
         click.echo(f"gen-ci: no such id {rule_id!r}{hint} (known: {', '.join(spans)})", err=True)
         sys.exit(EXIT_INVALID)
     name, text = entries[key]

@@ -108,7 +108,7 @@ def prepare(outputs: list[str], netflag: str) -> str:
         'prepared=$(mktemp)',
         f"tar -c -f - --exclude=./.git . | docker run --rm --interactive{netflag} --env GEN_CI_PREPARE_SCRIPT \\",
         '  --entrypoint /bin/sh "$GEN_CI_PREPARE_IMAGE" -c \\',
-        """  'mkdir -p /tmp/gen-ci && cd /tmp/gen-ci && tar -x -f - && sh -c "$GEN_CI_PREPARE_SCRIPT" >&2 && tar -c -f - -- "$@"' \\""",
+        """  'mkdir -p /tmp/gen-ci && cd /tmp/gen-ci && tar -xf - && sh -c "$GEN_CI_PREPARE_SCRIPT" >&2 && tar -cf - -- "$@"' \\""",
         f'  prepare {words} > "$prepared"',
         'tar -x -f "$prepared"',
         'rm -f "$prepared"',

@@ -14,7 +14,7 @@ def regenerate(root: Path) -> list[Path]:
     written = []
     for spec in sorted((root / "golden").glob("*/spec.yml")):
         for platform, _, text in render_outputs(spec.relative_to(root)):
-            out = spec.parent / f"{platform}.yml"
+            out = spec.parent / ("Jenkinsfile" if platform == "jenkins" else f"{platform}.yml")
             write_atomic(out, text)
             written.append(out)
     return written

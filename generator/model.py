@@ -139,6 +139,15 @@ class Push:
 
 
 @dataclass(frozen=True)
+class Jenkins:
+    agent: str  # static (by label) or kubernetes (a pod per build)
+    label: str
+    credentials: dict[str, str]  # registry host -> Jenkins credentials ID, for every host an image publishes to
+    controller_url: str | None
+    history: int
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     targets: dict[str, str]
@@ -152,6 +161,7 @@ class Model:
     timeout_minutes: int
     check_job: bool
     check_requirements: str | None
+    jenkins: Jenkins
 
 
 def _pinned(reference: str, digest: str | None) -> str:
@@ -353,4 +363,15 @@ def build_model(data: dict[str, Any]) -> Model:
         timeout_minutes=data["timeout_minutes"],
         check_job=data["check_job"],
         check_requirements=data.get("check_requirements"),
+        jenkins=Jenkins(
+            agent=data["jenkins"]["agent"],
+            label=data["jenkins"]["label"],
+            credentials={
+                host: data["jenkins"]["credentials"].get(host, host)
+                for host in dict.fromkeys(r.host for image in images for r in image.registries if r.host)
+            },
+            # agent.jar and the agent's URL are read relative to it
+            controller_url=data["jenkins"]["controller_url"].rstrip("/") + "/" if "controller_url" in data["jenkins"] else None,
+            history=data["jenkins"]["history"],
+        ),
     )

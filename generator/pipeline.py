@@ -55,7 +55,7 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     from generator.emitting import parsed
     from generator.fingerprint import header
     from generator.project import overrides_path
-    from generator.rendering import render
+    from generator.rendering import YAML_OUTPUTS, render
 
     from generator.project import unsafe_outputs
 
@@ -73,7 +73,9 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     out = []
     for platform in platforms:
         output = model.targets[platform]
-        body = parsed(render(model, platform, action, name))
+        body = render(model, platform, action, name)
+        if platform in YAML_OUTPUTS:
+            body = parsed(body)
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))
     return out
 

@@ -114,3 +114,42 @@ def canonical_scalar(value: Any, flow: bool = False, key: bool = False) -> str:
     if analysis.allow_single_quoted and not (key and analysis.multiline):
         return "'" + text.replace("'", "''") + "'"
     return _double_quoted(text)
+
+
+_GROOVY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\n": "\\n"}
+
+
+def groovy_string(value: object, block: bool = True) -> str:
+    """A Groovy string literal that reads back as exactly `value` and interpolates nothing.
+
+    Single-quoted Groovy strings never expand `$`, so a spec value (or a script holding one)
+    reaches Jenkins as data. Text with line breaks is written as a triple-quoted block that
+    starts on the next line (the backslash drops the first line break), so scripts stay readable;
+    block=False writes them as \\n escapes on one line instead.
+    """
+    text = str(value)
+    multiline = block and "\n" in text
+    out = []
+    for index, char in enumerate(text):
+        if char == "\n" and multiline:
+            out.append(char)
+        elif char in _GROOVY_ESCAPES:
+            out.append(_GROOVY_ESCAPES[char])
+        elif char == "'":
+            # In a block, only a quote that could join the closing ''' needs escaping.
+            closes = index + 1 == len(text) or text[index + 1] == "'"
+            out.append("\\'" if not multiline or closes else "'")
+        elif char.isprintable() and char not in "\u2028\u2029":
+            out.append(char)
+        else:
+            out.extend(f"\\u{unit:04x}" for unit in _utf16_units(char))
+    body = "".join(out)
+    return f"'''\\\n{body}'''" if multiline else f"'{body}'"
+
+
+def _utf16_units(char: str) -> list[int]:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return [code]
+    code -= 0x10000
+    return [0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)]

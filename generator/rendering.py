@@ -13,14 +13,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator import changes, containers, pins
+from generator import changes, containers, jenkins, pins
 from generator.model import Model
 from generator.refs import glob_regex
-from generator.quoting import canonical_scalar, comment_text, csv_field
+from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string
 from generator.tagging import describe_script
 from generator.resources import data_dir
 
-PLATFORMS = ("github", "gitlab")
+PLATFORMS = ("github", "gitlab", "jenkins", "jenkins_agent")
+ENTRY_TEMPLATES = {"jenkins": "Jenkinsfile.j2", "jenkins_agent": "compose.yml.j2"}
+YAML_OUTPUTS = ("github", "gitlab", "jenkins_agent")
 
 
 def github_literal(value: Any) -> str:
@@ -95,7 +97,10 @@ def _environment(platform: str) -> Any:
         keep_trailing_newline=True,
         extensions=["jinja2.ext.do"],
     )
-    env.filters["q"] = _q_github if platform == "github" else canonical_scalar
+    env.filters["q"] = {"github": _q_github, "jenkins": groovy_string}.get(platform, canonical_scalar)
+    env.filters["yaml"] = canonical_scalar  # YAML inside a Jenkinsfile: the Kubernetes pod
+    env.filters["q1"] = lambda value: groovy_string(value, block=False)
+    env.filters["script"] = lambda text: groovy_string(str(text).strip("\n"))  # a whole sh step, as one Groovy string
     env.filters["shq"] = lambda value: shlex.quote(str(value))
     env.filters["flow"] = lambda items: "[" + ", ".join(env.filters["q"](i, flow=True) for i in items) + "]"
     env.filters["ref_regex"] = lambda glob: gitlab_regex(glob_regex(glob))
@@ -110,6 +115,9 @@ def _environment(platform: str) -> Any:
     env.globals["pinned_tool"] = pins.tool
     env.globals["containers"] = containers
     env.globals["changes_script"] = changes.github_script
+    env.globals["publish_when"] = jenkins.publish_when
+    env.globals["compose_project"] = jenkins.compose_project
+    env.globals["shell_assignment"] = jenkins.shell_assignment
     env.filters["gitlab_paths"] = changes.gitlab_paths
     env.globals["predicate_program"] = predicate_program()
     env.globals["layout_program"] = layout_program()
@@ -123,5 +131,5 @@ def render(model: Model, platform: str, action: Any = pins.action, spec_file: st
     """
     from generator import __version__
 
-    template = _environment(platform).get_template("pipeline.yml.j2")
+    template = _environment(platform).get_template(ENTRY_TEMPLATES.get(platform, "pipeline.yml.j2"))
     return template.render(spec=dataclasses.asdict(model), action=action, spec_file=spec_file, gen_ci=f"gen-ci=={__version__}")

@@ -652,6 +652,75 @@ def rootless_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagno
             yield loaded.diagnostic(auth_at, "GC130", f"{why} has no AWS CLI beside the copy tool to trade the OIDC token for ECR credentials; use auth: secrets")
 
 
+def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """What the Jenkins target does not render, each refused where it is written."""
+    if "jenkins" not in spec["targets"]:
+        return
+    why = "the Jenkins target"
+    mode = spec["docker"]["mode"]
+    if mode == "rootless":
+        yield loaded.diagnostic(("docker", "mode"), "GC131", f"{why} renders socket and dind modes; rootless BuildKit jobs are GitLab-only")
+    if mode == "socket" and spec["jenkins"]["agent"] == "kubernetes":
+        yield loaded.diagnostic(
+            ("jenkins", "agent"), "GC131",
+            "Kubernetes agents get no host Docker socket from gen-ci (a hostPath socket hands every build the node's root); "
+            "use docker.mode dind, whose pod runs a TLS-only DinD sidecar",
+        )
+    # Left at its default, sign applies to the spec's other targets and Jenkins publishes unsigned.
+    if spec["push"]["sign"] and "sign" in loaded.data.get("push", {}):
+        yield loaded.diagnostic(
+            ("push", "sign"), "GC131",
+            f"{why} cannot sign keyless: Jenkins gives builds no OIDC identity for Sigstore; remove sign "
+            "(GitHub and GitLab outputs of this spec still sign by default), or render Jenkins from a spec of its own",
+        )
+    for index, image in enumerate(spec["images"]):
+        where = ("images", index)
+        if len(image["platforms"]) > 1:
+            yield loaded.diagnostic((*where, "platforms"), "GC131", f"{why} builds one platform per image; list one platform, or build multi-platform images on GitHub or GitLab")
+        if image.get("paths"):
+            yield loaded.diagnostic(
+                (*where, "paths"), "GC131",
+                f"{why} builds every image on every run: Jenkins' changeset condition compares with the previous build, not the "
+                "target branch, so it cannot honour paths; remove paths, or render Jenkins from a spec of its own",
+            )
+        if image["cache"] in ("registry", "gha"):
+            yield loaded.diagnostic((*where, "cache"), "GC131", f"{why} builds with the agent daemon's own layer cache; use cache: auto or none")
+    if spec["triggers"]["schedule"] and not any("*" not in b and "+" not in b for b in spec["triggers"]["branches"]):
+        yield loaded.diagnostic(
+            ("triggers", "schedule"), "GC131",
+            f"{why} keeps a schedule on one branch job, the first of triggers.branches named exactly; name one without * or +",
+        )
+    if spec["shared_paths"]:
+        yield loaded.diagnostic(("shared_paths",), "GC131", f"{why} builds every image on every run, so shared_paths has no effect there; remove it")
+    for entry, repository_at, auth_at in _registries(spec):
+        if entry["repository"] == PLATFORM_REGISTRY:
+            yield loaded.diagnostic(repository_at, "GC131", f"{why} has no registry of its own; name the repository with its host")
+        elif entry.get("auth") == "oidc":
+            yield loaded.diagnostic(auth_at, "GC131", f"{why} logs in with Jenkins credentials (jenkins.credentials); use auth: secrets")
+
+
+def jenkins_settings_unused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    targets, jenkins = spec["targets"], spec["jenkins"]
+    if "jenkins_agent" in targets and "jenkins" not in targets:
+        yield loaded.diagnostic(("targets", "jenkins_agent"), "GC132", "the agent runtime serves the Jenkinsfile's builds; add targets.jenkins (for example Jenkinsfile)", key=True)
+    if "jenkins_agent" in targets and jenkins["agent"] == "kubernetes":
+        yield loaded.diagnostic(
+            ("targets", "jenkins_agent"), "GC132",
+            "Kubernetes agents carry their pod (DinD sidecar included) inside the Jenkinsfile; remove targets.jenkins_agent", key=True,
+        )
+    if "jenkins" not in targets and "jenkins" in loaded.data:
+        yield loaded.diagnostic(("jenkins",), "GC132", "jenkins settings apply to targets.jenkins, which this spec does not render; add it or remove them", key=True)
+        return
+    hosts = {registry_host(entry["repository"]) for entry, _, _ in _registries(spec) if entry["repository"] != PLATFORM_REGISTRY}
+    for host in jenkins["credentials"]:
+        if host not in hosts:
+            hint = difflib.get_close_matches(host, sorted(hosts), n=1)
+            named = f"; did you mean {hint[0]}?" if hint else f" (they publish to {', '.join(sorted(hosts)) or 'none'})"
+            yield loaded.diagnostic(("jenkins", "credentials", host), "GC132", f"no image publishes to {host}{named}", key=True)
+    if "controller_url" in jenkins and "jenkins_agent" not in targets:
+        yield loaded.diagnostic(("jenkins", "controller_url"), "GC132", "controller_url is where the rendered agent runtime connects; add targets.jenkins_agent or remove it")
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_old_client,
@@ -681,6 +750,8 @@ RULES: list[Rule] = [
     services_and_prepare,
     cache_unwritable,
     rootless_limits,
+    jenkins_limits,
+    jenkins_settings_unused,
 ]
 
 

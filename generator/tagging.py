@@ -105,7 +105,8 @@ def describe_script() -> str:
         "# The build's metadata, from a fixed vocabulary: nothing here is spec text.",
         'version=""',
         'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
-        "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
+        "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" \\",
+        "    | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
         "fi",
         'if [ -z "$version" ]; then',
         "  version=$(git describe --tags --always 2>/dev/null || printf '%.12s' \"$GEN_CI_SHA\")",
@@ -139,7 +140,9 @@ def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "", also_un
         # The newest stable version among the repository's tags that start with $1 (all with "").
         lines += [
             "newest_stable() {",
-            "  git tag --list | sed -n -E " + _q(f"s/{_STABLE}/\\1/p") + " | awk -v prefix=\"${1:-}\" 'substr($0, 1, length(prefix)) == prefix' \\",
+            "  git tag --list \\",
+            "    | sed -n -E " + _q(f"s/{_STABLE}/\\1/p") + " \\",
+            "    | awk -v prefix=\"${1:-}\" 'substr($0, 1, length(prefix)) == prefix' \\",
             "    | sort -t . -k 1,1n -k 2,2n -k 3,3n | tail -n 1",
             "}",
         ]
@@ -155,7 +158,8 @@ def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "", also_un
         lines += [
             'version=""',
             'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
-            "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
+            "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" \\",
+        "    | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
             "fi",
             'case "$version" in *-*) stable="" ;; *) stable=$version ;; esac',
             "major=${stable%%.*}",

@@ -17,8 +17,13 @@ GOLDEN = ROOT / "golden"
 BIN = Path(sys.executable).parent
 
 
+def output_name(platform: str) -> str:
+    """A golden output's file name: the platform's, a Jenkinsfile for Jenkins."""
+    return "Jenkinsfile" if platform == "jenkins" else f"{platform}.yml"
+
+
 def golden_outputs(platform: str) -> list[Path]:
-    return sorted(GOLDEN.glob(f"*/{platform}.yml"))
+    return sorted(GOLDEN.glob(f"*/{output_name(platform)}"))
 
 
 def tool(name: str) -> str:

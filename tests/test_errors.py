@@ -166,6 +166,8 @@ SEMANTIC = {
     "GC127": "images: [{repository: ghcr.io/acme/app, paths: [../shared/**]}]\n",
     "GC129": "images: [{repository: ghcr.io/acme/app, cache: registry, cache_repository: docker.io/acme/app-cache}]\n",
     "GC130": "docker: {mode: rootless}\n",
+    "GC131": "targets: {jenkins: Jenkinsfile}\ndocker: {mode: rootless}\n",
+    "GC132": "targets: {jenkins_agent: jenkins/compose.yml}\n",
     "GC128": "images: [{repository: ghcr.io/acme/app, context: app, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist]}}]\n",
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
 }

@@ -222,4 +222,4 @@ def test_pins_file_entries_are_full_shas_with_versions():
         assert re.fullmatch(r"[0-9a-f]{40}", pin["sha"]), name
         assert re.fullmatch(r"v\d+\.\d+\.\d+", pin["version"]), name
     for reference in pins.pins()["images"].values():
-        assert re.search(r":(?:[a-z]+-)?v?\d+\.\d+\.\d+(-[a-z]+)?(@sha256:[0-9a-f]{64})?$", reference), reference
+        assert re.search(r":(?:[a-z]+-)?v?\d+\.\d+\.\d+(-[a-z]+[0-9]*)*(@sha256:[0-9a-f]{64})?$", reference), reference

@@ -102,7 +102,8 @@ def repair(spec: dict) -> dict:
         pushed = push[kind]
         triggers[kind] = list(dict.fromkeys(triggers.get(kind, ["main"] if kind == "branches" else ["v*"]) + pushed))
     triggers["pull_requests"] = True
-    spec["targets"] = {platform: f"out/{platform}.yml" for platform in spec["targets"]}  # never a spec (GC115)
+    # Never a spec (GC115).
+    spec["targets"] = {platform: "out/Jenkinsfile" if platform == "jenkins" else f"out/{platform}.yml" for platform in spec["targets"]}
     if not spec.get("check_job"):
         spec.pop("check_requirements", None)
     # Cron ranges are a semantic rule (GC112), tested on its own; keep only expressions that pass it.
@@ -218,6 +219,7 @@ def repair(spec: dict) -> dict:
         runners.pop("platforms", None)
     if triggers.get("call"):
         push["sign"] = False  # a called workflow's signature cannot be verified (GC123)
+    _repair_for_jenkins(spec)
     # Runner mappings only for built platforms (GC124), each either native or emulated (GC125).
     built = {platform for image in spec["images"] for platform in image.get("platforms", ["linux/amd64"])}
     mappings = runners.get("platforms", {})
@@ -232,6 +234,47 @@ def repair(spec: dict) -> dict:
             if not mapping:
                 del mappings[platform]
     return spec
+
+
+def _repair_for_jenkins(spec: dict) -> None:
+    """What the Jenkins target does not render (GC131) and settings it would not use (GC132)."""
+    targets, docker, push, triggers = spec["targets"], spec["docker"], spec["push"], spec["triggers"]
+    if "jenkins_agent" in targets:
+        targets.setdefault("jenkins", "out/Jenkinsfile")
+    if "jenkins" not in targets:
+        spec.pop("jenkins", None)
+        return
+    jenkins = spec.setdefault("jenkins", {})
+    jenkins.pop("credentials", None)
+    if docker.get("mode") == "rootless":
+        docker["mode"] = "socket"
+    if jenkins.get("agent") == "kubernetes":
+        targets.pop("jenkins_agent", None)
+        if docker.get("mode", "socket") == "socket":
+            docker["mode"] = "dind"
+    if "jenkins_agent" not in targets:
+        jenkins.pop("controller_url", None)
+    if push.get("sign") is True:
+        del push["sign"]
+    spec.pop("shared_paths", None)
+    if triggers.get("schedule") and not any("*" not in b and "+" not in b for b in triggers["branches"]):
+        triggers["branches"].insert(0, "main")
+    if push.get("auth") == "oidc":
+        push.update(auth="secrets", username="REGISTRY_USER", password="REGISTRY_PASSWORD")
+        push.pop("aws_role", None)
+        push.pop("aws_region", None)
+        push.setdefault("environment", "registry")
+    for index, image in enumerate(spec["images"]):
+        image["platforms"] = image.get("platforms", ["linux/amd64"])[:1]
+        image.pop("paths", None)
+        if image.get("cache") in ("registry", "gha"):
+            image["cache"] = "auto"
+        for number, entry in enumerate(image.get("publish", [])):
+            if entry["repository"] == "platform" or entry.get("auth") == "oidc":
+                entry.clear()
+                entry.update(repository=f"registry.example.com/acme/img{index}-{number}", auth="secrets",
+                             username="REGISTRY_USER", password="REGISTRY_PASSWORD")
+                push.setdefault("environment", "registry")
 
 
 def _repair_registry(entry: dict, spec: dict, push: dict) -> dict:
@@ -308,7 +351,9 @@ def _check_gitlab(doc: dict, spec: dict, placed: dict) -> None:
 
 
 def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
-    outputs: dict[str, list[str]] = {"github": [], "gitlab": []}
+    from tests.test_jenkins import find, groovy_lint_findings, script_files, scripts, shell_value, tree
+
+    outputs: dict[str, list[str]] = {"github": [], "gitlab": [], "jenkins": [], "jenkins_agent": []}
 
     @SETTINGS
     @given(hostile_specs())
@@ -319,19 +364,40 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
         spec_file.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")  # JSON is YAML 1.2
         for platform in spec["targets"]:
             _, _, text = generate(spec_file, platform)
+            if platform == "jenkins":
+                jenkinsfile = tmp_path / f"jenkins{number}" / "Jenkinsfile"
+                jenkinsfile.parent.mkdir()
+                jenkinsfile.write_text(text)
+                outputs[platform].append(str(jenkinsfile))
+                stages = {stage["args"][0]: stage for stage in find(tree(jenkinsfile), "stage")}
+                for index, image in enumerate(spec["images"]):
+                    (script,) = scripts([stages[f"Test img{index}"]])
+                    assert shell_value(script, "GEN_CI_TEST_SCRIPT") == placed[f"test{index}"]
+                    (script,) = scripts([stages[f"Build img{index}"]])
+                    assert shell_value(script, "GEN_CI_BUILD_ARG_HOSTILE") == placed[f"arg{index}"]
+                continue
             # Hostile values included, the templates write what the canonical emitter would.
             body = split(text)[1]
             assert canonical(body) == body
             doc = _yaml(text)
-            (_check_github if platform == "github" else _check_gitlab)(doc, spec, placed)
+            if platform != "jenkins_agent":
+                (_check_github if platform == "github" else _check_gitlab)(doc, spec, placed)
             out = tmp_path / f"out{number}-{platform}.yml"
             out.write_text(text)
             outputs[platform].append(str(out))
 
     render_one()
-    github, gitlab = outputs["github"], outputs["gitlab"]
-    assert github or gitlab
+    github, gitlab, jenkins, agents = outputs["github"], outputs["gitlab"], outputs["jenkins"], outputs["jenkins_agent"]
+    assert github and gitlab and jenkins and agents
     checks = []
+    if jenkins:
+        # Spec values are never wrapped, so a long one makes a long line; the goldens hold every rule.
+        findings = groovy_lint_findings([Path(path) for path in jenkins], tmp_path / "groovy-lint")
+        assert [f for f in findings if f["rule"] != "LineLength"] == []
+        checks.append(run_tool("shellcheck", "--shell=sh", *(f for path in jenkins for f in script_files(Path(path), tmp_path))))
+    if agents:
+        checks.append(run_tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec", *agents))
+        checks.append(run_tool("gen-ci", "lint", *agents, *jenkins))
     if github:
         checks += [
             run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *github),

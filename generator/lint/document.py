@@ -144,10 +144,11 @@ class Job:
 class PipelineFile:
     path: str
     root: Located
-    kind: str = "gitlab"  # or "github"
+    kind: str = "gitlab"  # or "github", "compose", "jenkins"
     jobs: list[Job] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read: the root, then its local includes
     not_followed: list[str] = field(default_factory=list)  # includes no rule could look into
+    text: str = ""  # a Jenkinsfile's own text: Groovy, read by line
 
     def global_variables(self) -> dict[str, Any]:
         variables = self.root.get("variables")
@@ -282,12 +283,25 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
     return merged
 
 
+def is_jenkinsfile(path: Path) -> bool:
+    return path.name.startswith("Jenkinsfile") or path.suffix in (".jenkinsfile", ".groovy")
+
+
 def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineFile:
     """base: the repository root that `include: local` paths start from (default: the file's directory)."""
     path = Path(path)
+    if is_jenkinsfile(path):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LintInputError(f"{path}:1:1: cannot read: {exc}") from None
+        return PipelineFile(str(path), Located(), kind="jenkins", files=[str(path)], text=text)
     root = _pipeline_document(_read_file(path), str(path))
     if _is_github_workflow(root):
         return PipelineFile(str(path), root, kind="github", files=[str(path)])
+    # Compose's services are a mapping by name; GitLab's top-level services are a list of images.
+    if isinstance(root.get("services"), dict):
+        return PipelineFile(str(path), root, kind="compose", files=[str(path)])
     pipeline = PipelineFile(str(path), root, files=[str(path)])
     root = _follow_includes(root, Path(base) if base else path.parent, pipeline)
     pipeline.root = root

@@ -289,10 +289,11 @@ RULES = [
 
 def lint(pipeline: PipelineFile) -> list[Finding]:
     from generator.lint.github_rules import GITHUB_RULES
+    from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
 
     # A problem written once and inherited by several jobs is reported once, where it is written.
     unique: dict[tuple[str, str, int], Finding] = {}
-    for rule in GITHUB_RULES if pipeline.kind == "github" else RULES:
+    for rule in {"github": GITHUB_RULES, "jenkins": JENKINS_RULES, "compose": COMPOSE_RULES}.get(pipeline.kind, RULES):
         for finding in rule.check(pipeline, rule):
             unique.setdefault((finding.rule, finding.file, finding.line), finding)
     return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule))

@@ -1,0 +1,75 @@
+"""The declarative `when` that lets a Jenkins stage publish, built as nested condition blocks.
+
+Jenkins has no events list, so a run's kind is read from its causes: a timer is a schedule, a
+user is a manual run (published only with the GEN_CI_PUBLISH parameter), anything else a push.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from generator.quoting import groovy_string
+from generator.refs import glob_regex
+
+Block = list[str]
+
+
+def _nested(keyword: str, blocks: list[Block]) -> Block:
+    """One block stands alone; several are wrapped in allOf/anyOf."""
+    if len(blocks) == 1:
+        return blocks[0]
+    return [f"{keyword} {{", *("    " + line for block in blocks for line in block), "}"]
+
+
+def _ref_pattern(patterns: list[str]) -> str:
+    return groovy_string("^(" + "|".join(glob_regex(pattern) for pattern in patterns) + ")$", block=False)
+
+
+def publish_when(push: dict[str, Any]) -> Block:
+    events = {"push" if event == "release" else event for event in push["events"]}
+    refs: list[Block] = []
+    if push["branches"]:
+        refs.append(["allOf {", "    not { buildingTag() }", f"    branch pattern: {_ref_pattern(push['branches'])}, comparator: 'REGEXP'", "}"])
+    if push["tags"]:
+        refs.append([f"tag pattern: {_ref_pattern(push['tags'])}, comparator: 'REGEXP'"])
+    # A run by hand publishes only when the person starting it sets GEN_CI_PUBLISH (false by default).
+    if events >= {"push", "manual"}:
+        starts = [["anyOf {", "    not { triggeredBy cause: 'UserIdCause' }", "    expression { return params.GEN_CI_PUBLISH }", "}"]]
+    elif "push" in events:
+        starts = [["not { triggeredBy cause: 'UserIdCause' }"]]
+    elif "manual" in events:
+        starts = [["triggeredBy cause: 'UserIdCause'"], ["expression { return params.GEN_CI_PUBLISH }"]]
+    else:
+        starts = []
+    runs: list[Block] = []
+    if "schedule" in events:
+        # The schedule lives on one branch job alone (see the triggers block).
+        runs.append(["triggeredBy 'TimerTrigger'"])
+    elif starts:
+        starts.insert(0, ["not { triggeredBy 'TimerTrigger' }"])
+    if refs and starts:
+        runs.append(_nested("allOf", [_nested("anyOf", refs), *starts]))
+    return _nested("allOf", [["not { changeRequest() }"], _nested("anyOf", runs)])
+
+
+def compose_project(name: str) -> str:
+    """A Compose project name ([a-z0-9][a-z0-9_-]*) from the spec's name."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+    return f"{slug or 'gen-ci'}-jenkins"
+
+
+def shell_assignment(name: str, value: str) -> str:
+    """`name=value` in POSIX shell. A plain value is single-quoted; one holding quotes, `$`,
+    backquotes or backslashes is read from a quoted here-document, where the shell expands nothing
+    and linters see data, not a mistaken expansion. Trailing line breaks are kept."""
+    if not re.search(r"[$`\\'\"\n]", value):
+        return f"{name}='{value}'"
+    lines = value.split("\n")
+    end = "GEN_CI_VALUE"
+    while end in lines:
+        end += "_"
+    # $(...) drops trailing line breaks: a value ending in one is read with a sentinel dot.
+    keep = value.endswith("\n")
+    text = f"{name}=$(cat <<'{end}'\n{value + '.' if keep else value}\n{end}\n)"
+    return text + f"\n{name}=${{{name}%.}}" if keep else text
