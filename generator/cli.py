@@ -285,7 +285,7 @@ def explain(rule_id: str) -> None:
 
 @main.command()
 @click.option("--yes", "-y", is_flag=True, help="Take every default and option without asking.")
-@click.option("--platform", "platforms", multiple=True, type=click.Choice(["github", "gitlab"]), help="Target platform (repeatable).")
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(["github", "gitlab", "jenkins"]), help="Target platform (repeatable).")
 @click.option("--image", "--registry", "registries", multiple=True, help="Repository to publish to, e.g. ghcr.io/acme/app, or platform for the project's own registry (repeatable).")
 @click.option("--tags", "tag_scheme", type=click.Choice(["simple", "semver"]), help="Tag scheme: simple (branch or tag name, sha) or semver (edge on main, sha, 1.4.2/1.4/1 and latest from v tags).")
 @click.option("--mode", type=click.Choice(["socket", "dind"]), help="Docker mode.")
@@ -293,13 +293,15 @@ def explain(rule_id: str) -> None:
 @click.option("--scanner", type=click.Choice(["trivy", "grype", "none"]), help="Image scanner.")
 @click.option("--push-branch", "push_branches", multiple=True, help="Branch that pushes (repeatable).")
 @click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="GitLab runner tag (repeatable).")
+@click.option("--jenkins-agent", type=click.Choice(["static", "kubernetes"]), help="Jenkins agents: static (by label, with the rendered agent runtime) or kubernetes (a pod per build).")
 def init(yes: bool, platforms: tuple[str, ...], registries: tuple[str, ...], tag_scheme: str | None, mode: str | None, test_command: str | None,
-         scanner: str | None, push_branches: tuple[str, ...], gitlab_tags: tuple[str, ...]) -> None:
+         scanner: str | None, push_branches: tuple[str, ...], gitlab_tags: tuple[str, ...], jenkins_agent: str | None) -> None:
     """Start a project: write gen-ci.yml, its editor schema and the pre-commit hook.
 
     \b
     Example:
       gen-ci init --yes --platform github --registry ghcr.io/acme/app --registry docker.io/acme/app --test "pytest -q"
+      gen-ci init --yes --platform jenkins --jenkins-agent kubernetes --registry docker.io/acme/app
     """
     from pathlib import Path
 
@@ -310,17 +312,23 @@ def init(yes: bool, platforms: tuple[str, ...], registries: tuple[str, ...], tag
             return value
         return default if yes else click.prompt(text, default=default, **kwargs)
 
-    chosen = list(platforms) or [ask("Platform (github, gitlab, both)", None, "github", type=click.Choice(["github", "gitlab", "both"]))]
+    chosen = list(platforms) or [ask("Platform (github, gitlab, jenkins; both = github and gitlab)", None, "github",
+                                     type=click.Choice(["github", "gitlab", "jenkins", "both"]))]
     chosen = ["github", "gitlab"] if chosen == ["both"] else chosen
+    # Jenkins has no registry of its own to default to.
+    registry_default = "registry.example.com/acme/app" if "jenkins" in chosen else "platform"
     answers = Answers(
         platforms=chosen,
-        registries=list(registries) or [r.strip() for r in ask("Registries to publish to (comma-separated; platform = this project's own)", None, "platform").split(",") if r.strip()],
+        registries=list(registries) or [r.strip() for r in ask("Registries to publish to (comma-separated; platform = this project's own)", None, registry_default).split(",") if r.strip()],
         tag_scheme=ask("Tag scheme (simple: branch or tag name and sha; semver: edge on main, sha, 1.4.2, 1.4, 1 and latest)", tag_scheme, "semver", type=click.Choice(["simple", "semver"])),
-        mode=ask("Docker mode (socket: the runner's daemon; dind: a controlled nested daemon)", mode, "dind" if "gitlab" in chosen else "socket", type=click.Choice(["socket", "dind"])),
+        mode=ask("Docker mode (socket: the runner's daemon; dind: a controlled nested daemon)", mode,
+                 "dind" if {"gitlab", "jenkins"} & set(chosen) else "socket", type=click.Choice(["socket", "dind"])),
         test=ask("Test script run inside the image (empty for none)", test_command, "", show_default=False) or None,
         scanner=ask("Scanner", scanner, "trivy", type=click.Choice(["trivy", "grype", "none"])),
         push_branches=list(push_branches) or [ask("Branch that pushes", None, "main")],
         gitlab_tags=list(gitlab_tags) or ([ask("GitLab runner tag", None, "docker")] if "gitlab" in chosen else []),
+        jenkins_agent=(ask("Jenkins agents (static: by label, with the agent runtime; kubernetes: a pod per build)", jenkins_agent, "static",
+                           type=click.Choice(["static", "kubernetes"])) if "jenkins" in chosen else "static"),
     )
     try:
         for path, what in write_project(Path.cwd(), answers):

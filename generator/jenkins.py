@@ -22,17 +22,21 @@ def _nested(keyword: str, blocks: list[Block]) -> Block:
     return [f"{keyword} {{", *("    " + line for block in blocks for line in block), "}"]
 
 
-def _ref_pattern(patterns: list[str]) -> str:
-    return groovy_string("^(" + "|".join(glob_regex(pattern) for pattern in patterns) + ")$", block=False)
+def _ref_condition(keyword: str, patterns: list[str]) -> str:
+    """One name compares EQUALS; globs or several names, a Java regex built as everywhere in gen-ci."""
+    if len(patterns) == 1 and not set(patterns[0]) & set("*+"):
+        return f"{keyword} pattern: {groovy_string(patterns[0], block=False)}, comparator: 'EQUALS'"
+    regex = "^(" + "|".join(glob_regex(pattern) for pattern in patterns) + ")$"
+    return f"{keyword} pattern: {groovy_string(regex, block=False)}, comparator: 'REGEXP'"
 
 
 def publish_when(push: dict[str, Any]) -> Block:
     events = {"push" if event == "release" else event for event in push["events"]}
     refs: list[Block] = []
     if push["branches"]:
-        refs.append(["allOf {", "    not { buildingTag() }", f"    branch pattern: {_ref_pattern(push['branches'])}, comparator: 'REGEXP'", "}"])
+        refs.append(["allOf {", "    not { buildingTag() }", "    " + _ref_condition("branch", push["branches"]), "}"])
     if push["tags"]:
-        refs.append([f"tag pattern: {_ref_pattern(push['tags'])}, comparator: 'REGEXP'"])
+        refs.append([_ref_condition("tag", push["tags"])])
     # A run by hand publishes only when the person starting it sets GEN_CI_PUBLISH (false by default).
     if events >= {"push", "manual"}:
         starts = [["anyOf {", "    not { triggeredBy cause: 'UserIdCause' }", "    expression { return params.GEN_CI_PUBLISH }", "}"]]

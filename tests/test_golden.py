@@ -66,6 +66,8 @@ def test_golden_cases_cover_every_mode_platform_and_profile():
         assert (platform, "strict scan") in seen
     assert ("github", "socket", "-") in seen and ("gitlab", "socket", "-") in seen
     assert ("github", "multi-platform release") in seen
+    for platform in ("jenkins", "jenkins_agent"):
+        assert (platform, "dind", "isolated") in seen and (platform, "socket", "-") in seen
 
 
 SCENARIOS = {  # scenarios.md number -> targets its golden renders (where the platform can)

@@ -75,17 +75,20 @@ def test_there_are_jenkins_goldens():
 
 # --- npm-groovy-lint --------------------------------------------------------------------------
 
-def _groovy_lint(directory: Path) -> list[dict]:
-    done = subprocess.run([str(GROOVY_LINT), "--noserver", "--config", str(JUDGES / "groovylint.json"), "--output", "json",
+def _groovy_lint(directory: Path, config: str = str(JUDGES / "groovylint.json")) -> list[dict]:
+    done = subprocess.run([str(GROOVY_LINT), "--noserver", "--config", config, "--output", "json",
                            "--failon", "none", str(directory)], capture_output=True, text=True, timeout=600)
     report = json.loads(done.stdout[done.stdout.index("{"):])
     return [error for file in report["files"].values() for error in file["errors"]]
 
 
 def test_npm_groovy_lint_finds_nothing(tmp_path):
-    """recommended-jenkinsfile, every severity; only DuplicateStringLiteral is off (groovylint.json):
-    declarative conditions take literals, so `comparator: 'REGEXP'` repeats for branches and tags."""
+    """npm-groovy-lint's recommended-jenkinsfile rules at every severity, DuplicateStringLiteral off
+    (groovylint.json): declarative conditions and options take literals only, so 'REGEXP' or a
+    branch name repeats, and no constant can be factored out."""
     assert groovy_lint_findings(JENKINSFILES, tmp_path) == []
+    kept = [f for f in groovy_lint_findings(JENKINSFILES, tmp_path / "all", config="recommended-jenkinsfile")]
+    assert {f["rule"] for f in kept} <= {"DuplicateStringLiteral"} and all(f["severity"] == "info" for f in kept)
 
 
 def test_npm_groovy_lint_really_lints(tmp_path):
@@ -156,12 +159,11 @@ def _holds(condition: dict, run: dict) -> bool:
         return run["pr"]
     if name == "buildingTag":
         return run["type"] == "tag"
-    if name == "branch":
-        assert args[0]["comparator"] == "REGEXP"
-        return re.fullmatch(args[0]["pattern"], run["name"]) is not None
-    if name == "tag":
-        assert args[0]["comparator"] == "REGEXP"
-        return run["type"] == "tag" and re.fullmatch(args[0]["pattern"], run["name"]) is not None
+    if name in ("branch", "tag"):
+        pattern, comparator = args[0]["pattern"], args[0]["comparator"]
+        assert comparator in ("EQUALS", "REGEXP")
+        matches = pattern == run["name"] if comparator == "EQUALS" else re.fullmatch(pattern, run["name"]) is not None
+        return matches and (name == "branch" or run["type"] == "tag")
     if name == "triggeredBy":
         return run["cause"] == (args[0]["cause"] if isinstance(args[0], dict) else args[0])
     if name == "expression":
@@ -250,14 +252,14 @@ def shell_value(script: str, variable: str) -> str:
     return done.stdout
 
 
-def groovy_lint_findings(jenkinsfiles: list[Path], directory: Path) -> list[dict]:
+def groovy_lint_findings(jenkinsfiles: list[Path], directory: Path, config: str = str(JUDGES / "groovylint.json")) -> list[dict]:
     """npm-groovy-lint over Jenkinsfiles, each copied into a folder of its own under the name it looks for."""
     if not GROOVY_LINT.exists():
         pytest.fail("the Jenkins judges are not installed: npm ci --prefix tests/judges")
     for number, path in enumerate(jenkinsfiles):
         (directory / str(number)).mkdir(parents=True)
         (directory / str(number) / "Jenkinsfile").write_text(path.read_text())
-    return _groovy_lint(directory)
+    return _groovy_lint(directory, config)
 
 
 @settings(max_examples=4, derandomize=True, deadline=None)
@@ -363,3 +365,20 @@ def test_what_jenkins_cannot_do_is_refused_where_it_is_written(cli, write_spec, 
 def test_jenkinsfile_paths_are_checked(cli, write_spec):
     result = cli(str(write_spec(_spec_with("targets: {jenkins: ci/pipeline.yml}\n"))))
     assert result.exit_code == 2 and "targets.jenkins" in result.stderr.replace("$.", "")
+
+
+# --- gen-ci lint on hand-written Jenkins set-ups ----------------------------------------------
+
+# The article set-up's own fixtures (tests/fixtures/lint/article*) are checked line by line in test_lint.
+
+
+def test_jenkins_lint_rules_are_documented_and_explained(cli):
+    from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
+
+    readme = (ROOT / "README.md").read_text()
+    rules = JENKINS_RULES + COMPOSE_RULES
+    assert len({r.id for r in rules}) == len({r.name for r in rules}) == len(rules) == 6
+    for rule in rules:
+        assert f'<a id="{rule.name}"></a>' in readme and f"**{rule.id} {rule.name}**" in readme
+        result = cli("explain", rule.id.lower())
+        assert result.exit_code == 0 and rule.name in result.stdout

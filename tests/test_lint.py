@@ -201,13 +201,13 @@ def _expected(files: list[str]) -> set[tuple[str, int, str]]:
     expected = set()
     for file in files:
         for number, line in enumerate(Path(file).read_text().splitlines(), 1):
-            found = re.search(r"# expect: ([A-Z0-9, ]+)$", line)
+            found = re.search(r"(?:#|//) expect: ([A-Z0-9, ]+)$", line)
             for rule in (found.group(1).split(", ") if found else []):
                 expected.add((str(Path(file).resolve()), number, rule))
     return expected
 
 
-@pytest.mark.parametrize("path", sorted(LINT_FIXTURES.glob("*.yml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted([*LINT_FIXTURES.glob("*.yml"), *LINT_FIXTURES.glob("*.Jenkinsfile")]), ids=lambda p: p.name)
 def test_fixture_findings_exactly(path):
     from pathlib import Path
 
@@ -217,12 +217,14 @@ def test_fixture_findings_exactly(path):
 
 
 def test_the_fixture_set_is_broad():
-    files = sorted(LINT_FIXTURES.glob("*.yml"))
+    from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
+
+    files = sorted([*LINT_FIXTURES.glob("*.yml"), *LINT_FIXTURES.glob("*.Jenkinsfile")])
     assert len(files) >= 15
     kinds = {read_pipeline(path).kind for path in files}
-    assert kinds == {"gitlab", "github"}
+    assert kinds == {"gitlab", "github", "compose", "jenkins"}
     rules = {rule for path in files for (_, _, rule) in _expected(read_pipeline(path).files)}
-    assert rules >= {r.id for r in RULES} | {f"GH00{n}" for n in range(1, 8)}
+    assert rules >= {r.id for r in RULES + JENKINS_RULES + COMPOSE_RULES} | {f"GH00{n}" for n in range(1, 8)}
 
 
 def test_includes_are_followed_and_the_rest_listed(cli):

@@ -168,3 +168,22 @@ def test_init_hook_watches_the_same_files_as_the_published_hooks():
     published = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert local["files"] == published["gen-ci-sync"]["files"]
     assert local["entry"] == published["gen-ci-sync"]["entry"] and local["pass_filenames"] is False
+
+
+def test_init_offers_jenkins(repo):
+    result = invoke("init", "--yes", "--platform", "jenkins", "--jenkins-agent", "kubernetes", "--image", "docker.io/acme/app")
+    assert result.exit_code == 0, result.stderr
+    spec = (repo / "gen-ci.yml").read_text()
+    assert "jenkins: Jenkinsfile" in spec and "agent: kubernetes" in spec and "mode: dind" in spec
+    assert "jenkins_agent" not in spec and "auth: secrets" not in spec  # Jenkins logs in with its own credentials
+    assert invoke("sync").exit_code == 0 and invoke("check").exit_code == 0
+    assert "kubernetes {" in (repo / "Jenkinsfile").read_text()
+
+
+def test_init_asks_which_jenkins_agents(repo):
+    result = CliRunner().invoke(main, ["init"], input="jenkins\n\n\n\n\n\n\n\n")
+    assert result.exit_code == 0, result.output
+    spec = (repo / "gen-ci.yml").read_text()
+    assert "jenkins_agent: jenkins/compose.yml" in spec and "agent: static" in spec and "mode: dind" in spec
+    assert invoke("sync").exit_code == 0
+    assert (repo / "jenkins" / "compose.yml").is_file() and (repo / "Jenkinsfile").is_file()

@@ -23,7 +23,7 @@ repos:
         language: python
         additional_dependencies: ["gen-ci=={version}"]
         pass_filenames: false
-        files: (^|/)(gen-ci\\.ya?ml|\\.gen-ci/.+|\\.github/workflows/[^/]+\\.ya?ml|\\.gitlab-ci\\.ya?ml)$
+        files: (^|/)(gen-ci\\.ya?ml|\\.gen-ci/.+|\\.github/workflows/[^/]+\\.ya?ml|\\.gitlab-ci\\.ya?ml|Jenkinsfile[^/]*|jenkins/compose\\.ya?ml)$
 """
 
 
@@ -44,6 +44,7 @@ class Answers:
     push_branches: list[str] = field(default_factory=lambda: ["main"])
     push_tags: list[str] = field(default_factory=lambda: ["v*"])
     gitlab_tags: list[str] = field(default_factory=list)
+    jenkins_agent: str = "static"  # or kubernetes
 
 
 def _flow(values: list[str]) -> str:
@@ -52,8 +53,10 @@ def _flow(values: list[str]) -> str:
 
 
 def _needs_secrets(repository: str, platforms: list[str]) -> bool:
-    """The platforms' own tokens reach only their own registries (and ghcr.io only from GitHub)."""
-    return repository != "platform" and not (repository.startswith("ghcr.io/") and platforms == ["github"])
+    """The platforms' own tokens reach only their own registries (and ghcr.io only from GitHub);
+    Jenkins logs in with its own credentials, named by registry host."""
+    others = [p for p in platforms if p != "jenkins"]
+    return bool(others) and repository != "platform" and not (repository.startswith("ghcr.io/") and others == ["github"])
 
 
 def _registry_lines(repository: str, platforms: list[str]) -> list[str]:
@@ -65,14 +68,17 @@ def _registry_lines(repository: str, platforms: list[str]) -> list[str]:
 
 
 def spec_text(answers: Answers, name: str) -> str:
-    outputs = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
+    outputs = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml", "jenkins": "Jenkinsfile"}
+    targets = [f"  {p}: {outputs[p]}" for p in answers.platforms]
+    if "jenkins" in answers.platforms and answers.jenkins_agent == "static":
+        targets.append("  jenkins_agent: jenkins/compose.yml  # the agent and its TLS-only Docker daemon")
     lines = [
         f"# yaml-language-server: $schema={SCHEMA_COPY}",
         "# gen-ci spec: see docs/spec.md for every key. Regenerate the pipelines with `gen-ci sync`.",
         "version: 1",
         f"name: {json.dumps(name)}",
         "targets:",
-        *(f"  {p}: {outputs[p]}" for p in answers.platforms),
+        *targets,
         "docker:",
         f"  mode: {answers.mode}",
         "images:",
@@ -88,6 +94,9 @@ def spec_text(answers: Answers, name: str) -> str:
         lines.append("  environment: registry  # GitHub keeps the registry secrets as environment secrets")
     if answers.gitlab_tags:
         lines += ["runners:", f"  gitlab: {_flow(answers.gitlab_tags)}"]
+    if "jenkins" in answers.platforms:
+        lines += ["jenkins:", f"  agent: {answers.jenkins_agent}",
+                  "  # credentials: {docker.io: dockerhub-push}  # registry host -> Jenkins credentials ID (default: the host)"]
     return "\n".join(lines) + "\n"
 
 

@@ -284,7 +284,7 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
 
 
 def is_jenkinsfile(path: Path) -> bool:
-    return path.name.startswith("Jenkinsfile") or path.suffix in (".jenkinsfile", ".groovy")
+    return path.name.startswith("Jenkinsfile") or path.suffix.lower() in (".jenkinsfile", ".groovy")
 
 
 def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineFile:

@@ -88,10 +88,10 @@ def compose_unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Findi
         image = service.get("image")
         if image is None:
             continue
-        reference = str(image).split("@", 1)[0]
-        tag = reference.rsplit("/", 1)[-1].partition(":")[2]
-        if "@" not in str(image) and tag in ("", "latest"):
-            yield rule.finding(pipeline, line_of(service, "image"), f"{name}: {image} is not pinned; name an exact version, and a digest where you can")
+        tag = str(image).rsplit("/", 1)[-1].partition(":")[2]
+        # A tag that names no version (latest, lts, dind, stable) moves under the file.
+        if "@" not in str(image) and not re.search(r"[0-9]", tag):
+            yield rule.finding(pipeline, line_of(service, "image"), f"{name}: {image} names no version; pin an exact version, and a digest where you can")
 
 
 JENKINS_RULES = [
@@ -102,5 +102,5 @@ JENKINS_RULES = [
 COMPOSE_RULES = [
     Rule("JK101", "compose-plain-tcp-daemon", "DinD keeps TLS, clients use 2376, and no daemon port is published.", compose_plain_tcp),
     Rule("JK102", "compose-privileged-beyond-dind", "Only the docker:*-dind service is privileged.", compose_privileged_beyond_dind),
-    Rule("JK103", "compose-unpinned-image", "Every service image names a version.", compose_unpinned_image),
+    Rule("JK103", "compose-unpinned-image", "Every service image names a version: not untagged, latest, lts or dind.", compose_unpinned_image),
 ]
