@@ -1,4 +1,5 @@
-"""The declarative `when` that lets a Jenkins stage publish, built as nested condition blocks.
+"""What the Jenkins templates need computed: the publish stage's `when`, spec values as shell
+assignments, and the agent runtime's Compose project name.
 
 Jenkins has no events list, so a run's kind is read from its causes: a timer is a schedule, a
 user is a manual run (published only with the GEN_CI_PUBLISH parameter), anything else a push.
@@ -12,14 +13,30 @@ from typing import Any
 from generator.quoting import groovy_string
 from generator.refs import glob_regex
 
-Block = list[str]
+# A condition is one line of Groovy, or (allOf | anyOf, its conditions).
 
 
-def _nested(keyword: str, blocks: list[Block]) -> Block:
-    """One block stands alone; several are wrapped in allOf/anyOf."""
-    if len(blocks) == 1:
-        return blocks[0]
-    return [f"{keyword} {{", *("    " + line for block in blocks for line in block), "}"]
+def _all(*conditions: Any) -> Any:
+    return _join("allOf", conditions)
+
+
+def _any(*conditions: Any) -> Any:
+    return _join("anyOf", conditions)
+
+
+def _join(keyword: str, conditions: Any) -> Any:
+    """One condition stands alone; nested blocks of the same keyword are spliced into one."""
+    flat: list[Any] = []
+    for condition in conditions:
+        flat += condition[1] if isinstance(condition, tuple) and condition[0] == keyword else [condition]
+    return flat[0] if len(flat) == 1 else (keyword, flat)
+
+
+def _lines(condition: Any) -> list[str]:
+    if isinstance(condition, str):
+        return [condition]
+    keyword, children = condition
+    return [f"{keyword} {{", *("    " + line for child in children for line in _lines(child)), "}"]
 
 
 def _ref_condition(keyword: str, patterns: list[str]) -> str:
@@ -30,31 +47,30 @@ def _ref_condition(keyword: str, patterns: list[str]) -> str:
     return f"{keyword} pattern: {groovy_string(regex, block=False)}, comparator: 'REGEXP'"
 
 
-def publish_when(push: dict[str, Any]) -> Block:
+def publish_when(push: dict[str, Any]) -> list[str]:
     events = {"push" if event == "release" else event for event in push["events"]}
-    refs: list[Block] = []
+    refs = []
     if push["branches"]:
-        refs.append(["allOf {", "    not { buildingTag() }", "    " + _ref_condition("branch", push["branches"]), "}"])
+        refs.append(_all("not { buildingTag() }", _ref_condition("branch", push["branches"])))
     if push["tags"]:
-        refs.append([_ref_condition("tag", push["tags"])])
+        refs.append(_ref_condition("tag", push["tags"]))
     # A run by hand publishes only when the person starting it sets GEN_CI_PUBLISH (false by default).
+    starts: list[Any] = []
     if events >= {"push", "manual"}:
-        starts = [["anyOf {", "    not { triggeredBy cause: 'UserIdCause' }", "    expression { return params.GEN_CI_PUBLISH }", "}"]]
+        starts = [_any("not { triggeredBy cause: 'UserIdCause' }", "expression { return params.GEN_CI_PUBLISH }")]
     elif "push" in events:
-        starts = [["not { triggeredBy cause: 'UserIdCause' }"]]
+        starts = ["not { triggeredBy cause: 'UserIdCause' }"]
     elif "manual" in events:
-        starts = [["triggeredBy cause: 'UserIdCause'"], ["expression { return params.GEN_CI_PUBLISH }"]]
-    else:
-        starts = []
-    runs: list[Block] = []
+        starts = ["triggeredBy cause: 'UserIdCause'", "expression { return params.GEN_CI_PUBLISH }"]
+    runs = []
     if "schedule" in events:
         # The schedule lives on one branch job alone (see the triggers block).
-        runs.append(["triggeredBy 'TimerTrigger'"])
+        runs.append("triggeredBy 'TimerTrigger'")
     elif starts:
-        starts.insert(0, ["not { triggeredBy 'TimerTrigger' }"])
+        starts.insert(0, "not { triggeredBy 'TimerTrigger' }")
     if refs and starts:
-        runs.append(_nested("allOf", [_nested("anyOf", refs), *starts]))
-    return _nested("allOf", [["not { changeRequest() }"], _nested("anyOf", runs)])
+        runs.append(_all(_any(*refs), *starts))
+    return _lines(_all("not { changeRequest() }", _any(*runs)))
 
 
 def compose_project(name: str) -> str:
