@@ -371,7 +371,7 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
                 outputs[platform].append(str(jenkinsfile))
                 stages = {stage["args"][0]: stage for stage in find(tree(jenkinsfile), "stage")}
                 for index, image in enumerate(spec["images"]):
-                    (script,) = scripts([stages[f"Test img{index}"]])
+                    (script,) = scripts(find([stages[f"Test img{index}"]], "steps"))
                     assert shell_value(script, "GEN_CI_TEST_SCRIPT") == placed[f"test{index}"]
                     (script,) = scripts([stages[f"Build img{index}"]])
                     assert shell_value(script, "GEN_CI_BUILD_ARG_HOSTILE") == placed[f"arg{index}"]
