@@ -717,6 +717,8 @@ def jenkins_settings_unused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterato
             hint = difflib.get_close_matches(host, sorted(hosts), n=1)
             named = f"; did you mean {hint[0]}?" if hint else f" (they publish to {', '.join(sorted(hosts)) or 'none'})"
             yield loaded.diagnostic(("jenkins", "credentials", host), "GC132", f"no image publishes to {host}{named}", key=True)
+    if jenkins["agent"] == "kubernetes" and "label" in loaded.data.get("jenkins", {}):
+        yield loaded.diagnostic(("jenkins", "label"), "GC132", "Kubernetes agents are the build's own pod, chosen by no label; remove label")
     if "controller_url" in jenkins and "jenkins_agent" not in targets:
         yield loaded.diagnostic(("jenkins", "controller_url"), "GC132", "controller_url is where the rendered agent runtime connects; add targets.jenkins_agent or remove it")
 

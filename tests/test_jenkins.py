@@ -355,10 +355,11 @@ JENKINS = "targets: {jenkins: Jenkinsfile}\n"
     (JENKINS + "jenkins: {credentials: {ghcr.com: ghcr}}\n", "$.jenkins.credentials.ghcr.com", "did you mean ghcr.io?"),
     ("jenkins: {label: docker}\n", "$.jenkins", "does not render"),
     (JENKINS + "jenkins: {controller_url: 'https://ci.example.com'}\n", "$.jenkins.controller_url", "targets.jenkins_agent"),
+    (JENKINS + "docker: {mode: dind}\njenkins: {agent: kubernetes, label: docker}\n", "$.jenkins.label", "no label"),
 ])
 def test_what_jenkins_cannot_do_is_refused_where_it_is_written(cli, write_spec, tmp_path, override, where, words):
     spec = write_spec(_spec_with(override))
-    code = "GC132" if "jenkins_agent" in where or where in ("$.jenkins", "$.jenkins.controller_url") or "credentials" in where else "GC131"
+    code = "GC132" if "jenkins_agent" in where or where in ("$.jenkins", "$.jenkins.controller_url", "$.jenkins.label") or "credentials" in where else "GC131"
     assert_located_refusal(cli, spec, tmp_path / "out.yml", code, where, words)
 
 

@@ -249,6 +249,7 @@ def _repair_for_jenkins(spec: dict) -> None:
     if docker.get("mode") == "rootless":
         docker["mode"] = "socket"
     if jenkins.get("agent") == "kubernetes":
+        jenkins.pop("label", None)
         targets.pop("jenkins_agent", None)
         if docker.get("mode", "socket") == "socket":
             docker["mode"] = "dind"
