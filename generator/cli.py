@@ -8,6 +8,7 @@ import click
 
 from generator import __version__
 from generator.diagnostics import SpecError
+from generator.targets import PLATFORMS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID, EXIT_BUG = 0, 1, 2, 3
 
@@ -70,7 +71,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--target", "-t", type=click.Choice(["github", "gitlab", "jenkins", "jenkins_agent"]), help="Platform to render; optional when the spec has one target.")
+@click.option("--target", "-t", type=click.Choice(PLATFORMS), help="Platform to render; optional when the spec has one target.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of standard output.")
 def render(spec: str, target: str | None, output: str | None) -> None:
     """Render SPEC for one platform.

@@ -84,7 +84,9 @@ def render_to_stdout(argv: list[str]) -> int | None:
     spec, options = args[0], args[1:]
     target = None
     if options:
-        if len(options) != 2 or options[0] not in ("--target", "-t") or options[1] not in ("github", "gitlab", "jenkins", "jenkins_agent"):
+        from generator.targets import PLATFORMS
+
+        if len(options) != 2 or options[0] not in ("--target", "-t") or options[1] not in PLATFORMS:
             return None
         target = options[1]
     try:

@@ -39,9 +39,20 @@ def _lines(condition: Any) -> list[str]:
     return [f"{keyword} {{", *("    " + line for child in children for line in _lines(child)), "}"]
 
 
+def literal(pattern: str) -> bool:
+    """A ref pattern that names exactly one ref: no glob (*, **) and no quantifier (+)."""
+    return not set(pattern) & set("*+")
+
+
+def schedule_branch(branches: list[str]) -> str | None:
+    """Jenkins puts a schedule on every branch job that has the file: it is kept on the first
+    trigger branch named exactly (None: there is none, GC131)."""
+    return next((branch for branch in branches if literal(branch)), None)
+
+
 def _ref_condition(keyword: str, patterns: list[str]) -> str:
     """One name compares EQUALS; globs or several names, a Java regex built as everywhere in gen-ci."""
-    if len(patterns) == 1 and not set(patterns[0]) & set("*+"):
+    if len(patterns) == 1 and literal(patterns[0]):
         return f"{keyword} pattern: {groovy_string(patterns[0], block=False)}, comparator: 'EQUALS'"
     regex = "^(" + "|".join(glob_regex(pattern) for pattern in patterns) + ")$"
     return f"{keyword} pattern: {groovy_string(regex, block=False)}, comparator: 'REGEXP'"

@@ -20,7 +20,6 @@ from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_
 from generator.tagging import describe_script
 from generator.resources import data_dir
 
-PLATFORMS = ("github", "gitlab", "jenkins", "jenkins_agent")
 ENTRY_TEMPLATES = {"jenkins": "Jenkinsfile.j2", "jenkins_agent": "compose.yml.j2"}
 YAML_OUTPUTS = ("github", "gitlab", "jenkins_agent")
 
@@ -118,6 +117,7 @@ def _environment(platform: str) -> Any:
     env.globals["publish_when"] = jenkins.publish_when
     env.globals["compose_project"] = jenkins.compose_project
     env.globals["shell_assignment"] = jenkins.shell_assignment
+    env.globals["schedule_branch"] = jenkins.schedule_branch
     env.filters["gitlab_paths"] = changes.gitlab_paths
     env.globals["predicate_program"] = predicate_program()
     env.globals["layout_program"] = layout_program()

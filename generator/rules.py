@@ -15,6 +15,7 @@ from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
 from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec
 from generator.model import PLATFORM_REGISTRY, github_native, image_id, network_switches, normalise_repository, publishes, registries, registry_host
+from generator.jenkins import schedule_branch
 from generator.refs import glob_regex
 
 Rule = Callable[[dict[str, Any], LoadedSpec], Iterator[Diagnostic]]
@@ -685,7 +686,7 @@ def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnos
             )
         if image["cache"] in ("registry", "gha"):
             yield loaded.diagnostic((*where, "cache"), "GC131", f"{why} builds with the agent daemon's own layer cache; use cache: auto or none")
-    if spec["triggers"]["schedule"] and not any("*" not in b and "+" not in b for b in spec["triggers"]["branches"]):
+    if spec["triggers"]["schedule"] and schedule_branch(spec["triggers"]["branches"]) is None:
         yield loaded.diagnostic(
             ("triggers", "schedule"), "GC131",
             f"{why} keeps a schedule on one branch job, the first of triggers.branches named exactly; name one without * or +",

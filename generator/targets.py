@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 
+# Every output a spec can name under targets: (platform) -> rendered by templates/<platform>/.
+PLATFORMS = ("github", "gitlab", "jenkins", "jenkins_agent")
+
 _KEY = r"[A-Za-z_][A-Za-z0-9_]*"
 _PATH = r"[A-Za-z0-9._/-]+"
 _PAIR = re.compile(rf"""^\s*(["']?)({_KEY})\1\s*:\s*(["']?)({_PATH})\3\s*$""")

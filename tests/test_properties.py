@@ -407,10 +407,10 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
             run_tool("zizmor", "--offline", "--no-progress", "--persona", "auditor", *github),
         ]
     if gitlab:
-        scripts = [script for path in gitlab for script in gitlab_scripts(Path(path), tmp_path)]
+        gitlab_files = [script for path in gitlab for script in gitlab_scripts(Path(path), tmp_path)]
         checks += [
             run_tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", *gitlab),
-            run_tool("shellcheck", "--shell=sh", *scripts),
+            run_tool("shellcheck", "--shell=sh", *gitlab_files),
         ]
         from generator.lint.document import read_pipeline
         from generator.lint.rules import lint

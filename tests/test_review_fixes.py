@@ -74,7 +74,8 @@ def test_the_gitlab_registry_check_stops_a_foreign_repository(tmp_path):
 # 2 and 11. Every output reads the same under YAML 1.1 (GitLab) and 1.2, line separators included.
 
 
-@pytest.mark.parametrize("path", golden_outputs("github") + golden_outputs("gitlab"), ids=lambda p: f"{p.parent.name}-{p.stem}")
+@pytest.mark.parametrize("path", golden_outputs("github") + golden_outputs("gitlab") + golden_outputs("jenkins_agent"),
+                         ids=lambda p: f"{p.parent.name}-{p.stem}")
 def test_goldens_read_alike_under_yaml_11_and_12(path):
     modern, legacy = _read_both(path.read_text(encoding="utf-8"))
     assert modern == legacy

@@ -32,10 +32,29 @@ def jenkins_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         yield rule.finding(pipeline, line, "an empty DOCKER_TLS_CERTDIR turns the daemon's TLS off; set it to /certs and share /certs/client with the client")
 
 
+PASSWORD_FLAG = re.compile(r"\s(-p|--password|--pass)(\s|=)")
+
+
 def jenkins_password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for line, match in _lines(pipeline, LOGIN_WITH_PASSWORD):
-        if LOGIN_WITH_PASSWORD.search(_joined(pipeline.text[match.start():match.end() + 200])):
-            yield rule.finding(pipeline, line, f"{match.group('tool')} login with a password flag puts the secret on the command line; pipe it to --password-stdin")
+    for first, lines in _commands(pipeline.text):
+        found = LOGIN_WITH_PASSWORD.search(_joined("\n".join(lines)))
+        if found:
+            # Reported where the flag is written, also on a continued line.
+            line = first + next((n for n, text in enumerate(lines) if PASSWORD_FLAG.search(text)), 0)
+            yield rule.finding(pipeline, line, f"{found.group('tool')} login with a password flag puts the secret on the command line; pipe it to --password-stdin")
+
+
+def _commands(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each command by its first line number, with the lines it continues (a trailing backslash)."""
+    lines = text.split("\n")
+    number = 0
+    while number < len(lines):
+        first, command = number + 1, [lines[number]]
+        while command[-1].endswith("\\") and number + 1 < len(lines):
+            number += 1
+            command.append(lines[number])
+        yield first, command
+        number += 1
 
 
 def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
