@@ -229,6 +229,38 @@ def check(specs: tuple[str, ...]) -> None:
         sys.exit(EXIT_FINDINGS)
 
 
+@main.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option("--platform", "-p", type=click.Choice(["github", "gitlab", "jenkins"]), help="Which output's behaviour; optional when the spec renders one.")
+@click.option("--event", "-e", help="push:BRANCH, tag:NAME, pr:BRANCH (the target), schedule:BRANCH, manual:BRANCH or release:TAG; without it, a table of the usual runs.")
+@click.option("--sha", help="The commit (hex), for sha tags.")
+@click.option("--default-branch", default="main", show_default=True, help="The repository's default branch (GitHub schedules run there).")
+@click.option("--released", multiple=True, help="A version tag already released (repeatable); default: the checkout's git tags.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "mermaid"]), default="text", show_default=True)
+@click.option("--against", metavar="GIT-REF", help="Show what the spec's changes since GIT-REF change in what each run publishes.")
+def plan(spec: str | None, platform: str | None, event: str | None, sha: str | None, default_branch: str,
+         released: tuple[str, ...], output_format: str, against: str | None) -> None:
+    """Print what SPEC publishes: REPOSITORY:TAG, one a line, for a run.
+
+    \b
+    Example:
+      gen-ci plan --platform github --event tag:v2.0.0     # what tagging v2.0.0 publishes
+      gen-ci plan                                          # every usual run, as a table
+      gen-ci plan --against origin/main                    # what this branch changes in it
+    """
+    from pathlib import Path
+
+    from generator.commands.plan import plan as plan_spec
+    from generator.plan import PlanError
+
+    spec_file = Path(spec) if spec else _specs(())[0]
+    try:
+        click.echo(plan_spec(spec_file, platform, event, sha, default_branch, released, output_format, against), nl=False)
+    except PlanError as error:
+        click.echo(f"gen-ci: {error}", err=True)
+        sys.exit(EXIT_INVALID)
+
+
 @main.group()
 def pins() -> None:
     """Manage pinned action versions."""

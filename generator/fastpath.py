@@ -70,7 +70,7 @@ def outputs_in_sync(spec: str) -> list[str] | None:
     return outputs
 
 
-COMMANDS = ("render", "check", "sync", "lint", "schema", "pins", "explain", "init", "doctor")
+COMMANDS = ("render", "check", "sync", "lint", "schema", "pins", "explain", "init", "doctor", "plan")
 
 
 def render_to_stdout(argv: list[str]) -> int | None:

@@ -58,30 +58,37 @@ def _ref_condition(keyword: str, patterns: list[str]) -> str:
     return f"{keyword} pattern: {groovy_string(regex, block=False)}, comparator: 'REGEXP'"
 
 
-def publish_when(push: dict[str, Any]) -> list[str]:
-    events = {"push" if event == "release" else event for event in push["events"]}
+def publish_when(arms: list[dict[str, Any]]) -> list[str]:
+    """The plan's publishing arms (generator.plan) as one declarative `when`: a timer is a
+    schedule, GEN_CI_PUBLISH (false unless a person starting the run ticks it) a manual run,
+    any other run not started by a person a push. Each ref condition is written once: npm-groovy-
+    lint counts a repeated named-argument condition as a duplicate literal."""
+    def types(*kinds: str) -> set[str]:
+        return {arm["ref_type"] for arm in arms if arm["kind"] in kinds}
+
+    every = types("push", "tag", "schedule", "manual")
     refs = []
-    if push["branches"]:
-        refs.append(_all("not { buildingTag() }", _ref_condition("branch", push["branches"])))
-    if push["tags"]:
-        refs.append(_ref_condition("tag", push["tags"]))
-    # A run by hand publishes only when the person starting it sets GEN_CI_PUBLISH (false by default).
-    starts: list[Any] = []
-    if events >= {"push", "manual"}:
-        starts = [_any("not { triggeredBy cause: 'UserIdCause' }", "expression { return params.GEN_CI_PUBLISH }")]
-    elif "push" in events:
-        starts = ["not { triggeredBy cause: 'UserIdCause' }"]
-    elif "manual" in events:
-        starts = ["triggeredBy cause: 'UserIdCause'", "expression { return params.GEN_CI_PUBLISH }"]
-    runs = []
-    if "schedule" in events:
-        # The schedule lives on one branch job alone (see the triggers block).
-        runs.append("triggeredBy 'TimerTrigger'")
-    elif starts:
-        starts.insert(0, "not { triggeredBy 'TimerTrigger' }")
-    if refs and starts:
-        runs.append(_all(_any(*refs), *starts))
-    return _lines(_all("not { changeRequest() }", _any(*runs)))
+    for arm_type, keyword in (("branch", "branch"), ("tag", "tag")):
+        patterns = next((arm["patterns"] for arm in arms if arm["ref_type"] == arm_type), None)
+        if patterns:
+            condition = _ref_condition(keyword, patterns)
+            # A tag build's BRANCH_NAME is the tag: branch patterns must not match it.
+            refs.append(_all("not { buildingTag() }", condition) if keyword == "branch" else condition)
+
+    def only(covered: set[str]) -> list[str]:
+        if covered == every:
+            return []
+        return ["not { buildingTag() }"] if covered == {"branch"} else ["buildingTag()"]
+
+    started = []
+    if types("push", "tag"):
+        started.append(_all("not { triggeredBy cause: 'UserIdCause' }", *only(types("push", "tag"))))
+    if types("manual"):
+        started.append(_all("expression { return params.GEN_CI_PUBLISH }", *only(types("manual"))))
+    causes = [_all("not { triggeredBy 'TimerTrigger' }", _any(*started))] if started else []
+    if types("schedule"):
+        causes.append(_all("triggeredBy 'TimerTrigger'", *only(types("schedule"))))
+    return _lines(_all("not { changeRequest() }", _any(*refs), _any(*causes)))
 
 
 def compose_project(name: str) -> str:

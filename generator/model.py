@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generator import pins
-from generator.tagging import rules_from_spec, tag_script
+from generator.tagging import TagRule, rules_from_spec, tag_script
 
 SEVERITIES = ["low", "medium", "high", "critical"]
 
@@ -38,6 +38,7 @@ class Registry:
     repository: str  # with its host, or PLATFORM_REGISTRY: the project's own, known only in the job
     host: str  # "" for the platform's own registry
     auth: str
+    spelled: str  # as the spec writes it, for people: `gen-ci plan` names references this way
     username: str | None = None
     password: str | None = None
     aws_role: str | None = None
@@ -93,6 +94,10 @@ class Image:
     services: list[Service]
     prepare: Prepare | None
     paths: list[str]  # build on pull requests and branch pushes only when these (or shared_paths) changed
+    tag_rules: list[TagRule]
+    tag_prefix: str
+    tag_suffix: str
+    default_variant: bool  # with a suffix: every tag also without it
     tag_script: str  # POSIX shell printing this image's tags for the job's ref (see tagging)
     reads_git_tags: bool  # a latest rule compares the ref with the repository's other tags
 
@@ -206,8 +211,8 @@ def registry_host(repository: str) -> str:
 
 
 def publishes(push: dict[str, Any]) -> bool:
-    """Whether any event can publish: a push ref, or a schedule."""
-    return bool(push["branches"] or push["tags"] or "schedule" in push["events"])
+    """Whether any run can publish: every publishing run publishes a ref push.branches or push.tags names."""
+    return bool(push["branches"] or push["tags"])
 
 
 def registries(image: dict[str, Any], push: dict[str, Any]) -> list[dict[str, Any]]:
@@ -279,6 +284,7 @@ def build_model(data: dict[str, Any]) -> Model:
                     repository=r["repository"] if r["repository"] == PLATFORM_REGISTRY else normalise_repository(r["repository"]),
                     host="" if r["repository"] == PLATFORM_REGISTRY else registry_host(r["repository"]),
                     auth=r.get("auth", "token"),
+                    spelled=r["repository"],
                     username=r.get("username"),
                     password=r.get("password"),
                     aws_role=r.get("aws_role"),
@@ -312,6 +318,10 @@ def build_model(data: dict[str, Any]) -> Model:
             ],
             prepare=Prepare(i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"])) if "prepare" in i else None,
             paths=list(i.get("paths", [])),
+            tag_rules=rules,
+            tag_prefix=i.get("tag_prefix", ""),
+            tag_suffix=i.get("tag_suffix", ""),
+            default_variant=bool(i.get("tag_suffix")) and i["default_variant"],
             tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
             reads_git_tags=any(rule.tag in ("semver", "latest") for rule in rules),
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from generator import changes, containers, jenkins, pins
 from generator.model import Model
+from generator.plan import arms_context, event_of
 from generator.refs import glob_regex
 from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string
 from generator.tagging import describe_script
@@ -132,4 +133,5 @@ def render(model: Model, platform: str, action: Any = pins.action, spec_file: st
     from generator import __version__
 
     template = _environment(platform).get_template(ENTRY_TEMPLATES.get(platform, "pipeline.yml.j2"))
-    return template.render(spec=dataclasses.asdict(model), action=action, spec_file=spec_file, gen_ci=f"gen-ci=={__version__}")
+    plan = {"arms": arms_context(model.push, platform), "tag_event": event_of(model.push, platform, "tag")}
+    return template.render(spec=dataclasses.asdict(model), plan=plan, action=action, spec_file=spec_file, gen_ci=f"gen-ci=={__version__}")

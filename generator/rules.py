@@ -362,8 +362,15 @@ def publish_event_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
         reachable, why = needs.get(event, (True, ""))
         if not reachable:
             yield loaded.diagnostic(("push", "events", index), "GC114", f"push.events lists {event}, but {why}, so it could never publish")
-        if event in ("release", "manual") and not push["tags"] and not (event == "manual" and push["branches"]):
-            yield loaded.diagnostic(("push", "events", index), "GC114", f"push.events lists {event}, which publishes only refs push.tags{' or push.branches' if event == 'manual' else ''} name, and there are none")
+        listed = {"release": ("tags",), "schedule": ("branches",), "manual": ("branches", "tags"), "push": ("branches", "tags")}[event]
+        if not any(push[key] for key in listed) and (event != "push" or publishes(push)):
+            # A schedule publishes the branches push.branches lists, like every other run (generator.plan).
+            example = {"schedule": "push.branches: [main]", "release": 'push.tags: ["v*"]'}.get(event, "push.branches: [main]")
+            yield loaded.diagnostic(
+                ("push", "events", index), "GC114",
+                f"push.events lists {event}, which publishes only refs push.{' or push.'.join(listed)} name{'s' if len(listed) == 1 else ''}, "
+                f"and there are none; add them ({example}) or remove {event}",
+            )
     for key in ("release", "call"):
         if spec["triggers"][key] and "github" not in spec["targets"]:
             yield loaded.diagnostic(("triggers", key), "GC109", f"triggers.{key} is a GitHub event and this spec renders only GitLab; remove it")

@@ -1,13 +1,18 @@
 """The tag rules of an image, compiled into a POSIX shell script the release job runs.
 
 The script reads the event and ref only from four environment variables, as data:
-GEN_CI_EVENT (push, schedule, release or manual), GEN_CI_REF_TYPE (branch or tag),
-GEN_CI_REF_NAME and GEN_CI_SHA. It prints one tag per line, each at most once. Spec values
-(fixed names, patterns, prefix and suffix) enter it only as shell-quoted words.
+GEN_CI_EVENT (push, schedule, release or manual: the spec's word for the run, see
+generator.plan), GEN_CI_REF_TYPE (branch or tag), GEN_CI_REF_NAME and GEN_CI_SHA. It prints one
+tag per line, each at most once. Spec values (fixed names, patterns, prefix and suffix) enter it
+only as shell-quoted words.
+
+`tags_for` is the same rules read in Python: `gen-ci plan` answers with it, and the test suite
+runs every script against it.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 
@@ -16,8 +21,6 @@ from generator.refs import glob_regex
 KEYWORDS = ("ref", "sha", "semver", "latest")
 MAX_TAG = 128
 SHA_LENGTH = 12
-# Which events a rule publishes on when it names none; the release job runs only on publishing events.
-DEFAULT_EVENTS = {"ref": ("push",)}
 
 _SEMVER = r"^v?((0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?)$"
 _STABLE = r"^v?((0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*))$"
@@ -57,9 +60,8 @@ def _matches(variable: str, globs: tuple[str, ...]) -> str:
 
 def _condition(rule: TagRule) -> str:
     parts = []
-    events = rule.events or DEFAULT_EVENTS.get(rule.tag, ())
-    if events:
-        parts.append(_case("GEN_CI_EVENT", events))
+    if rule.events:
+        parts.append(_case("GEN_CI_EVENT", rule.events))
     refs = []
     if rule.branches:
         refs.append(f'{{ [ "$GEN_CI_REF_TYPE" = branch ] && {_matches("GEN_CI_REF_NAME", rule.branches)}; }}')
@@ -69,7 +71,10 @@ def _condition(rule: TagRule) -> str:
         parts.append(refs[0] if len(refs) == 1 else "{ " + " || ".join(refs) + "; }")
     if rule.tag == "semver":
         parts.append('[ -n "$version" ]')
-    if rule.tag == "latest":
+    if rule.tag == "latest" and rule.branches:
+        # Named branches get latest as it is; a tag still only when it is the newest stable version.
+        parts.append('{ [ "$GEN_CI_REF_TYPE" = branch ] || { [ -n "$stable" ] && [ "$(newest_stable)" = "$stable" ]; }; }')
+    elif rule.tag == "latest":
         parts.append('[ -n "$stable" ] && [ "$(newest_stable)" = "$stable" ]')
     return " && ".join(parts) or "true"
 
@@ -159,13 +164,12 @@ def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "", also_un
             'version=""',
             'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
             "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" \\",
-        "    | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
+            "    | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
             "fi",
             'case "$version" in *-*) stable="" ;; *) stable=$version ;; esac',
-            "major=${stable%%.*}",
-            "minor=${stable#*.}",
-            "minor=${minor%%.*}",
         ]
+    if "semver" in used:
+        lines += ["major=${stable%%.*}", "minor=${stable#*.}", "minor=${minor%%.*}"]
     lines.append("{")
     for rule, condition in zip(rules, conditions):
         if condition == "true":
@@ -176,3 +180,69 @@ def tag_script(rules: list[TagRule], prefix: str = "", suffix: str = "", also_un
         lines.append("  fi")
     lines.append("} | awk '!seen[$0]++'")
     return "\n".join(lines) + "\n"
+
+
+def _ref_tag(ref_name: str, room: int) -> str:
+    """The ref as the script makes it a tag: byte by byte, as tr and cut read it."""
+    allowed = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+    tag = "".join(chr(byte) if byte in allowed else "-" for byte in ref_name.encode())[:room]
+    return "_" + tag[1:] if tag[:1] in (".", "-") else tag
+
+
+def _semver(ref_name: str) -> str:
+    match = re.fullmatch(_SEMVER, ref_name)
+    return match[1] if match else ""
+
+
+def _newest_stable(versions: list[str], prefix: str = "") -> str:
+    stable = [v for v in versions if v.startswith(prefix)]
+    return max(stable, key=lambda v: tuple(int(part) for part in v.split(".")), default="")
+
+
+def tags_for(
+    rules: list[TagRule], event: str, ref_type: str, ref_name: str, sha: str, released: list[str],
+    prefix: str = "", suffix: str = "", also_unsuffixed: bool = False,
+) -> list[str]:
+    """What tag_script prints for this run; released: the repository's git tags at the time."""
+    room = MAX_TAG - len(prefix) - len(suffix)
+    version = _semver(ref_name) if ref_type == "tag" else ""
+    stable = "" if "-" in version else version
+    known = [match[1] for match in (re.fullmatch(_STABLE, tag) for tag in released) if match]
+
+    def newest_is_this(series: str = "") -> bool:
+        return bool(stable) and _newest_stable(known, series) == stable
+
+    def matches(globs: tuple[str, ...]) -> bool:
+        return re.fullmatch("(" + "|".join(glob_regex(glob) for glob in globs) + ")", ref_name) is not None
+
+    out: list[str] = []
+    for rule in rules:
+        if rule.events and event not in rule.events:
+            continue
+        if rule.branches or rule.tags:
+            if not (ref_type == "branch" and rule.branches and matches(rule.branches) or ref_type == "tag" and rule.tags and matches(rule.tags)):
+                continue
+        if rule.tag == "ref":
+            out.append(_ref_tag(ref_name, room))
+        elif rule.tag == "sha":
+            out.append(f"sha-{sha[:SHA_LENGTH]}")
+        elif rule.tag == "semver":
+            if not version:
+                continue
+            out.append(version)
+            major, minor = stable.split(".")[:2] if stable else ("", "")
+            if newest_is_this(f"{major}.{minor}."):
+                out.append(f"{major}.{minor}")
+            if newest_is_this(f"{major}."):
+                out.append(major)
+        elif rule.tag == "latest":
+            if rule.branches and ref_type == "branch" or newest_is_this():
+                out.append("latest")
+        else:
+            out.append(rule.tag)
+    tags = []
+    for tag in out:
+        tags.append(prefix + tag + suffix)
+        if suffix and also_unsuffixed:
+            tags.append(prefix + tag)
+    return list(dict.fromkeys(tags))

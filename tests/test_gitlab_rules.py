@@ -19,7 +19,7 @@ triggers: {branches: [main, "release/*"], tags: ["v*"], pull_requests: true, man
 push: {branches: [main, "release/*"], tags: ["v*"]}
 """
 
-BUILD, RELEASE = {"build-app"}, {"release-app"}
+BUILD, RELEASE = {"build-app"}, {"publish-app"}
 
 # (event, ref, tag, protected, merge request open) -> jobs, or None for no pipeline at all.
 QUIET = [

@@ -38,7 +38,7 @@ def test_top_level_permissions_are_empty(path):
 
 
 # Jobs that start nothing and hold no permission at all.
-BARE_JOBS = ("release-gate", "all-images")
+BARE_JOBS = ("publish-gate", "all-images")
 
 
 @params
@@ -75,8 +75,8 @@ def test_oidc_only_where_it_is_used(path):
         signs[job_id] = any("cosign sign --yes" in s.get("run", "") for s in job["steps"])
         assert ("id-token" in job["permissions"]) == (uses_aws or signs[job_id]), job_id
         if signs[job_id]:
-            assert job_id.startswith("release-") and "publish == 'true'" in job["if"], job_id
-    releases = any(job_id.startswith("release-") for job_id in signs)
+            assert job_id.startswith("publish-") and "publish == 'true'" in job["if"], job_id
+    releases = any(job_id.startswith("publish-") for job_id in signs)
     asked = _load(path.parent / "spec.yml").get("push", {}).get("sign", True)
     assert any(signs.values()) == (releases and asked)
 
@@ -126,31 +126,31 @@ def test_everything_a_job_starts_is_named_for_its_run(path):
 def test_publishing_is_decided_exactly_by_a_job_without_permissions(path):
     """if: compares case-insensitively and has no globs, so a bare job decides in the shell."""
     jobs = _jobs(path)
-    if "release-gate" not in jobs:
-        assert not any(job_id.startswith("release-") for job_id in jobs)
+    if "publish-gate" not in jobs:
+        assert not any(job_id.startswith("publish-") for job_id in jobs)
         return
-    gate = jobs["release-gate"]
+    gate = jobs["publish-gate"]
     assert gate["permissions"] == {} and "uses" not in str(gate["steps"])
     assert '=~ $' in gate["steps"][0]["run"] or "schedule)" in gate["steps"][0]["run"]
-    publishing = "needs.release-gate.outputs.publish == 'true'"
+    publishing = "needs.publish-gate.outputs.publish == 'true'"
     for job_id, job in jobs.items():
-        if job_id in ("release-gate", "changes", "all-images", "check-generated"):
+        if job_id in ("publish-gate", "changes", "all-images", "check-generated"):
             continue
         needs = job["needs"] if isinstance(job["needs"], list) else [job["needs"]]
         image = job_id.split("-", 1)[1]
         changed = f" && needs.changes.outputs.{image} == 'true'" if "changes" in needs else ""
         merged = [need for need in needs if need.startswith("build-")]
-        assert needs[0] == "release-gate"
-        if job_id.startswith("release-"):
+        assert needs[0] == "publish-gate"
+        if job_id.startswith("publish-"):
             # A multi-platform merge also waits for every platform job.
             assert job["if"] == "${{ " + publishing + changed + " }}", job_id
-        elif any(job_id in other["needs"] for other_id, other in jobs.items() if other_id.startswith("release-") and isinstance(other.get("needs"), list)):
+        elif any(job_id in other["needs"] for other_id, other in jobs.items() if other_id.startswith("publish-") and isinstance(other.get("needs"), list)):
             # A platform job runs in every run; only its steps that keep the candidate are gated.
             assert job.get("if") == ("${{ " + changed.removeprefix(" && ") + " }}" if changed else None), job_id
             gated = [step for step in job["steps"] if step.get("if") == "${{ " + publishing + " }}"]
             assert [step["name"].split(" ")[0] for step in gated] in (["Keep", "Upload"], ["Keep", "Describe", "Upload"])
         else:
-            assert not merged and job["if"] == "${{ needs.release-gate.outputs.publish != 'true'" + changed + " }}", job_id
+            assert not merged and job["if"] == "${{ needs.publish-gate.outputs.publish != 'true'" + changed + " }}", job_id
 
 
 @params
@@ -188,7 +188,7 @@ def test_push_job_is_bound_to_the_named_environment(path):
     spec = load_spec(path.parent / "spec.yml").data
     environment = spec.get("push", {}).get("environment")
     for job_id, job in _jobs(path).items():
-        if job_id.startswith("release-") and job_id not in BARE_JOBS:
+        if job_id.startswith("publish-") and job_id not in BARE_JOBS:
             assert job.get("environment") == environment
         elif job_id.startswith("build-") and any(image.get("secrets") for image in spec["images"]):
             assert job.get("environment") == spec["push"]["build_environment"]  # build secrets are environment secrets too
@@ -214,7 +214,7 @@ def test_privileged_only_on_the_daemon(path):
 def test_registry_login_only_in_the_push_job(path):
     for job_id, _, step in _steps(path):
         if "login-action" in step.get("uses", ""):
-            assert job_id.startswith("release-")
+            assert job_id.startswith("publish-")
 
 
 def test_pins_file_entries_are_full_shas_with_versions():

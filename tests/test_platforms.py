@@ -123,12 +123,12 @@ REGISTRY_ACTIONS = ("docker/login-action", "aws-actions/configure-aws-credential
 @pytest.mark.parametrize("golden", [NATIVE, EMULATED], ids=lambda p: p.name)
 def test_github_merge_needs_every_platform_job_and_no_platform_job_can_push(golden):
     jobs = _jobs(_load((golden / "github.yml").read_text()))
-    merges = {job_id: job for job_id, job in jobs.items() if job_id.startswith("release-") and job_id != "release-gate"}
+    merges = {job_id: job for job_id, job in jobs.items() if job_id.startswith("publish-") and job_id != "publish-gate"}
     assert merges
     for merge_id, merge in merges.items():
-        image = merge_id.removeprefix("release-")
+        image = merge_id.removeprefix("publish-")
         platform_jobs = sorted(job_id for job_id in jobs if job_id.startswith(f"build-{image}-"))
-        assert len(platform_jobs) >= 2 and sorted(merge["needs"]) == sorted(["release-gate", *platform_jobs])
+        assert len(platform_jobs) >= 2 and sorted(merge["needs"]) == sorted(["publish-gate", *platform_jobs])
         downloads = [step["with"]["name"] for step in merge["steps"] if "download-artifact" in step.get("uses", "")]
         assert downloads == [job_id.replace("build-", "candidate-", 1) for job_id in platform_jobs] or \
             sorted(downloads) == sorted(job_id.replace("build-", "candidate-", 1) for job_id in platform_jobs)
@@ -148,10 +148,10 @@ def test_github_merge_needs_every_platform_job_and_no_platform_job_can_push(gold
 @pytest.mark.parametrize("golden", [NATIVE, EMULATED], ids=lambda p: p.name)
 def test_gitlab_merge_needs_every_candidate_and_no_candidate_can_push(golden):
     jobs = _jobs(_load((golden / "gitlab.yml").read_text()))
-    merges = {job_id: job for job_id, job in jobs.items() if job_id.startswith("release-")}
+    merges = {job_id: job for job_id, job in jobs.items() if job_id.startswith("publish-")}
     assert merges
     for merge_id, merge in merges.items():
-        image = merge_id.removeprefix("release-")
+        image = merge_id.removeprefix("publish-")
         candidates = sorted(job_id for job_id in jobs if job_id.startswith(f"candidate-{image}-"))
         assert len(candidates) >= 2 and sorted(merge["needs"]) == candidates
         # Built, tested and scanned for pipelines that do not publish too, under the same names.
@@ -219,7 +219,7 @@ def _run_merge(tmp_path, run: str, env: dict[str, str], sources: dict[str, str],
 
 def _github_merge_step() -> dict:
     jobs = _jobs(_load((NATIVE / "github.yml").read_text()))
-    return next(step for step in jobs["release-api"]["steps"] if step.get("id") == "merge")
+    return next(step for step in jobs["publish-api"]["steps"] if step.get("id") == "merge")
 
 
 @pytest.mark.parametrize("extra", [False, True])
@@ -240,7 +240,7 @@ def test_github_merge_publishes_only_an_index_of_exactly_the_tested_digests(tmp_
 
 @pytest.mark.parametrize("missing", [False, True])
 def test_gitlab_merge_publishes_only_an_index_of_exactly_the_tested_images(tmp_path, missing):
-    merge = _jobs(_load((NATIVE / "gitlab.yml").read_text()))["release-api"]
+    merge = _jobs(_load((NATIVE / "gitlab.yml").read_text()))["publish-api"]
     amd, arm = "oci-layout://gen-ci-candidate-amd64/layout:candidate", "oci-layout://gen-ci-candidate-arm64/layout:candidate"
     merged = ",".join([_digest("1")] if missing else [_digest("1"), _digest("2")])
     status, output, calls = _run_merge(tmp_path, merge["script"][0], {}, {amd: _digest("1"), arm: _digest("2"), "__merged__": merged},
@@ -255,7 +255,7 @@ def test_gitlab_merge_publishes_only_an_index_of_exactly_the_tested_images(tmp_p
 
 def test_github_merge_publishes_and_signs_the_merged_digest():
     jobs = _jobs(_load((NATIVE / "github.yml").read_text()))
-    steps = {step["name"]: step for step in jobs["release-api"]["steps"]}
+    steps = {step["name"]: step for step in jobs["publish-api"]["steps"]}
     assert steps["Push api"]["env"]["CANDIDATE"] == "oci-layout://${{ runner.temp }}/gen-ci-index@${{ steps.merge.outputs.digest }}"
     assert steps["Sign api and attest its scan"]["env"]["DIGEST"] == "${{ steps.merge.outputs.digest }}"
     assert "for predicate in \"$RUNNER_TEMP\"/gen-ci-candidates/*/scan-predicate.json" in steps["Sign api and attest its scan"]["run"]
@@ -383,7 +383,7 @@ def test_bad_platform_input_is_located_and_writes_nothing(cli, write_spec, tmp_p
 def test_gitlab_multi_platform_renders_from_29_4_0(tmp_path):
     jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 29.4.0}\n"
                                    "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n" + PUSHING, "gitlab"))
-    assert {"build-b-amd64", "build-b-arm64", "candidate-b-amd64", "candidate-b-arm64", "release-b"} <= set(jobs)
+    assert {"build-b-amd64", "build-b-arm64", "candidate-b-amd64", "candidate-b-arm64", "publish-b"} <= set(jobs)
 
 
 def test_a_merge_job_with_nothing_to_set_has_no_empty_variables(tmp_path):
@@ -391,5 +391,5 @@ def test_a_merge_job_with_nothing_to_set_has_no_empty_variables(tmp_path):
     jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket, version: 29.7.2}\n"
                              "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n"
                              "push: {branches: [main], sign: false}\n", "gitlab"))
-    assert "variables" not in jobs["release-b"]
+    assert "variables" not in jobs["publish-b"]
     assert all(value is not None for job in jobs.values() for value in job.values())

@@ -70,7 +70,7 @@ def test_gitlab_jobs_remove_every_container_they_start(path):
 
 
 def test_the_services_scenario_starts_services_and_cleans_up_on_both_platforms():
-    for job_id in ("build-orders", "release-orders"):
+    for job_id in ("build-orders", "publish-orders"):
         steps = _steps(_github_jobs(SERVICES / "github.yml")[job_id])
         names = list(steps)
         start, test = names.index("Start the services of orders"), names.index("Test orders")
@@ -195,9 +195,9 @@ def test_a_failing_prepare_fails_the_job_and_changes_nothing(tmp_path):
 
 
 def test_prepare_runs_before_the_build_on_both_platforms():
-    names = list(_steps(_github_jobs(PREPARE / "github.yml")["release-agent"]))
+    names = list(_steps(_github_jobs(PREPARE / "github.yml")["publish-agent"]))
     assert names.index("Prepare the build context of agent") < names.index("Build agent")
-    job = _gitlab_jobs(PREPARE / "gitlab.yml")["release-agent"]
+    job = _gitlab_jobs(PREPARE / "gitlab.yml")["publish-agent"]
     prepare = next(i for i, line in enumerate(job["script"]) if "GEN_CI_PREPARE_SCRIPT" in line)
     build = next(i for i, line in enumerate(job["script"]) if "docker build" in line)
     assert prepare < build and job["variables"]["GEN_CI_PREPARE_SCRIPT"]["expand"] is False
@@ -284,7 +284,7 @@ def test_tags_and_new_branches_build_everything(monorepo, tmp_path):
 def test_image_jobs_wait_for_changes_and_all_images_gathers_them():
     jobs = _github_jobs(MONOREPO / "github.yml")
     for image in ("cart", "catalog", "checkout"):
-        for job_id in (f"build-{image}", f"release-{image}"):
+        for job_id in (f"build-{image}", f"publish-{image}"):
             assert "changes" in jobs[job_id]["needs"] and f"needs.changes.outputs.{image} == 'true'" in jobs[job_id]["if"]
     summary = jobs["all-images"]
     assert summary["if"] == "${{ always() }}" and summary["permissions"] == {}
@@ -324,7 +324,7 @@ def test_github_registry_cache_is_written_by_release_jobs_only():
         ref = f"registry.example.com/acme/{image}-cache:cache-amd64"
         build = _steps(jobs[f"build-{image}"])[f"Build {image}"]["with"]
         assert build["cache-from"] == f"type=registry,ref={ref}" and "cache-to" not in build
-        steps = _steps(jobs[f"release-{image}"])
+        steps = _steps(jobs[f"publish-{image}"])
         names = list(steps)
         assert names.index("Log in to registry.example.com for the build cache") < names.index(f"Build {image}")
         release = steps[f"Build {image}"]["with"]
@@ -337,7 +337,7 @@ def test_gitlab_registry_cache_is_inline_and_never_fails_the_release():
     jobs = _gitlab_jobs(MONOREPO / "gitlab.yml")
     build = "\n".join(jobs["build-catalog"]["script"])
     assert '--cache-from "$GEN_CI_CACHE_REF"' in build and "BUILDKIT_INLINE_CACHE" not in build
-    release = jobs["release-cart"]["script"]
+    release = jobs["publish-cart"]["script"]
     text = "\n".join(release)
     assert "--cache-from" not in text and "--build-arg BUILDKIT_INLINE_CACHE=1" in text
     cache_push = next(i for i, line in enumerate(release) if 'docker push "$GEN_CI_CACHE_REF"' in line)
@@ -411,5 +411,5 @@ def test_bad_project_shapes_are_located_and_write_nothing(cli, write_spec, tmp_p
 def test_the_cache_may_live_on_the_platforms_own_registry(tmp_path):
     spec = tmp_path / "spec.yml"
     spec.write_text(_spec_with("images: [{publish: [{repository: platform}], cache: registry, cache_repository: ghcr.io/acme/app-cache}]\n"))
-    steps = _steps(_load(generate(spec, "github")[2])["jobs"]["release-image"])
+    steps = _steps(_load(generate(spec, "github")[2])["jobs"]["publish-image"])
     assert steps["Log in to ghcr.io for the build cache"]["with"]["password"] == "${{ github.token }}"

@@ -65,7 +65,7 @@ def test_gitlab_job_token_logs_in_to_ci_registry_only_after_a_check(path):
 
 def test_the_gitlab_registry_check_stops_a_foreign_repository(tmp_path):
     pipeline = YAML(typ="safe").load((GOLDEN / "gitlab-dind" / "gitlab.yml").read_text())
-    check = next(line for line in pipeline["release-api"]["script"] if "CI_REGISTRY\"/*" in line)
+    check = next(line for line in pipeline["publish-api"]["script"] if "CI_REGISTRY\"/*" in line)
     for registry, status in (("registry.gitlab.com", 0), ("gitlab.example.com", 1), ("registry.gitlab.co", 1)):
         result = subprocess.run(["sh", "-c", check], env={"CI_REGISTRY": registry, "PATH": os.environ["PATH"]}, capture_output=True)
         assert result.returncode == status, registry
@@ -261,7 +261,7 @@ def test_render_refuses_to_write_over_its_spec(write_spec):
 
 def decide(path, event: str, ref: str, tmp_path, **env: str) -> bool:
     """Run the release gate of a golden workflow for one event and ref: does it publish?"""
-    gate = YAML(typ="safe").load(path.read_text())["jobs"]["release-gate"]["steps"][0]["run"]
+    gate = YAML(typ="safe").load(path.read_text())["jobs"]["publish-gate"]["steps"][0]["run"]
     output = tmp_path / "output"
     output.write_text("")
     environment = {"GITHUB_EVENT_NAME": event, "GITHUB_REF": ref, "GITHUB_OUTPUT": str(output), "PATH": os.environ["PATH"], **env}
@@ -462,7 +462,7 @@ def test_gitlab_jobs_share_no_named_volume(path):
 def test_a_failed_gitlab_push_fails_the_job(tmp_path):
     """The push is not piped into tee or anything else whose status would hide docker's."""
     pipeline = YAML(typ="safe").load((GOLDEN / "scenario-05-gitlab-registries" / "gitlab.yml").read_text())
-    push = next(item for item in pipeline["release-app"]["script"] if 'first="$CI_REGISTRY_IMAGE"' in item)
+    push = next(item for item in pipeline["publish-app"]["script"] if 'first="$CI_REGISTRY_IMAGE"' in item)
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "docker").write_text('#!/bin/sh\n[ "$1" = push ] && { echo "denied: requested access to the resource is denied"; exit 1; }\nexit 0\n')
@@ -484,7 +484,7 @@ def test_the_gate_sets_only_the_ref_patterns_its_events_read(tmp_path):
         "triggers: {branches: [main], tags: ['v*'], schedule: ['0 4 * * 1']}\n"
         "images: [{repository: ghcr.io/a/b}]\npush: {branches: [main], tags: ['v*'], events: [schedule]}\n"
     )
-    gate = YAML(typ="safe").load(generate(spec, "github")[2])["jobs"]["release-gate"]["steps"][0]["run"]
+    gate = YAML(typ="safe").load(generate(spec, "github")[2])["jobs"]["publish-gate"]["steps"][0]["run"]
     assert "branch_refs" not in gate and "tag_refs" not in gate and "schedule)" in gate
 
 

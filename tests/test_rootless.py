@@ -27,7 +27,7 @@ def _jobs() -> dict:
 
 def test_no_job_needs_a_daemon_or_privilege():
     jobs = _jobs()
-    assert set(jobs) == {"build-api", "scan-api", "tags-api", "release-api", "describe-api", "sign-api"}
+    assert set(jobs) == {"build-api", "scan-api", "tags-api", "publish-api", "describe-api", "sign-api"}
     text = ROOTLESS.read_text()
     assert "privileged" not in text.replace("privileged containers", "").replace("privilege", "")
     assert "DOCKER_HOST" not in text and "services:" not in text and "docker run" not in text
@@ -40,12 +40,12 @@ def test_no_job_needs_a_daemon_or_privilege():
 
 def test_release_waits_for_the_test_and_the_scan_and_only_it_and_sign_hold_credentials():
     jobs = _jobs()
-    assert jobs["release-api"]["needs"] == ["build-api", "tags-api", "scan-api"]
-    assert jobs["sign-api"]["needs"] == ["release-api", "describe-api"]
+    assert jobs["publish-api"]["needs"] == ["build-api", "tags-api", "scan-api"]
+    assert jobs["sign-api"]["needs"] == ["publish-api", "describe-api"]
     for job_id, job in jobs.items():
         script = "\n".join(job["script"])
         holds = "CI_REGISTRY_PASSWORD" in script or "printenv DOCKERHUB_TOKEN" in script
-        assert holds is (job_id in ("release-api", "sign-api")), job_id
+        assert holds is (job_id in ("publish-api", "sign-api")), job_id
         assert ("id_tokens" in job) is (job_id == "sign-api")
         assert ("rules" in job) is (job_id not in ("build-api", "scan-api")), job_id
 
@@ -100,7 +100,7 @@ esac''')
 
 def test_credentials_go_to_a_config_file_never_to_an_argument(tmp_path):
     tools = Tools(tmp_path)
-    credentials, _ = _jobs()["release-api"]["script"]
+    credentials, _ = _jobs()["publish-api"]["script"]
     secret = "p@ss word'\"$(id)"
     env = {"CI_REGISTRY": "registry.gitlab.example.com", "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": secret,
            "DOCKERHUB_USERNAME": "acme", "DOCKERHUB_TOKEN": secret}
@@ -120,7 +120,7 @@ def test_release_copies_the_tested_digest_and_checks_every_copy(tmp_path, served
     tools.add("regctl", f'case "$1 $2" in "image digest") echo "{served}" ;; esac')
     (tmp_path / "gen-ci-candidate-digest.txt").write_text(DIGEST + "\n")
     (tmp_path / "gen-ci-tags.txt").write_text("1.4.2\nlatest\n")
-    _, copy = _jobs()["release-api"]["script"]
+    _, copy = _jobs()["publish-api"]["script"]
     done = tools.run(copy, tmp_path, {"CI_REGISTRY_IMAGE": "registry.gitlab.example.com/acme/api"})
     copies = [call for call in tools.calls() if call.startswith("regctl image copy")]
     if passes:
@@ -175,7 +175,7 @@ def test_rootless_without_a_scanner_signs_provenance_alone_and_passes_shellcheck
     output = tmp_path / "gitlab.yml"
     output.write_text(generate(spec, "gitlab")[2])
     jobs = {k: v for k, v in YAML(typ="safe").load(output.read_text()).items() if isinstance(v, dict) and "script" in v}
-    assert set(jobs) == {"build-image", "tags-image", "release-image", "describe-image", "sign-image"}
+    assert set(jobs) == {"build-image", "tags-image", "publish-image", "describe-image", "sign-image"}
     assert 'verify-attestation "$@" --type slsaprovenance1' in "\n".join(jobs["sign-image"]["script"])
     checked = run_tool("shellcheck", "--shell=sh", *gitlab_scripts(output, tmp_path))
     assert checked.returncode == 0, checked.stdout

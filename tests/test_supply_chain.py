@@ -203,7 +203,7 @@ def _sign_workspace(tmp_path: Path, digest: str, repositories: str) -> Path:
 
 def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
     pipeline = YAML(typ="safe").load((SIGNED / "gitlab.yml").read_text())
-    job = pipeline["release-api"]
+    job = pipeline["publish-api"]
     fake = _sign_workspace(tmp_path, "sha256:" + "b" * 64, "registry.gitlab.example.com/acme/api\ndocker.io/acme/api\n")
     home = tmp_path / "home"
     (tmp_path / "scan-api.json").write_text(json.dumps(TRIVY_REPORT))
@@ -213,7 +213,7 @@ def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
         "GEN_CI_PREDICATES": pipeline["variables"]["GEN_CI_PREDICATES"]["value"], "SIGSTORE_ID_TOKEN": "secret-token",
         "CI_JOB_ID": "5",
     }
-    done = subprocess.run(["sh", "-e", "-c", _release_script(SIGNED / "gitlab.yml", "release-api")], env=env, cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(["sh", "-e", "-c", _release_script(SIGNED / "gitlab.yml", "publish-api")], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     log = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
     assert all("secret-token" not in json.dumps(entry) for entry in log)  # the token travels by name, never as an argument
@@ -236,7 +236,7 @@ def test_gitlab_signs_attests_and_verifies_every_repository_by_digest(tmp_path):
 
 def test_gitlab_merge_attests_every_platform_sbom_and_scan_once_and_provenance_once(tmp_path):
     pipeline = YAML(typ="safe").load((GOLDEN / "scenario-12-native-multi-arch" / "gitlab.yml").read_text())
-    job = pipeline["release-api"]
+    job = pipeline["publish-api"]
     fake = _sign_workspace(tmp_path, "sha256:" + "c" * 64, "registry.gitlab.example.com/acme/api\n")
     home = tmp_path / "home"
     for slug in ("amd64", "arm64"):
@@ -250,7 +250,7 @@ def test_gitlab_merge_attests_every_platform_sbom_and_scan_once_and_provenance_o
         "GEN_CI_PREDICATES": pipeline["variables"]["GEN_CI_PREDICATES"]["value"], "SIGSTORE_ID_TOKEN": "secret-token",
         "SCANNER_IMAGE": "unused", "SBOM_IMAGE": "unused",
     }
-    done = subprocess.run(["sh", "-e", "-c", _release_script(GOLDEN / "scenario-12-native-multi-arch" / "gitlab.yml", "release-api")],
+    done = subprocess.run(["sh", "-e", "-c", _release_script(GOLDEN / "scenario-12-native-multi-arch" / "gitlab.yml", "publish-api")],
                           env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     log = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
@@ -280,7 +280,7 @@ def _steps(job: str) -> dict[str, dict]:
     ('{"manifests": [{"annotations": {"vnd.docker.reference.type": "attestation-manifest"}}]}', 1, False),  # signature does not verify
 ])
 def test_github_verify_step_fails_unless_signature_and_attestations_check_out(tmp_path, index, verify_status, passes):
-    steps = _steps("release-api")
+    steps = _steps("publish-api")
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "cosign").write_text(f'#!/bin/sh\necho "$*" >> "$LOG"\ncase "$1" in verify) exit {verify_status} ;; esac\n')
@@ -306,7 +306,7 @@ def test_github_verify_step_fails_unless_signature_and_attestations_check_out(tm
 
 
 def test_github_signs_each_repository_after_the_push(tmp_path):
-    steps = list(_steps("release-api"))
+    steps = list(_steps("publish-api"))
     assert steps.index("Push api") < steps.index("Sign api and attest its scan") < steps.index("Verify api as a consumer would")
     assert steps.index("Scan api with trivy") < steps.index("Push api")
     fake = tmp_path / "bin"
@@ -315,7 +315,7 @@ def test_github_signs_each_repository_after_the_push(tmp_path):
     (fake / "cosign").chmod(0o755)
     (tmp_path / "gen-ci-x-repositories").write_text("ghcr.io/acme/api\ndocker.io/acme/api\n")
     env = {"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "RUNNER_TEMP": str(tmp_path), "GEN_CI_NAME": "gen-ci-x", "LOG": str(tmp_path / "log"), "DIGEST": "sha256:" + "d" * 64}
-    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", _steps("release-api")["Sign api and attest its scan"]["run"]], env=env, capture_output=True, text=True)
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", _steps("publish-api")["Sign api and attest its scan"]["run"]], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     calls = (tmp_path / "log").read_text().splitlines()
     subject = f"@sha256:{'d' * 64}"
