@@ -179,13 +179,14 @@ def sync(specs: tuple[str, ...]) -> None:
       gen-ci sync              # all specs of this repository
       gen-ci sync ci.gen-ci.yml
     """
-    from generator.commands.sync import sync as sync_spec
+    from generator.commands.sync import remember_in_sync, sync as sync_spec
 
     failed = False
     for spec in _specs(specs):
         try:
             for path in sync_spec(spec):
                 click.echo(f"gen-ci: wrote {path}", err=True)
+            remember_in_sync(spec)
         except SpecError as error:
             failed = True
             _print_diagnostics(error)
@@ -199,18 +200,20 @@ def sync(specs: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
-def check(specs: tuple[str, ...]) -> None:
+@click.option("--strict", is_flag=True, help="Render every output and compare byte for byte, whatever was proved before (CI).")
+def check(specs: tuple[str, ...], strict: bool) -> None:
     """Exit 1 with a diff when an output differs from its spec; write nothing.
 
     \b
     Example:
       gen-ci check && echo "generated files are in sync"
+      gen-ci check --strict    # in CI: no shortcut at all
     """
-    from generator.commands.sync import drifts, fingerprints_match
+    from generator.commands.sync import drifts, proved_in_sync, remember_in_sync
 
     invalid = drifted = False
     for spec in _specs(specs):
-        if fingerprints_match(spec):
+        if not strict and proved_in_sync(spec):
             continue
         try:
             found = drifts(spec)
@@ -218,6 +221,8 @@ def check(specs: tuple[str, ...]) -> None:
             invalid = True
             _print_diagnostics(error)
             continue
+        if not found and not strict:
+            remember_in_sync(spec)
         for drift in found:
             drifted = True
             click.echo(drift.diff, nl=False)

@@ -3,11 +3,12 @@ in sync (the hook's), and `gen-ci SPEC [--target T]` rendering to standard outpu
 
 It answers with the standard library's lightest modules (os, re) and gen-ci's small ones: no
 click, YAML, Jinja or JSON Schema, not even pathlib or hashlib's OpenSSL. Each spec's targets
-are read plainly, and each output's fingerprint must name this gen-ci, this exact spec (and pin
-overrides) and its own body. Anything else (an option, a drift, a spec it cannot read plainly,
+are read plainly, and each output must be the very bytes a full check or sync proved for this
+gen-ci, this exact spec and this pin file. Anything else (an option, a drift, a spec it cannot read plainly,
 a directory it cannot list plainly, a problem) answers None, and the full command runs from the
 start, so every message and exit status stays the full command's. Paths follow
-generator.project's rules, with os.path.
+generator.project's rules, with os.path. What counts as in sync is what a full run proved
+(generator.insync), never a hash written in an output.
 """
 
 from __future__ import annotations
@@ -42,31 +43,50 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def outputs_in_sync(spec: str) -> list[str] | None:
-    """The real paths of the spec's outputs when every one is in sync, else None (also for a spec
-    whose targets it cannot read plainly: the caller then compares by rendering)."""
-    from generator import __version__
-    from generator.fingerprint import digest, spec_bytes_digest, split
+def proof_key(spec: str) -> tuple[str, str, str, dict[str, str]] | None:
+    """(root, the spec's path from the root, the key of what a render reads, its targets)."""
+    from generator.insync import spec_key
     from generator.targets import plain_targets
 
     raw = _read(spec)
     targets = plain_targets(raw) if raw is not None else None
-    root = repository_root(os.path.dirname(os.path.abspath(spec)))
-    # Pin overrides land in `uses:` lines: they are validated on every run, so never take the shortcut.
-    if not targets or os.path.isfile(os.path.join(root, ".gen-ci", "pins.json")):
+    real = os.path.realpath(spec)
+    root = repository_root(os.path.dirname(real))
+    relative = os.path.relpath(real, root)
+    if not targets or relative.startswith(".."):
         return None
-    expected = spec_bytes_digest(raw)  # the pin file is absent: checked above
+    overrides = _read(os.path.join(root, ".gen-ci", "pins.json")) or b""
+    return root, relative, spec_key(relative, raw, overrides), targets
+
+
+def _inside(root: str, declared: str) -> str | None:
+    """The output's path when it is a regular file reached through no link, inside the root."""
+    path = os.path.join(root, declared)
+    if os.path.realpath(path) != os.path.normpath(path) or not os.path.isfile(path):
+        return None
+    return path
+
+
+def outputs_in_sync(spec: str) -> list[str] | None:
+    """The real paths of the spec's outputs when a full check or sync proved these very bytes
+    for this very spec, else None (the caller then compares by rendering)."""
+    from generator.fingerprint import digest
+    from generator.insync import recalled
+
+    found = proof_key(spec)
+    if found is None:
+        return None
+    root, relative, key, targets = found
+    proved = recalled(root, relative, key)
+    if proved is None or set(proved) != set(targets.values()):
+        return None
     outputs = []
     for declared in targets.values():
-        path = os.path.join(root, declared)
-        text = _read(path)
-        try:
-            fingerprint, body = split(text.decode("utf-8")) if text is not None else (None, "")
-        except UnicodeDecodeError:
+        path = _inside(root, declared)
+        text = _read(path) if path else None
+        if text is None or digest(text) != proved[declared]:
             return None
-        if not fingerprint or fingerprint.version != __version__ or fingerprint.spec != expected or fingerprint.body != digest(body.encode()):
-            return None
-        outputs.append(os.path.realpath(path))
+        outputs.append(path)
     return outputs
 
 
@@ -102,7 +122,7 @@ def render_to_stdout(argv: list[str]) -> int | None:
 def run(argv: list[str]) -> int | None:
     if argv and argv[0] not in ("check", "sync"):
         return render_to_stdout(argv)
-    if not argv or any(arg.startswith("-") for arg in argv[1:]):
+    if not argv or any(arg.startswith("-") for arg in argv[1:]):  # --strict, in CI, always renders
         return None
     given = argv[1:]
     root = repository_root(os.getcwd())

@@ -5,12 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from generator.diagnostics import SpecError
-from generator.fingerprint import spec_digest
+from generator.fingerprint import meaning_digest
 from generator.loading import LoadedSpec, load_spec
 from generator.model import Model
 
 
 def compile_spec(spec_file: str | Path) -> tuple[LoadedSpec, Model]:
+    loaded, _, model = compile_spec_data(spec_file)
+    return loaded, model
+
+
+def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
+    """(the spec as read, its data with every default, the model)."""
     from generator.model import apply_defaults, build_model
     from generator.rules import check_rules
     from generator.validation import spec_schema, validate_schema
@@ -20,7 +26,7 @@ def compile_spec(spec_file: str | Path) -> tuple[LoadedSpec, Model]:
     schema = spec_schema()
     complete = apply_defaults(loaded.data, schema, schema)
     check_rules(complete, loaded)
-    return loaded, build_model(complete)
+    return loaded, complete, build_model(complete)
 
 
 def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
@@ -60,7 +66,7 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     from generator.project import unsafe_outputs
 
     spec_path = Path(spec_file)
-    loaded, model = compile_spec(spec_path)
+    loaded, complete, model = compile_spec_data(spec_path)
     problems = unsafe_outputs(spec_path, model.targets)
     if problems:
         raise SpecError([
@@ -68,8 +74,9 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
             for platform, why in problems.items()
         ])
     platforms = sorted(model.targets) if every and target is None else [choose_target(loaded, model, target)]
-    action = pins.resolver(pins.read_overrides(overrides_path(spec_path)))
-    name, fingerprint = display_name(spec_path), spec_digest(spec_path)
+    overrides = pins.read_overrides(overrides_path(spec_path))
+    action = pins.resolver(overrides)
+    name, fingerprint = display_name(spec_path), meaning_digest(complete, overrides)
     out = []
     for platform in platforms:
         output = model.targets[platform]

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from generator import __version__
-from generator.fingerprint import digest, split
+from generator.fingerprint import intact, split
 
 
 @dataclass(frozen=True)
@@ -67,15 +67,31 @@ def claimed_twice(spec_files: list[Path]) -> list[str]:
     return clashes
 
 
-def fingerprints_match(spec_file: Path) -> bool:
-    """True when every output still carries the fingerprint of this spec, this gen-ci and its own body.
-
-    Then nothing can have changed, and neither validation nor rendering needs to be loaded. The
-    console entry asks the same question before click loads (generator.fastpath).
-    """
+def proved_in_sync(spec_file: Path) -> bool:
+    """True when a full check or sync already proved these outputs for this spec and gen-ci
+    (generator.insync); the console entry asks the same before click loads (generator.fastpath)."""
     from generator.fastpath import outputs_in_sync
 
     return outputs_in_sync(str(spec_file)) is not None
+
+
+def remember_in_sync(spec_file: Path) -> None:
+    """Record that every output of the spec is, byte for byte, what it renders now."""
+    from generator.fastpath import _inside, _read, proof_key
+    from generator.insync import remember
+
+    found = proof_key(str(spec_file))
+    if found is None:
+        return
+    root, relative, key, targets = found
+    outputs = {}
+    for declared in targets.values():
+        path = _inside(root, declared)
+        data = _read(path) if path else None
+        if data is None:
+            return
+        outputs[declared] = data
+    remember(root, relative, key, outputs)
 
 
 def _pin_bumps(current: str, fresh: str) -> list[str] | None:
@@ -105,8 +121,8 @@ def _reason(current: str, fresh: str) -> str:
         return "pin bump (a bot or a person updated " + ", ".join(bumps) + "); run `gen-ci pins adopt` to keep it, or `gen-ci sync` to revert"
     if fingerprint is None:
         return "its gen-ci header is missing or was edited"
-    if fingerprint.body != digest(body.encode()):
-        return "edited by hand since gen-ci wrote it; change the spec instead"
+    if not intact(current):
+        return "edited by hand since gen-ci wrote it (its header included); change the spec instead"
     if fingerprint.version != __version__:
         return f"rendered by gen-ci {fingerprint.version}; this is {__version__}"
     return "the spec (or the pin overrides) changed since it was generated"
