@@ -731,6 +731,46 @@ def jenkins_settings_unused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterato
         yield loaded.diagnostic(("jenkins", "controller_url"), "GC132", "controller_url is where the rendered agent runtime connects; add targets.jenkins_agent or remove it")
 
 
+def tag_rule_never_fires(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """A tag rule no publishing run could ever apply: accepted, it would silently publish nothing."""
+    push = spec["push"]
+    events = set(push["events"])
+    if not publishes(push):
+        return
+    for index, image in enumerate(spec["images"]):
+        for number, rule in enumerate(rules_from_spec(image["tags"])):
+            where = ("images", index, "tags", number)
+            reachable = set(rule.events or events) & events
+            if not reachable:
+                yield loaded.diagnostic(
+                    where, "GC140",
+                    f"{rule.tag!r} is published on {', '.join(rule.events)} runs, but push.events lists only "
+                    f"{', '.join(push['events'])}: it would never be published; add {rule.events[0]} to push.events or change the rule's events",
+                )
+                continue
+            types = set()
+            if push["branches"] and reachable & {"push", "schedule", "manual"}:
+                types.add("branch")
+            if push["tags"] and reachable & {"push", "release", "manual"}:
+                types.add("tag")
+            if rule.branches or rule.tags:
+                types &= ({"branch"} if rule.branches else set()) | ({"tag"} if rule.tags else set())
+            versioned = rule.tag == "semver" or rule.tag == "latest" and not rule.branches
+            if versioned and "tag" not in types:
+                fix = (f"name the branches that get it: {{tag: latest, events: [{', '.join(sorted(reachable))}], branches: [main]}}"
+                       if rule.tag == "latest" else "publish it on runs of push.tags")
+                yield loaded.diagnostic(
+                    where, "GC140",
+                    f"{rule.tag} comes from a version tag, and no run this rule applies to builds one, so it would never be published; {fix}",
+                )
+            elif not types:
+                yield loaded.diagnostic(
+                    where, "GC140",
+                    f"{rule.tag!r} applies only to refs no publishing run of this spec builds (push.branches: {push['branches']}, "
+                    f"push.tags: {push['tags']}, events: {sorted(reachable)}), so it would never be published; widen its branches or tags",
+                )
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_old_client,
@@ -762,6 +802,7 @@ RULES: list[Rule] = [
     rootless_limits,
     jenkins_limits,
     jenkins_settings_unused,
+    tag_rule_never_fires,
 ]
 
 
