@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
+from generator.insync import outputs_in_sync
 from generator.roots import repository_root
 
 # generator.project.DEFAULT_SPECS, in its order.
@@ -33,61 +34,6 @@ def _discover(root: str) -> list[str] | None:
         for suffix in _IN_DIRECTORY:
             found += sorted(os.path.join(folder, n) for n in names if n.endswith(suffix) and os.path.isfile(os.path.join(folder, n)))
     return found
-
-
-def _read(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as file:
-            return file.read()
-    except OSError:
-        return None
-
-
-def proof_key(spec: str) -> tuple[str, str, str, dict[str, str]] | None:
-    """(root, the spec's path from the root, the key of what a render reads, its targets)."""
-    from generator.insync import spec_key
-    from generator.targets import plain_targets
-
-    raw = _read(spec)
-    targets = plain_targets(raw) if raw is not None else None
-    real = os.path.realpath(spec)
-    root = repository_root(os.path.dirname(real))
-    relative = os.path.relpath(real, root)
-    if not targets or relative.startswith(".."):
-        return None
-    overrides = _read(os.path.join(root, ".gen-ci", "pins.json")) or b""
-    return root, relative, spec_key(relative, raw, overrides), targets
-
-
-def _inside(root: str, declared: str) -> str | None:
-    """The output's path when it is a regular file reached through no link, inside the root."""
-    path = os.path.join(root, declared)
-    if os.path.realpath(path) != os.path.normpath(path) or not os.path.isfile(path):
-        return None
-    return path
-
-
-def outputs_in_sync(spec: str) -> list[str] | None:
-    """The real paths of the spec's outputs when a full check or sync proved these very bytes
-    for this very spec, else None (the caller then compares by rendering)."""
-    from generator.fingerprint import digest
-    from generator.insync import recalled
-
-    found = proof_key(spec)
-    if found is None:
-        return None
-    root, relative, key, targets = found
-    proved = recalled(root, relative, key)
-    if proved is None or set(proved) != set(targets.values()):
-        return None
-    outputs = []
-    for declared in targets.values():
-        path = _inside(root, declared)
-        text = _read(path) if path else None
-        if text is None or digest(text) != proved[declared]:
-            return None
-        outputs.append(path)
-    return outputs
 
 
 COMMANDS = ("render", "check", "sync", "lint", "schema", "pins", "explain", "init", "doctor", "plan")

@@ -15,6 +15,8 @@ import os
 
 from generator import __version__
 from generator.fingerprint import digest
+from generator.roots import repository_root
+from generator.targets import plain_targets
 
 RECORD = "gen-ci-in-sync"
 
@@ -67,3 +69,51 @@ def remember(root: str, spec: str, key: str, outputs: dict[str, bytes]) -> None:
         except OSError:
             pass
 
+
+def read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError:
+        return None
+
+
+def proof_key(spec: str) -> tuple[str, str, str, dict[str, str]] | None:
+    """(root, the spec's path from the root, the key of what a render reads, its targets)."""
+    raw = read(spec)
+    targets = plain_targets(raw) if raw is not None else None
+    real = os.path.realpath(spec)
+    root = repository_root(os.path.dirname(real))
+    relative = os.path.relpath(real, root)
+    if not targets or relative.startswith(".."):
+        return None
+    overrides = read(os.path.join(root, ".gen-ci", "pins.json")) or b""
+    return root, relative, spec_key(relative, raw, overrides), targets
+
+
+def inside(root: str, declared: str) -> str | None:
+    """The output's path when it is a regular file reached through no link, inside the root."""
+    path = os.path.join(root, declared)
+    if os.path.realpath(path) != os.path.normpath(path) or not os.path.isfile(path):
+        return None
+    return path
+
+
+def outputs_in_sync(spec: str) -> list[str] | None:
+    """The real paths of the spec's outputs when a full check or sync proved these very bytes
+    for this very spec, else None (the caller then compares by rendering)."""
+    found = proof_key(spec)
+    if found is None:
+        return None
+    root, relative, key, targets = found
+    proved = recalled(root, relative, key)
+    if proved is None or set(proved) != set(targets.values()):
+        return None
+    outputs = []
+    for declared in targets.values():
+        path = inside(root, declared)
+        text = read(path) if path else None
+        if text is None or digest(text) != proved[declared]:
+            return None
+        outputs.append(path)
+    return outputs

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from generator import __version__
 from generator.fingerprint import intact, split
+from generator.insync import inside, outputs_in_sync, proof_key, read, remember
 
 
 @dataclass(frozen=True)
@@ -70,24 +71,19 @@ def claimed_twice(spec_files: list[Path]) -> list[str]:
 def proved_in_sync(spec_file: Path) -> bool:
     """True when a full check or sync already proved these outputs for this spec and gen-ci
     (generator.insync); the console entry asks the same before click loads (generator.fastpath)."""
-    from generator.fastpath import outputs_in_sync
-
     return outputs_in_sync(str(spec_file)) is not None
 
 
 def remember_in_sync(spec_file: Path) -> None:
     """Record that every output of the spec is, byte for byte, what it renders now."""
-    from generator.fastpath import _inside, _read, proof_key
-    from generator.insync import remember
-
     found = proof_key(str(spec_file))
     if found is None:
         return
     root, relative, key, targets = found
     outputs = {}
     for declared in targets.values():
-        path = _inside(root, declared)
-        data = _read(path) if path else None
+        path = inside(root, declared)
+        data = read(path) if path else None
         if data is None:
             return
         outputs[declared] = data
