@@ -61,7 +61,7 @@ def main() -> None:
     repeat = 1 if args.smoke else 7
     sys.path.insert(0, str(ROOT))
     from generator.lint.document import read_pipeline
-    from generator.lint.rules import lint
+    from generator.lint.engine import lint
 
     with tempfile.TemporaryDirectory() as work:
         root = make_pipeline(Path(work))

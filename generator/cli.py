@@ -129,7 +129,7 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
     """
     from generator.lint.document import LintInputError, read_pipeline
     from generator.lint.report import FORMATS
-    from generator.lint.rules import lint as run_rules
+    from generator.lint.engine import lint as run_rules
 
     findings = []
     for file in files:
@@ -303,12 +303,10 @@ def explain(rule_id: str) -> None:
     import difflib
 
     from generator.diagnostics import CODES, DOCS
-    from generator.lint.github_rules import GITHUB_RULES
-    from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
-    from generator.lint.rules import RULES
+    from generator.lint.engine import ALL_RULES
 
     entries = {code: (name, text) for code, (name, text) in CODES.items()}
-    entries.update({rule.id: (rule.name, rule.summary) for rule in RULES + GITHUB_RULES + JENKINS_RULES + COMPOSE_RULES})
+    entries.update({rule.id: (rule.name, rule.summary) for rule in ALL_RULES})
     key = rule_id.upper()
     if key not in entries:
         close = difflib.get_close_matches(key, entries, n=1)

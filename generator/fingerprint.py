@@ -13,10 +13,6 @@ except ImportError:  # Python 3.12 and later name the module _sha2
     except ImportError:
         from hashlib import sha256
 import re
-TYPE_CHECKING = False  # typing itself costs the hook ~3 ms
-if TYPE_CHECKING:
-    from pathlib import Path
-
 from generator import __version__
 
 _FINGERPRINT = re.compile(r"^(?:#|//) gen-ci-fingerprint: version=(?P<version>\S+) spec=(?P<spec>[0-9a-f]{16}) body=(?P<body>[0-9a-f]{16})$")

@@ -9,7 +9,8 @@ import pytest
 
 from generator.lint.document import read_pipeline
 from generator.lint.github_rules import GITHUB_RULES
-from generator.lint.rules import RULES, lint
+from generator.lint.engine import ALL_RULES, lint
+from generator.lint.gitlab_rules import GITLAB_RULES as RULES
 from tests.conftest import ROOT, golden_outputs
 
 FIXTURE = ROOT / "tests" / "fixtures" / "copy-paste.gitlab-ci.yml"
@@ -134,7 +135,7 @@ def test_formats(cli, tmp_path):
     sarif = json.loads(cli("lint", "--format", "sarif", str(FIXTURE)).stdout)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
-    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {r.id for r in RULES + GITHUB_RULES}
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {r.id for r in ALL_RULES}
     assert len(run["results"]) == len(as_json)
     assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
 

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -59,7 +58,7 @@ def test_init_never_overwrites_and_never_writes_a_broken_spec(repo):
 
 
 def test_explain_every_id(cli):
-    from generator.lint.rules import RULES
+    from generator.lint.gitlab_rules import GITLAB_RULES as RULES
 
     for code, (name, text) in CODES.items():
         result = cli("explain", code.lower())

@@ -413,7 +413,7 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
             run_tool("shellcheck", "--shell=sh", *gitlab_files),
         ]
         from generator.lint.document import read_pipeline
-        from generator.lint.rules import lint
+        from generator.lint.engine import lint
 
         assert [finding for path in gitlab for finding in lint(read_pipeline(path))] == []
     for result in checks:

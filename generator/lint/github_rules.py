@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
-from generator.lint.rules import PUSHES, Finding, Rule, _joined
+from generator.lint.findings import PUSHES, Finding, Rule, joined
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
 SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
@@ -61,7 +61,7 @@ def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding
             (service, "options" if "options" in service else "command", _text(service.get("command")) + " " + _text(service.get("options")))
             for _, service in _dind_services(job)
         ]
-        places += [(step, "run", _joined(str(step["run"]))) for step in _steps(job) if "dind" in str(step.get("run", ""))]
+        places += [(step, "run", joined(str(step["run"]))) for step in _steps(job) if "dind" in str(step.get("run", ""))]
         for holder, key, text in places:
             if re.search(r"--iptables[= ]false", text) and re.search(r"--icc[= ]false", text):
                 yield rule.finding(
@@ -84,7 +84,7 @@ def dind_without_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                     "that reaches it owns the daemon; keep DOCKER_TLS_CERTDIR=/certs and use port 2376 with the client certificates",
                 )
         for step in _steps(job):
-            run = _joined(str(step.get("run", "")))
+            run = joined(str(step.get("run", "")))
             if "dind" in run and re.search(r"DOCKER_TLS_CERTDIR=(\"\"|''|\s|$)|:2375\b", run):
                 yield rule.finding(
                     pipeline, line_of(step, "run"),
@@ -120,7 +120,7 @@ def _pushes(step: dict[str, Any]) -> bool:
         # Pushing to a job-local candidate registry (to test and scan that digest) is not publishing.
         tags = [tag.strip() for tag in re.split(r"[\n,]", _text(inputs.get("tags"))) if tag.strip()]
         return not tags or any(not tag.startswith(("localhost", "127.0.0.1", "${{")) for tag in tags)
-    return bool(PUSHES.search(_joined(str(step.get("run", "")))))
+    return bool(PUSHES.search(joined(str(step.get("run", "")))))
 
 
 def _scans(step: dict[str, Any]) -> bool:

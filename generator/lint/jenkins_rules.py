@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
-from generator.lint.rules import LOGIN_WITH_PASSWORD, Finding, Rule, _joined
+from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 
 PLAIN_TCP = re.compile(r"\btcp://[^\s'\"/]+:2375\b")
 TLS_OFF = re.compile(r"""\bDOCKER_TLS_CERTDIR\s*[=:]\s*(""|''|(?=\s|$|[;&|]))""", re.MULTILINE)
@@ -37,7 +37,7 @@ PASSWORD_FLAG = re.compile(r"\s(-p|--password|--pass)(\s|=)")
 
 def jenkins_password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for first, lines in _commands(pipeline.text):
-        found = LOGIN_WITH_PASSWORD.search(_joined("\n".join(lines)))
+        found = LOGIN_WITH_PASSWORD.search(joined("\n".join(lines)))
         if found:
             # Reported where the flag is written, also on a continued line.
             line = first + next((n for n, text in enumerate(lines) if PASSWORD_FLAG.search(text)), 0)

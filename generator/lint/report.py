@@ -6,8 +6,8 @@ import json
 
 from generator import __version__
 from generator.diagnostics import DOCS
-from generator.lint.github_rules import GITHUB_RULES
-from generator.lint.rules import RULES, Finding
+from generator.lint.engine import ALL_RULES
+from generator.lint.findings import Finding
 
 
 def as_text(findings: list[Finding]) -> str:
@@ -23,7 +23,7 @@ def as_sarif(findings: list[Finding]) -> str:
     # The docs are gen-ci's README, shipped with it: named, not linked to a host that may not be there.
     rules = [
         {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "help": {"text": f"{r.summary} See {DOCS}{r.name} in gen-ci's README."}}
-        for r in RULES + GITHUB_RULES
+        for r in ALL_RULES
     ]
     results = [
         {

@@ -1,40 +1,13 @@
-"""The lint rules. Each has a stable id, a name (its README anchor) and one check."""
+"""The GitLab CI lint rules (GLnnn)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
-from generator.diagnostics import DOCS
 from generator.lint.document import Job, PipelineFile, file_of, line_of
-
-
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    name: str
-    file: str
-    line: int
-    message: str
-
-    @property
-    def url(self) -> str:
-        return DOCS + self.name
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    name: str
-    summary: str
-    check: Callable[[PipelineFile, "Rule"], Iterator[Finding]]
-
-    def finding(self, pipeline: PipelineFile, where: int | tuple[str, int], message: str) -> Finding:
-        """where: a line of the file audited, or (file, line) for something written in an included file."""
-        file, line = where if isinstance(where, tuple) else (pipeline.path, where)
-        return Finding(self.id, self.name, file, line, message)
+from generator.lint.findings import LOGIN_WITH_PASSWORD, PUSHES, Finding, Rule, joined
 
 
 def _images(job: Job) -> Iterator[tuple[str, Any, Any]]:
@@ -185,36 +158,16 @@ def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding
                 yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: dockerd refuses to start with --iptables=false and --icc=false together; use --iptables=false --bridge=none, or --icc=false with iptables on")
 
 
-def _joined(text: str) -> str:
-    """Continued shell lines joined, so a flag on the next line still belongs to its command."""
-    return re.sub(r"\\\n\s*", " ", text)
-
-
-LOGIN_WITH_PASSWORD = re.compile(
-    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry)\s+login\b[^\n|;&]*\s(-p|--password|--pass)(\s|=)"
-)
-
-
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         for text, holder, index in _script_lines(job):
-            found = LOGIN_WITH_PASSWORD.search(_joined(text))
+            found = LOGIN_WITH_PASSWORD.search(joined(text))
             if found:
                 yield rule.finding(
                     pipeline, _located(job, holder, index),
                     f"{job.name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process lists; "
                     "pipe it to --password-stdin (or write a Docker config file)",
                 )
-
-
-PUSHES = re.compile(
-    r"\b(docker|podman|buildah|nerdctl)\s+(image\s+)?push\b"
-    r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b[^\n|;&]*\s--push\b"
-    r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
-    r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
-    r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
-    r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)[^\n|;&]*--destination"
-)
 
 
 def _protected_only(job: Job) -> bool:
@@ -238,7 +191,7 @@ def _protected_only(job: Job) -> bool:
 
 def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
-        if any(PUSHES.search(_joined(text)) for text, _, _ in _script_lines(job)) and not _protected_only(job):
+        if any(PUSHES.search(joined(text)) for text, _, _ in _script_lines(job)) and not _protected_only(job):
             yield rule.finding(pipeline, _at(job), f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...")
 
 
@@ -274,7 +227,7 @@ def debug_trace(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                 yield rule.finding(pipeline, (file_of(variables, pipeline.path), line_of(variables, name)), f"{scope}: {name} is enabled, which prints every variable, secrets included, into the job log; remove it")
 
 
-RULES = [
+GITLAB_RULES = [
     Rule("GL001", "unpinned-image", "Images and services pinned to an exact version (not :latest or a moving tag).", unpinned_image),
     Rule("GL002", "dind-without-tls", "The dind daemon is reached over TLS on 2376, never plain TCP on 2375.", dind_without_tls),
     Rule("GL003", "dind-missing-alias", "The dind service has alias: docker.", dind_missing_alias),
@@ -285,15 +238,3 @@ RULES = [
     Rule("GL008", "job-without-timeout", "Every job has a timeout.", job_without_timeout),
     Rule("GL009", "debug-trace-enabled", "CI_DEBUG_TRACE and CI_DEBUG_SERVICES are not enabled.", debug_trace),
 ]
-
-
-def lint(pipeline: PipelineFile) -> list[Finding]:
-    from generator.lint.github_rules import GITHUB_RULES
-    from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
-
-    # A problem written once and inherited by several jobs is reported once, where it is written.
-    unique: dict[tuple[str, str, int], Finding] = {}
-    for rule in {"github": GITHUB_RULES, "jenkins": JENKINS_RULES, "compose": COMPOSE_RULES}.get(pipeline.kind, RULES):
-        for finding in rule.check(pipeline, rule):
-            unique.setdefault((finding.rule, finding.file, finding.line), finding)
-    return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule))

@@ -1,0 +1,21 @@
+"""gen-ci lint: every rule of the file's kind, each finding reported once, where it is written."""
+
+from __future__ import annotations
+
+from generator.lint.document import PipelineFile
+from generator.lint.findings import Finding, Rule
+from generator.lint.github_rules import GITHUB_RULES
+from generator.lint.gitlab_rules import GITLAB_RULES
+from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
+
+RULES_BY_KIND: dict[str, list[Rule]] = {"gitlab": GITLAB_RULES, "github": GITHUB_RULES, "jenkins": JENKINS_RULES, "compose": COMPOSE_RULES}
+ALL_RULES: list[Rule] = [rule for rules in RULES_BY_KIND.values() for rule in rules]
+
+
+def lint(pipeline: PipelineFile) -> list[Finding]:
+    # A problem written once and inherited by several jobs is reported once, where it is written.
+    unique: dict[tuple[str, str, int], Finding] = {}
+    for rule in RULES_BY_KIND.get(pipeline.kind, GITLAB_RULES):
+        for finding in rule.check(pipeline, rule):
+            unique.setdefault((finding.rule, finding.file, finding.line), finding)
+    return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule))

@@ -1,0 +1,57 @@
+"""What every lint rule shares: a finding, a rule (a stable id, a README anchor, one check) and
+the shell patterns the GitLab, GitHub and Jenkins rules read alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from generator.diagnostics import DOCS
+from generator.lint.document import PipelineFile
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    name: str
+    file: str
+    line: int
+    message: str
+
+    @property
+    def url(self) -> str:
+        return DOCS + self.name
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    summary: str
+    check: Callable[[PipelineFile, "Rule"], Iterator[Finding]]
+
+    def finding(self, pipeline: PipelineFile, where: int | tuple[str, int], message: str) -> Finding:
+        """where: a line of the file audited, or (file, line) for something written in an included file."""
+        file, line = where if isinstance(where, tuple) else (pipeline.path, where)
+        return Finding(self.id, self.name, file, line, message)
+
+
+def joined(text: str) -> str:
+    """Continued shell lines joined, so a flag on the next line still belongs to its command."""
+    return re.sub(r"\\\n\s*", " ", text)
+
+
+LOGIN_WITH_PASSWORD = re.compile(
+    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry)\s+login\b[^\n|;&]*\s(-p|--password|--pass)(\s|=)"
+)
+
+
+PUSHES = re.compile(
+    r"\b(docker|podman|buildah|nerdctl)\s+(image\s+)?push\b"
+    r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b[^\n|;&]*\s--push\b"
+    r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
+    r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
+    r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
+    r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)[^\n|;&]*--destination"
+)
