@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generator import pins
 from generator.diagnostics import SpecError
-from generator.fingerprint import meaning_digest
+from generator.emitting import parsed
+from generator.fingerprint import header, meaning_digest
 from generator.loading import LoadedSpec, load_spec
-from generator.model import Model
+from generator.model import Model, apply_defaults, build_model
+from generator.project import overrides_path, repository_root, unsafe_outputs
+from generator.rendering import YAML_OUTPUTS, render
+from generator.rules import check_rules
+from generator.validation import spec_schema, validate_schema
 
 
 def compile_spec(spec_file: str | Path) -> tuple[LoadedSpec, Model]:
@@ -17,10 +23,6 @@ def compile_spec(spec_file: str | Path) -> tuple[LoadedSpec, Model]:
 
 def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
     """(the spec as read, its data with every default, the model)."""
-    from generator.model import apply_defaults, build_model
-    from generator.rules import check_rules
-    from generator.validation import spec_schema, validate_schema
-
     loaded = load_spec(spec_file)
     validate_schema(loaded)
     schema = spec_schema()
@@ -43,8 +45,6 @@ def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
 
 def display_name(spec_file: Path) -> str:
     """The spec's path from the repository root, so headers do not depend on where gen-ci ran."""
-    from generator.project import repository_root
-
     resolved = spec_file.resolve()
     try:
         return resolved.relative_to(repository_root(resolved.parent)).as_posix()
@@ -57,14 +57,6 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
 
     One entry for `target`; else every target, or (every=False) the spec's only target.
     """
-    from generator import pins
-    from generator.emitting import parsed
-    from generator.fingerprint import header
-    from generator.project import overrides_path
-    from generator.rendering import YAML_OUTPUTS, render
-
-    from generator.project import unsafe_outputs
-
     spec_path = Path(spec_file)
     loaded, complete, model = compile_spec_data(spec_path)
     problems = unsafe_outputs(spec_path, model.targets)

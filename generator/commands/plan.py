@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from generator.model import Model
+from generator.pipeline import compile_spec
 from generator.plan import PIPELINES, Outcome, PlanError, Run, outcome, parse_run
 
 
@@ -157,8 +158,6 @@ def mermaid(model: Model, platform: str) -> str:
 
 
 def plan_results(spec_file: Path, platform: str | None, event: str | None, sha: str | None, default_branch: str, released: tuple[str, ...]) -> tuple[Model, list[Outcome]]:
-    from generator.pipeline import compile_spec
-
     _, model = compile_spec(spec_file)
     platforms = choose_platform(model, platform)
     tags = released_tags(spec_file, released)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from generator import __version__
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from generator import __version__, pins
 from generator.fingerprint import intact, split
 from generator.insync import inside, outputs_in_sync, proof_key, read, remember
+from generator.project import output_path, overrides_path
+from generator.targets import plain_targets
+from generator.writing import write_atomic
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,6 @@ def _declared_outputs(spec_file: Path) -> dict[str, str] | None:
 
 @cache  # read once per run, keyed on the file's state: the clash check and the fast path both need them
 def _read_targets(spec_file: str, mtime_ns: int, size: int) -> dict[str, str] | None:
-    from generator.targets import plain_targets
-
     try:
         raw = Path(spec_file).read_bytes()
     except OSError:
@@ -40,8 +45,6 @@ def _read_targets(spec_file: str, mtime_ns: int, size: int) -> dict[str, str] | 
     found = plain_targets(raw)
     if found is not None:
         return found
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
     try:
         data = YAML(typ="safe").load(raw)
@@ -55,8 +58,6 @@ def _read_targets(spec_file: str, mtime_ns: int, size: int) -> dict[str, str] | 
 
 def claimed_twice(spec_files: list[Path]) -> list[str]:
     """One message per output that two of these specs both write: each would overwrite the other's."""
-    from generator.project import output_path
-
     owners: dict[Path, Path] = {}
     clashes = []
     for spec_file in spec_files:
@@ -66,6 +67,13 @@ def claimed_twice(spec_files: list[Path]) -> list[str]:
                 clashes.append(f"{owners[path]} and {spec_file} both write {declared}; give each spec its own targets")
             owners.setdefault(path, spec_file.resolve())
     return clashes
+
+
+def _rendered(spec_file: Path) -> list[tuple[str, str, str]]:
+    # Rendering loads Jinja, the schema and every rule: only for a spec not already proved in sync.
+    from generator.pipeline import render_outputs
+
+    return render_outputs(spec_file)
 
 
 def proved_in_sync(spec_file: Path) -> bool:
@@ -92,12 +100,10 @@ def remember_in_sync(spec_file: Path) -> None:
 
 def _pin_bumps(current: str, fresh: str) -> list[str] | None:
     """The actions whose pin alone differs, when pins are the only difference; else None."""
-    from generator.pins import uses_lines
-
     old_lines, new_lines = current.splitlines(), fresh.splitlines()
     if len(old_lines) != len(new_lines):
         return None
-    old_uses, new_uses = uses_lines(current), uses_lines(fresh)
+    old_uses, new_uses = pins.uses_lines(current), pins.uses_lines(fresh)
     bumps = []
     for index, (old, new) in enumerate(zip(old_lines, new_lines)):
         if old == new:
@@ -125,11 +131,8 @@ def _reason(current: str, fresh: str) -> str:
 
 
 def drifts(spec_file: Path) -> list[Drift]:
-    from generator.pipeline import render_outputs
-    from generator.project import output_path
-
     found = []
-    for _, declared, fresh in render_outputs(spec_file):
+    for _, declared, fresh in _rendered(spec_file):
         path = output_path(spec_file, declared)
         try:
             current = path.read_text(encoding="utf-8")
@@ -147,11 +150,7 @@ def drifts(spec_file: Path) -> list[Drift]:
 
 def sync(spec_file: Path) -> list[Path]:
     """Write every output of the spec that differs; returns what was written. Renders all before writing any."""
-    from generator.pipeline import render_outputs
-    from generator.project import output_path
-    from generator.writing import write_atomic
-
-    rendered = [(output_path(spec_file, declared), text) for _, declared, text in render_outputs(spec_file)]
+    rendered = [(output_path(spec_file, declared), text) for _, declared, text in _rendered(spec_file)]
     written = []
     for path, text in rendered:
         try:
@@ -166,17 +165,11 @@ def sync(spec_file: Path) -> list[Path]:
 
 def adopt_pins(spec_file: Path) -> dict[str, dict[str, str]]:
     """Take SHA-pinned `uses:` bumps found in the spec's outputs into the project's pin overrides."""
-    import json
-
-    from generator import pins
-    from generator.pipeline import render_outputs
-    from generator.project import output_path, overrides_path
-    from generator.writing import write_atomic
 
     overrides_file = overrides_path(spec_file)
     overrides = pins.read_overrides(overrides_file)
     adopted: dict[str, dict[str, str]] = {}
-    for _, declared, fresh in render_outputs(spec_file):
+    for _, declared, fresh in _rendered(spec_file):
         path = output_path(spec_file, declared)
         try:
             _, body = split(path.read_text(encoding="utf-8"))
