@@ -266,6 +266,26 @@ def plan(spec: str | None, platform: str | None, event: str | None, sha: str | N
         sys.exit(EXIT_INVALID)
 
 
+@main.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+def setup(spec: str | None) -> None:
+    """Print what each platform must hold before SPEC's first run: secrets, variables,
+    environments, protected refs, runners, package access and OIDC trust.
+
+    \b
+    Example:
+      gen-ci setup > SETUP.md
+    """
+    from pathlib import Path
+
+    from generator.commands.setup import checklist
+    from generator.pipeline import compile_spec
+
+    spec_file = Path(spec) if spec else _specs(())[0]
+    _, model = compile_spec(spec_file)
+    click.echo(checklist(model), nl=False)
+
+
 @main.group()
 def pins() -> None:
     """Manage pinned action versions."""
