@@ -13,6 +13,14 @@ from typing import Any
 from generator.refs import glob_regex
 
 
+def repository_path(path: str) -> str:
+    """A path as every platform compares it with changed files, which git names from the
+    repository root with single slashes: `./a`, `a/`, `a//b` and `a/./b` are written `a`, `a`,
+    `a/b`, `a/b`, and `.` (the whole repository) `**`. The schema has made the path safe first."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    return "/".join(parts) or "**"
+
+
 def path_regex(path: str) -> str:
     """An ERE for one path (the schema allows only [A-Za-z0-9._/*-] in it): ref globs as
     refs.glob_regex reads them, where `**/` may also match no directory at all."""

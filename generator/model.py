@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from generator import pins
+from generator.changes import repository_path
 from generator.tagging import TagRule, rules_from_spec, tag_script
 
 SEVERITIES = ["low", "medium", "high", "critical"]
@@ -317,7 +318,7 @@ def build_model(data: dict[str, Any]) -> Model:
                 for service in i["services"]
             ],
             prepare=Prepare(i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"])) if "prepare" in i else None,
-            paths=list(i.get("paths", [])),
+            paths=[repository_path(path) for path in i.get("paths", [])],
             tag_rules=rules,
             tag_prefix=i.get("tag_prefix", ""),
             tag_suffix=i.get("tag_suffix", ""),
@@ -344,7 +345,7 @@ def build_model(data: dict[str, Any]) -> Model:
             rootless_image=f"moby/buildkit:{docker['buildkit']}-rootless",
         ),
         images=images,
-        shared_paths=list(data["shared_paths"]),
+        shared_paths=[repository_path(path) for path in data["shared_paths"]],
         scan=Scan(
             tool=scan["tool"],
             image=_pinned(pins.image(scan["tool"]), scan.get("digest")) if scan["tool"] != "none" else "",

@@ -14,7 +14,7 @@ from typing import Any
 from generator.diagnostics import Diagnostic, SpecError
 from generator.loading import LoadedSpec
 from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec
-from generator.model import PLATFORM_REGISTRY, github_native, image_id, network_switches, normalise_repository, publishes, registries, registry_host
+from generator.model import PLATFORM_REGISTRY, github_native, platform_slug, image_id, network_switches, normalise_repository, publishes, registries, registry_host
 from generator.jenkins import schedule_branch
 from generator.refs import glob_regex
 
@@ -183,18 +183,55 @@ def threshold_without_scanner(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
                 )
 
 
+# Words YAML 1.1 or 1.2, or GitHub's expressions, read as something other than a name.
+RESERVED_IDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
+ID_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,39}")
+# Jobs every output may hold besides the images' own.
+FIXED_JOBS = {"publish-gate", "changes", "all-images", "check-generated"}
+
+
+def _job_names(ident: str, platforms: list[str]) -> set[str]:
+    """Every job (and artifact or cache scope) name an image's id can give, on any platform."""
+    names = {f"{role}-{ident}" for role in ("build", "publish", "scan", "tags", "describe", "sign")}
+    if len(platforms) > 1:
+        names |= {f"{role}-{ident}-{platform_slug(p)}" for role in ("build", "candidate") for p in platforms}
+    return names
+
+
 def duplicate_image_ids(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     seen: dict[str, int] = {}
+    owners: dict[str, int] = {name: -1 for name in FIXED_JOBS}
     for index, image in enumerate(spec["images"]):
         ident = image_id(image)
+        where = ("images", index, "id") if "id" in image else ("images", index, "repository")
+        if "id" not in image and not ID_PATTERN.fullmatch(ident) or ident in RESERVED_IDS:
+            suggestion = re.sub(r"^[^a-z]+", "", ident) or "app"
+            if suggestion in RESERVED_IDS or not ID_PATTERN.fullmatch(suggestion):
+                suggestion = "app"
+            yield loaded.diagnostic(
+                where, "GC106",
+                f"the image id {ident!r}{' (taken from the repository)' if 'id' not in image else ''} cannot name jobs: "
+                f"{'YAML and expressions read it as a value, not a name' if ident in RESERVED_IDS else 'an id starts with a lower-case letter and holds only a-z, 0-9 and -'}; "
+                f"set id: {suggestion}",
+            )
+            continue
         if ident in seen:
-            where = ("images", index, "id") if "id" in image else ("images", index, "repository")
             yield loaded.diagnostic(
                 where, "GC106",
                 f"image id {ident!r} is already used by images[{seen[ident]}]; job names and cache scopes must be unique, "
                 "so give one of them a different id",
             )
-        seen.setdefault(ident, index)
+            continue
+        seen[ident] = index
+        for name in sorted(_job_names(ident, image["platforms"])):
+            other = owners.setdefault(name, index)
+            if other != index:
+                taken = "gen-ci's own job" if other < 0 else f"images[{other}] ({image_id(spec['images'][other])})"
+                yield loaded.diagnostic(
+                    where, "GC106",
+                    f"image {ident!r} would make a job {name!r}, which {taken} already names; give this image a different id",
+                )
+                break
 
 
 def socket_without_runner_tags(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -224,6 +261,7 @@ def _is_ecr(host: str) -> bool:
 def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     if "check_requirements" in spec and not spec["check_job"]:
         yield loaded.diagnostic(("check_requirements",), "GC109", "check_requirements is read by the check job alone; set check_job: true or remove it")
+    yield from _platform_settings_unused(spec, loaded)
     raw_docker = loaded.data.get("docker", {})
     # version and cli_digest also pin the client image of GitLab's socket jobs, so they stay valid there.
     dind_only = ("dind_digest", "storage_driver", "network", "iptables", "icc", "mtu", "bip", "github_daemon")
@@ -241,6 +279,37 @@ def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator
                     f"docker.{key} configures the default bridge, which the isolated profile does not create "
                     "(builds use the dind container's own network, MTU included); use network: icc-off or remove it",
                 )
+
+
+# Settings that only some outputs read: (path in the spec, the platforms that read it).
+PLATFORM_SETTINGS = [
+    (("check_job",), ("github", "gitlab")),
+    (("push", "build_environment"), ("github",)),
+    (("runners", "github"), ("github",)),
+    (("runners", "gitlab"), ("gitlab",)),
+    (("docker", "github_daemon"), ("github",)),
+    (("triggers", "release"), ("github",)),
+    (("triggers", "call"), ("github",)),
+]
+
+
+def _platform_settings_unused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """A setting the user wrote (defaults never count) that no output of this spec reads."""
+    rendered = set(spec["targets"])
+    for path, readers in PLATFORM_SETTINGS:
+        node: Any = loaded.data
+        for part in path[:-1]:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if not isinstance(node, dict) or path[-1] not in node or rendered & set(readers):
+            continue
+        if path[-1] in ("release", "call", "check_job") and not node[path[-1]]:
+            continue  # turned off: says what every output already does
+        yield loaded.diagnostic(
+            path, "GC109",
+            f"{'.'.join(path)} is read only by {' and '.join(readers)} outputs, and this spec renders "
+            f"{', '.join(sorted(rendered))}; remove it",
+            key=True,
+        )
 
 
 def secrets_without_environment(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -371,9 +440,6 @@ def publish_event_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
                 f"push.events lists {event}, which publishes only refs push.{' or push.'.join(listed)} name{'s' if len(listed) == 1 else ''}, "
                 f"and there are none; add them ({example}) or remove {event}",
             )
-    for key in ("release", "call"):
-        if spec["triggers"][key] and "github" not in spec["targets"]:
-            yield loaded.diagnostic(("triggers", key), "GC109", f"triggers.{key} is a GitHub event and this spec renders only GitLab; remove it")
 
 
 def _trigger_reaches(trigger: str, push_pattern: str) -> bool:

@@ -29,7 +29,8 @@ def _is_type(value: Any, kind: str) -> bool:
     if kind == "boolean":
         return isinstance(value, bool)
     if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and value.is_integer()
+        # 1.36e3 and 6e1 are floats to YAML: rendered they would read 1360.0, so they are no integers here.
+        return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "object":

@@ -45,6 +45,8 @@ def _describe(error: Any) -> tuple[str, str, bool]:
         hint = ""
         if wanted == "boolean" and isinstance(value, str) and value in YAML11_BOOLEANS:
             hint = f"; gen-ci reads YAML 1.2, where {value} is a string: write true or false"
+        if wanted == "integer" and isinstance(value, float) and value.is_integer():
+            hint = f"; YAML reads this spelling as a decimal number: write {int(value)}"
         return "GC011", f"expected {wanted}, got {type(value).__name__} {_short(value)}{hint}", False
     if kind in ("enum", "const"):
         choices = error.validator_value if kind == "enum" else [error.validator_value]
@@ -68,9 +70,10 @@ def validate_schema(loaded: LoadedSpec, schema: dict[str, Any] | None = None) ->
     schema = schema or spec_schema()
     if quickly_valid(loaded.data, schema):
         return  # jsonschema (and its import) only for specs with something to explain
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
-    validator = Draft202012Validator(schema)
+    integers = Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    validator = validators.extend(Draft202012Validator, type_checker=integers)(schema)
     found: list[Diagnostic] = []
     for error in validator.iter_errors(loaded.data):
         path = tuple(error.absolute_path)

@@ -413,3 +413,25 @@ def test_the_cache_may_live_on_the_platforms_own_registry(tmp_path):
     spec.write_text(_spec_with("images: [{publish: [{repository: platform}], cache: registry, cache_repository: ghcr.io/acme/app-cache}]\n"))
     steps = _steps(_load(generate(spec, "github")[2])["jobs"]["publish-image"])
     assert steps["Log in to ghcr.io for the build cache"]["with"]["password"] == "${{ github.token }}"
+
+
+@pytest.mark.parametrize("spelling", ["services/cart", "services/cart/", "./services/cart", "./services/cart/", "services//cart", "services/./cart/"])
+def test_path_spellings_users_write_match_the_files_they_mean(monorepo, tmp_path, write_spec, spelling):
+    """A directory written with a trailing slash, a leading ./ or doubled slashes means that directory."""
+    from fnmatch import fnmatchcase
+
+    from generator.changes import any_path_regex, gitlab_paths
+    from generator.pipeline import compile_spec
+
+    spec = write_spec(
+        "version: 1\nname: shop\ntargets: {github: ci.yml, gitlab: .gitlab-ci.yml}\ndocker: {mode: dind}\nrunners: {gitlab: [dind]}\n"
+        f"images: [{{id: cart, publish: [{{repository: platform}}], context: services/cart, paths: ['{spelling}']}}]\n"
+    )
+    (paths,) = [image.paths for image in compile_spec(spec)[1].images]
+    assert paths == ["services/cart"]
+    regex = any_path_regex(paths)
+    for changed, builds in (("services/cart/main.go", True), ("services/cart/a/b.go", True), ("services/cartography/x", False), ("README.md", False)):
+        run = subprocess.run(["grep", "-Eq", regex], input=changed + "\n", text=True)
+        assert (run.returncode == 0) == builds, changed
+        # GitLab's rules:changes: Ruby's fnmatch with FNM_PATHNAME, approximated here segment by segment.
+        assert any(fnmatchcase(changed, p.replace("**/*", "*")) for p in gitlab_paths(paths)) == builds, changed
