@@ -44,10 +44,43 @@ def literal(pattern: str) -> bool:
     return not set(pattern) & set("*+")
 
 
-def schedule_branch(branches: list[str]) -> str | None:
-    """Jenkins puts a schedule on every branch job that has the file: it is kept on the first
-    trigger branch named exactly (None: there is none, GC131)."""
-    return next((branch for branch in branches if literal(branch)), None)
+def schedule_branch(trigger_branches: list[str], push: dict[str, Any]) -> str | None:
+    """Jenkins puts a schedule on every branch job that has the file, so it is kept on one branch
+    named exactly: the first that a trigger reaches and, when schedules publish, that
+    push.branches lists, so the scheduled run is one that may publish (None: there is none, GC131)."""
+    publishing = push["branches"] if "schedule" in push["events"] else None
+    for branch in [*trigger_branches, *push["branches"]]:
+        if not literal(branch) or not any(re.fullmatch(glob_regex(glob), branch) for glob in trigger_branches):
+            continue
+        if publishing is None or any(re.fullmatch(glob_regex(glob), branch) for glob in publishing):
+            return branch
+    return None
+
+
+CRON_NAMES = [
+    {},
+    {},
+    {},
+    {name: number for number, name in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), start=1)},
+    {name: number for number, name in enumerate("SUN MON TUE WED THU FRI SAT".split())},
+]
+CRON_LAST = [59, 23, 31, 12, 6]
+
+
+def jenkins_cron(expression: str) -> str:
+    """A five-field cron line as Jenkins reads it, with the same meaning: Jenkins takes numbers,
+    ranges, * and steps over a range, so names become numbers and `N/step` becomes `N-last/step`."""
+    fields = []
+    for field, names, last in zip(expression.split(" "), CRON_NAMES, CRON_LAST):
+        atoms = []
+        for atom in field.split(","):
+            values, slash, step = atom.partition("/")
+            values = "-".join(str(names.get(value.upper(), value)) if value.isalpha() else value for value in values.split("-"))
+            if slash and values != "*" and "-" not in values:
+                values = f"{values}-{last}"
+            atoms.append(values + (f"/{step}" if slash else ""))
+        fields.append(",".join(atoms))
+    return " ".join(fields)
 
 
 def _ref_condition(keyword: str, patterns: list[str]) -> str:

@@ -125,7 +125,7 @@ def runs(model: Model, platform: str, run: Run, default_branch: str = "main") ->
         # A multibranch job builds every branch, tag and change request it discovers; only the
         # schedule is the Jenkinsfile's own, kept on one branch.
         if run.kind == "schedule":
-            return bool(trig["schedule"]) and run.ref == schedule_branch(trig["branches"])
+            return bool(trig["schedule"]) and run.ref == schedule_branch(trig["branches"], {"branches": model.push.branches, "events": model.push.events})
         return True
     if run.kind == "push":
         return _matches(trig["branches"], run.ref)

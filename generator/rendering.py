@@ -119,6 +119,7 @@ def _environment(platform: str) -> Any:
     env.globals["compose_project"] = jenkins.compose_project
     env.globals["shell_assignment"] = jenkins.shell_assignment
     env.globals["schedule_branch"] = jenkins.schedule_branch
+    env.filters["jenkins_cron"] = jenkins.jenkins_cron
     env.filters["gitlab_paths"] = changes.gitlab_paths
     env.globals["predicate_program"] = predicate_program()
     env.globals["layout_program"] = layout_program()

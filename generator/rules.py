@@ -759,10 +759,12 @@ def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnos
             )
         if image["cache"] in ("registry", "gha"):
             yield loaded.diagnostic((*where, "cache"), "GC131", f"{why} builds with the agent daemon's own layer cache; use cache: auto or none")
-    if spec["triggers"]["schedule"] and schedule_branch(spec["triggers"]["branches"]) is None:
+    if spec["triggers"]["schedule"] and schedule_branch(spec["triggers"]["branches"], spec["push"]) is None:
+        publishing = "schedule" in spec["push"]["events"]
         yield loaded.diagnostic(
             ("triggers", "schedule"), "GC131",
-            f"{why} keeps a schedule on one branch job, the first of triggers.branches named exactly; name one without * or +",
+            f"{why} keeps a schedule on one branch job, named exactly (no * or +), that triggers.branches reaches"
+            + (" and push.branches lists, since schedules publish" if publishing else "") + "; name such a branch",
         )
     if spec["shared_paths"]:
         yield loaded.diagnostic(("shared_paths",), "GC131", f"{why} builds every image on every run, so shared_paths has no effect there; remove it")

@@ -353,7 +353,7 @@ JENKINS = "targets: {jenkins: Jenkinsfile}\n"
      "$.images[0].cache", "layer cache"),
     (JENKINS + "images: [{publish: [{repository: platform}]}]\n", "$.images[0].publish[0].repository", "no registry of its own"),
     (JENKINS + "triggers: {branches: ['release/*'], schedule: ['0 4 * * 1']}\npush: {branches: ['release/*']}\n",
-     "$.triggers.schedule", "without * or +"),
+     "$.triggers.schedule", "named exactly (no * or +)"),
     ("targets: {jenkins_agent: jenkins/compose.yml}\n", "$.targets.jenkins_agent", "add targets.jenkins"),
     ("targets: {jenkins: Jenkinsfile, jenkins_agent: compose.yml}\ndocker: {mode: dind}\njenkins: {agent: kubernetes}\n",
      "$.targets.jenkins_agent", "inside the Jenkinsfile"),
@@ -388,3 +388,40 @@ def test_jenkins_lint_rules_are_documented_and_explained(cli):
         assert f'<a id="{rule.name}"></a>' in readme and f"**{rule.id} {rule.name}**" in readme
         result = cli("explain", rule.id.lower())
         assert result.exit_code == 0 and rule.name in result.stdout
+
+
+def _fires(expression: str) -> list[set[int]]:
+    """The values each field of a cron line fires at, read as cron reads it (names, N/step from N)."""
+    from generator.jenkins import CRON_LAST, CRON_NAMES
+
+    out = []
+    for field, names, last in zip(expression.split(" "), CRON_NAMES, CRON_LAST):
+        values: set[int] = set()
+        for atom in field.split(","):
+            span, _, step = atom.partition("/")
+            bounds = [names.get(v.upper()) if v.isalpha() else int(v) for v in span.split("-")] if span != "*" else [0, last]
+            first, end = bounds[0], bounds[-1] if len(bounds) > 1 else (last if step else bounds[0])
+            values.update(range(first, end + 1, int(step or 1)))
+        out.append(values)
+    return out
+
+
+@pytest.mark.parametrize("expression", ["0 4 * * MON", "30 2 * * mon-fri", "5/15 * * * *", "0 0 1 JAN,jul *", "0 3 */2 * SUN", "10-40/10 6 * * 1-5"])
+def test_cron_lines_reach_jenkins_in_its_own_syntax_with_the_same_meaning(expression):
+    from generator.jenkins import jenkins_cron
+
+    translated = jenkins_cron(expression)
+    assert not re.search(r"[A-Za-z]", translated)
+    assert all(re.fullmatch(r"(\*|\d+-\d+)", atom.split("/")[0]) for field in translated.split() for atom in field.split(",") if "/" in atom)
+    assert _fires(translated) == _fires(expression)
+
+
+def test_the_schedule_is_kept_on_a_branch_that_publishes(cli, write_spec, tmp_path):
+    spec = write_spec(
+        "version: 1\nname: acme\n" + JENKINS + "images: [{repository: ghcr.io/acme/app}]\ndocker: {mode: dind}\n"
+        "triggers: {branches: [develop, main], schedule: ['0 4 * * MON-FRI']}\npush: {branches: [main], events: [push, schedule]}\n"
+    )
+    result = cli(str(spec))
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "cron(env.BRANCH_NAME == 'main' ? 'TZ=UTC\\n0 4 * * 1-5' : '')" in text
