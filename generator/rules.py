@@ -55,7 +55,7 @@ def multi_platform_on_old_client(spec: dict[str, Any], loaded: LoadedSpec) -> It
     for index, image in _gitlab_images(spec):
         if len(image["platforms"]) > 1:
             yield loaded.diagnostic(
-                ("docker", "version") if "version" in spec["docker"] else ("images", index, "platforms"),
+                ("docker", "version") if "version" in loaded.data.get("docker", {}) else ("images", index, "platforms"),
                 "GC102",
                 f"the GitLab merge job joins the platforms' tested images with buildx imagetools and OCI layouts, which the "
                 f"docker:{spec['docker']['version']}-cli image's buildx cannot do; set docker.version to 29.4.0 or newer",
@@ -596,6 +596,9 @@ def _unpinned(image: str) -> str | None:
         return "has no tag, so it means latest"
     if tag == "latest":
         return "is latest"
+    if not any(character.isdigit() for character in tag):
+        # lts, alpine, stable, bookworm, edge, mainline: names that move to each new release.
+        return f"is tagged {tag!r}, a name with no version in it"
     return None
 
 
@@ -668,7 +671,8 @@ def cache_unwritable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
             yield loaded.diagnostic(
                 ("images", index, "cache"), "GC129",
                 "a multi-platform image's platform jobs hold no registry credentials, so nothing could ever write a registry "
-                "cache; use cache: gha (scoped per platform) or cache: none",
+                "cache; use " + ("cache: auto (gha per platform on GitHub, none on GitLab)" if "gitlab" in spec["targets"] else "cache: gha (scoped per platform)")
+                + " or cache: none",
             )
             continue
         host = registry_host(image["cache_repository"])
@@ -681,7 +685,7 @@ def cache_unwritable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
                 hosts = sorted({registry_host(e["repository"]) if e["repository"] != PLATFORM_REGISTRY else "the platform's own" for e in entries})
                 yield loaded.diagnostic(
                     where, "GC129",
-                    f"the {target} release job logs in to {', '.join(hosts) or 'no registry'} only, so it cannot write a cache on {host}; "
+                    f"the {target} publish job logs in to {', '.join(hosts) or 'no registry'} only, so it cannot write a cache on {host}; "
                     "put the cache on one of the image's registries",
                 )
                 break

@@ -275,3 +275,25 @@ def test_colliding_variants_name_both_images(cli, write_spec):
     rows = _errors(cli(str(write_spec(_spec_with(SEMANTIC["GC119"])))))
     assert [r["path"] for r in rows] == ["$.images[0]", "$.images[1]"]
     assert "images[0] and images[1] both publish <tag> tags to ghcr.io/acme/app" in rows[0]["msg"]
+
+
+def test_gc102_points_at_what_the_user_wrote(cli, write_spec):
+    spec = write_spec(_spec_with("targets: {gitlab: .gitlab-ci.yml}\ndocker: {mode: dind, version: 27.3.1}\nrunners: {gitlab: [dind]}\n"
+                                 "images: [{publish: [{repository: platform}], platforms: [linux/amd64, linux/arm64]}]\n"))
+    rows = _errors(cli(str(spec)))
+    assert [(r["code"], r["path"]) for r in rows if r["code"] == "GC102"] == [("GC102", "$.docker.version")]
+    unwritten = write_spec(spec.read_text().replace(", version: 27.3.1", ""), name="default.yml")
+    rows = _errors(cli(str(unwritten)))
+    assert [(r["code"], r["path"]) for r in rows if r["code"] == "GC102"] == [("GC102", "$.images[0].platforms")]
+
+
+@pytest.mark.parametrize("targets", ["{github: ci.yml}", "{github: ci.yml, gitlab: .gitlab-ci.yml}"])
+def test_gc129_advice_validates_for_the_specs_targets(cli, write_spec, targets):
+    runners = "runners: {gitlab: [dind]}\n" if "gitlab" in targets else ""
+    base = ("targets: %s\ndocker: {mode: dind, version: 29.4.0}\n" + runners +
+            "images: [{publish: [{repository: platform}], platforms: [linux/amd64, linux/arm64], cache: %s%s}]\n")
+    rows = _errors(cli(str(write_spec(_spec_with(base % (targets, "registry", ", cache_repository: ghcr.io/acme/cache"))))))
+    (message,) = [r["msg"] for r in rows if r["code"] == "GC129"]
+    advised = re.search(r"use cache: (\w+)", message)[1]
+    result = cli(str(write_spec(_spec_with(base % (targets, advised, "")), name="advised.yml")), "--target", "github")
+    assert result.exit_code == 0, result.stderr

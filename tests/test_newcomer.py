@@ -186,3 +186,15 @@ def test_init_asks_which_jenkins_agents(repo):
     assert "jenkins_agent: jenkins/compose.yml" in spec and "agent: static" in spec and "mode: dind" in spec
     assert invoke("sync").exit_code == 0
     assert (repo / "jenkins" / "compose.yml").is_file() and (repo / "Jenkinsfile").is_file()
+
+
+@pytest.mark.parametrize("folder", ["acme{x}", "shop $dev", "back`slash\\x", "{}"])
+def test_init_works_in_any_folder(tmp_path, monkeypatch, folder):
+    project = tmp_path / folder
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    monkeypatch.chdir(project)
+    result = invoke("init", "--yes", "--platform", "github", "--registry", "ghcr.io/acme/app")
+    assert result.exit_code == 0, result.stderr
+    assert invoke("sync").exit_code == 0
+    assert not [p for p in project.iterdir() if p.name.startswith("tmp")]  # no scratch copy left behind

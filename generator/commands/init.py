@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from generator import __version__
+from generator.diagnostics import SpecError
+from generator.pipeline import compile_spec
 from generator.project import repository_root
 from generator.resources import schema_path
+from generator.writing import write_atomic
 
 SCHEMA_COPY = ".gen-ci/spec.schema.json"
 # A local hook: pre-commit installs this exact gen-ci release into the hook's own environment,
@@ -100,29 +105,32 @@ def spec_text(answers: Answers, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _validate(root: Path, text: str) -> None:
-    """Compile the spec before anything is written; raises SpecError for answers that cannot work."""
-    import tempfile
+def project_name(folder: str) -> str:
+    """A name the spec accepts, from the folder's: the characters it refuses ($, braces, backquotes,
+    backslashes, control characters) dropped."""
+    return re.sub(r"[$`{}\\\x00-\x1f\x7f]+", "", folder).strip() or "app"
 
-    from generator.pipeline import compile_spec
 
+def _validate(root: Path, text: str, spec: Path) -> None:
+    """Compile the spec before anything is written; a SpecError for answers that cannot work
+    names the spec that would have been written, never the scratch copy."""
     with tempfile.TemporaryDirectory(dir=root) as scratch:
         candidate = Path(scratch) / "gen-ci.yml"
         candidate.write_text(text, encoding="utf-8")
-        compile_spec(candidate)
+        try:
+            compile_spec(candidate)
+        except SpecError as error:
+            raise SpecError([replace(d, file=f"{spec} (not written)") for d in error.diagnostics]) from None
 
 
 def write_project(directory: Path, answers: Answers, spec_name: str = "gen-ci.yml") -> list[tuple[Path, str]]:
     """Create the spec, the schema copy and (when absent) .pre-commit-config.yaml; returns what it did."""
-    from generator import __version__
-    from generator.writing import write_atomic
-
     root = repository_root(directory)
     spec = root / spec_name
     if spec.exists():
         raise FileExistsError(f"{spec} exists; gen-ci init never overwrites a spec")
-    text = spec_text(answers, root.name or "app")
-    _validate(root, text)
+    text = spec_text(answers, project_name(root.name))
+    _validate(root, text, spec)
     done = []
     write_atomic(root / SCHEMA_COPY, schema_path().read_text(encoding="utf-8"))
     done.append((root / SCHEMA_COPY, "wrote the spec's JSON Schema for editor completion"))
