@@ -815,7 +815,7 @@ def tag_rule_never_fires(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
             reachable = set(rule.events or events) & events
             if not reachable:
                 yield loaded.diagnostic(
-                    where, "GC140",
+                    where, "GC150",
                     f"{rule.tag!r} is published on {', '.join(rule.events)} runs, but push.events lists only "
                     f"{', '.join(push['events'])}: it would never be published; add {rule.events[0]} to push.events or change the rule's events",
                 )
@@ -832,12 +832,12 @@ def tag_rule_never_fires(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
                 fix = (f"name the branches that get it: {{tag: latest, events: [{', '.join(sorted(reachable))}], branches: [main]}}"
                        if rule.tag == "latest" else "publish it on runs of push.tags")
                 yield loaded.diagnostic(
-                    where, "GC140",
+                    where, "GC150",
                     f"{rule.tag} comes from a version tag, and no run this rule applies to builds one, so it would never be published; {fix}",
                 )
             elif not types:
                 yield loaded.diagnostic(
-                    where, "GC140",
+                    where, "GC150",
                     f"{rule.tag!r} applies only to refs no publishing run of this spec builds (push.branches: {push['branches']}, "
                     f"push.tags: {push['tags']}, events: {sorted(reachable)}), so it would never be published; widen its branches or tags",
                 )

@@ -168,7 +168,7 @@ SEMANTIC = {
     "GC130": "docker: {mode: rootless}\n",
     "GC131": "targets: {jenkins: Jenkinsfile}\ndocker: {mode: rootless}\n",
     "GC132": "targets: {jenkins_agent: jenkins/compose.yml}\n",
-    "GC140": "images: [{repository: ghcr.io/acme/app, tags: [{tag: nightly, events: [schedule]}]}]\n",
+    "GC150": "images: [{repository: ghcr.io/acme/app, tags: [{tag: nightly, events: [schedule]}]}]\n",
     "GC128": "images: [{repository: ghcr.io/acme/app, context: app, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist]}}]\n",
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
 }

@@ -139,7 +139,7 @@ def test_several_platforms_need_one_named(write_spec):
 ])
 def test_a_tag_rule_that_could_never_fire_is_refused_where_it_is_written(write_spec, tags, events, words):
     result = invoke(str(_spec(write_spec, tags=tags, events=events)))
-    assert result.exit_code == 2 and "error[GC140]" in result.stderr and words in result.stderr
+    assert result.exit_code == 2 and "error[GC150]" in result.stderr and words in result.stderr
     assert ":6:" in result.stderr  # the tags line
 
 
