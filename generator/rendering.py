@@ -17,7 +17,7 @@ from generator import changes, containers, jenkins, pins
 from generator.model import Model
 from generator.refs import glob_regex
 from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string
-from generator.tagging import describe_script
+from generator.tagging import describe_script, described
 from generator.resources import data_dir
 
 ENTRY_TEMPLATES = {"jenkins": "Jenkinsfile.j2", "jenkins_agent": "compose.yml.j2"}
@@ -107,7 +107,8 @@ def _environment(platform: str) -> Any:
     env.filters["csv_field"] = csv_field
     env.filters["comment"] = comment_text
     env.globals["github_build_args"] = github_build_args
-    env.globals["describe_script"] = describe_script()
+    env.globals["describe_script"] = describe_script
+    env.globals["described"] = described
     # A macro's output ends with its last line's newline; the call site's own line supplies one.
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image
