@@ -50,6 +50,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC131": ("jenkins-unsupported", "Something the Jenkins target does not render: rootless mode, several platforms per image, change filters, a registry cache, OIDC or platform registries, signing, or socket mode on Kubernetes agents."),
     "GC132": ("jenkins-settings-unused", "A jenkins setting with no effect: the agent runtime target without targets.jenkins or with Kubernetes agents, credentials for a host no image publishes to, a label for Kubernetes agents, or jenkins settings without targets.jenkins."),
     "GC130": ("rootless-unsupported", "Something docker.mode rootless cannot do without a daemon or privilege: dind settings, GitHub, grype, several platforms, services, prepare, registry cache, OIDC."),
+    "GC140": ("registry-login-clash", "Two registries of one image log in to one registry host with different credentials; Docker keeps one login a host, so give them the same credentials."),
 }
 
 

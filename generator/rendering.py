@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator import changes, containers, jenkins, pins
+from generator import changes, containers, jenkins, logins, pins
 from generator.model import Model
 from generator.refs import glob_regex
 from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string
@@ -114,6 +114,7 @@ def _environment(platform: str) -> Any:
     env.globals["pinned_image"] = pins.image
     env.globals["pinned_tool"] = pins.tool
     env.globals["containers"] = containers
+    env.globals["logins"] = logins
     env.globals["changes_script"] = changes.github_script
     env.globals["publish_when"] = jenkins.publish_when
     env.globals["compose_project"] = jenkins.compose_project

@@ -724,6 +724,43 @@ def jenkins_settings_unused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterato
         yield loaded.diagnostic(("jenkins", "controller_url"), "GC132", "controller_url is where the rendered agent runtime connects; add targets.jenkins_agent or remove it")
 
 
+def _login_place(host: str, platform: str) -> str:
+    from generator.logins import CI_REGISTRY
+
+    return "$CI_REGISTRY (GitLab)" if host == CI_REGISTRY else f"{host} (GitHub)" if platform == "github" and host == "ghcr.io" else host
+
+
+def registry_logins_clash(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """Two registries of one image whose logins go to one host with different credentials: Docker
+    keeps one login a host, so the second would replace the first before either push."""
+    from generator.logins import clashes, credentials, describe
+
+    if not publishes(spec["push"]):
+        return
+    by_image: dict[int, list[tuple[dict[str, Any], tuple]]] = {}
+    for entry, repository_at, _ in _registries(spec):
+        by_image.setdefault(repository_at[1], []).append((entry, repository_at))
+    reported = set()
+    for platform in ("github", "gitlab", "jenkins"):
+        if platform not in spec["targets"]:
+            continue
+        for entries in by_image.values():
+            # Jenkins has no platform registry (GC131 says so where it is written).
+            kept = [(e, at) for e, at in entries if platform != "jenkins" or e["repository"] != PLATFORM_REGISTRY]
+            for first, second, host in clashes([e for e, _ in kept], platform):
+                (earlier, _), (later, where) = kept[first], kept[second]
+                if where in reported:
+                    continue
+                reported.add(where)
+                said = {c: ("the job token" if c[0] == "token" else f"{c[0]} {c[1]}/{c[2]}") for c in (credentials(earlier), credentials(later))}
+                yield loaded.diagnostic(
+                    where, "GC140",
+                    f"{describe(later)} and {describe(earlier)} both log in to {_login_place(host, platform)}, with "
+                    f"{said[credentials(later)]} and {said[credentials(earlier)]}; Docker keeps one login a host, so "
+                    "the last login would push to both: give both registries the same credentials",
+                )
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_old_client,
@@ -755,6 +792,7 @@ RULES: list[Rule] = [
     rootless_limits,
     jenkins_limits,
     jenkins_settings_unused,
+    registry_logins_clash,
 ]
 
 

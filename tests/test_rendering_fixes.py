@@ -42,12 +42,17 @@ def jenkinsfile(tmp_path: Path, text: str) -> Path:
     return path
 
 
-# A docker stand-in that records each invocation's arguments, one a line, after a "docker" line.
-RECORDING_DOCKER = '#!/bin/sh\n{ echo "-- docker"; printf "%s\\n" "$@"; } >> "$DOCKER_LOG"\n'
+# A docker stand-in that records each invocation's arguments, one a line, after a "docker" line,
+# and what a login reads on standard input.
+RECORDING_DOCKER = """#!/bin/sh
+{ echo "-- docker"; printf '%s\\n' "$@"; } >> "$DOCKER_LOG"
+if [ "$1" = login ]; then printf 'stdin=%s\\n' "$(cat)" >> "$DOCKER_LOG"; fi
+"""
 
 
-def run_script(tmp_path: Path, script: str, env: dict[str, str], cwd: Path) -> list[list[str]]:
-    """Run script under sh -e with the recording docker first on PATH; the docker calls it made."""
+def run_script(tmp_path: Path, script: str, env: dict[str, str], cwd: Path, fails: bool = False) -> list[list[str]]:
+    """Run script under sh -e with the recording docker first on PATH; the docker calls it made.
+    fails: the script must fail, and its standard error is the last call's last line."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     (bin_dir / "docker").write_text(RECORDING_DOCKER)
@@ -56,14 +61,14 @@ def run_script(tmp_path: Path, script: str, env: dict[str, str], cwd: Path) -> l
     log.unlink(missing_ok=True)
     full = {**os.environ, **env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "DOCKER_LOG": str(log)}
     done = subprocess.run(["sh", "-e", "-c", script], env=full, cwd=cwd, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert (done.returncode != 0) is fails, done.stdout + done.stderr
     calls: list[list[str]] = []
     for line in log.read_text().split("\n")[:-1] if log.exists() else []:
         if line == "-- docker":
             calls.append([])
         else:
             calls[-1].append(line)
-    return calls
+    return calls + [["stderr", done.stderr]] if fails else calls
 
 
 def build_args(calls: list[list[str]]) -> dict[str, str]:
@@ -193,3 +198,119 @@ def test_the_build_computes_only_what_the_image_reads_and_shellcheck_agrees(tmp_
     assert result.returncode == 0, result.stdout
     result = run_tool("shellcheck", "--shell=sh", "--severity=style", *jenkins.script_files(path, tmp_path))
     assert result.returncode == 0, result.stdout
+
+
+# 1. The platform registry with auth: secrets logs in to the project's own registry, with those secrets.
+
+PLATFORM_SECRETS = "images: [{id: app, publish: [{repository: platform, auth: secrets, username: PUSH_USER, password: PUSH_TOKEN}]}]\n"
+GITLAB_RUN = {"CI_REGISTRY": "gitlab.example.com:5050", "CI_REGISTRY_IMAGE": "gitlab.example.com:5050/acme/app",
+              "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "job-token",
+              "PUSH_USER": "robot", "PUSH_TOKEN": "robot-secret", "OTHER_USER": "other", "OTHER_TOKEN": "other-secret"}
+
+
+def gitlab_logins(job: dict) -> str:
+    """The release job's script items from its registry checks to its last login, as one script."""
+    items = job["script"]
+    first = next(i for i, item in enumerate(items) if '"$CI_REGISTRY"' in item or "docker login" in item)
+    last = max(i for i, item in enumerate(items) if "docker login" in item)
+    return "\n".join(items[first:last + 1])
+
+
+def logged_in(calls: list[list[str]]) -> list[tuple[str, str, str]]:
+    """(host, username, password) of every docker login, the password as read on standard input."""
+    found = []
+    for call in calls:
+        if call[:1] == ["login"]:
+            username = call[call.index("--username") + 1]
+            found.append((call[-2], username, call[-1].removeprefix("stdin=")))
+    return found
+
+
+@pytest.mark.parametrize("mode", ["dind", "rootless"])
+def test_gitlab_platform_registry_with_secrets_logs_in_to_ci_registry(tmp_path, mode):
+    text = THREE.replace("github: ci.yml, ", "").replace(", jenkins: Jenkinsfile", "").replace("mode: dind", f"mode: {mode}")
+    document = load(render(tmp_path, text + PLATFORM_SECRETS, "gitlab"))
+    if mode == "dind":
+        calls = run_script(tmp_path, gitlab_logins(document["release-app"]), GITLAB_RUN, tmp_path)
+        assert logged_in(calls) == [("gitlab.example.com:5050", "robot", "robot-secret")]
+    else:
+        # Rootless writes a Docker config instead: one entry, for the job's own registry, with the secrets.
+        (credentials,) = [item for item in document["release-app"]["script"] if "config.json" in item]
+        run_script(tmp_path, credentials, {**GITLAB_RUN, "HOME": str(tmp_path)}, tmp_path)
+        import base64
+        import json
+
+        auths = json.loads((tmp_path / ".docker" / "config.json").read_text())["auths"]
+        assert {host: base64.b64decode(entry["auth"]).decode() for host, entry in auths.items()} == {
+            "gitlab.example.com:5050": "robot:robot-secret"}
+
+
+def test_github_platform_registry_with_secrets_logs_in_to_ghcr_with_them(tmp_path):
+    text = THREE.replace(", gitlab: .gitlab-ci.yml, jenkins: Jenkinsfile", "")
+    job = load(render(tmp_path, text + PLATFORM_SECRETS, "github"))["jobs"]["release-app"]
+    logins = [step["with"] for step in job["steps"] if "docker/login-action" in step.get("uses", "")]
+    assert logins == [{"registry": "ghcr.io", "username": "${{ secrets.PUSH_USER }}", "password": "${{ secrets.PUSH_TOKEN }}"}]
+    # The secrets, not the job token: no packages: write.
+    assert "packages" not in job["permissions"]
+
+
+def test_jenkins_refuses_the_platform_registry_with_secrets_too(cli, write_spec, tmp_path):
+    from tests.test_errors import assert_located_refusal
+
+    spec = write_spec(THREE.replace("github: ci.yml, gitlab: .gitlab-ci.yml, ", "") + PLATFORM_SECRETS)
+    assert_located_refusal(cli, spec, tmp_path / "out", "GC131", "$.images[0].publish[0].repository", "no registry of its own")
+
+
+# 6. Registries sharing a host: one login when their credentials are the same, refused when they differ.
+
+@pytest.mark.parametrize(("targets", "publish", "where", "words"), [
+    # GitHub's platform registry is ghcr.io, where the job token logs in.
+    ("{github: ci.yml}", "[{repository: platform}, {repository: ghcr.io/acme/other, auth: secrets, username: U, password: P}]",
+     "$.images[0].publish[1].repository", "ghcr.io/acme/other and the platform registry both log in to ghcr.io (GitHub)"),
+    # On GitLab the job token always logs in to $CI_REGISTRY, as does the platform registry.
+    ("{gitlab: .gitlab-ci.yml}", "[{repository: registry.gitlab.com/acme/app}, {repository: platform, auth: secrets, username: U, password: P}]",
+     "$.images[0].publish[1].repository", "the platform registry and registry.gitlab.com/acme/app both log in to $CI_REGISTRY (GitLab)"),
+    # Two secrets for one named host, on every platform (Jenkins too: one credentials ID a host).
+    ("{github: ci.yml, gitlab: .gitlab-ci.yml, jenkins: Jenkinsfile}",
+     "[{repository: docker.io/acme/app, auth: secrets, username: U, password: P}, {repository: docker.io/acme/tools, auth: secrets, username: U, password: P2}]",
+     "$.images[0].publish[1].repository", "docker.io/acme/tools and docker.io/acme/app both log in to docker.io, with secrets U/P2 and secrets U/P"),
+    # Two AWS roles for one ECR host.
+    ("{github: ci.yml}",
+     "[{repository: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/a, auth: oidc, aws_role: 'arn:aws:iam::123456789012:role/a', aws_region: eu-west-1},"
+     " {repository: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/b, auth: oidc, aws_role: 'arn:aws:iam::123456789012:role/b', aws_region: eu-west-1}]",
+     "$.images[0].publish[1].repository", "both log in to 123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+])
+def test_two_credentials_for_one_host_are_refused_naming_both(cli, write_spec, tmp_path, targets, publish, where, words):
+    from tests.test_errors import assert_located_refusal
+
+    text = THREE.replace("{github: ci.yml, gitlab: .gitlab-ci.yml, jenkins: Jenkinsfile}", targets)
+    assert_located_refusal(cli, write_spec(text + f"images: [{{id: app, publish: {publish}}}]\n"), tmp_path / "out", "GC140", where, words)
+
+
+SHARED_HOST = ("images: [{id: app, publish: [{repository: docker.io/acme/app, auth: secrets, username: U, password: P},"
+               " {repository: registry.example.com/acme/app, auth: secrets, username: R, password: RP},"
+               " {repository: docker.io/acme/mirror, auth: secrets, username: U, password: P}]}]\n")
+
+
+def test_one_login_a_host_when_the_credentials_are_the_same(tmp_path):
+    github = load(render(tmp_path, THREE + SHARED_HOST, "github"))["jobs"]["release-app"]
+    assert [s["with"]["registry"] for s in github["steps"] if "docker/login-action" in s.get("uses", "")] == ["docker.io", "registry.example.com"]
+    gitlab = load(render(tmp_path, THREE + SHARED_HOST, "gitlab"))["release-app"]
+    calls = run_script(tmp_path, gitlab_logins(gitlab), {**GITLAB_RUN, "U": "u", "P": "p", "R": "r", "RP": "rp"}, tmp_path)
+    assert logged_in(calls) == [("docker.io", "u", "p"), ("registry.example.com", "r", "rp")]
+    found = jenkins.stages(jenkinsfile(tmp_path, THREE + SHARED_HOST))
+    (publish,) = jenkins.scripts([found["Publish"]])
+    assert [line.split()[-1] for line in publish.splitlines() if "docker login" in line] == ["docker.io", "registry.example.com"]
+
+
+def test_gitlab_stops_before_logging_in_when_ci_registry_is_another_registrys_host(tmp_path):
+    """Only the job knows $CI_REGISTRY: the platform registry (job token) and a registry with secrets
+    on the host $CI_REGISTRY turns out to be would share one login."""
+    publish = "images: [{id: app, publish: [{repository: platform}, {repository: gitlab.example.com:5050/acme/app, auth: secrets, username: OTHER_USER, password: OTHER_TOKEN}]}]\n"
+    job = load(render(tmp_path, THREE.replace("github: ci.yml, ", "").replace(", jenkins: Jenkinsfile", "") + publish, "gitlab"))["release-app"]
+    calls = run_script(tmp_path, gitlab_logins(job), GITLAB_RUN, tmp_path, fails=True)
+    assert logged_in(calls) == []
+    assert "gitlab.example.com:5050/acme/app and the platform registry both log in to gitlab.example.com:5050" in calls[-1][1]
+    # Elsewhere (gitlab.com's registry) both log in, each with its own credentials.
+    calls = run_script(tmp_path, gitlab_logins(job), {**GITLAB_RUN, "CI_REGISTRY": "registry.gitlab.com"}, tmp_path)
+    assert logged_in(calls) == [("registry.gitlab.com", "gitlab-ci-token", "job-token"), ("gitlab.example.com:5050", "other", "other-secret")]
