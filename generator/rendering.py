@@ -16,7 +16,7 @@ from typing import Any
 from generator import changes, containers, jenkins, logins, pins
 from generator.model import Model
 from generator.refs import glob_regex
-from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string
+from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string, trimmed_by_actions
 from generator.tagging import describe_script, described
 from generator.resources import data_dir
 
@@ -34,9 +34,17 @@ def gitlab_regex(regex: str) -> str:
     return "/^" + regex.replace("/", "\\/") + "$/"
 
 
+def github_exact_build_args(static: dict[str, str]) -> dict[str, str]:
+    """The build args build-push-action would trim (a value ending in white space): they travel in
+    the build step's environment instead, named by a bare NAME item that buildx reads from there
+    (`--build-arg NAME`, buildx's listToMap), so the value arrives as GitLab and Jenkins pass it."""
+    return {name: value for name, value in static.items() if trimmed_by_actions(f"{name}={value}")}
+
+
 def github_build_args(static: dict[str, str], computed: dict[str, str]) -> str:
     """build-push-action's build-args input: static values kept inert, computed ones read from the describe step."""
-    lines = [github_literal(csv_field(f"{name}={value}")) for name, value in static.items()]
+    exact = github_exact_build_args(static)
+    lines = [csv_field(name) if name in exact else github_literal(csv_field(f"{name}={value}")) for name, value in static.items()]
     lines += [csv_field(f"{name}=${{{{ steps.describe.outputs.{field} }}}}") for name, field in computed.items()]
     return canonical_scalar("\n".join(lines))
 
@@ -107,6 +115,7 @@ def _environment(platform: str) -> Any:
     env.filters["csv_field"] = csv_field
     env.filters["comment"] = comment_text
     env.globals["github_build_args"] = github_build_args
+    env.globals["github_exact_build_args"] = github_exact_build_args
     env.globals["describe_script"] = describe_script
     env.globals["described"] = described
     # A macro's output ends with its last line's newline; the call site's own line supplies one.

@@ -748,16 +748,38 @@ def registry_logins_clash(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[
             # Jenkins has no platform registry (GC131 says so where it is written).
             kept = [(e, at) for e, at in entries if platform != "jenkins" or e["repository"] != PLATFORM_REGISTRY]
             for first, second, host in clashes([e for e, _ in kept], platform):
-                (earlier, _), (later, where) = kept[first], kept[second]
+                (earlier, earlier_at), (later, where) = kept[first], kept[second]
                 if where in reported:
                     continue
                 reported.add(where)
                 said = {c: ("the job token" if c[0] == "token" else f"{c[0]} {c[1]}/{c[2]}") for c in (credentials(earlier), credentials(later))}
+                names = [describe(later), describe(earlier)]
+                if names[0] == names[1]:  # the same repository twice: say which entries
+                    names = [f"{name} (publish[{at[3]}])" for name, at in zip(names, (where, earlier_at))]
                 yield loaded.diagnostic(
                     where, "GC140",
-                    f"{describe(later)} and {describe(earlier)} both log in to {_login_place(host, platform)}, with "
+                    f"{names[0]} and {names[1]} both log in to {_login_place(host, platform)}, with "
                     f"{said[credentials(later)]} and {said[credentials(earlier)]}; Docker keeps one login a host, so "
                     "the last login would push to both: give both registries the same credentials",
+                )
+
+
+def build_arg_trimmed_on_github(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """A build arg value ending in white space reaches buildx through the build step's environment on
+    GitHub (build-push-action trims its build-args items); a name the step's tools read cannot."""
+    from generator.quoting import tool_variable, trimmed_by_actions
+
+    if "github" not in spec["targets"]:
+        return
+    for index, image in enumerate(spec["images"]):
+        for name, value in image["build_args"].items():
+            if isinstance(value, str) and trimmed_by_actions(f"{name}={value}") and tool_variable(name):
+                yield loaded.diagnostic(
+                    ("images", index, "build_args", name), "GC141",
+                    f"the value of {name} ends in white space, which docker/build-push-action trims from its build-args, so "
+                    f"GitHub passes such a value to buildx in the build step's environment, where {name} is a variable the "
+                    "runner, the action, buildx or the shell reads itself; rename the build arg, or remove the white space",
+                    key=True,
                 )
 
 
@@ -793,6 +815,7 @@ RULES: list[Rule] = [
     jenkins_limits,
     jenkins_settings_unused,
     registry_logins_clash,
+    build_arg_trimmed_on_github,
 ]
 
 

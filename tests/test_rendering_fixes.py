@@ -314,3 +314,69 @@ def test_gitlab_stops_before_logging_in_when_ci_registry_is_another_registrys_ho
     # Elsewhere (gitlab.com's registry) both log in, each with its own credentials.
     calls = run_script(tmp_path, gitlab_logins(job), {**GITLAB_RUN, "CI_REGISTRY": "registry.gitlab.com"}, tmp_path)
     assert logged_in(calls) == [("registry.gitlab.com", "gitlab-ci-token", "job-token"), ("gitlab.example.com:5050", "other", "other-secret")]
+
+
+# 4. Build arg values reach the build unchanged on GitHub too, white space at their ends included.
+
+def test_the_trimmed_white_space_is_what_javascript_trims():
+    """The generator's set and the tests' model of the action against Node's own String.prototype.trim."""
+    from generator.quoting import JS_WHITESPACE
+    from tests.conftest import JS_TRIMMED
+
+    script = "const out = []; for (let c = 0; c < 0x110000; c++) { if (c < 0xd800 || c > 0xdfff) { if (String.fromCodePoint(c).trim() === '') out.push(c); } } console.log(JSON.stringify(out));"
+    done = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
+    import json
+
+    trimmed = {chr(c) for c in json.loads(done.stdout)}
+    assert trimmed == set(JS_WHITESPACE) == set(JS_TRIMMED)
+
+
+EDGES = {"SUFFIX": "-rc ", "PLAIN": "x", "LEAD": " lead", "NBSP": "nb\u00a0", "NEL": "nel\u0085", "TAB": "\t",
+         "EXPR": "${{ github.token }} ", "QUOTES": 'a "b", c ', "LINE": "end\u2028"}
+
+
+def test_build_args_arrive_exactly_on_every_platform(tmp_path):
+    import json
+
+    from tests.conftest import buildx_build_args
+    from tests.test_properties import github_evaluate
+
+    text = THREE + f"images: [{{id: app, repository: registry.example.com/acme/app, build_args: {json.dumps(EDGES)}}}]\n"
+    # GitHub: what buildx receives, from the action's build-args as it reads them and the step's environment.
+    for job in ("build-app", "release-app"):
+        (step,) = [s for s in load(render(tmp_path, text, "github"))["jobs"][job]["steps"] if s.get("id") == "build"]
+        assert buildx_build_args(step, github_evaluate) == EDGES
+        # Only the values the action would trim take the other road.
+        assert set(step["env"]) == {"SUFFIX", "NBSP", "TAB", "EXPR", "QUOTES", "LINE"}
+    # GitLab and Jenkins: the docker build their scripts run.
+    job = load(render(tmp_path, text, "gitlab"))["build-app"]
+    variables = {f"GEN_CI_BUILD_ARG_{name}": job["variables"][f"GEN_CI_BUILD_ARG_{name}"]["value"] for name in EDGES}
+    script = gitlab_build(load(render(tmp_path, text, "gitlab")), "build-app")
+    gitlab_env = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_REF_NAME": "main", "CI_COMMIT_SHA": COMMIT,
+                  "PLATFORM": "linux/amd64", "CANDIDATE": "gen-ci/app:1", **variables}
+    assert build_args(run_script(tmp_path, script, gitlab_env, tmp_path)) == EDGES
+    found = jenkins.stages(jenkinsfile(tmp_path, text))
+    (build,) = jenkins.scripts([found["Build app"]])
+    assert build_args(run_script(tmp_path, build, {**JENKINS_RUN, "BRANCH_NAME": "main"}, tmp_path)) == EDGES
+    # And the workflow still passes its checkers.
+    (tmp_path / "ci.yml").write_text(render(tmp_path, text, "github"))
+    for checker in (("actionlint", "-no-color"), ("zizmor", "--offline", "--no-progress", "--persona", "pedantic")):
+        result = run_tool(*checker, str(tmp_path / "ci.yml"))
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["http_proxy", "DOCKER_HOST", "PATH", "NODE_OPTIONS", "INPUT_TAGS", "Buildkit_Progress"])
+def test_a_trimmed_value_under_a_name_the_tools_read_is_refused_for_github(cli, write_spec, tmp_path, name):
+    from tests.test_errors import assert_located_refusal
+
+    spec = write_spec(THREE.replace(", gitlab: .gitlab-ci.yml, jenkins: Jenkinsfile", "")
+                      + f"images: [{{id: app, repository: ghcr.io/acme/app, build_args: {{{name}: 'value '}}}}]\n")
+    assert_located_refusal(cli, spec, tmp_path / "out", "GC141", f"$.images[0].build_args.{name}", "ends in white space")
+
+
+def test_names_the_tools_read_are_fine_without_trailing_white_space_and_off_github(tmp_path):
+    exact = THREE.replace("github: ci.yml, ", "") + "images: [{id: app, repository: registry.example.com/acme/app, build_args: {HTTP_PROXY: 'http://p:3128 '}}]\n"
+    assert "HTTP_PROXY" in render(tmp_path, exact, "gitlab")
+    plain = THREE + "images: [{id: app, repository: registry.example.com/acme/app, build_args: {HTTP_PROXY: 'http://p:3128'}}]\n"
+    (step,) = [s for s in load(render(tmp_path, plain, "github"))["jobs"]["build-app"]["steps"] if s.get("id") == "build"]
+    assert "env" not in step and step["with"]["build-args"] == '"HTTP_PROXY=http://p:3128"'
