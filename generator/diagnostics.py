@@ -51,6 +51,8 @@ CODES: dict[str, tuple[str, str]] = {
     "GC132": ("jenkins-settings-unused", "A jenkins setting with no effect: the agent runtime target without targets.jenkins or with Kubernetes agents, credentials for a host no image publishes to, a label for Kubernetes agents, or jenkins settings without targets.jenkins."),
     "GC150": ("tag-rule-never-fires", "A tag rule no publishing run could apply: events push.events does not list, refs push.branches and push.tags never name, or semver/latest where no run builds a version tag."),
     "GC130": ("rootless-unsupported", "Something docker.mode rootless cannot do without a daemon or privilege: dind settings, GitHub, grype, several platforms, services, prepare, registry cache, OIDC."),
+    "GC140": ("registry-login-clash", "Two registries of one image log in to one registry host with different credentials; Docker keeps one login a host, so give them the same credentials."),
+    "GC141": ("build-arg-name-reserved", "A build arg whose value ends in white space, named like a variable the GitHub build step's own tools read (PATH, DOCKER_*, HTTP_PROXY...): such values travel in that step's environment."),
 }
 
 

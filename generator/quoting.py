@@ -53,6 +53,39 @@ def comment_text(value: object) -> str:
     return text if _PLAIN.fullmatch(text) else yaml_quote(text)
 
 
+# What JavaScript's String.prototype.trim removes: WhiteSpace (tab, VT, FF, space, U+FEFF and every
+# Zs) and LineTerminator. Not U+0085, which Python's str.strip would also remove.
+JS_WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def trimmed_by_actions(item: str) -> bool:
+    """Whether an action's list input loses part of this item: docker/build-push-action (through
+    @docker/actions-toolkit's Util.getList) trims white space from both ends of every item."""
+    return bool(item) and (item[0] in JS_WHITESPACE or item[-1] in JS_WHITESPACE)
+
+
+# Environment variables the build step's own tools read (the runner, Node.js, the action, buildx
+# and the docker CLI, Go's runtime, the shell): a build arg of such a name cannot travel as one.
+TOOL_VARIABLES = frozenset({
+    "PATH", "HOME", "USER", "SHELL", "PWD", "IFS", "ENV", "BASH_ENV", "TMPDIR", "TMP", "TEMP", "TZ", "LANG", "LANGUAGE",
+    "CI", "SOURCE_DATE_EPOCH", "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+    "GODEBUG", "GOGC", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK",
+})
+TOOL_PREFIXES = (
+    "GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "NODE_", "NPM_", "LD_", "DYLD_", "DOCKER_", "BUILDX_",
+    "BUILDKIT_", "EXPERIMENTAL_", "GIT_", "SSL_", "OTEL_", "LC_", "XDG_", "GEN_CI_",
+)
+
+
+def tool_variable(name: str) -> bool:
+    """Whether a variable of this name (in any case: http_proxy counts) changes the build step's tools."""
+    upper = name.upper()
+    return upper in TOOL_VARIABLES or upper.startswith(TOOL_PREFIXES)
+
+
 def csv_field(value: str) -> str:
     """One CSV field: build-push-action reads list inputs as CSV, so quotes and commas survive only quoted."""
     return '"' + value.replace('"', '""') + '"'

@@ -13,12 +13,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator import changes, containers, jenkins, pins
+from generator import changes, containers, jenkins, logins, pins
 from generator.model import Model
 from generator.plan import arms_context, event_of
 from generator.refs import glob_regex
-from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string
-from generator.tagging import describe_script
+from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string, trimmed_by_actions
+from generator.tagging import describe_script, described
 from generator.resources import data_dir
 
 ENTRY_TEMPLATES = {"jenkins": "Jenkinsfile.j2", "jenkins_agent": "compose.yml.j2"}
@@ -35,9 +35,17 @@ def gitlab_regex(regex: str) -> str:
     return "/^" + regex.replace("/", "\\/") + "$/"
 
 
+def github_exact_build_args(static: dict[str, str]) -> dict[str, str]:
+    """The build args build-push-action would trim (a value ending in white space): they travel in
+    the build step's environment instead, named by a bare NAME item that buildx reads from there
+    (`--build-arg NAME`, buildx's listToMap), so the value arrives as GitLab and Jenkins pass it."""
+    return {name: value for name, value in static.items() if trimmed_by_actions(f"{name}={value}")}
+
+
 def github_build_args(static: dict[str, str], computed: dict[str, str]) -> str:
     """build-push-action's build-args input: static values kept inert, computed ones read from the describe step."""
-    lines = [github_literal(csv_field(f"{name}={value}")) for name, value in static.items()]
+    exact = github_exact_build_args(static)
+    lines = [csv_field(name) if name in exact else github_literal(csv_field(f"{name}={value}")) for name, value in static.items()]
     lines += [csv_field(f"{name}=${{{{ steps.describe.outputs.{field} }}}}") for name, field in computed.items()]
     return canonical_scalar("\n".join(lines))
 
@@ -108,12 +116,15 @@ def _environment(platform: str) -> Any:
     env.filters["csv_field"] = csv_field
     env.filters["comment"] = comment_text
     env.globals["github_build_args"] = github_build_args
-    env.globals["describe_script"] = describe_script()
+    env.globals["github_exact_build_args"] = github_exact_build_args
+    env.globals["describe_script"] = describe_script
+    env.globals["described"] = described
     # A macro's output ends with its last line's newline; the call site's own line supplies one.
     env.filters["chomp"] = lambda text: str(text).rstrip("\n")
     env.globals["pinned_image"] = pins.image
     env.globals["pinned_tool"] = pins.tool
     env.globals["containers"] = containers
+    env.globals["logins"] = logins
     env.globals["changes_script"] = changes.github_script
     env.globals["publish_when"] = jenkins.publish_when
     env.globals["compose_project"] = jenkins.compose_project

@@ -843,6 +843,65 @@ def tag_rule_never_fires(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
                 )
 
 
+def _login_place(host: str, platform: str) -> str:
+    from generator.logins import CI_REGISTRY
+
+    return "$CI_REGISTRY (GitLab)" if host == CI_REGISTRY else f"{host} (GitHub)" if platform == "github" and host == "ghcr.io" else host
+
+
+def registry_logins_clash(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """Two registries of one image whose logins go to one host with different credentials: Docker
+    keeps one login a host, so the second would replace the first before either push."""
+    from generator.logins import clashes, credentials, describe
+
+    if not publishes(spec["push"]):
+        return
+    by_image: dict[int, list[tuple[dict[str, Any], tuple]]] = {}
+    for entry, repository_at, _ in _registries(spec):
+        by_image.setdefault(repository_at[1], []).append((entry, repository_at))
+    reported = set()
+    for platform in ("github", "gitlab", "jenkins"):
+        if platform not in spec["targets"]:
+            continue
+        for entries in by_image.values():
+            # Jenkins has no platform registry (GC131 says so where it is written).
+            kept = [(e, at) for e, at in entries if platform != "jenkins" or e["repository"] != PLATFORM_REGISTRY]
+            for first, second, host in clashes([e for e, _ in kept], platform):
+                (earlier, earlier_at), (later, where) = kept[first], kept[second]
+                if where in reported:
+                    continue
+                reported.add(where)
+                said = {c: ("the job token" if c[0] == "token" else f"{c[0]} {c[1]}/{c[2]}") for c in (credentials(earlier), credentials(later))}
+                names = [describe(later), describe(earlier)]
+                if names[0] == names[1]:  # the same repository twice: say which entries
+                    names = [f"{name} (publish[{at[3]}])" for name, at in zip(names, (where, earlier_at))]
+                yield loaded.diagnostic(
+                    where, "GC140",
+                    f"{names[0]} and {names[1]} both log in to {_login_place(host, platform)}, with "
+                    f"{said[credentials(later)]} and {said[credentials(earlier)]}; Docker keeps one login a host, so "
+                    "the last login would push to both: give both registries the same credentials",
+                )
+
+
+def build_arg_trimmed_on_github(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """A build arg value ending in white space reaches buildx through the build step's environment on
+    GitHub (build-push-action trims its build-args items); a name the step's tools read cannot."""
+    from generator.quoting import tool_variable, trimmed_by_actions
+
+    if "github" not in spec["targets"]:
+        return
+    for index, image in enumerate(spec["images"]):
+        for name, value in image["build_args"].items():
+            if isinstance(value, str) and trimmed_by_actions(f"{name}={value}") and tool_variable(name):
+                yield loaded.diagnostic(
+                    ("images", index, "build_args", name), "GC141",
+                    f"the value of {name} ends in white space, which docker/build-push-action trims from its build-args, so "
+                    f"GitHub passes such a value to buildx in the build step's environment, where {name} is a variable the "
+                    "runner, the action, buildx or the shell reads itself; rename the build arg, or remove the white space",
+                    key=True,
+                )
+
+
 RULES: list[Rule] = [
     iptables_and_icc_off,
     multi_platform_on_old_client,
@@ -875,6 +934,8 @@ RULES: list[Rule] = [
     jenkins_limits,
     jenkins_settings_unused,
     tag_rule_never_fires,
+    registry_logins_clash,
+    build_arg_trimmed_on_github,
 ]
 
 

@@ -100,27 +100,55 @@ def _emit(rule: TagRule) -> list[str]:
     return [f"tag {_q(rule.tag)}"]
 
 
-def describe_script() -> str:
-    """Shell that sets version, revision, created and source for build args and OCI labels.
+DESCRIBED = ("version", "revision", "created", "source")
+
+
+def described(images: list) -> list[str]:
+    """The metadata values the images' builds read, in DESCRIBED order: their computed build args,
+    and all four for OCI labels. Images are the model's, as dataclasses or as the templates' dicts."""
+    used: set[str] = set()
+    for image in images:
+        image = image if isinstance(image, dict) else vars(image)
+        used.update(image["build_args_from"].values())
+        if image["labels"]:
+            used.update(DESCRIBED)
+    return [field for field in DESCRIBED if field in used]
+
+
+def describe_script(fields: list[str] | tuple[str, ...] = DESCRIBED) -> str:
+    """Shell that sets the named metadata variables (of version, revision, created, source) for
+    build args and OCI labels, and no other: a variable nothing reads is a shellcheck finding.
 
     Reads GEN_CI_REF_TYPE, GEN_CI_REF_NAME, GEN_CI_SHA and GEN_CI_SOURCE; every value it sets is
     reduced to characters that stay inert in a CSV action input, a label and a shell word.
+    version depends on the ref and commit alone, never on the checkout: git describe would give a
+    tag-based name where tags were fetched (GitLab) and a bare SHA in a shallow checkout (GitHub),
+    so the same commit would build with different versions per platform.
     """
-    return "\n".join([
-        "# The build's metadata, from a fixed vocabulary: nothing here is spec text.",
-        'version=""',
-        'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
-        "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" \\",
-        "    | sed -n -E " + _q(f"s/{_SEMVER}/\\1/p") + ")",
-        "fi",
-        'if [ -z "$version" ]; then',
-        "  version=$(git describe --tags --always 2>/dev/null || printf '%.12s' \"$GEN_CI_SHA\")",
-        "fi",
-        "version=$(printf '%s' \"$version\" | tr -c 'A-Za-z0-9.+_-' '-' | cut -c 1-128)",
-        'revision=$GEN_CI_SHA',
-        "created=$(TZ=UTC0 git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd)",
-        'source=$GEN_CI_SOURCE',
-    ]) + "\n"
+    unknown = set(fields) - set(DESCRIBED)
+    if unknown:
+        raise ValueError(f"no such build metadata: {sorted(unknown)}")
+    if not fields:
+        return ""
+    lines = ["# The build's metadata, from a fixed vocabulary: nothing here is spec text."]
+    if "version" in fields:
+        lines += [
+            "# A version tag without its v (v1.4.2 -> 1.4.2), any other tag as named, any other ref its commit.",
+            'if [ "$GEN_CI_REF_TYPE" = tag ]; then',
+            "  version=$(printf '%s\\n' \"$GEN_CI_REF_NAME\" \\",
+            "    | sed -E " + _q(f"s/{_SEMVER}/\\1/") + ")",
+            "else",
+            f"  version=$(printf '%.{SHA_LENGTH}s' \"$GEN_CI_SHA\")",
+            "fi",
+            "version=$(printf '%s' \"$version\" | tr -c 'A-Za-z0-9.+_-' '-' | cut -c 1-128)",
+        ]
+    if "revision" in fields:
+        lines.append("revision=$GEN_CI_SHA")
+    if "created" in fields:
+        lines.append("created=$(TZ=UTC0 git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd)")
+    if "source" in fields:
+        lines.append("source=$GEN_CI_SOURCE")
+    return "\n".join(lines) + "\n"
 
 
 def _printf(words: list[str]) -> str:

@@ -81,12 +81,19 @@ images:
 
 
 
+# What JavaScript's String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), written
+# out from the standard: tests/test_rendering_fixes.py checks it against Node's own trim.
+JS_TRIMMED = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
 def action_list_input(text: str) -> list[str]:
     """The lines docker/build-push-action makes of a list input such as build-args.
 
-    It reads the input as CSV (csv-parse with relaxed quotes and `#` comments, comments allowed
-    mid-line) and joins each line's fields back with ",". Modelled here rather than taken from
-    Python's csv module, which knows no comments.
+    It reads the input as CSV (csv-parse with relaxed quotes; older releases also read `#` comments,
+    allowed mid-line, so values must survive that reading too), joins each line's fields back with
+    ",", and trims white space from both ends of every item (@docker/actions-toolkit's
+    Util.getList, as the pinned v7.3.0 uses it). Modelled here rather than taken from Python's csv
+    module, which knows no comments.
     """
     lines = []
     for line in text.split("\n"):
@@ -111,8 +118,19 @@ def action_list_input(text: str) -> list[str]:
                 continue
             break
         if fields != [""]:
-            lines.append(",".join(fields))
+            lines.append(",".join(fields).strip(JS_TRIMMED))
     return lines
+
+
+def buildx_build_args(step: dict, evaluate=lambda text: text) -> dict[str, str]:
+    """The build args buildx receives from a build-push-action step: each build-args item as the
+    action reads it, a bare NAME read from the step's environment (buildx's --build-arg NAME).
+    evaluate: what GitHub makes of a workflow string."""
+    args = {}
+    for item in action_list_input(evaluate(step["with"].get("build-args", ""))):
+        name, equals, value = item.partition("=")
+        args[name] = value if equals else evaluate(step["env"][name])
+    return args
 
 
 def gitlab_scripts(pipeline: Path, directory: Path) -> list[str]:

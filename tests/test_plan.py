@@ -20,8 +20,7 @@ images:
 triggers: {branches: [main], tags: ["v*"], release: %(release)s, schedule: ["0 4 * * 1"]}
 push: {branches: [main], tags: ["v*"], events: %(events)s%(auth)s}
 docker: {mode: dind}
-runners: {gitlab: [dind]}
-"""
+%(runners)s"""
 # Credentials every platform accepts for one registry.
 SECRETS = ", auth: secrets, username: REGISTRY_USER, password: REGISTRY_TOKEN, environment: release"
 
@@ -31,6 +30,7 @@ def _spec(write_spec, tags="[ref, sha]", events="[push]", targets="github: ci.ym
     return write_spec(BASE % {
         "tags": tags, "events": events, "targets": targets, "release": release,
         "repository": "docker.io/acme/app" if everywhere else "ghcr.io/acme/app", "auth": SECRETS if everywhere else "",
+        "runners": "runners: {gitlab: [dind]}\n" if "gitlab" in targets else "",
     })
 
 
@@ -98,7 +98,7 @@ def test_against_a_git_ref_shows_what_a_change_starts_publishing(tmp_path, monke
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     spec = tmp_path / "gen-ci.yml"
-    spec.write_text(BASE % {"tags": "[sha, semver]", "events": "[push]", "targets": "github: ci.yml", "release": "false", "repository": "ghcr.io/acme/app", "auth": ""})
+    spec.write_text(BASE % {"tags": "[sha, semver]", "events": "[push]", "targets": "github: ci.yml", "release": "false", "repository": "ghcr.io/acme/app", "auth": "", "runners": ""})
     subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "commit", "-qm", "x"], check=True, env={**__import__("os").environ, **env})
     spec.write_text(spec.read_text().replace("[sha, semver]", "[sha, semver, latest]"))
@@ -145,7 +145,7 @@ def test_a_tag_rule_that_could_never_fire_is_refused_where_it_is_written(write_s
 
 def test_a_schedule_that_publishes_names_its_branch(write_spec):
     spec = write_spec(BASE.replace("push: {branches: [main]", "push: {branches: []") % {
-        "tags": "[sha]", "events": "[schedule]", "targets": "github: ci.yml", "release": "false", "repository": "ghcr.io/acme/app", "auth": ""})
+        "tags": "[sha]", "events": "[schedule]", "targets": "github: ci.yml", "release": "false", "repository": "ghcr.io/acme/app", "auth": "", "runners": ""})
     result = invoke(str(spec))
     assert result.exit_code == 2 and "error[GC114]" in result.stderr and "push.branches: [main]" in result.stderr
 

@@ -24,7 +24,7 @@ from generator.emitting import canonical
 from generator.fingerprint import split
 from generator.pipeline import generate
 from generator.validation import spec_schema
-from tests.conftest import action_list_input, gitlab_scripts, run_tool
+from tests.conftest import buildx_build_args, gitlab_scripts, run_tool
 
 EXAMPLES = int(os.environ.get("GENCI_EXAMPLES", "25"))
 # No shrinking: a generated spec is small enough to read, and shrinking one can take minutes.
@@ -138,7 +138,7 @@ def repair(spec: dict) -> dict:
         image["id"] = f"img{index}"
         if "publish" in image:
             image.pop("repository", None)
-            image["publish"] = [_repair_registry(entry, spec, push) for entry in image["publish"]]
+            image["publish"] = _one_login_a_host([_repair_registry(entry, spec, push) for entry in image["publish"]], spec["targets"])
         else:
             image.setdefault("repository", f"ghcr.io/acme/img{index}")
             if auth == "oidc":  # OIDC is exchanged for AWS credentials: ECR only (GC108)
@@ -296,6 +296,16 @@ def _repair_registry(entry: dict, spec: dict, push: dict) -> dict:
     return entry
 
 
+def _one_login_a_host(entries: list[dict], targets: dict) -> list[dict]:
+    """The registries left when those whose login would replace an earlier one's go (GC140)."""
+    from generator.logins import clashes
+
+    for platform in targets:
+        while found := clashes(entries, platform):
+            entries = entries[:found[0][1]] + entries[found[0][1] + 1:]
+    return entries
+
+
 @st.composite
 def hostile_specs(draw):
     schema = spec_schema()
@@ -332,8 +342,7 @@ def _check_github(doc: dict, spec: dict, placed: dict) -> None:
             if not re.search(rf"-img{index}(-[a-z0-9-]+)?$", job_id) or f"Build img{index}" not in steps:
                 continue  # another image's job, or a merge job, which builds and tests nothing
             assert github_evaluate(steps[f"Test img{index}"]["env"]["TEST_SCRIPT"]) == placed[f"test{index}"]
-            args = github_evaluate(steps[f"Build img{index}"]["with"]["build-args"])
-            assert action_list_input(args) == [f"HOSTILE={placed[f'arg{index}']}"]
+            assert buildx_build_args(steps[f"Build img{index}"], github_evaluate) == {"HOSTILE": placed[f"arg{index}"]}
             for step in job["steps"]:
                 assert "${{" not in step.get("run", "")
 

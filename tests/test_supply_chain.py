@@ -128,7 +128,7 @@ def test_cosign_names_images_by_digest_only(path):
 
 
 @pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)
-def test_gitlab_id_tokens_only_in_release_jobs(path):
+def test_gitlab_id_tokens_only_in_publish_jobs(path):
     pipeline = YAML(typ="safe").load(path.read_text())
     spec = YAML(typ="safe").load((path.parent / "spec.yml").read_text())
     for name, job in pipeline.items():
@@ -138,7 +138,7 @@ def test_gitlab_id_tokens_only_in_release_jobs(path):
         signs = "cosign sign --yes" in "\n".join(job["script"])
         assert bool(tokens) == (signs or "GEN_CI_AWS_TOKEN" in tokens), name
         if tokens:
-            assert job["stage"] == "release", name
+            assert job["stage"] == "publish", name
         assert ("SIGSTORE_ID_TOKEN" in tokens) == signs, name
         if signs:
             assert tokens["SIGSTORE_ID_TOKEN"] == {"aud": "sigstore"}
