@@ -128,8 +128,8 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
       gen-ci lint .gitlab-ci.yml --format sarif > gen-ci.sarif
     """
     from generator.lint.document import LintInputError, read_pipeline
-    from generator.lint.report import FORMATS
     from generator.lint.engine import lint as run_rules
+    from generator.lint.report import FORMATS
 
     findings = []
     for file in files:
@@ -148,9 +148,8 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
 def _specs(given: tuple[str, ...]) -> list:
     from pathlib import Path
 
-    from generator.project import DEFAULT_SPECS, discover_specs, repository_root
-
     from generator.commands.sync import claimed_twice
+    from generator.project import DEFAULT_SPECS, discover_specs, repository_root
 
     if given:
         found = [Path(spec) for spec in given]
@@ -179,7 +178,8 @@ def sync(specs: tuple[str, ...]) -> None:
       gen-ci sync              # all specs of this repository
       gen-ci sync ci.gen-ci.yml
     """
-    from generator.commands.sync import remember_in_sync, sync as sync_spec
+    from generator.commands.sync import remember_in_sync
+    from generator.commands.sync import sync as sync_spec
 
     failed = False
     for spec in _specs(specs):
@@ -300,8 +300,8 @@ def pins_adopt(specs: tuple[str, ...]) -> None:
     Example:
       gen-ci pins adopt && gen-ci sync
     """
-    from generator.project import PIN_OVERRIDES
     from generator.commands.sync import adopt_pins
+    from generator.project import PIN_OVERRIDES
 
     try:
         for spec in _specs(specs):

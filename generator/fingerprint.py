@@ -13,6 +13,7 @@ except ImportError:  # Python 3.12 and later name the module _sha2
     except ImportError:
         from hashlib import sha256
 import re
+
 from generator import __version__
 
 _FINGERPRINT = re.compile(r"^(?:#|//) gen-ci-fingerprint: version=(?P<version>\S+) spec=(?P<spec>[0-9a-f]{16}) body=(?P<body>[0-9a-f]{16})$")
@@ -42,7 +43,9 @@ class Fingerprint:
 
 
 def header(spec_file: str, platform: str, output: str, spec_digest: str, body: str) -> str:
-    from generator.quoting import comment_text  # rendering only: the in-sync path never writes a header
+    from generator.quoting import (
+        comment_text,  # rendering only: the in-sync path never writes a header
+    )
 
     spec_file, output = comment_text(spec_file), comment_text(output)
     mark = "//" if platform == "jenkins" else "#"  # a Jenkinsfile is Groovy

@@ -16,6 +16,17 @@ from generator.model import PLATFORM_REGISTRY, registry_host
 CI_REGISTRY = '"$CI_REGISTRY"'
 GITHUB_REGISTRY = "ghcr.io"
 
+# Registries that are certainly not a GitLab instance's container registry. The job's own check
+# that the repository starts with $CI_REGISTRY/ catches every other host at run time.
+NOT_GITLAB = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "nvcr.io", "public.ecr.aws", "mcr.microsoft.com")
+
+
+NOT_GITLAB_SUFFIXES = (".gcr.io", ".pkg.dev", ".amazonaws.com", ".azurecr.io", ".docker.io", ".quay.io")
+
+
+def foreign_to_gitlab(host: str) -> bool:
+    return host in NOT_GITLAB or host.endswith(NOT_GITLAB_SUFFIXES)
+
 
 def credentials(registry: dict[str, Any]) -> tuple[str | None, ...]:
     """What a login presents: the job token, the named secrets, or the AWS role."""
@@ -73,8 +84,6 @@ def gitlab_host_checks(registries: list[dict[str, Any]]) -> list[tuple[str, str]
     credentials on a named host share a host exactly when the job's $CI_REGISTRY is that host,
     which only the job knows. Hosts that are certainly not a GitLab registry need no check.
     """
-    from generator.rules import _foreign_to_gitlab
-
     own = [r for r in registries if CI_REGISTRY in login_hosts(r, "gitlab")]
     checks: dict[str, str] = {}
     for registry in registries:
@@ -82,7 +91,7 @@ def gitlab_host_checks(registries: list[dict[str, Any]]) -> list[tuple[str, str]
             continue
         host = registry_host(registry["repository"])
         other = next((r for r in own if credentials(r) != credentials(registry)), None)
-        if other is None or _foreign_to_gitlab(host) or host in checks:
+        if other is None or foreign_to_gitlab(host) or host in checks:
             continue
         checks[host] = (
             f"{registry['repository']} and {describe(other)} both log in to {host} (the registry of this project) with "

@@ -16,10 +16,16 @@ from typing import Any
 from generator import changes, containers, jenkins, logins, pins
 from generator.model import Model
 from generator.plan import arms_context, event_of
+from generator.quoting import (
+    canonical_scalar,
+    comment_text,
+    csv_field,
+    groovy_string,
+    trimmed_by_actions,
+)
 from generator.refs import glob_regex
-from generator.quoting import canonical_scalar, comment_text, csv_field, groovy_string, trimmed_by_actions
-from generator.tagging import describe_script, described
 from generator.resources import data_dir
+from generator.tagging import describe_script, described
 
 ENTRY_TEMPLATES = {"jenkins": "Jenkinsfile.j2", "jenkins_agent": "compose.yml.j2"}
 YAML_OUTPUTS = ("github", "gitlab", "jenkins_agent")

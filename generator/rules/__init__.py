@@ -1,0 +1,100 @@
+"""The semantic rules a schema-valid spec must pass, one module per concern; each rule yields
+located diagnostics, and every problem of a spec is reported at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.diagnostics import SpecError
+from generator.loading import LoadedSpec
+from generator.rules.common import Rule
+from generator.rules.daemon import (
+    iptables_and_icc_off,
+    service_daemon_without_digest,
+    socket_without_runner_tags,
+)
+from generator.rules.images import (
+    build_arg_trimmed_on_github,
+    build_secrets_unreachable,
+    cache_unusable,
+    cache_unwritable,
+    duplicate_image_ids,
+    image_unpinned,
+    path_outside_repository,
+    secret_in_build_arg,
+    services_and_prepare,
+    threshold_without_scanner,
+)
+from generator.rules.platforms import (
+    multi_platform_on_old_client,
+    runner_mapping_unused,
+)
+from generator.rules.registries import (
+    oidc_unsupported,
+    push_without_credentials,
+    registry_logins_clash,
+    registry_secret_name_refused,
+    repository_or_publish,
+    secrets_without_environment,
+    signing_unverifiable,
+)
+from generator.rules.settings import setting_without_effect
+from generator.rules.tags import (
+    invalid_tag_rule,
+    tag_rule_never_fires,
+    variants_collide,
+)
+from generator.rules.targets import (
+    jenkins_limits,
+    jenkins_settings_unused,
+    rootless_limits,
+)
+from generator.rules.triggers import (
+    _cron_problem,  # noqa: F401 - the property test filters cron lines with it
+    cron_out_of_range,
+    no_trigger,
+    publish_event_unreachable,
+    push_ref_unreachable,
+)
+
+RULES: list[Rule] = [
+    iptables_and_icc_off,
+    multi_platform_on_old_client,
+    runner_mapping_unused,
+    cache_unusable,
+    push_without_credentials,
+    threshold_without_scanner,
+    duplicate_image_ids,
+    socket_without_runner_tags,
+    oidc_unsupported,
+    setting_without_effect,
+    secrets_without_environment,
+    service_daemon_without_digest,
+    cron_out_of_range,
+    no_trigger,
+    push_ref_unreachable,
+    publish_event_unreachable,
+    repository_or_publish,
+    invalid_tag_rule,
+    variants_collide,
+    secret_in_build_arg,
+    build_secrets_unreachable,
+    registry_secret_name_refused,
+    signing_unverifiable,
+    image_unpinned,
+    path_outside_repository,
+    services_and_prepare,
+    cache_unwritable,
+    rootless_limits,
+    jenkins_limits,
+    jenkins_settings_unused,
+    tag_rule_never_fires,
+    registry_logins_clash,
+    build_arg_trimmed_on_github,
+]
+
+
+def check_rules(spec: dict[str, Any], loaded: LoadedSpec) -> None:
+    found = [d for rule in RULES for d in rule(spec, loaded)]
+    if found:
+        raise SpecError(found)
