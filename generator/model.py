@@ -89,7 +89,7 @@ class Image:
     builds: list[PlatformBuild]  # one job per platform when there are several, merged by digest
     cache: str
     cache_repository: str | None
-    cache_registry: Registry | None  # whose login lets a release job write the cache
+    cache_registry: Registry | None  # whose login lets a publish job write the cache
     cache_clean_release: bool
     test: str | None
     services: list[Service]
@@ -262,7 +262,7 @@ def platform_build(platform: str, runners: dict[str, Any]) -> PlatformBuild:
 
 
 def cache_registry(repository: str | None, registries_: list[Registry]) -> Registry | None:
-    """The image's registry a release job logs in to for its cache: the same host, else the platform's own."""
+    """The image's registry a publish job logs in to for its cache: the same host, else the platform's own."""
     if repository is None:
         return None
     host = registry_host(repository)

@@ -1,4 +1,4 @@
-"""The tag rules of an image, compiled into a POSIX shell script the release job runs.
+"""The tag rules of an image, compiled into a POSIX shell script the publish job runs.
 
 The script reads the event and ref only from four environment variables, as data:
 GEN_CI_EVENT (push, schedule, release or manual: the spec's word for the run, see

@@ -116,7 +116,7 @@ def build_secrets_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
         if image["secrets"] and publishes(spec["push"]) and "environment" not in spec["push"]:
             yield loaded.diagnostic(
                 ("images", index, "secrets"), "GC110",
-                "build secrets on GitHub need push.environment too: the release jobs build again and read them as "
+                "build secrets on GitHub need push.environment too: the publish jobs build again and read them as "
                 "environment secrets of that environment",
                 key=True,
             )
@@ -124,7 +124,7 @@ def build_secrets_unreachable(spec: dict[str, Any], loaded: LoadedSpec) -> Itera
             yield loaded.diagnostic(
                 ("images", index, "secrets"), "GC110",
                 "build secrets on GitHub need push.build_environment: the build jobs read them as environment secrets "
-                "(and so do the release jobs, from push.environment), never as repository-wide secrets",
+                "(and so do the publish jobs, from push.environment), never as repository-wide secrets",
                 key=True,
             )
 
