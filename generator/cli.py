@@ -350,8 +350,9 @@ def explain(rule_id: str) -> None:
 @click.option("--push-branch", "push_branches", multiple=True, help="Branch that pushes (repeatable).")
 @click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="GitLab runner tag (repeatable).")
 @click.option("--jenkins-agent", type=click.Choice(["static", "kubernetes"]), help="Jenkins agents: static (by label, with the rendered agent runtime) or kubernetes (a pod per build).")
+@click.option("--check-job", is_flag=True, help="Add a job that runs gen-ci check in the pipeline, installing gen-ci from where this one came from.")
 def init(yes: bool, platforms: tuple[str, ...], registries: tuple[str, ...], tag_scheme: str | None, mode: str | None, test_command: str | None,
-         scanner: str | None, push_branches: tuple[str, ...], gitlab_tags: tuple[str, ...], jenkins_agent: str | None) -> None:
+         scanner: str | None, push_branches: tuple[str, ...], gitlab_tags: tuple[str, ...], jenkins_agent: str | None, check_job: bool) -> None:
     """Start a project: write gen-ci.yml, its editor schema and the pre-commit hook.
 
     \b
@@ -385,16 +386,22 @@ def init(yes: bool, platforms: tuple[str, ...], registries: tuple[str, ...], tag
         gitlab_tags=list(gitlab_tags) or ([ask("GitLab runner tag", None, "docker")] if "gitlab" in chosen else []),
         jenkins_agent=(ask("Jenkins agents (static: by label, with the agent runtime; kubernetes: a pod per build)", jenkins_agent, "static",
                            type=click.Choice(["static", "kubernetes"])) if "jenkins" in chosen else "static"),
+        check_job=check_job,
     )
     try:
         for path, what in write_project(Path.cwd(), answers):
             click.echo(f"gen-ci: {path}: {what}", err=True)
-    except FileExistsError as error:
+    except (FileExistsError, ValueError) as error:
         click.echo(f"gen-ci: {error}", err=True)
         sys.exit(EXIT_INVALID)
     except SpecError as error:
         _fail(error)
-    click.echo("gen-ci: next: gen-ci sync && git add -A", err=True)
+    from generator.commands.setup import checklist
+    from generator.pipeline import compile_spec
+
+    click.echo("gen-ci: before the first run, the platform needs (gen-ci setup prints this again):", err=True)
+    click.echo(checklist(compile_spec(Path.cwd() / "gen-ci.yml")[1]), err=True, nl=False)
+    click.echo("gen-ci: next: gen-ci sync && pre-commit install && git add -A && git commit", err=True)
 
 
 @main.command()

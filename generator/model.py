@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from generator import pins
+from generator import __version__, pins
 from generator.changes import repository_path
 from generator.tagging import TagRule, rules_from_spec, tag_script
 
@@ -167,6 +167,7 @@ class Model:
     timeout_minutes: int
     check_job: bool
     check_requirements: str | None
+    check_install: str  # the pip requirement the check job installs
     jenkins: Jenkins
 
 
@@ -374,6 +375,7 @@ def build_model(data: dict[str, Any]) -> Model:
         timeout_minutes=data["timeout_minutes"],
         check_job=data["check_job"],
         check_requirements=data.get("check_requirements"),
+        check_install=data.get("check_install", f"gen-ci=={__version__}"),
         jenkins=Jenkins(
             agent=data["jenkins"]["agent"],
             label=data["jenkins"]["label"],

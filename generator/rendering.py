@@ -148,8 +148,7 @@ def render(model: Model, platform: str, action: Any = pins.action, spec_file: st
 
     spec_file is the spec's path from the repository root, for the optional check job.
     """
-    from generator import __version__
 
     template = _environment(platform).get_template(ENTRY_TEMPLATES.get(platform, "pipeline.yml.j2"))
     plan = {"arms": arms_context(model.push, platform), "tag_event": event_of(model.push, platform, "tag")}
-    return template.render(spec=dataclasses.asdict(model), plan=plan, action=action, spec_file=spec_file, gen_ci=f"gen-ci=={__version__}")
+    return template.render(spec=dataclasses.asdict(model), plan=plan, action=action, spec_file=spec_file)

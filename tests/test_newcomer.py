@@ -160,10 +160,11 @@ def test_doctor_reports_every_check_and_fails_without_docker(tmp_path, monkeypat
 def test_init_hook_watches_the_same_files_as_the_published_hooks():
     import yaml
 
-    from generator.commands.init import PRE_COMMIT
+    from generator.commands.init import pre_commit_config
+    from generator.installation import Source
     from tests.conftest import ROOT
 
-    local = yaml.safe_load(PRE_COMMIT.format(version="0"))["repos"][0]["hooks"][0]
+    local = yaml.safe_load(pre_commit_config(Source("gen-ci==0", True, False)))["repos"][0]["hooks"][0]
     published = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert local["files"] == published["gen-ci-sync"]["files"]
     assert local["entry"] == published["gen-ci-sync"]["entry"] and local["pass_filenames"] is False
@@ -198,3 +199,61 @@ def test_init_works_in_any_folder(tmp_path, monkeypatch, folder):
     assert result.exit_code == 0, result.stderr
     assert invoke("sync").exit_code == 0
     assert not [p for p in project.iterdir() if p.name.startswith("tmp")]  # no scratch copy left behind
+
+
+@pytest.mark.parametrize(("source", "language", "dependency"), [
+    (("gen-ci==0.1.0", True, False), "python", "gen-ci==0.1.0"),
+    (("gen-ci @ git+https://git.example.com/gen-ci@" + "a" * 40, True, False), "python", "gen-ci @ git+https://git.example.com/gen-ci@" + "a" * 40),
+    (("gen-ci @ file:///opt/gen_ci-0.1.0-py3-none-any.whl", False, False), "python", "gen-ci @ file:///opt/gen_ci-0.1.0-py3-none-any.whl"),
+    (("gen-ci @ file:///home/me/gen-ci", False, True), "system", None),
+])
+def test_the_hook_installs_gen_ci_from_where_it_was_installed(source, language, dependency):
+    import yaml
+
+    from generator.commands.init import pre_commit_config
+    from generator.installation import Source
+
+    hook = yaml.safe_load(pre_commit_config(Source(*source)))["repos"][0]["hooks"][0]
+    assert hook["language"] == language
+    assert hook.get("additional_dependencies") == ([dependency] if dependency else None)
+
+
+def test_a_new_user_commits_through_the_hook_with_no_gen_ci_on_any_index(tmp_path):
+    """pip install from a checkout, gen-ci init, git commit through the real pre-commit hook: the
+    hook installs gen-ci from that checkout, never by name from an index."""
+    import shutil
+
+    from tests.conftest import ROOT
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # A copy of the checkout as a new user would have it (no .venv, no node_modules).
+    checkout = tmp_path / "gen-ci-src"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(".git", ".venv", "node_modules", "__pycache__", "*.egg-info", "build"))
+    installed = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(checkout)], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr
+    project = tmp_path / "project"
+    project.mkdir()
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env.pop("VIRTUAL_ENV", None)
+
+    def run(*args):
+        done = subprocess.run(list(args), cwd=project, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done
+
+    run("git", "init", "-q")
+    run(str(venv / "bin" / "gen-ci"), "init", "--yes", "--platform", "github", "--registry", "ghcr.io/acme/app")
+    config = (project / ".pre-commit-config.yaml").read_text()
+    assert f"gen-ci @ file://{checkout}" in config and "gen-ci==" not in config
+    run(str(venv / "bin" / "gen-ci"), "sync")
+    pre_commit = str(ROOT / ".venv" / "bin" / "pre-commit") if (ROOT / ".venv" / "bin" / "pre-commit").exists() else "pre-commit"
+    run(pre_commit, "install")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "CI from gen-ci")
+    # The hook ran: an edit to the spec is regenerated on the next commit.
+    (project / "gen-ci.yml").write_text((project / "gen-ci.yml").read_text() + "timeout_minutes: 20\n")
+    run("git", "add", "-A")
+    failed = subprocess.run(["git", "commit", "-qm", "shorter"], cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    assert failed.returncode != 0 and "timeout-minutes: 20" in (project / ".github" / "workflows" / "ci.yml").read_text()

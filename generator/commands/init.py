@@ -8,28 +8,43 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator import __version__
 from generator.diagnostics import SpecError
+from generator.installation import Source, installed_from
 from generator.pipeline import compile_spec
 from generator.project import repository_root
 from generator.resources import schema_path
 from generator.writing import write_atomic
 
 SCHEMA_COPY = ".gen-ci/spec.schema.json"
-# A local hook: pre-commit installs this exact gen-ci release into the hook's own environment,
-# so the configuration names no repository address.
-PRE_COMMIT = """\
-repos:
-  - repo: local
-    hooks:
-      - id: gen-ci-sync
-        name: gen-ci sync
-        entry: gen-ci sync
-        language: python
-        additional_dependencies: ["gen-ci=={version}"]
-        pass_filenames: false
-        files: (^|/)(gen-ci\\.ya?ml|\\.gen-ci/.+|\\.github/workflows/[^/]+\\.ya?ml|\\.gitlab-ci\\.ya?ml|Jenkinsfile[^/]*|jenkins/compose\\.ya?ml)$
-"""
+FILES = "(^|/)(gen-ci\\.ya?ml|\\.gen-ci/.+|\\.github/workflows/[^/]+\\.ya?ml|\\.gitlab-ci\\.ya?ml|Jenkinsfile[^/]*|jenkins/compose\\.ya?ml)$"
+
+
+def pre_commit_config(source: Source) -> str:
+    """A local hook with gen-ci as this machine installed it: a working checkout runs as it is
+    (language: system, the gen-ci on PATH); anything else is installed by pre-commit into the
+    hook's own environment from the same place, never looked up by name on an index."""
+    if source.editable:
+        how = [
+            "        # gen-ci runs from your working checkout (the gen-ci on PATH), as you installed it.",
+            "        language: system",
+        ]
+    else:
+        how = [
+            "        # pre-commit installs gen-ci from where you installed it; pin another version or commit here.",
+            "        language: python",
+            f"        additional_dependencies: [{json.dumps(source.requirement)}]",
+        ]
+    return "\n".join([
+        "repos:",
+        "  - repo: local",
+        "    hooks:",
+        "      - id: gen-ci-sync",
+        "        name: gen-ci sync",
+        "        entry: gen-ci sync",
+        *how,
+        "        pass_filenames: false",
+        f"        files: {FILES}",
+    ]) + "\n"
 
 
 TAG_SCHEMES = {
@@ -50,6 +65,7 @@ class Answers:
     push_tags: list[str] = field(default_factory=lambda: ["v*"])
     gitlab_tags: list[str] = field(default_factory=list)
     jenkins_agent: str = "static"  # or kubernetes
+    check_job: bool = False  # a job that runs gen-ci check in the pipeline, installing gen-ci as this machine did
 
 
 def _flow(values: list[str]) -> str:
@@ -99,6 +115,11 @@ def spec_text(answers: Answers, name: str) -> str:
         lines.append("  environment: registry  # GitHub keeps the registry secrets as environment secrets")
     if answers.gitlab_tags:
         lines += ["runners:", f"  gitlab: {_flow(answers.gitlab_tags)}"]
+    if answers.check_job and "jenkins" not in answers.platforms:
+        lines.append("check_job: true")
+        source = installed_from()
+        if not source.requirement.startswith("gen-ci=="):
+            lines.append(f"check_install: {json.dumps(source.requirement)}  # where this gen-ci was installed from")
     if "jenkins" in answers.platforms:
         lines += ["jenkins:", f"  agent: {answers.jenkins_agent}",
                   "  # credentials: {docker.io: dockerhub-push}  # registry host -> Jenkins credentials ID (default: the host)"]
@@ -125,6 +146,11 @@ def _validate(root: Path, text: str, spec: Path) -> None:
 
 def write_project(directory: Path, answers: Answers, spec_name: str = "gen-ci.yml") -> list[tuple[Path, str]]:
     """Create the spec, the schema copy and (when absent) .pre-commit-config.yaml; returns what it did."""
+    if answers.check_job and not installed_from().shared:
+        raise ValueError(
+            f"the check job installs gen-ci in CI, and this gen-ci came from {installed_from().requirement.split(' @ ', 1)[-1]}, "
+            "which CI cannot reach; install gen-ci from a git URL or an index, or leave --check-job out"
+        )
     root = repository_root(directory)
     spec = root / spec_name
     if spec.exists():
@@ -137,7 +163,7 @@ def write_project(directory: Path, answers: Answers, spec_name: str = "gen-ci.ym
     write_atomic(spec, text)
     done.append((spec, "wrote the spec"))
     pre_commit = root / ".pre-commit-config.yaml"
-    snippet = PRE_COMMIT.format(version=__version__)
+    snippet = pre_commit_config(installed_from())
     if pre_commit.exists():
         done.append((pre_commit, "exists; add this hook to it:\n" + snippet))
     else:

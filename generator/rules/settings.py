@@ -10,8 +10,11 @@ from generator.loading import LoadedSpec
 
 
 def setting_without_effect(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    if "check_requirements" in spec and not spec["check_job"]:
-        yield loaded.diagnostic(("check_requirements",), "GC109", "check_requirements is read by the check job alone; set check_job: true or remove it")
+    for key in ("check_requirements", "check_install"):
+        if key in spec and not spec["check_job"]:
+            yield loaded.diagnostic((key,), "GC109", f"{key} is read by the check job alone; set check_job: true or remove it")
+    if "check_requirements" in spec and "check_install" in spec:
+        yield loaded.diagnostic(("check_install",), "GC109", "check_requirements already says what the check job installs (hash-pinned); keep one of the two")
     yield from _platform_settings_unused(spec, loaded)
     raw_docker = loaded.data.get("docker", {})
     # version and cli_digest also pin the client image of GitLab's socket jobs, so they stay valid there.
