@@ -73,7 +73,8 @@ def main() -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--target", "-t", type=click.Choice(PLATFORMS), help="Platform to render; optional when the spec has one target.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here (atomically) instead of standard output.")
-def render(spec: str, target: str | None, output: str | None) -> None:
+@click.option("--force", is_flag=True, help="With -o: replace a file gen-ci did not write, keeping it as <file>.bak.")
+def render(spec: str, target: str | None, output: str | None, force: bool) -> None:
     """Render SPEC for one platform.
 
     \b
@@ -94,7 +95,17 @@ def render(spec: str, target: str | None, output: str | None) -> None:
         if Path(output).resolve() == Path(spec).resolve():
             click.echo(f"gen-ci: -o {output} is the spec itself; nothing was written", err=True)
             sys.exit(EXIT_INVALID)
+        from generator.commands.sync import written_by_gen_ci
 
+        target_file = Path(output)
+        if target_file.is_file():
+            existing = target_file.read_bytes()
+            if not written_by_gen_ci(existing.decode("utf-8", errors="replace")):
+                if not force:
+                    click.echo(f"gen-ci: {output} holds no gen-ci header, so gen-ci did not write it; move it away, "
+                               "or run again with --force, which keeps it as <file>.bak", err=True)
+                    sys.exit(EXIT_INVALID)
+                target_file.with_name(target_file.name + ".bak").write_bytes(existing)
         try:
             write_atomic(output, text)
         except OSError as error:
@@ -170,7 +181,8 @@ def _specs(given: tuple[str, ...]) -> list:
 
 @main.command()
 @click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
-def sync(specs: tuple[str, ...]) -> None:
+@click.option("--force", is_flag=True, help="Replace output files gen-ci did not write, keeping each as <file>.bak.")
+def sync(specs: tuple[str, ...], force: bool) -> None:
     """Write every output of SPECS (default: gen-ci.yml and .gen-ci/*.yml).
 
     \b
@@ -178,18 +190,21 @@ def sync(specs: tuple[str, ...]) -> None:
       gen-ci sync              # all specs of this repository
       gen-ci sync ci.gen-ci.yml
     """
-    from generator.commands.sync import remember_in_sync
+    from generator.commands.sync import NotWrittenByGenCi, remember_in_sync
     from generator.commands.sync import sync as sync_spec
 
     failed = False
     for spec in _specs(specs):
         try:
-            for path in sync_spec(spec):
+            for path in sync_spec(spec, force, report=lambda line: click.echo(f"gen-ci: {line}", err=True)):
                 click.echo(f"gen-ci: wrote {path}", err=True)
             remember_in_sync(spec)
         except SpecError as error:
             failed = True
             _print_diagnostics(error)
+        except NotWrittenByGenCi as error:
+            failed = True
+            click.echo(f"gen-ci: {error}", err=True)
         except OSError as error:
             failed = True
             click.echo(f"gen-ci: {spec}: cannot write {error.filename or 'an output'}: {error.strerror or error}", err=True)

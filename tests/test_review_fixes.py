@@ -391,7 +391,7 @@ def test_check_job_installs_by_hash_or_names_its_trust_step():
     hashed = (GOLDEN / "icc-off" / "gitlab.yml").read_text() + (GOLDEN / "icc-off" / "github.yml").read_text()
     assert hashed.count("--require-hashes") == 2 and "Trust step" not in hashed
     by_version = (GOLDEN / "monorepo" / "gitlab.yml").read_text() + (GOLDEN / "monorepo" / "github.yml").read_text()
-    assert by_version.count("Trust step: gen-ci is installed from PyPI by exact version") == 2
+    assert by_version.count("Trust step: gen-ci is installed by exact version or commit") == 2
 
 
 # 17. lint says what a GitHub workflow is instead of auditing it as GitLab CI.
