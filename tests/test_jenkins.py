@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 
 from generator.quoting import groovy_string
 from generator.refs import glob_regex
-from tests.conftest import GOLDEN, ROOT, golden_outputs, run_tool
+from tests.conftest import GOLDEN, ROOT, golden_outputs, need_java, run_tool
 from tests.test_errors import _spec_with, assert_located_refusal
 
 JUDGES = ROOT / "tests" / "judges"
@@ -32,6 +32,7 @@ AGENTS = golden_outputs("jenkins_agent")
 
 
 def _groovy(*args: str, stdin: str | None = None) -> str:
+    need_java()
     jars = sorted(GROOVY_LIB.glob("groovy-4*.jar")) + sorted(GROOVY_LIB.glob("groovy-json-4*.jar"))
     if len(jars) < 2:
         pytest.fail("the Jenkins judges are not installed: npm ci --prefix tests/judges")
@@ -76,6 +77,7 @@ def test_there_are_jenkins_goldens():
 # --- npm-groovy-lint --------------------------------------------------------------------------
 
 def _groovy_lint(directory: Path, config: str = str(JUDGES / "groovylint.json")) -> list[dict]:
+    need_java()
     done = subprocess.run([str(GROOVY_LINT), "--noserver", "--config", config, "--output", "json",
                            "--failon", "none", str(directory)], capture_output=True, text=True, timeout=600)
     report = json.loads(done.stdout[done.stdout.index("{"):])
