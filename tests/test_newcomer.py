@@ -202,9 +202,9 @@ def test_init_works_in_any_folder(tmp_path, monkeypatch, folder):
 
 
 @pytest.mark.parametrize(("source", "language", "dependency"), [
-    (("gen-ci==0.1.0", True, False), "python", "gen-ci==0.1.0"),
+    (("gen-ci==0.2.0", True, False), "python", "gen-ci==0.2.0"),
     (("gen-ci @ git+https://git.example.com/gen-ci@" + "a" * 40, True, False), "python", "gen-ci @ git+https://git.example.com/gen-ci@" + "a" * 40),
-    (("gen-ci @ file:///opt/gen_ci-0.1.0-py3-none-any.whl", False, False), "python", "gen-ci @ file:///opt/gen_ci-0.1.0-py3-none-any.whl"),
+    (("gen-ci @ file:///opt/gen_ci-0.2.0-py3-none-any.whl", False, False), "python", "gen-ci @ file:///opt/gen_ci-0.2.0-py3-none-any.whl"),
     (("gen-ci @ file:///home/me/gen-ci", False, True), "system", None),
 ])
 def test_the_hook_installs_gen_ci_from_where_it_was_installed(source, language, dependency):

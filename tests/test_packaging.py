@@ -47,3 +47,13 @@ def test_wheel_renders_every_golden_identically(tmp_path):
             )
             assert result.returncode == 0, result.stderr
             assert result.stdout == expected.read_text(), f"{relative} {expected.stem}"
+
+
+def test_the_version_is_the_changelogs_newest_and_gen_ci_says_it(cli):
+    from generator import __version__
+    from tests.conftest import ROOT
+
+    newest = next(line for line in (ROOT / "CHANGELOG.md").read_text().splitlines() if line.startswith("## "))
+    assert newest == f"## {__version__}"
+    assert cli("--version").stdout.strip().endswith(__version__)
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
