@@ -106,6 +106,9 @@ def repair(spec: dict) -> dict:
     spec["targets"] = {platform: "out/Jenkinsfile" if platform == "jenkins" else f"out/{platform}.yml" for platform in spec["targets"]}
     if not spec.get("check_job"):
         spec.pop("check_requirements", None)
+        spec.pop("check_install", None)
+    if "check_requirements" in spec:
+        spec.pop("check_install", None)
     # Cron ranges are a semantic rule (GC112), tested on its own; keep only expressions that pass it.
     from generator.rules import _cron_problem
 
@@ -153,7 +156,8 @@ def repair(spec: dict) -> dict:
             service["name"] = f"svc{number}"
             # Values are data; the hostile ones are placed by hostile_specs, the schema's own by hypothesis.
             service["env"] = {key: value for key, value in service.get("env", {}).items() if value.isprintable()}
-            if "@" not in service["image"] and (":" not in service["image"].rsplit("/", 1)[-1] or service["image"].endswith((":latest", ":"))):
+            tag = service["image"].rsplit("/", 1)[-1].partition(":")[2]
+            if "@" not in service["image"] and not any(c.isdigit() for c in tag):  # a tag with no version moves (GC126)
                 service["image"] = service["image"].split(":")[0] + ":1.0"
         if "prepare" in image:
             image["prepare"]["script"] = "make dist"
@@ -162,7 +166,7 @@ def repair(spec: dict) -> dict:
                                            for out in image["prepare"]["outputs"]]
             image["prepare"]["outputs"] = [out for out in dict.fromkeys(image["prepare"]["outputs"]) if len(out) <= 200] or [f"{context}/dist"]
             reference = image["prepare"]["image"]
-            if "@" not in reference and (":" not in reference.rsplit("/", 1)[-1] or reference.endswith((":latest", ":"))):
+            if "@" not in reference and not any(c.isdigit() for c in reference.rsplit("/", 1)[-1].partition(":")[2]):
                 image["prepare"]["image"] = reference.split(":")[0] + ":1.0"
         image["paths"] = [path for path in image.get("paths", []) if ".." not in path.split("/")] or None
         if image["paths"] is None:
@@ -220,6 +224,18 @@ def repair(spec: dict) -> dict:
     if triggers.get("call"):
         push["sign"] = False  # a called workflow's signature cannot be verified (GC123)
     _repair_for_jenkins(spec)
+    # Settings only other platforms read are refused where written (GC109).
+    if "github" not in spec["targets"]:
+        runners.pop("github", None)
+        docker.pop("github_daemon", None)
+        push.pop("build_environment", None)
+        triggers.pop("release", None)
+        triggers.pop("call", None)
+    if "gitlab" not in spec["targets"]:
+        runners.pop("gitlab", None)
+    if not {"github", "gitlab"} & set(spec["targets"]):
+        spec.pop("check_job", None)
+        spec.pop("check_requirements", None)
     # Runner mappings only for built platforms (GC124), each either native or emulated (GC125).
     built = {platform for image in spec["images"] for platform in image.get("platforms", ["linux/amd64"])}
     mappings = runners.get("platforms", {})
