@@ -386,3 +386,44 @@ def test_names_the_tools_read_are_fine_without_trailing_white_space_and_off_gith
     plain = THREE + "images: [{id: app, repository: registry.example.com/acme/app, build_args: {HTTP_PROXY: 'http://p:3128'}}]\n"
     (step,) = [s for s in load(render(tmp_path, plain, "github"))["jobs"]["build-app"]["steps"] if s.get("id") == "build"]
     assert "env" not in step and step["with"]["build-args"] == '"HTTP_PROXY=http://p:3128"'
+
+
+# 2. Jenkins binds build secrets for no change request (pull requests, forks included).
+
+SECRETS = "images: [{id: app, repository: registry.example.com/acme/app, secrets: {npm_token: NPM_TOKEN, pip_token: PIP_TOKEN}}]\n"
+
+
+def _when(stage: dict) -> dict | None:
+    whens = [call for call in stage["body"] if call["call"] == "when"]
+    return whens[0]["body"][0] if whens else None
+
+
+def test_jenkins_binds_build_secrets_only_outside_change_requests(tmp_path):
+    text = only("{jenkins: Jenkinsfile}") + SECRETS
+    path = jenkinsfile(tmp_path, text)
+    build = jenkins.stages(path)["Build app"]
+    (nested,) = [call for call in build["body"] if call["call"] == "stages"]
+    for change_request in (False, True):
+        run = {"pr": change_request}
+        running = [stage for stage in nested["body"] if _when(stage) is None or jenkins._holds(_when(stage), run)]
+        # Exactly one build runs, whatever the run is.
+        assert len(running) == 1, change_request
+        (stage,) = running
+        bound = [call for call in jenkins.find([stage], "withCredentials")]
+        (script,) = jenkins.scripts([stage])
+        calls = run_script(tmp_path, script, {**JENKINS_RUN, "BRANCH_NAME": "PR-7" if change_request else "main",
+                                              "GEN_CI_SECRET_1": "npm-secret", "GEN_CI_SECRET_2": "pip-secret"}, tmp_path)
+        (docker_build,) = [call for call in calls if call[:1] == ["build"]]
+        secrets = [docker_build[i + 1] for i, arg in enumerate(docker_build) if arg == "--secret"]
+        if change_request:
+            # Nothing bound, nothing passed: the build runs without its secrets, and says so.
+            assert bound == [] and secrets == []
+        else:
+            assert len(bound) == 1
+            assert secrets == ["id=npm_token,env=GEN_CI_SECRET_1", "id=pip_token,env=GEN_CI_SECRET_2"]
+    assert "string(credentialsId: 'NPM_TOKEN'" in path.read_text() and "string(credentialsId: 'PIP_TOKEN'" in path.read_text()
+    # Every binding of a build secret in the file is behind `not { changeRequest() }`.
+    for call, ancestors in jenkins.walk(jenkins.tree(path)):
+        if call["call"] == "withCredentials" and not any(a["args"] == ["Publish"] for a in ancestors):
+            stage = [a for a in ancestors if a["call"] == "stage"][-1]
+            assert _when(stage) == {"call": "not", "args": [], "body": [{"call": "changeRequest", "args": [], "body": []}]}
