@@ -393,3 +393,15 @@ def test_a_merge_job_with_nothing_to_set_has_no_empty_variables(tmp_path):
                              "push: {branches: [main], sign: false}\n", "gitlab"))
     assert "variables" not in jobs["publish-b"]
     assert all(value is not None for job in jobs.values() for value in job.values())
+
+
+@pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)
+def test_every_gitlab_job_names_its_candidate_for_itself(path):
+    """Socket-mode jobs share the runner's daemon: a candidate named per pipeline would let a
+    platform job (or a retry) test, scan or push another job's image."""
+    from ruamel.yaml import YAML
+
+    pipeline = YAML(typ="safe").load(path.read_text())
+    named = [job["variables"]["CANDIDATE"] for job in pipeline.values() if isinstance(job, dict) and "CANDIDATE" in (job.get("variables") or {})]
+    for name in named:
+        assert name.endswith(":$CI_JOB_ID"), name
