@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.model import PLATFORM_REGISTRY, registry_host
+from generator.model import is_own, registry_host
 
 # GitLab's own registry, whose host only the job knows: the shell word its login names.
 CI_REGISTRY = '"$CI_REGISTRY"'
@@ -43,8 +43,7 @@ def login_hosts(registry: dict[str, Any], platform: str) -> tuple[str, ...]:
 
     GitLab's job token logs in to $CI_REGISTRY, which a named repository with it must lie under.
     """
-    own = registry["repository"] == PLATFORM_REGISTRY
-    if own:
+    if is_own(registry["repository"]):
         return (GITHUB_REGISTRY,) if platform == "github" else (CI_REGISTRY,)
     host = registry_host(registry["repository"])
     if platform == "gitlab" and (registry.get("auth") or "token") == "token":
@@ -87,7 +86,7 @@ def gitlab_host_checks(registries: list[dict[str, Any]]) -> list[tuple[str, str]
     own = [r for r in registries if CI_REGISTRY in login_hosts(r, "gitlab")]
     checks: dict[str, str] = {}
     for registry in registries:
-        if registry["repository"] == PLATFORM_REGISTRY or (registry.get("auth") or "token") == "token":
+        if is_own(registry["repository"]) or (registry.get("auth") or "token") == "token":
             continue
         host = registry_host(registry["repository"])
         other = next((r for r in own if credentials(r) != credentials(registry)), None)
@@ -102,6 +101,6 @@ def gitlab_host_checks(registries: list[dict[str, Any]]) -> list[tuple[str, str]
 
 def describe(registry: dict[str, Any]) -> str:
     """A registry as a message names it."""
-    if registry["repository"] == PLATFORM_REGISTRY:
+    if is_own(registry["repository"]):
         return "the platform registry"
     return str(registry["repository"])

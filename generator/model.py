@@ -34,9 +34,14 @@ def apply_defaults(data: Any, schema: dict[str, Any], root: dict[str, Any]) -> A
 PLATFORM_REGISTRY = "platform"
 
 
+def is_own(repository: str) -> bool:
+    """`platform` or `platform/<path>`: a repository in the project's own registry, which only the job knows."""
+    return repository == PLATFORM_REGISTRY or repository.startswith(PLATFORM_REGISTRY + "/")
+
+
 @dataclass(frozen=True)
 class Registry:
-    repository: str  # with its host, or PLATFORM_REGISTRY: the project's own, known only in the job
+    repository: str  # with its host, or platform[/<path>]: the project's own, known only in the job
     host: str  # "" for the platform's own registry
     auth: str
     spelled: str  # as the spec writes it, for people: `gen-ci plan` names references this way
@@ -44,6 +49,8 @@ class Registry:
     password: str | None = None
     aws_role: str | None = None
     aws_region: str | None = None
+    own: bool = False  # in the project's own registry
+    own_path: str = ""  # what follows the project's own repository: "/cart" for platform/cart
 
 
 @dataclass(frozen=True)
@@ -230,7 +237,9 @@ def registries(image: dict[str, Any], push: dict[str, Any]) -> list[dict[str, An
 def image_id(image: dict[str, Any]) -> str:
     if "id" in image:
         return image["id"]
-    named = [r["repository"] for r in registries(image, {}) if r["repository"] != PLATFORM_REGISTRY]
+    written = [r["repository"] for r in registries(image, {})]
+    # A named registry first, as before platform/<path> existed; then the path in the project's own.
+    named = [r for r in written if not is_own(r)] or [r for r in written if r != PLATFORM_REGISTRY]
     if not named:
         return "image"
     last = named[0].rsplit("/", 1)[-1]
@@ -268,7 +277,7 @@ def cache_registry(repository: str | None, registries_: list[Registry]) -> Regis
         return None
     host = registry_host(repository)
     named = [r for r in registries_ if r.host == host]
-    own = [r for r in registries_ if r.repository == PLATFORM_REGISTRY]
+    own = [r for r in registries_ if r.own]
     return (named or own or [None])[0]
 
 
@@ -283,14 +292,16 @@ def build_model(data: dict[str, Any]) -> Model:
             id=image_id(i),
             registries=[
                 Registry(
-                    repository=r["repository"] if r["repository"] == PLATFORM_REGISTRY else normalise_repository(r["repository"]),
-                    host="" if r["repository"] == PLATFORM_REGISTRY else registry_host(r["repository"]),
+                    repository=r["repository"] if is_own(r["repository"]) else normalise_repository(r["repository"]),
+                    host="" if is_own(r["repository"]) else registry_host(r["repository"]),
                     auth=r.get("auth", "token"),
                     spelled=r["repository"],
                     username=r.get("username"),
                     password=r.get("password"),
                     aws_role=r.get("aws_role"),
                     aws_region=r.get("aws_region"),
+                    own=is_own(r["repository"]),
+                    own_path=r["repository"][len(PLATFORM_REGISTRY):] if is_own(r["repository"]) else "",
                 )
                 for r in registries(i, push)
             ],

@@ -105,7 +105,8 @@ def pushed_references(calls: Path) -> list[str]:
 
 def spelled(reference: str, platform_repository: str) -> str:
     """A pushed reference with the project's own registry written as the spec writes it."""
-    return "platform" + reference[len(platform_repository):] if reference.startswith(platform_repository + ":") else reference
+    own = reference.startswith((platform_repository + ":", platform_repository + "/"))
+    return "platform" + reference[len(platform_repository):] if own else reference
 
 
 # --- GitHub ---------------------------------------------------------------------------------

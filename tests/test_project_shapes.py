@@ -435,3 +435,44 @@ def test_path_spellings_users_write_match_the_files_they_mean(monorepo, tmp_path
         assert (run.returncode == 0) == builds, changed
         # GitLab's rules:changes: Ruby's fnmatch with FNM_PATHNAME, approximated here segment by segment.
         assert any(fnmatchcase(changed, p.replace("**/*", "*")) for p in gitlab_paths(paths)) == builds, changed
+
+
+# Several images in the project's own registry.
+
+OWN = "version: 1\nname: shop\ntargets: {targets}\ndocker: {{mode: dind}}\nrunners: {{gitlab: [dind]}}\nimages:\n{images}"
+
+
+def _own_images(*repositories: str, targets: str = "{github: ci.yml, gitlab: .gitlab-ci.yml}") -> str:
+    images = "".join(f"  - publish: [{{repository: {r}}}]\n    context: {r.rsplit('/', 1)[-1]}\n" for r in repositories)
+    return OWN.format(targets=targets, images=images)
+
+
+def test_platform_names_an_image_in_the_projects_own_registry(write_spec, cli):
+    spec = write_spec(_own_images("platform/api", "platform/tools/worker"))
+    result = cli("plan", str(spec), "--platform", "gitlab", "--event", "push:main")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split() == ["platform/api:main", "platform/api:sha-000000000000",
+                                     "platform/tools/worker:main", "platform/tools/worker:sha-000000000000"]
+    from generator.pipeline import compile_spec
+
+    assert [image.id for image in compile_spec(spec)[1].images] == ["api", "worker"]
+
+
+@pytest.mark.parametrize(("repository", "column"), [("platform/a/b/c", 28), ("platform/", 28), ("platform/API", 28)])
+def test_a_platform_path_gitlab_cannot_hold_is_refused_where_written(write_spec, cli, repository, column):
+    """GitLab takes up to two names after the project's path, lower-case like every repository."""
+    spec = write_spec(_own_images(repository))
+    result = cli("render", str(spec), "--target", "gitlab")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"{spec}:7:{column}: error[GC013]: $.images[0].publish[0].repository:" in result.stderr, result.stderr
+
+
+def test_one_path_in_the_projects_own_registry_is_one_repository(write_spec, cli):
+    result = cli("render", str(write_spec(_own_images("platform/api", "platform/api"))), "--target", "github")
+    assert result.exit_code == 2 and "error[GC119]" in result.stderr, result.stderr
+
+
+def test_jenkins_has_no_own_registry_for_a_platform_path(write_spec, cli):
+    spec = write_spec(_own_images("platform/api", targets="{jenkins: Jenkinsfile}").replace("runners: {gitlab: [dind]}\n", ""))
+    result = cli("render", str(spec))
+    assert result.exit_code == 2 and "error[GC131]: $.images[0].publish[0].repository:" in result.stderr, result.stderr

@@ -377,7 +377,7 @@ def _check_gitlab(doc: dict, spec: dict, placed: dict) -> None:
 
 
 def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
-    from tests.test_jenkins import find, groovy_lint_findings, script_files, scripts, shell_value, tree
+    from tests.test_jenkins import find, scripts, shell_value, tree
 
     outputs: dict[str, list[str]] = {"github": [], "gitlab": [], "jenkins": [], "jenkins_agent": []}
 
@@ -399,8 +399,11 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
                 for index, image in enumerate(spec["images"]):
                     (script,) = scripts(find([stages[f"Test img{index}"]], "steps"))
                     assert shell_value(script, "GEN_CI_TEST_SCRIPT") == placed[f"test{index}"]
-                    (script,) = scripts([stages[f"Build img{index}"]])
-                    assert shell_value(script, "GEN_CI_BUILD_ARG_HOSTILE") == placed[f"arg{index}"]
+                    # An image with build secrets builds in two stages, with and without them (change requests).
+                    builds = scripts([stages[f"Build img{index}"]])
+                    assert len(builds) == (2 if image["secrets"] else 1)
+                    for script in builds:
+                        assert shell_value(script, "GEN_CI_BUILD_ARG_HOSTILE") == placed[f"arg{index}"]
                 continue
             # Hostile values included, the templates write what the canonical emitter would.
             body = split(text)[1]
@@ -413,8 +416,16 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
             outputs[platform].append(str(out))
 
     render_one()
-    github, gitlab, jenkins, agents = outputs["github"], outputs["gitlab"], outputs["jenkins"], outputs["jenkins_agent"]
-    assert github and gitlab and jenkins and agents
+    assert all(outputs.values())
+    _judge(outputs, tmp_path)
+
+
+def _judge(outputs: dict[str, list[str]], tmp_path: Path) -> None:
+    """Every real checker, on every output written, with zero findings."""
+    from tests.test_jenkins import groovy_lint_findings, script_files
+
+    github, gitlab = outputs.get("github", []), outputs.get("gitlab", [])
+    jenkins, agents = outputs.get("jenkins", []), outputs.get("jenkins_agent", [])
     checks = []
     if jenkins:
         # Spec values are never wrapped, so a long one makes a long line; the goldens hold every rule.
@@ -443,6 +454,169 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
         assert [finding for path in gitlab for finding in lint(read_pipeline(path))] == []
     for result in checks:
         assert result.returncode == 0, f"{result.args[:3]}\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+
+
+
+# What users write, unrepaired: repositories whose last segment is no id, ids that collide,
+# directories spelled with ./ and slashes, the platform's registry with secrets, integers in float
+# spelling. Each one the oracle below knows: what gen-ci must refuse, where, or render.
+REPOSITORY_NAMES = {  # last segment: the id gen-ci derives, or None where it cannot name jobs
+    "app": "app", "app-arm64": "app-arm64", "cart": "cart", "my_app": "my-app", "api.v2": "api-v2",
+    "web__2": "web-2", "9app": None, "null": None, "on": None, "true": None, "gate": "gate",
+}
+PATH_SPELLINGS = ["services/cart", "services/cart/", "./services/cart", "./services/cart/", "services//cart", "services/./cart/"]
+INTEGER_SPELLINGS = {"45": False, "4.5e1": True, "45.0": True, "4.5E+1": True, "0.45e2": True}
+
+
+@st.composite
+def written_specs(draw):
+    """(YAML text as a user writes it, {(code, json path)} gen-ci must report, or empty to render)."""
+    targets = draw(st.sampled_from([["github"], ["gitlab"], ["github", "gitlab"]]))
+    lines = ["version: 1", "name: shop", "targets: {" + ", ".join(f"{t}: out/{t}.yml" for t in targets) + "}"]
+    expected: set[tuple[str, str]] = set()
+
+    def integer(path: str) -> str:
+        spelling = draw(st.sampled_from(sorted(INTEGER_SPELLINGS)))
+        if INTEGER_SPELLINGS[spelling]:
+            expected.add(("GC011", path))
+        return spelling
+
+    if draw(st.booleans()):
+        lines.append(f"timeout_minutes: {integer('$.timeout_minutes')}")
+    lines.append("docker: {mode: dind, version: 29.7.2}")
+    if "gitlab" in targets:
+        lines.append("runners: {gitlab: [dind]}")
+    lines += ["push: {auth: secrets, username: REGISTRY_USER, password: REGISTRY_PASSWORD, environment: registry}", "images:"]
+    images = []
+    for index in range(draw(st.integers(1, 3))):
+        at = f"$.images[{index}]"
+        name = draw(st.sampled_from(["platform", *REPOSITORY_NAMES]))
+        given_id = draw(st.sampled_from([None, None, None, "web", "cart"]))
+        multi = draw(st.booleans())
+        item = ["  - test: make test"]
+        if given_id:
+            item.append(f"    id: {given_id}")
+        if name == "platform":
+            item.append("    publish:")
+            item.append("      - {repository: platform, auth: secrets, username: REG_USER, password: REG_PASS}")
+            derived = "image"
+        else:
+            item.append(f"    repository: ghcr.io/acme/{name}")
+            derived = REPOSITORY_NAMES[name]
+        if multi:
+            item.append("    platforms: [linux/amd64, linux/arm64]")
+        spelling = draw(st.one_of(st.none(), st.sampled_from(PATH_SPELLINGS)))
+        if spelling:
+            item.append(f"    paths: ['{spelling}']")
+        if draw(st.booleans()):
+            seconds = integer(f"{at}.services[0].ready.timeout_seconds")
+            item.append(f"    services: [{{name: db, image: 'postgres:16.4', ready: {{command: pg_isready, timeout_seconds: {seconds}}}}}]")
+        lines += item
+        images.append({"name": name, "id": given_id or derived, "given": bool(given_id), "multi": multi, "paths": bool(spelling)})
+    # The oracle, in the words of the rules: an id must name jobs, once, and no job twice.
+    owners = {"publish-gate": -1}
+    seen: set[str] = set()
+    for index, image in enumerate(images):
+        where = f"$.images[{index}].{'id' if image['given'] else 'repository'}"
+        if image["id"] is None:
+            expected.add(("GC106", where))
+            continue
+        if image["id"] in seen:
+            expected.add(("GC106", where))
+            continue
+        seen.add(image["id"])
+        jobs = {f"{role}-{image['id']}" for role in ("build", "publish", "scan", "tags", "describe", "sign")}
+        if image["multi"]:
+            jobs |= {f"{role}-{image['id']}-{arch}" for role in ("build", "candidate") for arch in ("amd64", "arm64")}
+        if any(owners.setdefault(job, index) != index for job in jobs):
+            expected.add(("GC106", where))
+    # Two images publishing the same tags to one repository overwrite each other.
+    for name in {image["name"] for image in images}:
+        sharing = [index for index, image in enumerate(images) if image["name"] == name]
+        if len(sharing) > 1:
+            expected |= {("GC119", f"$.images[{index}]") for index in sharing}
+    # The schema is checked first and the rules only on a spec that passes it.
+    wrong_types = {problem for problem in expected if problem[0] == "GC011"}
+    return "\n".join(lines) + "\n", wrong_types or expected, images
+
+
+def _changed_files_build(text: str, platform: str, ident: str) -> dict[str, bool]:
+    """Whether a change to each file builds image `ident`, as the platform decides it."""
+    from fnmatch import fnmatchcase
+
+    files = ["services/cart/main.go", "services/cart/a/b.go", "services/cartography/x", "README.md"]
+    doc = _yaml(text)
+    if platform == "github":
+        (script,) = [step["run"] for step in doc["jobs"]["changes"]["steps"] if step.get("name") == "Compare with the base"]
+        (regex,) = re.findall(rf"^\s*decide {ident} '([^']*)'$", script, re.M)
+        return {f: re.search(regex, f) is not None for f in files}  # an ERE Python reads alike
+    # Every job of the image carries the same filter (one per platform where it builds several).
+    filters = {tuple(rule["changes"]["paths"]) for name, job in doc.items()
+               if re.fullmatch(rf"build-{ident}(-amd64|-arm64)?", name) for rule in job["rules"] if "changes" in rule}
+    (paths,) = filters
+    # Ruby's fnmatch with FNM_PATHNAME, approximated segment by segment.
+    return {f: any(fnmatchcase(f, p.replace("**/*", "*")) for p in paths) for f in files}
+
+
+def test_what_users_write_is_refused_where_written_or_rendered_right(tmp_path):
+    """No input repair: each spelling is refused with its located id, or renders and passes every checker."""
+    from generator.diagnostics import SpecError
+    from generator.pipeline import render_outputs
+
+    outputs: dict[str, list[str]] = {"github": [], "gitlab": []}
+    counts = {"refused": 0, "rendered": 0}
+
+    @settings(SETTINGS, max_examples=max(EXAMPLES, 150))  # cheap: a few milliseconds an example
+    @given(written_specs())
+    def one(case):
+        text, expected, images = case
+        number = sum(counts.values())
+        spec_file = tmp_path / f"spec{number}.yml"
+        spec_file.write_text(text)
+        try:
+            rendered = render_outputs(spec_file)
+        except SpecError as error:
+            counts["refused"] += 1
+            got = {(d.code, d.path) for d in error.diagnostics}
+            assert got == expected, text
+            lines = text.splitlines()
+            for diagnostic in error.diagnostics:
+                assert 1 <= diagnostic.line <= len(lines) and diagnostic.file == str(spec_file)
+                if diagnostic.code == "GC011":
+                    assert diagnostic.message.endswith("write 45")
+                    assert re.search(r"[0-9.eE+]+", lines[diagnostic.line - 1][diagnostic.column - 1:])
+            return
+        counts["rendered"] += 1
+        assert expected == set(), text
+        for platform, _, output in rendered:
+            body = split(output)[1]
+            assert canonical(body) == body
+            for image in images:
+                if image["paths"]:
+                    decided = _changed_files_build(output, platform, image["id"])
+                    assert decided == {"services/cart/main.go": True, "services/cart/a/b.go": True,
+                                       "services/cartography/x": False, "README.md": False}, (platform, text)
+                if image["name"] == "platform":
+                    _assert_platform_login(output, platform, image["id"])
+            out = tmp_path / f"out{number}-{platform}.yml"
+            out.write_text(output)
+            outputs[platform].append(str(out))
+
+    one()
+    assert counts["refused"] and counts["rendered"], counts
+    _judge(outputs, tmp_path)
+
+
+def _assert_platform_login(text: str, platform: str, ident: str) -> None:
+    """The platform's registry with secrets logs in to the platform's registry, with those secrets."""
+    doc = _yaml(text)
+    if platform == "github":
+        logins = [step["with"] for step in doc["jobs"][f"publish-{ident}"]["steps"] if "login-action" in step.get("uses", "")]
+        assert {"registry": "ghcr.io", "username": "${{ secrets.REG_USER }}", "password": "${{ secrets.REG_PASS }}"} in logins
+        return
+    script = "\n".join(doc[f"publish-{ident}"]["script"])
+    assert 'printenv REG_PASS | docker login --username "$(printenv REG_USER)" --password-stdin "$CI_REGISTRY"' in script
+    assert "docker.io" not in script and "index.docker.io" not in script
 
 
 def test_the_evaluator_catches_live_expressions():

@@ -59,7 +59,7 @@ def github(model: Model) -> list[str]:
     if publishing:
         lines.append(f"Rulesets (Settings > Rules) that restrict who may push {_refs(model)}: whoever can push them can publish.")
     if any(r.auth == "token" for r in _registries(model)):
-        names = ", ".join("ghcr.io/<owner>/<repo>" if r.repository == "platform" else r.spelled for r in _registries(model) if r.auth == "token")
+        names = ", ".join("ghcr.io/<owner>/<repo>" + r.own_path if r.own else r.spelled for r in _registries(model) if r.auth == "token")
         lines.append(f"Package access: once each package exists ({names}), give this repository the Write role "
                      "(package settings > Manage Actions access), or the job token cannot push.")
     for registry in _registries(model):
@@ -88,13 +88,15 @@ def gitlab(model: Model) -> list[str]:
                      "get the protected variables and the registry password, so only they publish.")
     if publishing and push.environment:
         lines.append(f"Protected environment `{push.environment}` (Operate > Environments) with its approvers: the publish jobs deploy to it.")
+    by_token = [registry for registry in _registries(model) if registry.auth == "token"]
+    if by_token:
+        names = ", ".join("$CI_REGISTRY_IMAGE" + r.own_path if r.own else r.spelled for r in by_token)
+        lines.append(f"The project's container registry enabled (Settings > General > Visibility): {names} "
+                     f"{'take' if len(by_token) > 1 else 'takes'} the job token.")
     for registry in _registries(model):
         if registry.auth == "secrets":
             lines.append(f"CI/CD variables `{registry.username}` and `{registry.password}` (Settings > CI/CD > Variables), "
                          f"masked and protected: the login to {registry.spelled}.")
-        elif registry.auth == "token":
-            lines.append("The project's container registry enabled (Settings > General > Visibility): "
-                         f"{'$CI_REGISTRY_IMAGE' if registry.repository == 'platform' else registry.spelled} takes the job token.")
         elif registry.auth == "oidc":
             lines.append(f"AWS: an OIDC identity provider for your GitLab instance's URL (audience sts.amazonaws.com) and the role "
                          f"`{registry.aws_role}` trusting this project's protected refs, allowed to push to {registry.spelled}.")

@@ -9,7 +9,7 @@ from typing import Any
 from generator.diagnostics import Diagnostic
 from generator.loading import LoadedSpec
 from generator.model import (
-    PLATFORM_REGISTRY,
+    is_own,
     image_id,
     platform_slug,
     publishes,
@@ -250,11 +250,11 @@ def cache_unwritable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
         host = registry_host(image["cache_repository"])
         entries = registries(image, spec["push"])
         for target in spec["targets"]:
-            own = any(entry["repository"] == PLATFORM_REGISTRY for entry in entries) and (
+            own = any(is_own(entry["repository"]) for entry in entries) and (
                 host == "ghcr.io" if target == "github" else not foreign_to_gitlab(host)
             )
-            if not own and not any(entry["repository"] != PLATFORM_REGISTRY and registry_host(entry["repository"]) == host for entry in entries):
-                hosts = sorted({registry_host(e["repository"]) if e["repository"] != PLATFORM_REGISTRY else "the platform's own" for e in entries})
+            if not own and not any(not is_own(entry["repository"]) and registry_host(entry["repository"]) == host for entry in entries):
+                hosts = sorted({registry_host(e["repository"]) if not is_own(e["repository"]) else "the platform's own" for e in entries})
                 yield loaded.diagnostic(
                     where, "GC129",
                     f"the {target} publish job logs in to {', '.join(hosts) or 'no registry'} only, so it cannot write a cache on {host}; "

@@ -8,7 +8,7 @@ from typing import Any
 from generator.diagnostics import Diagnostic
 from generator.loading import LoadedSpec
 from generator.logins import CI_REGISTRY, clashes, credentials, describe
-from generator.model import PLATFORM_REGISTRY, publishes, registry_host
+from generator.model import is_own, publishes, registry_host
 from generator.rules.common import foreign_to_gitlab, is_ecr, registry_entries
 
 
@@ -25,7 +25,7 @@ def push_without_credentials(spec: dict[str, Any], loaded: LoadedSpec) -> Iterat
                     f"auth: {auth} needs {key} ({named}) to get registry credentials; name the secret (GitHub) or "
                     "masked, protected variable (GitLab) that holds it" if auth == "secrets" else f"auth: oidc needs {key} ({named}) to get registry credentials",
                 )
-        if auth != "token" or entry["repository"] == PLATFORM_REGISTRY:
+        if auth != "token" or is_own(entry["repository"]):
             continue
         host = registry_host(entry["repository"])
         if "github" in spec["targets"] and host != "ghcr.io":
@@ -111,7 +111,7 @@ def registry_logins_clash(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[
             continue
         for entries in by_image.values():
             # Jenkins has no platform registry (GC131 says so where it is written).
-            kept = [(e, at) for e, at in entries if platform != "jenkins" or e["repository"] != PLATFORM_REGISTRY]
+            kept = [(e, at) for e, at in entries if platform != "jenkins" or not is_own(e["repository"])]
             for first, second, host in clashes([e for e, _ in kept], platform):
                 (earlier, earlier_at), (later, where) = kept[first], kept[second]
                 if where in reported:

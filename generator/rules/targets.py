@@ -9,7 +9,7 @@ from typing import Any
 from generator.diagnostics import Diagnostic
 from generator.jenkins import schedule_branch
 from generator.loading import LoadedSpec
-from generator.model import PLATFORM_REGISTRY, registry_host
+from generator.model import is_own, registry_host
 from generator.rules.common import registry_entries
 
 
@@ -88,7 +88,7 @@ def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnos
     if spec["shared_paths"]:
         yield loaded.diagnostic(("shared_paths",), "GC131", f"{why} builds every image on every run, so shared_paths has no effect there; remove it")
     for entry, repository_at, auth_at in registry_entries(spec):
-        if entry["repository"] == PLATFORM_REGISTRY:
+        if is_own(entry["repository"]):
             yield loaded.diagnostic(repository_at, "GC131", f"{why} has no registry of its own; name the repository with its host")
         elif entry.get("auth") == "oidc":
             yield loaded.diagnostic(auth_at, "GC131", f"{why} logs in with Jenkins credentials (jenkins.credentials); use auth: secrets")
@@ -106,7 +106,7 @@ def jenkins_settings_unused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterato
     if "jenkins" not in targets and "jenkins" in loaded.data:
         yield loaded.diagnostic(("jenkins",), "GC132", "jenkins settings apply to targets.jenkins, which this spec does not render; add it or remove them", key=True)
         return
-    hosts = {registry_host(entry["repository"]) for entry, _, _ in registry_entries(spec) if entry["repository"] != PLATFORM_REGISTRY}
+    hosts = {registry_host(entry["repository"]) for entry, _, _ in registry_entries(spec) if not is_own(entry["repository"])}
     for host in jenkins["credentials"]:
         if host not in hosts:
             hint = difflib.get_close_matches(host, sorted(hosts), n=1)
