@@ -490,16 +490,16 @@ def written_specs(draw):
     images = []
     for index in range(draw(st.integers(1, 3))):
         at = f"$.images[{index}]"
-        name = draw(st.sampled_from(["platform", *REPOSITORY_NAMES]))
+        name = draw(st.sampled_from(["platform", "platform/cart", "platform/tools/web", *REPOSITORY_NAMES]))
         given_id = draw(st.sampled_from([None, None, None, "web", "cart"]))
         multi = draw(st.booleans())
         item = ["  - test: make test"]
         if given_id:
             item.append(f"    id: {given_id}")
-        if name == "platform":
+        if name.startswith("platform"):
             item.append("    publish:")
-            item.append("      - {repository: platform, auth: secrets, username: REG_USER, password: REG_PASS}")
-            derived = "image"
+            item.append(f"      - {{repository: {name}, auth: secrets, username: REG_USER, password: REG_PASS}}")
+            derived = {"platform": "image", "platform/cart": "cart", "platform/tools/web": "web"}[name]
         else:
             item.append(f"    repository: ghcr.io/acme/{name}")
             derived = REPOSITORY_NAMES[name]
@@ -596,8 +596,8 @@ def test_what_users_write_is_refused_where_written_or_rendered_right(tmp_path):
                     decided = _changed_files_build(output, platform, image["id"])
                     assert decided == {"services/cart/main.go": True, "services/cart/a/b.go": True,
                                        "services/cartography/x": False, "README.md": False}, (platform, text)
-                if image["name"] == "platform":
-                    _assert_platform_login(output, platform, image["id"])
+                if image["name"].startswith("platform"):
+                    _assert_platform_login(output, platform, image["id"], image["name"][len("platform"):])
             out = tmp_path / f"out{number}-{platform}.yml"
             out.write_text(output)
             outputs[platform].append(str(out))
@@ -607,16 +607,19 @@ def test_what_users_write_is_refused_where_written_or_rendered_right(tmp_path):
     _judge(outputs, tmp_path)
 
 
-def _assert_platform_login(text: str, platform: str, ident: str) -> None:
+def _assert_platform_login(text: str, platform: str, ident: str, path: str) -> None:
     """The platform's registry with secrets logs in to the platform's registry, with those secrets."""
     doc = _yaml(text)
     if platform == "github":
         logins = [step["with"] for step in doc["jobs"][f"publish-{ident}"]["steps"] if "login-action" in step.get("uses", "")]
         assert {"registry": "ghcr.io", "username": "${{ secrets.REG_USER }}", "password": "${{ secrets.REG_PASS }}"} in logins
+        (push,) = [step["run"] for step in doc["jobs"][f"publish-{ident}"]["steps"] if step.get("name") == f"Push {ident}"]
+        assert f'printf \'%s\\n\' "$platform_repository{path}" > "$repositories"' in push
         return
     script = "\n".join(doc[f"publish-{ident}"]["script"])
     assert 'printenv REG_PASS | docker login --username "$(printenv REG_USER)" --password-stdin "$CI_REGISTRY"' in script
     assert "docker.io" not in script and "index.docker.io" not in script
+    assert f'printf \'%s\\n\' "$CI_REGISTRY_IMAGE{path}" > gen-ci-repositories.txt' in script
 
 
 def test_the_evaluator_catches_live_expressions():
