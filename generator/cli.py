@@ -356,60 +356,50 @@ def explain(rule_id: str) -> None:
 
 @main.command()
 @click.option("--yes", "-y", is_flag=True, help="Take every default and option without asking.")
+@click.option("--name", help="Project name (default: the folder's).")
 @click.option("--platform", "platforms", multiple=True, type=click.Choice(["github", "gitlab", "jenkins"]), help="Target platform (repeatable).")
-@click.option("--image", "--registry", "registries", multiple=True, help="Repository to publish to, e.g. ghcr.io/acme/app, or platform for the project's own registry (repeatable).")
+@click.option("--registry", "registries", multiple=True,
+              help="Repository the image is published to: ghcr.io/acme/app, platform (the project's own registry) or platform/<name> (repeatable: one image, several registries).")
+@click.option("--image", "images", multiple=True,
+              help="One image of several, as [CONTEXT=]REPOSITORY[,REPOSITORY...]: services/api=platform/api (repeatable: one image each).")
+@click.option("--arch", "architectures", multiple=True, help="Platform every image is built for: linux/amd64, linux/arm64... (repeatable).")
 @click.option("--tags", "tag_scheme", type=click.Choice(["simple", "semver"]), help="Tag scheme: simple (branch or tag name, sha) or semver (edge on main, sha, 1.4.2/1.4/1 and latest from v tags).")
 @click.option("--mode", type=click.Choice(["socket", "dind"]), help="Docker mode.")
-@click.option("--test", "test_command", help="Test script run inside the built image.")
+@click.option("--test", "test_command", help="Test script run inside each built image.")
 @click.option("--scanner", type=click.Choice(["trivy", "grype", "none"]), help="Image scanner.")
 @click.option("--push-branch", "push_branches", multiple=True, help="Branch that pushes (repeatable).")
 @click.option("--gitlab-tag", "gitlab_tags", multiple=True, help="GitLab runner tag (repeatable).")
 @click.option("--jenkins-agent", type=click.Choice(["static", "kubernetes"]), help="Jenkins agents: static (by label, with the rendered agent runtime) or kubernetes (a pod per build).")
 @click.option("--check-job", is_flag=True, help="Add a job that runs gen-ci check in the pipeline, installing gen-ci from where this one came from.")
-def init(yes: bool, platforms: tuple[str, ...], registries: tuple[str, ...], tag_scheme: str | None, mode: str | None, test_command: str | None,
-         scanner: str | None, push_branches: tuple[str, ...], gitlab_tags: tuple[str, ...], jenkins_agent: str | None, check_job: bool) -> None:
+def init(yes: bool, **given) -> None:
     """Start a project: write gen-ci.yml, its editor schema and the pre-commit hook.
+
+    Each answer is checked as it is given; a wrong one is asked again.
 
     \b
     Example:
       gen-ci init --yes --platform github --registry ghcr.io/acme/app --registry docker.io/acme/app --test "pytest -q"
+      gen-ci init --yes --platform gitlab --image services/api=platform/api --image services/web=platform/web --arch linux/amd64 --arch linux/arm64
       gen-ci init --yes --platform jenkins --jenkins-agent kubernetes --registry docker.io/acme/app
     """
     from pathlib import Path
 
-    from generator.commands.init import Answers, write_project
+    from generator.commands.init import AnswerError, as_command, gather, write_project
 
-    def ask(text: str, value, default, **kwargs):
-        if value not in (None, ()):
-            return value
-        return default if yes else click.prompt(text, default=default, **kwargs)
-
-    chosen = list(platforms) or [ask("Platform (github, gitlab, jenkins; both = github and gitlab)", None, "github",
-                                     type=click.Choice(["github", "gitlab", "jenkins", "both"]))]
-    chosen = ["github", "gitlab"] if chosen == ["both"] else chosen
-    # Jenkins has no registry of its own to default to.
-    registry_default = "registry.example.com/acme/app" if "jenkins" in chosen else "platform"
-    answers = Answers(
-        platforms=chosen,
-        registries=list(registries) or [r.strip() for r in ask("Registries to publish to (comma-separated; platform = this project's own)", None, registry_default).split(",") if r.strip()],
-        tag_scheme=ask("Tag scheme (simple: branch or tag name and sha; semver: edge on main, sha, 1.4.2, 1.4, 1 and latest)", tag_scheme, "semver", type=click.Choice(["simple", "semver"])),
-        mode=ask("Docker mode (socket: the runner's daemon; dind: a controlled nested daemon)", mode,
-                 "dind" if {"gitlab", "jenkins"} & set(chosen) else "socket", type=click.Choice(["socket", "dind"])),
-        test=ask("Test script run inside the image (empty for none)", test_command, "", show_default=False) or None,
-        scanner=ask("Scanner", scanner, "trivy", type=click.Choice(["trivy", "grype", "none"])),
-        push_branches=list(push_branches) or [ask("Branch that pushes", None, "main")],
-        gitlab_tags=list(gitlab_tags) or ([ask("GitLab runner tag", None, "docker")] if "gitlab" in chosen else []),
-        jenkins_agent=(ask("Jenkins agents (static: by label, with the agent runtime; kubernetes: a pod per build)", jenkins_agent, "static",
-                           type=click.Choice(["static", "kubernetes"])) if "jenkins" in chosen else "static"),
-        check_job=check_job,
-    )
+    try:
+        answers = gather(given, ask=None if yes else click.prompt)
+    except AnswerError as error:
+        click.echo(f"gen-ci: {error}", err=True)
+        sys.exit(EXIT_INVALID)
     try:
         for path, what in write_project(Path.cwd(), answers):
             click.echo(f"gen-ci: {path}: {what}", err=True)
     except (FileExistsError, ValueError) as error:
         click.echo(f"gen-ci: {error}", err=True)
+        click.echo(f"gen-ci: your answers, to run again: {as_command(answers)}", err=True)
         sys.exit(EXIT_INVALID)
     except SpecError as error:
+        click.echo(f"gen-ci: your answers, to run again: {as_command(answers)}", err=True)
         _fail(error)
     from generator.commands.setup import checklist
     from generator.pipeline import compile_spec

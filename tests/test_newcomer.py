@@ -36,7 +36,7 @@ def test_init_yes_then_sync_then_check(repo):
 
 
 def test_init_asks_with_safe_defaults(repo):
-    answers = "both\nplatform, registry.example.com/acme/app\n\n\nmake test\n\n\nprivileged-dind\n"
+    answers = "both\n\nplatform, registry.example.com/acme/app\n\n\n\nmake test\n\n\nprivileged-dind\n"
     result = CliRunner().invoke(main, ["init"], input=answers)
     assert result.exit_code == 0, result.output
     spec = (repo / "gen-ci.yml").read_text()
@@ -47,8 +47,8 @@ def test_init_asks_with_safe_defaults(repo):
 
 
 def test_init_never_overwrites_and_never_writes_a_broken_spec(repo):
-    failed = invoke("init", "--yes", "--image", "Not An Image")
-    assert failed.exit_code == 2 and "GC013" in failed.stderr
+    failed = invoke("init", "--yes", "--registry", "Not An Image")
+    assert failed.exit_code == 2 and "--registry 'Not An Image' is not a repository" in failed.stderr
     assert sorted(p.name for p in repo.iterdir()) == [".git"]
     assert invoke("init", "--yes").exit_code == 0
     before = (repo / "gen-ci.yml").read_text()
@@ -181,7 +181,7 @@ def test_init_offers_jenkins(repo):
 
 
 def test_init_asks_which_jenkins_agents(repo):
-    result = CliRunner().invoke(main, ["init"], input="jenkins\n\n\n\n\n\n\n\n")
+    result = CliRunner().invoke(main, ["init"], input="jenkins\n\n\n\n\n\n\n\n\n\n")
     assert result.exit_code == 0, result.output
     spec = (repo / "gen-ci.yml").read_text()
     assert "jenkins_agent: jenkins/compose.yml" in spec and "agent: static" in spec and "mode: dind" in spec
@@ -257,3 +257,80 @@ def test_a_new_user_commits_through_the_hook_with_no_gen_ci_on_any_index(tmp_pat
     run("git", "add", "-A")
     failed = subprocess.run(["git", "commit", "-qm", "shorter"], cwd=project, env=env, capture_output=True, text=True, timeout=900)
     assert failed.returncode != 0 and "timeout-minutes: 20" in (project / ".github" / "workflows" / "ci.yml").read_text()
+
+
+def test_init_sets_up_several_images_in_the_projects_own_registry(repo):
+    result = invoke("init", "--yes", "--platform", "gitlab", "--platform", "github", "--name", "Shop",
+                    "--image", "services/api=platform/api", "--image", "services/web=platform/web,docker.io/acme/web",
+                    "--image", "platform/tools/worker", "--arch", "linux/amd64", "--arch", "linux/arm64")
+    assert result.exit_code == 0, result.stderr
+    from generator.pipeline import compile_spec
+
+    model = compile_spec(repo / "gen-ci.yml")[1]
+    assert model.name == "Shop"
+    assert [(i.id, i.context, [r.spelled for r in i.registries], i.platforms) for i in model.images] == [
+        ("api", "services/api", ["platform/api"], ["linux/amd64", "linux/arm64"]),
+        ("web", "services/web", ["platform/web", "docker.io/acme/web"], ["linux/amd64", "linux/arm64"]),
+        ("worker", ".", ["platform/tools/worker"], ["linux/amd64", "linux/arm64"]),
+    ]
+    assert invoke("sync").exit_code == 0 and invoke("check").exit_code == 0
+    assert '"$CI_REGISTRY_IMAGE/tools/worker"' in (repo / ".gitlab-ci.yml").read_text()
+
+
+@pytest.mark.parametrize(("option", "value", "named", "says"), [
+    ("--arch", "arm64", "arm64", "did you mean linux/arm64?"),
+    ("--registry", "Acme/App", "Acme/App", "did you mean docker.io/acme/app?"),
+    ("--registry", "GHCR.io/acme/app", "GHCR.io/acme/app", "did you mean ghcr.io/acme/app?"),
+    ("--image", "services/api=platform/a/b/c", "platform/a/b/c", "is not a repository"),
+    ("--image", "/abs=platform/api", "/abs", "is not a build context"),
+    ("--push-branch", "+main", "+main", "is not a branch pattern"),
+    ("--name", "shop $x", "shop $x", "is not a project name"),
+])
+def test_init_refuses_an_option_where_it_is_given(repo, option, value, named, says):
+    result = invoke("init", "--yes", "--platform", "github", option, value)
+    assert result.exit_code == 2 and result.stderr.startswith(f"gen-ci: {option} {named!r} {says.split(' did')[0] if says.startswith('is') else 'is not'}")
+    assert says in result.stderr, result.stderr
+    assert sorted(p.name for p in repo.iterdir()) == [".git"]
+
+
+def test_init_asks_a_wrong_answer_again_and_keeps_the_others(repo):
+    answers = "\n".join([
+        "gitlab", "3",
+        "services/api", "",  # image 1: its repository defaults to platform/api
+        "/etc", "services/web", "Web", "platform/web",  # image 2: a context and a repository asked again
+        "web", "platform/worker",  # image 3
+        "arm64", "linux/amd64,linux/arm64",
+        "", "", "", "", "", "",
+    ]) + "\n"
+    result = CliRunner().invoke(main, ["init"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "did you mean linux/arm64?" in result.output and "'/etc' is not a build context" in result.output
+    from generator.pipeline import compile_spec
+
+    model = compile_spec(repo / "gen-ci.yml")[1]
+    assert [(i.context, i.registries[0].spelled, i.platforms) for i in model.images] == [
+        ("services/api", "platform/api", ["linux/amd64", "linux/arm64"]),
+        ("services/web", "platform/web", ["linux/amd64", "linux/arm64"]),
+        ("web", "platform/worker", ["linux/amd64", "linux/arm64"]),
+    ]
+
+
+def test_answers_a_failed_init_prints_make_the_same_spec(repo, tmp_path, monkeypatch):
+    import shlex
+
+    (repo / "gen-ci.yml").write_text("# someone's spec\n")
+    answers = "both\n2\n.\nplatform/api\nweb\n\nlinux/arm64\nsimple\n\nmake test\n\nmain,release/*\nbig\n"
+    failed = CliRunner().invoke(main, ["init"], input=answers)
+    assert failed.exit_code == 2 and "never overwrites" in failed.output
+    (command,) = [line.split(": ", 2)[2] for line in failed.output.splitlines() if "your answers, to run again:" in line]
+    again = tmp_path / "again"
+    again.mkdir()
+    subprocess.run(["git", "init", "-q", str(again)], check=True)
+    monkeypatch.chdir(again)
+    words = shlex.split(command)
+    assert words[:3] == ["gen-ci", "init", "--yes"]
+    assert invoke(*words[1:]).exit_code == 0
+    spec = (again / "gen-ci.yml").read_text()
+    for expected in ('"platform/api"', '"platform/web"', 'context: "web"', '["linux/arm64"]', '"make test"',
+                     '["ref", "sha"]', '["main", "release/*"]', 'gitlab: ["big"]'):
+        assert expected in spec, expected
