@@ -337,7 +337,7 @@ def explain(rule_id: str) -> None:
     """
     import difflib
 
-    from generator.diagnostics import CODES, DOCS
+    from generator.diagnostics import CODES, DOCS, LINT_DOCS
     from generator.lint.engine import ALL_RULES
 
     entries = {code: (name, text) for code, (name, text) in CODES.items()}
@@ -351,7 +351,7 @@ def explain(rule_id: str) -> None:
         click.echo(f"gen-ci: no such id {rule_id!r}{hint} (known: {', '.join(spans)})", err=True)
         sys.exit(EXIT_INVALID)
     name, text = entries[key]
-    click.echo(f"{key} {name}\n\n{text}\n\nMore: {DOCS}{name}")
+    click.echo(f"{key} {name}\n\n{text}\n\nMore: {DOCS if key in CODES else LINT_DOCS}{name}")
 
 
 @main.command()

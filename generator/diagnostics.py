@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Ids link to their entry in this repository's README (each has an anchor named after the id).
-DOCS = "README.md#"
+# Ids link to their entry in gen-ci's docs (each has an anchor named after the id).
+DOCS = "docs/errors.md#"
+LINT_DOCS = "docs/lint.md#"
 
-# Every id gen-ci can report: (README anchor, what it means and how to fix it).
+# Every id gen-ci can report: (docs anchor, what it means and how to fix it).
 CODES: dict[str, tuple[str, str]] = {
     "GC001": ("yaml-syntax", "The spec is not readable as UTF-8 YAML: bad bytes, tabs in indentation, a syntax error, or a lone UTF-16 surrogate."),
     "GC002": ("yaml-structure", "The spec is empty, has several documents, is not a mapping, has a non-string key, expands past 100,000 nodes through aliases, nests deeper than 64 levels, or exceeds 1 MB."),

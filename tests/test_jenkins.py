@@ -386,7 +386,7 @@ def test_jenkinsfile_paths_are_checked(cli, write_spec):
 def test_jenkins_lint_rules_are_documented_and_explained(cli):
     from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "lint.md").read_text()
     rules = JENKINS_RULES + COMPOSE_RULES
     assert len({r.id for r in rules}) == len({r.name for r in rules}) == len(rules) == 6
     for rule in rules:

@@ -44,11 +44,11 @@ def _ids(findings):
 
 
 def test_rule_ids_and_names_are_unique_and_documented():
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "lint.md").read_text()
     assert len({r.id for r in RULES}) == len({r.name for r in RULES}) == len(RULES) >= 9
     assert len({r.id for r in GITHUB_RULES}) == len({r.name for r in RULES + GITHUB_RULES}) - len(RULES) == len(GITHUB_RULES) >= 6
     for rule in RULES + GITHUB_RULES:
-        assert f'<a id="{rule.name}"></a>' in readme, f"README lacks the {rule.id} anchor"
+        assert f'<a id="{rule.name}"></a>' in readme, f"docs/lint.md lacks the {rule.id} anchor"
 
 
 @pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)
@@ -252,4 +252,4 @@ def test_sarif_is_valid_against_the_sarif_schema(cli, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     log = json.loads(result.stdout)
     assert {r["ruleId"] for r in log["runs"][0]["results"]} >= {"GL007", "GH005"}
-    assert all("README.md#" in rule["help"]["text"] for rule in log["runs"][0]["tool"]["driver"]["rules"])
+    assert all("docs/lint.md#" in rule["help"]["text"] for rule in log["runs"][0]["tool"]["driver"]["rules"])

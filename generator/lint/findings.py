@@ -1,4 +1,4 @@
-"""What every lint rule shares: a finding, a rule (a stable id, a README anchor, one check) and
+"""What every lint rule shares: a finding, a rule (a stable id, a docs anchor, one check) and
 the shell patterns the GitLab, GitHub and Jenkins rules read alike."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from generator.diagnostics import DOCS
+from generator.diagnostics import LINT_DOCS
 from generator.lint.document import PipelineFile
 
 
@@ -21,7 +21,7 @@ class Finding:
 
     @property
     def url(self) -> str:
-        return DOCS + self.name
+        return LINT_DOCS + self.name
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from generator import __version__
-from generator.diagnostics import DOCS
+from generator.diagnostics import LINT_DOCS
 from generator.lint.engine import ALL_RULES
 from generator.lint.findings import Finding
 
@@ -20,9 +20,9 @@ def as_json(findings: list[Finding]) -> str:
 
 
 def as_sarif(findings: list[Finding]) -> str:
-    # The docs are gen-ci's README, shipped with it: named, not linked to a host that may not be there.
+    # The docs are files in gen-ci's repository: named, not linked to a host that may not be there.
     rules = [
-        {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "help": {"text": f"{r.summary} See {DOCS}{r.name} in gen-ci's README."}}
+        {"id": r.id, "name": r.name, "shortDescription": {"text": r.summary}, "help": {"text": f"{r.summary} See {LINT_DOCS}{r.name} in gen-ci's repository."}}
         for r in ALL_RULES
     ]
     results = [

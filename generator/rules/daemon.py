@@ -34,7 +34,7 @@ def socket_without_runner_tags(spec: dict[str, Any], loaded: LoadedSpec) -> Iter
         yield loaded.diagnostic(
             ("docker", "mode") if explicit else ("targets", "gitlab"), "GC107",
             "socket mode on GitLab needs runners whose config.toml binds /var/run/docker.sock; "
-            "set runners.gitlab to the tags that select them (see the README's socket section)",
+            "set runners.gitlab to the tags that select them (see docs/docker.md, socket mode)",
         )
 
 
