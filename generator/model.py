@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import posixpath
 import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from generator import __version__, pins
 from generator.changes import repository_path
-from generator.tagging import TagRule, rules_from_spec, tag_script
+from generator.tagging import TagRule, Versioning, reads_released, rules_from_spec, tag_script
 
 SEVERITIES = ["low", "medium", "high", "critical"]
 
@@ -106,8 +107,9 @@ class Image:
     tag_prefix: str
     tag_suffix: str
     default_variant: bool  # with a suffix: every tag also without it
+    versioning: Versioning
     tag_script: str  # POSIX shell printing this image's tags for the job's ref (see tagging)
-    reads_git_tags: bool  # a latest rule compares the ref with the repository's other tags
+    reads_git_tags: bool  # latest and moving tags compare the version with the repository's other tags
 
 
 @dataclass(frozen=True)
@@ -281,8 +283,16 @@ def cache_registry(repository: str | None, registries_: list[Registry]) -> Regis
     return (named or own or [None])[0]
 
 
-def build_model(data: dict[str, Any]) -> Model:
-    """data has passed schema and semantic validation and carries every default."""
+def versioning(image: dict[str, Any], spec_dir: str) -> Versioning:
+    """The image's versions; a version file is named from the checkout's root, as the jobs read it."""
+    versions = image["versions"]
+    file = posixpath.normpath(posixpath.join(spec_dir, versions["file"])) if "file" in versions else ""
+    return Versioning(versions["scheme"], versions["from"], file)
+
+
+def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
+    """data has passed schema and semantic validation and carries every default; spec_dir is the
+    spec's folder from the checkout's root, which version files are named from."""
     docker = data["docker"]
     version = docker["version"]
     scan = data["scan"]
@@ -335,8 +345,9 @@ def build_model(data: dict[str, Any]) -> Model:
             tag_prefix=i.get("tag_prefix", ""),
             tag_suffix=i.get("tag_suffix", ""),
             default_variant=bool(i.get("tag_suffix")) and i["default_variant"],
-            tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"]),
-            reads_git_tags=any(rule.tag in ("semver", "latest") for rule in rules),
+            versioning=versioning(i, spec_dir),
+            tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"], versioning(i, spec_dir)),
+            reads_git_tags=reads_released(rules),
         )
         for i, rules in ((i, rules_from_spec(i["tags"])) for i in data["images"])
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from generator import pins
@@ -28,7 +29,8 @@ def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
     schema = spec_schema()
     complete = apply_defaults(loaded.data, schema, schema)
     check_rules(complete, loaded)
-    return loaded, complete, build_model(complete)
+    spec_dir = posixpath.dirname(display_name(Path(spec_file)))
+    return loaded, complete, build_model(complete, spec_dir)
 
 
 def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:

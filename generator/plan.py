@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 
 from generator.jenkins import schedule_branch
 from generator.model import Image, Model, Push
@@ -146,10 +148,25 @@ def publishes(model: Model, platform: str, run: Run, default_branch: str = "main
     return any(arm.kind == run.kind and arm.ref_type == run.ref_type and _matches(arm.patterns, run.ref) for arm in publishing(model.push, platform))
 
 
-def image_references(image: Image, event: str, run: Run, released: list[str]) -> list[str]:
-    known = [*released, run.ref] if run.ref_type == "tag" else list(released)
-    tags = tags_for(image.tag_rules, event, run.ref_type, run.ref, run.sha, known, image.tag_prefix, image.tag_suffix, image.default_variant)
+def version_file_text(image: Image, checkout: Path | None) -> str:
+    """The version file as the run's checkout holds it: this working tree's."""
+    if image.versioning.source != "file":
+        return ""
+    path = (checkout or Path.cwd()) / image.versioning.file
+    if not path.is_file():
+        raise PlanError(f"{image.id}: the version file {image.versioning.file} is not in the checkout ({path}), so no run could publish; add it or change versions.file")
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def image_references(image: Image, event: str, run: Run, released: list[str], checkout: Path | None = None, date: str = "") -> list[str]:
+    known = [*released, run.ref] if run.ref_type == "tag" and image.versioning.source == "tag" else list(released)
+    tags = tags_for(image.tag_rules, event, run.ref_type, run.ref, run.sha, known, image.tag_prefix, image.tag_suffix,
+                    image.default_variant, image.versioning, version_file_text(image, checkout), date or utc_date())
     return [f"{registry.spelled}:{tag}" for registry in image.registries for tag in tags]
+
+
+def utc_date() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d")
 
 
 @dataclass(frozen=True)
@@ -163,13 +180,14 @@ class Outcome:
     jobs: list[str] = field(default_factory=list)
 
 
-def outcome(model: Model, platform: str, run: Run, released: list[str] = (), default_branch: str = "main") -> Outcome:
+def outcome(model: Model, platform: str, run: Run, released: list[str] = (), default_branch: str = "main",
+            checkout: Path | None = None, date: str = "") -> Outcome:
     if platform not in PIPELINES:
         raise PlanError(f"--platform {platform}: choose one of {', '.join(PIPELINES)}")
     started = runs(model, platform, run, default_branch)
     publishing_run = started and publishes(model, platform, run, default_branch)
     event = event_of(model.push, platform, run.kind) if publishing_run else None
-    references = sorted({ref for image in model.images for ref in image_references(image, event, run, list(released))}) if event else []
+    references = sorted({ref for image in model.images for ref in image_references(image, event, run, list(released), checkout, date)}) if event else []
     return Outcome(platform, run, started, publishing_run, event, references, jobs(model, platform, publishing_run) if started else [])
 
 

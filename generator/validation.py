@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -31,6 +32,21 @@ def did_you_mean(word: Any, choices: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+def _placeholder_hint(value: Any) -> str:
+    """For a tag template: the {name} outside the vocabulary, and the nearest that is in it."""
+    from generator.tagging import PLACEHOLDERS
+
+    if not isinstance(value, str):
+        return ""
+    # docker/metadata-action's names, and other names users bring, for what they mean here.
+    synonyms = {"branch": "ref", "tag": "ref", "sha": "sha7", "short_sha": "sha7", "commit": "sha40", "semver": "version"}
+    for name in re.findall(r"\{([^{}]*)\}", value):
+        if name not in PLACEHOLDERS:
+            close = [synonyms[name]] if name in synonyms else difflib.get_close_matches(name, PLACEHOLDERS, n=1, cutoff=0.6)
+            return f"; {{{name}}} is not in the vocabulary" + (f": did you mean {{{close[0]}}}?" if close else f" ({', '.join(PLACEHOLDERS)})")
+    return ""
+
+
 def _describe(error: Any) -> tuple[str, str, bool]:
     """(code, message, at_key) for one jsonschema error."""
     kind, value, schema = error.validator, error.instance, error.schema
@@ -53,7 +69,7 @@ def _describe(error: Any) -> tuple[str, str, bool]:
         listed = ", ".join(json.dumps(c) for c in choices)
         return "GC012", f"{_short(value)} is not allowed; use one of: {listed}{did_you_mean(value, [str(c) for c in choices])}", False
     if kind == "pattern":
-        return "GC013", f"{_short(value)} is not a valid value here ({expected or 'must match ' + error.validator_value})", False
+        return "GC013", f"{_short(value)} is not a valid value here ({expected or 'must match ' + error.validator_value}){_placeholder_hint(value)}", False
     if kind == "propertyNames":
         return "GC013", f"key {_short(value)} is not a valid name here", True
     return "GC015", f"{_short(value)}: {error.message.split(' is ', 1)[-1] if ' is ' in error.message else error.message}", False

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from generator.model import Model
 from generator.pipeline import compile_spec
+from generator.project import repository_root
 from generator.plan import PIPELINES, Outcome, PlanError, Run, outcome, parse_run
 
 
@@ -161,14 +162,15 @@ def plan_results(spec_file: Path, platform: str | None, event: str | None, sha: 
     _, model = compile_spec(spec_file)
     platforms = choose_platform(model, platform)
     tags = released_tags(spec_file, released)
+    checkout = repository_root(spec_file.resolve().parent)
     if event is not None:
         run = parse_run(event, sha)
-        return model, [outcome(model, p, run, tags, default_branch) for p in platforms]
+        return model, [outcome(model, p, run, tags, default_branch, checkout) for p in platforms]
     results = []
     for p in platforms:
         for run in usual_runs(model, p, default_branch):
             run = Run(run.kind, run.ref, (sha or "0" * 40).ljust(40, "0"))
-            results.append(outcome(model, p, run, tags, default_branch))
+            results.append(outcome(model, p, run, tags, default_branch, checkout))
     return model, results
 
 

@@ -43,6 +43,7 @@ from generator.rules.tags import (
     invalid_tag_rule,
     tag_rule_never_fires,
     variants_collide,
+    versions_incomplete,
 )
 from generator.rules.targets import (
     jenkins_limits,
@@ -77,6 +78,7 @@ RULES: list[Rule] = [
     repository_or_publish,
     invalid_tag_rule,
     variants_collide,
+    versions_incomplete,
     secret_in_build_arg,
     build_secrets_unreachable,
     registry_secret_name_refused,

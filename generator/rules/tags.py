@@ -9,7 +9,7 @@ from typing import Any
 from generator.diagnostics import Diagnostic
 from generator.loading import LoadedSpec
 from generator.model import normalise_repository, publishes, registries
-from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec
+from generator.tagging import KEYWORDS, MAX_TAG, rules_from_spec, versioned
 
 
 def invalid_tag_rule(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -55,6 +55,31 @@ def variants_collide(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
                     yield loaded.diagnostic(("images", index), "GC119", message)
 
 
+def versions_incomplete(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """A version source that names no file, a file no run reads, or a file outside the checkout."""
+    for index, image in enumerate(spec["images"]):
+        versions = image["versions"]
+        where = ("images", index, "versions")
+        if versions["from"] == "file" and "file" not in versions:
+            yield loaded.diagnostic((*where, "from"), "GC151", "versions from a file need the file: add file: VERSION (or package.json, pyproject.toml, Cargo.toml)")
+        elif versions["from"] == "tag" and "file" in versions:
+            yield loaded.diagnostic((*where, "file"), "GC151", "versions come from git tags (from: tag), so no run reads this file; add from: file, or remove file")
+        elif "file" in versions and _leaves_checkout(loaded.file, versions["file"]):
+            yield loaded.diagnostic((*where, "file"), "GC151", f"{versions['file']} (relative to the spec) leaves the repository, which a job's checkout holds; name a file inside it")
+        if "versions" in loaded.data["images"][index] and not any(versioned(rule) for rule in rules_from_spec(image["tags"])):
+            yield loaded.diagnostic(where, "GC109", "no tag rule of this image reads a version ({version}, {major}, semver, latest), so versions has no effect; remove it or add such a rule")
+
+
+def _leaves_checkout(spec_path: str, file: str) -> bool:
+    from pathlib import Path
+
+    from generator.project import repository_root
+
+    folder = Path(spec_path).resolve().parent
+    root = repository_root(folder)
+    return not (folder / file).resolve().is_relative_to(root.resolve())
+
+
 def tag_rule_never_fires(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     """A tag rule no publishing run could ever apply: accepted, it would silently publish nothing."""
     push = spec["push"]
@@ -79,8 +104,8 @@ def tag_rule_never_fires(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
                 types.add("tag")
             if rule.branches or rule.tags:
                 types &= ({"branch"} if rule.branches else set()) | ({"tag"} if rule.tags else set())
-            versioned = rule.tag == "semver" or rule.tag == "latest" and not rule.branches
-            if versioned and "tag" not in types:
+            # A version comes from a tag run's tag, or from the version file on every run.
+            if versioned(rule) and "tag" not in types and image["versions"]["from"] == "tag":
                 fix = (f"name the branches that get it: {{tag: latest, events: [{', '.join(sorted(reachable))}], branches: [main]}}"
                        if rule.tag == "latest" else "publish it on runs of push.tags")
                 yield loaded.diagnostic(
