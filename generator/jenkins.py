@@ -40,8 +40,8 @@ def _lines(condition: Any) -> list[str]:
 
 
 def literal(pattern: str) -> bool:
-    """A ref pattern that names exactly one ref: no glob (*, **) and no quantifier (+)."""
-    return not set(pattern) & set("*+")
+    """A ref pattern that names exactly one ref: no glob (*, **), quantifier (+) or class ([0-9])."""
+    return not set(pattern) & set("*+[")
 
 
 def schedule_branch(trigger_branches: list[str], push: dict[str, Any]) -> str | None:

@@ -52,6 +52,7 @@ class Registry:
     aws_region: str | None = None
     own: bool = False  # in the project's own registry
     own_path: str = ""  # what follows the project's own repository: "/cart" for platform/cart
+    tag_set: int = 0  # which of the image's tag sets it publishes: 0, the image's tags, or its own
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ class Image:
     build_args: dict[str, str]  # values are data
     build_args_from: dict[str, str]  # name -> what the job computes: version, revision, created, source
     secrets: dict[str, str]  # BuildKit secret id -> secret or variable name
-    labels: bool
+    labels: bool  # the computed OCI labels
+    custom_labels: dict[str, str]  # the spec's own labels, and a multi-platform index's annotations
     platforms: list[str]
     builds: list[PlatformBuild]  # one job per platform when there are several, merged by digest
     cache: str
@@ -109,6 +111,8 @@ class Image:
     default_variant: bool  # with a suffix: every tag also without it
     versioning: Versioning
     tag_script: str  # POSIX shell printing this image's tags for the job's ref (see tagging)
+    tag_sets: list[list[TagRule]]  # the image's tags, then each registry's own tags (Registry.tag_set)
+    tag_scripts: list[str]  # one script a tag set, tag_scripts[0] == tag_script
     reads_git_tags: bool  # latest and moving tags compare the version with the repository's other tags
 
 
@@ -283,6 +287,20 @@ def cache_registry(repository: str | None, registries_: list[Registry]) -> Regis
     return (named or own or [None])[0]
 
 
+def _tag_sets(image: dict[str, Any]) -> list[list[TagRule]]:
+    """The image's tag rules, then those of each registry that names its own."""
+    return [rules_from_spec(image["tags"])] + [rules_from_spec(entry["tags"]) for entry in image.get("publish", []) if "tags" in entry]
+
+
+def _tag_set_numbers(image: dict[str, Any]) -> list[int]:
+    numbers, own = [], 0
+    for entry in image.get("publish", [{}]):
+        if "tags" in entry:
+            own += 1
+        numbers.append(own if "tags" in entry else 0)
+    return numbers
+
+
 def versioning(image: dict[str, Any], spec_dir: str) -> Versioning:
     """The image's versions; a version file is named from the checkout's root, as the jobs read it."""
     versions = image["versions"]
@@ -312,15 +330,17 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
                     aws_region=r.get("aws_region"),
                     own=is_own(r["repository"]),
                     own_path=r["repository"][len(PLATFORM_REGISTRY):] if is_own(r["repository"]) else "",
+                    tag_set=tag_set,
                 )
-                for r in registries(i, push)
+                for r, tag_set in zip(registries(i, push), _tag_set_numbers(i))
             ],
             context=i["context"],
             dockerfile=i["dockerfile"],
             target=i.get("target"),
             build_args={name: value for name, value in i["build_args"].items() if isinstance(value, str)},
             build_args_from={name: value["from"] for name, value in i["build_args"].items() if isinstance(value, dict)},
-            labels=i["labels"],
+            labels=bool(i["labels"]),
+            custom_labels=dict(i["labels"]) if isinstance(i["labels"], dict) else {},
             secrets=dict(i["secrets"]),
             platforms=list(i["platforms"]),
             builds=[platform_build(p, data["runners"]) for p in i["platforms"]],
@@ -347,7 +367,9 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             default_variant=bool(i.get("tag_suffix")) and i["default_variant"],
             versioning=versioning(i, spec_dir),
             tag_script=tag_script(rules, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"], versioning(i, spec_dir)),
-            reads_git_tags=reads_released(rules),
+            tag_sets=(sets := _tag_sets(i)),
+            tag_scripts=[tag_script(s, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"], versioning(i, spec_dir)) for s in sets],
+            reads_git_tags=any(reads_released(s) for s in sets),
         )
         for i, rules in ((i, rules_from_spec(i["tags"])) for i in data["images"])
     ]

@@ -134,7 +134,9 @@ def runs(model: Model, platform: str, run: Run, default_branch: str = "main") ->
     if run.kind == "tag":
         return _matches(trig["tags"], run.ref)
     if run.kind == "pr":
-        # GitHub filters pull requests by their target branch; GitLab runs every merge request.
+        # Targets listed: both filter by them. Else GitHub by the trigger branches; GitLab runs every merge request.
+        if isinstance(trig["pull_requests"], list):
+            return _matches(trig["pull_requests"], run.ref)
         return bool(trig["pull_requests"]) and (platform == "gitlab" or _matches(trig["branches"], run.ref))
     if run.kind == "schedule":
         # GitHub runs schedules on the default branch alone; GitLab on the branch each schedule names.
@@ -160,9 +162,10 @@ def version_file_text(image: Image, checkout: Path | None) -> str:
 
 def image_references(image: Image, event: str, run: Run, released: list[str], checkout: Path | None = None, date: str = "") -> list[str]:
     known = [*released, run.ref] if run.ref_type == "tag" and image.versioning.source == "tag" else list(released)
-    tags = tags_for(image.tag_rules, event, run.ref_type, run.ref, run.sha, known, image.tag_prefix, image.tag_suffix,
-                    image.default_variant, image.versioning, version_file_text(image, checkout), date or utc_date())
-    return [f"{registry.spelled}:{tag}" for registry in image.registries for tag in tags]
+    text, date = version_file_text(image, checkout), date or utc_date()
+    sets = [tags_for(rules, event, run.ref_type, run.ref, run.sha, known, image.tag_prefix, image.tag_suffix,
+                     image.default_variant, image.versioning, text, date) for rules in image.tag_sets]
+    return [f"{registry.spelled}:{tag}" for registry in image.registries for tag in sets[registry.tag_set]]
 
 
 def utc_date() -> str:

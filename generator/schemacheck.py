@@ -15,7 +15,7 @@ _KNOWN = {
     "$schema", "$id", "$defs", "$ref", "title", "description", "default", "examples",
     "type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum",
     "properties", "additionalProperties", "propertyNames", "required", "minProperties",
-    "items", "minItems", "maxItems", "uniqueItems",
+    "maxProperties", "items", "minItems", "maxItems", "uniqueItems",
 }
 
 
@@ -95,6 +95,8 @@ def valid(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None = N
 def _valid_object(instance: dict[str, Any], schema: dict[str, Any], root: dict[str, Any]) -> bool:
     properties = schema.get("properties", {})
     if any(key not in instance for key in schema.get("required", [])) or len(instance) < schema.get("minProperties", 0):
+        return False
+    if len(instance) > schema.get("maxProperties", len(instance)):
         return False
     names = schema.get("propertyNames")
     extra = schema.get("additionalProperties", True)

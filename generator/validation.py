@@ -56,10 +56,10 @@ def _describe(error: Any) -> tuple[str, str, bool]:
     if kind == "required":
         return "GC014", error.message.replace("is a required property", "is required but missing"), False
     if kind == "type":
-        wanted = error.validator_value
-        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        wanted = " or ".join(types)
         hint = ""
-        if wanted == "boolean" and isinstance(value, str) and value in YAML11_BOOLEANS:
+        if "boolean" in types and isinstance(value, str) and value in YAML11_BOOLEANS:
             hint = f"; gen-ci reads YAML 1.2, where {value} is a string: write true or false"
         if wanted == "integer" and isinstance(value, float) and value.is_integer():
             hint = f"; YAML reads this spelling as a decimal number: write {int(value)}"

@@ -125,6 +125,7 @@ def predefined(event: str, ref: str = "", *, tag: bool = False, protected: bool 
     variables = {"CI_PIPELINE_SOURCE": event, "CI_COMMIT_REF_PROTECTED": "true" if protected else "false"}
     if event == "merge_request_event":
         variables["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"] = ref
+        variables["CI_MERGE_REQUEST_TARGET_BRANCH_NAME"] = ref  # the plan's pr runs name their target
         return variables
     variables["CI_COMMIT_REF_NAME"] = ref
     variables["CI_COMMIT_TAG" if tag else "CI_COMMIT_BRANCH"] = ref

@@ -95,6 +95,11 @@ def repair(spec: dict) -> dict:
         if docker.get("github_daemon") == "service":
             docker["dind_digest"] = "sha256:" + "0" * 64
     triggers = spec.setdefault("triggers", {})
+    # A class's range runs forwards within one kind of character (GC013, tested on its own).
+    for holder in (push, triggers, *(rule for image in spec["images"] for rule in image.get("tags", []) if isinstance(rule, dict))):
+        for kind in ("branches", "tags"):
+            if kind in holder:
+                holder[kind] = [re.sub(r"\[[^\]]*\]", "[0-9]", pattern) for pattern in holder[kind]]
     # Every push pattern must be reachable (GC114), and some trigger must exist (GC113).
     for kind in ("branches", "tags"):
         # + in a trigger is a quantifier (GitHub's filter syntax), so a push pattern holding one is unreachable.
@@ -187,6 +192,17 @@ def repair(spec: dict) -> dict:
         room = 128 - len(image.get("tag_prefix", "")) - len(image["tag_suffix"])
         kept = [rule for rule in image.get("tags", ["ref"]) if len(rule if isinstance(rule, str) else rule["tag"]) <= room]
         image["tags"] = kept or ["sha"]
+        # Versions: a file only where one is read (GC151), and only where some rule reads a version (GC109).
+        from generator.tagging import rules_from_spec, versioned
+
+        versions = image.get("versions")
+        if versions is not None:
+            if not any(versioned(rule) for rule in rules_from_spec(image.get("tags", ["ref"]))):
+                del image["versions"]
+            elif versions.get("from") == "file":
+                versions["file"] = "/".join(part for part in versions.get("file", "VERSION").split("/") if part != "..") or "VERSION"
+            else:
+                versions.pop("file", None)
     events = push.get("events", ["push"])
     triggers["manual"] = triggers.get("manual", True) or "manual" in events
     triggers["release"] = triggers.get("release", False) or "release" in events

@@ -4,6 +4,7 @@ to the spec changes in that table. It reads the same plan the outputs are render
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -63,7 +64,8 @@ def _example(patterns: list[str], fallback: str) -> str:
     pattern = patterns[0]
     if pattern in ("v*", "*", "**"):
         return fallback.lstrip("v") if pattern != "v*" else fallback
-    return pattern.replace("**", "1").replace("*", "1").replace("+", "")
+    classed = re.sub(r"\[([A-Za-z0-9])[^\]]*\]", r"\1", pattern)  # a class stands for its first character
+    return classed.replace("**", "1").replace("*", "1").replace("+", "")
 
 
 def describe(run: Run) -> str:

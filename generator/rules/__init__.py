@@ -20,6 +20,7 @@ from generator.rules.images import (
     cache_unwritable,
     duplicate_image_ids,
     image_unpinned,
+    label_reserved,
     path_outside_repository,
     secret_in_build_arg,
     services_and_prepare,
@@ -56,6 +57,7 @@ from generator.rules.triggers import (
     no_trigger,
     publish_event_unreachable,
     push_ref_unreachable,
+    ref_class_backwards,
 )
 
 RULES: list[Rule] = [
@@ -66,6 +68,7 @@ RULES: list[Rule] = [
     push_without_credentials,
     threshold_without_scanner,
     duplicate_image_ids,
+    label_reserved,
     socket_without_runner_tags,
     oidc_unsupported,
     setting_without_effect,
@@ -75,6 +78,7 @@ RULES: list[Rule] = [
     no_trigger,
     push_ref_unreachable,
     publish_event_unreachable,
+    ref_class_backwards,
     repository_or_publish,
     invalid_tag_rule,
     variants_collide,

@@ -74,6 +74,21 @@ def duplicate_image_ids(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Di
                 break
 
 
+COMPUTED_LABELS = ("org.opencontainers.image.source", "org.opencontainers.image.revision",
+                   "org.opencontainers.image.version", "org.opencontainers.image.created")
+
+
+def label_reserved(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """A label of the spec's own that gen-ci computes: two values, one silently lost."""
+    for index, image in enumerate(spec["images"]):
+        if isinstance(image["labels"], dict):
+            for name in image["labels"]:
+                if name in COMPUTED_LABELS:
+                    yield loaded.diagnostic(("images", index, "labels", name), "GC152",
+                                            f"gen-ci computes {name} in the job (the commit, its version and time, the repository); remove it here",
+                                            key=True)
+
+
 def threshold_without_scanner(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     raw_scan = loaded.data.get("scan", {})
     if spec["scan"]["tool"] == "grype" and spec["scan"]["security_report"] and "gitlab" in spec["targets"]:

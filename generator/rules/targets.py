@@ -32,6 +32,7 @@ def rootless_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagno
         yield loaded.diagnostic(("scan", "tool"), "GC130", f"{why} runs the scanner as the job's image, and grype's image has no shell; use tool: trivy")
     for index, image in enumerate(spec["images"]):
         where = ("images", index)
+        yield from _registry_tags(image, where, "GC130", why, loaded)
         if len(image["platforms"]) > 1:
             yield loaded.diagnostic((*where, "platforms"), "GC130", f"{why} builds one platform per image: emulation needs a privileged binfmt set-up; use mode: dind for multi-platform images")
         if image["services"]:
@@ -43,6 +44,13 @@ def rootless_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagno
     for entry, repository_at, auth_at in registry_entries(spec):
         if entry.get("auth") == "oidc":
             yield loaded.diagnostic(auth_at, "GC130", f"{why} has no AWS CLI beside the copy tool to trade the OIDC token for ECR credentials; use auth: secrets")
+
+
+def _registry_tags(image: dict[str, Any], where: tuple[str | int, ...], code: str, why: str, loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for number, entry in enumerate(image.get("publish", [])):
+        if "tags" in entry:
+            yield loaded.diagnostic((*where, "publish", number, "tags"), code,
+                                    f"{why} publishes one set of tags to every registry of an image; move these rules to the image's tags")
 
 
 def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -66,8 +74,15 @@ def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnos
             f"{why} cannot sign keyless: Jenkins gives builds no OIDC identity for Sigstore; remove sign "
             "(GitHub and GitLab outputs of this spec still sign by default), or render Jenkins from a spec of its own",
         )
+    if isinstance(spec["triggers"]["pull_requests"], list):
+        yield loaded.diagnostic(
+            ("triggers", "pull_requests"), "GC131",
+            f"{why} builds the change requests its branch source discovers, whatever their target; filter targets in the "
+            "job's branch source (Discover pull requests), and write pull_requests: true",
+        )
     for index, image in enumerate(spec["images"]):
         where = ("images", index)
+        yield from _registry_tags(image, where, "GC131", why, loaded)
         if len(image["platforms"]) > 1:
             yield loaded.diagnostic((*where, "platforms"), "GC131", f"{why} builds one platform per image; list one platform, or build multi-platform images on GitHub or GitLab")
         if image.get("paths"):

@@ -122,9 +122,35 @@ def _trigger_reaches(trigger: str, push_pattern: str) -> bool:
 
     The push glob is probed with a few typical refs it matches (each * and ** filled in).
     """
+    if trigger == push_pattern:
+        return True
     regex = re.compile(glob_regex(trigger))
+    classed = re.sub(r"\[([A-Za-z0-9])[^\]]*\]", r"\1", push_pattern)  # a class probed with its first character
     probes = {
-        push_pattern.replace("**", fill).replace("*", part).replace("+", plus)
+        classed.replace("**", fill).replace("*", part).replace("+", plus)
         for fill in ("x", "x/y") for part in ("x", "1", "1.0.0", "1.0.0-rc.1") for plus in ("", "+")
     }
     return any(regex.fullmatch(probe) and re.fullmatch(glob_regex(push_pattern), probe) for probe in probes)
+
+
+def _ref_patterns(spec: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    trig, push = spec["triggers"], spec["push"]
+    for key in ("branches", "tags"):
+        yield from ((("triggers", key, n), p) for n, p in enumerate(trig[key]))
+        yield from ((("push", key, n), p) for n, p in enumerate(push[key]))
+    if isinstance(trig["pull_requests"], list):
+        yield from ((("triggers", "pull_requests", n), p) for n, p in enumerate(trig["pull_requests"]))
+    for index, image in enumerate(spec["images"]):
+        for number, rule in enumerate(image["tags"]):
+            if isinstance(rule, dict):
+                for key in ("branches", "tags"):
+                    yield from ((("images", index, "tags", number, key, n), p) for n, p in enumerate(rule.get(key, [])))
+
+
+def ref_class_backwards(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """A character class whose range runs backwards ([9-0]) matches nothing on any platform."""
+    for where, pattern in _ref_patterns(spec):
+        for low, high in re.findall(r"([A-Za-z0-9])-([A-Za-z0-9])(?=[^\[]*\])", pattern):
+            if low > high or low.isdigit() != high.isdigit() or low.isupper() != high.isupper():
+                yield loaded.diagnostic(where, "GC013", f"{pattern!r}: [{low}-{high}] is not a range; write [{min(low, high)}-{max(low, high)}]")
+                break
