@@ -481,6 +481,9 @@ REPOSITORY_NAMES = {  # last segment: the id gen-ci derives, or None where it ca
     "web__2": "web-2", "9app": None, "null": None, "on": None, "true": None, "gate": "gate",
 }
 PATH_SPELLINGS = ["services/cart", "services/cart/", "./services/cart", "./services/cart/", "services//cart", "services/./cart/"]
+# Tag rules as users bring them, from docker/metadata-action and elsewhere: True where gen-ci's vocabulary has them.
+TAG_SPELLINGS = {"{ref}-{sha7}": True, "v{version}": True, "{major}.{minor}": True, "nightly-{date}": True, "{{branch}}": False,
+                 "{branch}": False, "{sha}": False, "{{sha}}": False, "{ref}-{SHA7}": False, "v{semver}": False}
 INTEGER_SPELLINGS = {"45": False, "4.5e1": True, "45.0": True, "4.5E+1": True, "0.45e2": True}
 
 
@@ -521,6 +524,11 @@ def written_specs(draw):
             derived = REPOSITORY_NAMES[name]
         if multi:
             item.append("    platforms: [linux/amd64, linux/arm64]")
+        tag = draw(st.one_of(st.none(), st.sampled_from(sorted(TAG_SPELLINGS))))
+        if tag is not None:
+            item.append(f"    tags: ['{tag}', sha]")
+            if not TAG_SPELLINGS[tag]:
+                expected.add(("GC013", f"{at}.tags[0]"))
         spelling = draw(st.one_of(st.none(), st.sampled_from(PATH_SPELLINGS)))
         if spelling:
             item.append(f"    paths: ['{spelling}']")
@@ -552,7 +560,7 @@ def written_specs(draw):
         if len(sharing) > 1:
             expected |= {("GC119", f"$.images[{index}]") for index in sharing}
     # The schema is checked first and the rules only on a spec that passes it.
-    wrong_types = {problem for problem in expected if problem[0] == "GC011"}
+    wrong_types = {problem for problem in expected if problem[0] in ("GC011", "GC013")}
     return "\n".join(lines) + "\n", wrong_types or expected, images
 
 
