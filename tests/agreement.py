@@ -169,6 +169,8 @@ def github_publishes(workflow: dict[str, Any], run: Run, tmp: Path, checkout: Pa
             continue
         # Every publish job waits for the gate and runs only when it said true (changed paths taken as changed).
         assert "needs.publish-gate.outputs.publish == 'true'" in job["if"], job_id
+        listed = tmp / f"{base['GEN_CI_NAME']}-repositories"
+        listed.unlink(missing_ok=True)
         for step in job["steps"]:
             script = step.get("run", "")
             if step.get("name", "").startswith(("Compute the tags of ", "Push ")):
@@ -179,7 +181,9 @@ def github_publishes(workflow: dict[str, Any], run: Run, tmp: Path, checkout: Pa
                 assert done.returncode == 0 or "no tag rule applies" in done.stdout + done.stderr, (job_id, step["name"], done.stderr)
                 if done.returncode != 0:
                     break
-        references += pushed_references(tmp / "calls.log")
+        pushed = pushed_references(tmp / "calls.log")
+        signed_where(listed, pushed, job_id)
+        references += pushed
         (tmp / "calls.log").unlink(missing_ok=True)
     return True, sorted({spelled(reference, f"ghcr.io/{project.lower()}") for reference in references})
 
@@ -226,16 +230,27 @@ def gitlab_publishes(pipeline: dict[str, Any], jobs: set[str], run: Run, tmp: Pa
         order = [name for name in (f"tags-{image}", job_id) if name in pipeline]
         for artifact in ("gen-ci-digest.txt", "gen-ci-candidate-digest.txt"):  # what earlier jobs hand over
             (checkout / artifact).write_text("sha256:" + "0" * 64 + "\n")
+        (checkout / "gen-ci-repositories.txt").unlink(missing_ok=True)
         for name in order:
             for item in _script_items(pipeline[name], pipeline):
-                if "gen-ci-tags.txt" not in item:
+                if "gen-ci-tags" not in item:
                     continue
                 env = {**variables, **{k: str(v) for k, v in (pipeline[name].get("variables") or {}).items() if isinstance(v, str)}}
                 done = _run_shell(item, env, checkout, shell="sh")
                 assert done.returncode == 0 or "no tag rule applies" in done.stderr, (name, item[:200], done.stderr)
-        references += pushed_references(tmp / "calls.log")
+        pushed = pushed_references(tmp / "calls.log")
+        signed_where(checkout / "gen-ci-repositories.txt", pushed, job_id)
+        references += pushed
         (tmp / "calls.log").unlink(missing_ok=True)
     return True, sorted({spelled(reference, f"{GITLAB_REGISTRY}/{project}") for reference in references})
+
+
+def signed_where(listed: Path, pushed: list[str], job_id: str) -> None:
+    """The repositories a publish job lists for signing are exactly those it pushed to on this run."""
+    if not pushed:
+        return
+    assert listed.is_file(), f"{job_id}: no list of pushed repositories"
+    assert set(listed.read_text().split()) == {reference.rsplit(":", 1)[0] for reference in pushed}, job_id
 
 
 # --- Jenkins --------------------------------------------------------------------------------
