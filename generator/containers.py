@@ -22,6 +22,10 @@ def service_variables(services: list[Service]) -> dict[str, str]:
         found[f"GEN_CI_SERVICE_{number}_IMAGE"] = service["image"]
         if service["ready"]:
             found[f"GEN_CI_SERVICE_{number}_READY"] = service["ready"]
+        if service["entrypoint"]:
+            found[f"GEN_CI_SERVICE_{number}_ENTRYPOINT"] = service["entrypoint"]
+        for place, argument in enumerate(service["command"], 1):
+            found[f"GEN_CI_SERVICE_{number}_ARG_{place}"] = argument
         for key, value in service["env"].items():
             found[_env_variable(number, service, key)] = value
     return found
@@ -52,7 +56,11 @@ def start_services(services: list[Service], prefix: str, host_network: bool) -> 
         name = service["name"]
         network = "--network=host" if host_network else f'--network "{prefix}-net" --network-alias {shlex.quote(name)}'
         env = "".join(f' \\\n  --env {key}="${_env_variable(number, service, key)}"' for key in service["env"])
-        lines.append(f'docker run --detach --name {_named(prefix, name)} {network}{env} "$GEN_CI_SERVICE_{number}_IMAGE" > /dev/null')
+        entrypoint = f' \\\n  --entrypoint "$GEN_CI_SERVICE_{number}_ENTRYPOINT"' if service["entrypoint"] else ""
+        arguments = "".join(f' "$GEN_CI_SERVICE_{number}_ARG_{place}"' for place in range(1, len(service["command"]) + 1))
+        lines.append(
+            f'docker run --detach --name {_named(prefix, name)} {network}{env}{entrypoint} "$GEN_CI_SERVICE_{number}_IMAGE"{arguments} > /dev/null'
+        )
     checked = [(number, service) for number, service in enumerate(services, 1) if service["ready"]]
     if checked:
         lines += [
@@ -114,3 +122,54 @@ def prepare(outputs: list[str], netflag: str) -> str:
         'rm -f "$prepared"',
         f"echo 'Prepared for the build:' {words}",
     ])
+
+
+def _identifier(name: str) -> str:
+    if not name.isidentifier() or shlex.quote(name) != name:  # the schema allows only [A-Z][A-Z0-9_]*
+        raise ValueError(f"variable name {name!r} is not a plain identifier")
+    return name
+
+
+def _project(prefix: str, number: int) -> str:
+    return f'"{prefix}-checkout-{number}"'
+
+
+def checkout_tests(tests: list[dict[str, Any]], prefix: str, candidate: str, services: list[Service], host_network: bool) -> str:
+    """Run the spec's tests from the checkout on the job; `candidate` is shell naming the candidate by digest."""
+    lines = ["# Your own tests, from the checkout, on this job: each gets the candidate by digest in the variable it names."]
+    if services:
+        network = "host" if host_network else f"{prefix}-net"
+        lines.append(f'GEN_CI_NETWORK="{network}"  # where the services run: docker run --network "$GEN_CI_NETWORK"')
+        lines.append("export GEN_CI_NETWORK")
+    for number, test in enumerate(tests, 1):
+        variable = _identifier(test["image_variable"])
+        if test["compose"]:
+            # A project name of the job's own: nothing it starts meets another job's containers.
+            lines.append(
+                f'{variable}={candidate} docker compose --file {shlex.quote(test["compose"])} --project-name {_project(prefix, number)} '
+                f'run --rm {shlex.quote(test["service"])}'
+            )
+        else:
+            script = "./" + test["script"]
+            lines += [
+                f"if [ ! -x {shlex.quote(script)} ]; then",
+                f'  echo {shlex.quote(test["script"] + " is not executable; commit it with: git update-index --chmod=+x " + test["script"])} >&2',
+                "  exit 1",
+                "fi",
+                f"{variable}={candidate} {shlex.quote(script)}",
+            ]
+    return "\n".join(lines)
+
+
+def checkout_tests_after(tests: list[dict[str, Any]], prefix: str, failed: str) -> str:
+    """Logs of the compose projects when the job failed (`failed` is a shell test), then their removal."""
+    composed = [(number, test) for number, test in enumerate(tests, 1) if test["compose"]]
+    lines = []
+    for number, test in composed:
+        # The file may require its variable even to stop: any value will do here.
+        command = f'{_identifier(test["image_variable"])}=none docker compose --file {shlex.quote(test["compose"])} --project-name {_project(prefix, number)}'
+        lines += [
+            f"if {failed}; then {command} logs --no-color --tail 200 || true; fi",
+            f"{command} down --volumes --remove-orphans --timeout 10 > /dev/null 2>&1 || true",
+        ]
+    return "\n".join(lines)

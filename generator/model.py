@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import posixpath
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator import __version__, pins
@@ -74,6 +74,18 @@ class Service:
     env: dict[str, str]  # values are data
     ready: str | None  # shell run inside the service until it succeeds
     timeout_seconds: int
+    entrypoint: str | None = None  # data: replaces the image's entrypoint
+    command: list[str] = field(default_factory=list)  # data: one word each, after the image
+
+
+@dataclass(frozen=True)
+class CheckoutTest:
+    """A test on the job, from the checkout, against the candidate: a compose service or a script."""
+
+    compose: str | None
+    service: str | None
+    script: str | None
+    image_variable: str  # carries the candidate by digest
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,7 @@ class Image:
     cache_clean_release: bool
     test: str | None
     services: list[Service]
+    checkout_tests: list[CheckoutTest]
     prepare: Prepare | None
     paths: list[str]  # build on pull requests and branch pushes only when these (or shared_paths) changed
     tag_rules: list[TagRule]
@@ -356,8 +369,14 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
                     env=dict(service["env"]),
                     ready=service.get("ready", {}).get("command"),
                     timeout_seconds=service.get("ready", {}).get("timeout_seconds", 0),
+                    entrypoint=service.get("entrypoint"),
+                    command=list(service.get("command", [])),
                 )
                 for service in i["services"]
+            ],
+            checkout_tests=[
+                CheckoutTest(test.get("compose"), test.get("service"), test.get("script"), test["image_variable"])
+                for test in i.get("checkout_tests", [])
             ],
             prepare=Prepare(i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"])) if "prepare" in i else None,
             paths=[repository_path(path) for path in i.get("paths", [])],

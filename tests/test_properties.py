@@ -173,6 +173,17 @@ def repair(spec: dict) -> dict:
             reference = image["prepare"]["image"]
             if "@" not in reference and not any(c.isdigit() for c in reference.rsplit("/", 1)[-1].partition(":")[2]):
                 image["prepare"]["image"] = reference.split(":")[0] + ":1.0"
+        # Checkout tests: a compose file with its service, or a script (GC153), in a variable of their own.
+        for test in image.get("checkout_tests", []):
+            if "compose" in test:
+                test.pop("script", None)
+                test.setdefault("service", "tests")
+            else:
+                test.pop("service", None)
+                test.setdefault("script", "tests/smoke.sh")
+            if test.get("image_variable", "IMAGE").startswith(("DOCKER_", "COMPOSE_", "BUILDKIT_", "GEN_CI_", "CI_", "GITHUB_", "RUNNER_", "ACTIONS_", "GITLAB_")) \
+                    or test.get("image_variable") in ("PATH", "HOME", "SHELL", "USER", "PWD", "CANDIDATE", "PLATFORM"):
+                test["image_variable"] = "IMAGE"
         image["paths"] = [path for path in image.get("paths", []) if ".." not in path.split("/")] or None
         if image["paths"] is None:
             del image["paths"]
@@ -208,6 +219,9 @@ def repair(spec: dict) -> dict:
     triggers["release"] = triggers.get("release", False) or "release" in events
     if "schedule" in events and not triggers["schedule"]:
         triggers["schedule"] = ["0 4 * * 1"]
+    if "schedule" in events and not push.get("branches"):  # schedules publish refs push.branches names (GC114)
+        push["branches"] = ["main"]
+        triggers["branches"] = list(dict.fromkeys(["main", *triggers["branches"]]))
     if {"release", "manual"} & set(events):
         push["tags"] = push.get("tags") or ["v*"]
         triggers["tags"] = list(dict.fromkeys(triggers["tags"] + push["tags"]))
@@ -230,6 +244,7 @@ def repair(spec: dict) -> dict:
             image["platforms"] = image.get("platforms", ["linux/amd64"])[:1]
             image.pop("services", None)
             image.pop("prepare", None)
+            image.pop("checkout_tests", None)
             for entry in image.get("publish", []):
                 if entry.get("auth") == "oidc":
                     entry.update(auth="secrets", username="REGISTRY_USER", password="REGISTRY_PASSWORD")
@@ -300,6 +315,7 @@ def _repair_for_jenkins(spec: dict) -> None:
     for index, image in enumerate(spec["images"]):
         image["platforms"] = image.get("platforms", ["linux/amd64"])[:1]
         image.pop("paths", None)
+        image.pop("checkout_tests", None)
         if image.get("cache") in ("registry", "gha"):
             image["cache"] = "auto"
         for number, entry in enumerate(image.get("publish", [])):

@@ -211,8 +211,10 @@ def _inside(path: str, context: str) -> bool:
 
 def services_and_prepare(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     for index, image in enumerate(spec["images"]):
-        if image["services"] and "test" not in image:
-            yield loaded.diagnostic(("images", index, "services"), "GC109", "services start for the test alone, and this image has no test; add test or remove services")
+        if image["services"] and "test" not in image and "checkout_tests" not in image:
+            yield loaded.diagnostic(
+                ("images", index, "services"), "GC109", "services start for the tests alone, and this image has no test or checkout_tests; add one or remove services",
+            )
         seen: dict[str, int] = {}
         for number, service in enumerate(image["services"]):
             if service["name"] in seen:
@@ -276,3 +278,28 @@ def cache_unwritable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagn
                     "put the cache on one of the image's registries",
                 )
                 break
+
+
+# Names the job itself sets or reads: a test's candidate variable must never replace one of them.
+_RESERVED_VARIABLES = ("PATH", "HOME", "SHELL", "USER", "PWD", "CANDIDATE", "PLATFORM")
+_RESERVED_PREFIXES = ("DOCKER_", "COMPOSE_", "BUILDKIT_", "GEN_CI_", "CI_", "GITHUB_", "RUNNER_", "ACTIONS_", "GITLAB_")
+
+
+def checkout_test_invalid(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        for number, test in enumerate(image.get("checkout_tests", [])):
+            where = ("images", index, "checkout_tests", number)
+            if "compose" in test and "script" in test:
+                yield loaded.diagnostic((*where, "script"), "GC153", "a checkout test runs a compose service or a script, not both; make them two entries")
+            elif "compose" in test and "service" not in test:
+                yield loaded.diagnostic(where, "GC153", "compose needs service: the compose service to run (docker compose run --rm SERVICE), whose exit status is the test's")
+            elif "service" in test and "compose" not in test:
+                yield loaded.diagnostic((*where, "service"), "GC153", "service names a service of a compose file; add compose: the file, relative to the repository root")
+            elif "compose" not in test and "script" not in test:
+                yield loaded.diagnostic(where, "GC153", "a checkout test needs compose (with service) or script")
+            variable = test["image_variable"]
+            if variable in _RESERVED_VARIABLES or variable.startswith(_RESERVED_PREFIXES):
+                yield loaded.diagnostic(
+                    (*where, "image_variable"), "GC153",
+                    f"{variable} is a name the job or its tools read; name the candidate's variable otherwise (IMAGE, APP_IMAGE)",
+                )

@@ -37,6 +37,11 @@ def rootless_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagno
             yield loaded.diagnostic((*where, "platforms"), "GC130", f"{why} builds one platform per image: emulation needs a privileged binfmt set-up; use mode: dind for multi-platform images")
         if image["services"]:
             yield loaded.diagnostic((*where, "services"), "GC130", f"{why} has no daemon to start services beside the test; use mode: dind or socket for tests that need services")
+        if "checkout_tests" in image:
+            yield loaded.diagnostic(
+                (*where, "checkout_tests"), "GC130",
+                f"{why} has no daemon to run the candidate beside compose files and scripts; use mode: dind or socket, or test inside the image with test",
+            )
         if "prepare" in image:
             yield loaded.diagnostic((*where, "prepare"), "GC130", f"{why} has no daemon to run the prepare image; use mode: dind or socket")
         if image["cache"] == "registry":
@@ -83,6 +88,11 @@ def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnos
     for index, image in enumerate(spec["images"]):
         where = ("images", index)
         yield from _registry_tags(image, where, "GC131", why, loaded)
+        if "checkout_tests" in image:
+            yield loaded.diagnostic(
+                (*where, "checkout_tests"), "GC131",
+                f"{why} runs the test inside the image only; run compose files and scripts in a stage of your own after gen-ci's, or render them for GitHub or GitLab",
+            )
         if len(image["platforms"]) > 1:
             yield loaded.diagnostic((*where, "platforms"), "GC131", f"{why} builds one platform per image; list one platform, or build multi-platform images on GitHub or GitLab")
         if image.get("paths"):
