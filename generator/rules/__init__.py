@@ -7,6 +7,7 @@ from typing import Any
 
 from generator.diagnostics import SpecError
 from generator.loading import LoadedSpec
+from generator.rules.chains import build_arg_image, image_chain_cycle, image_chain_unsupported
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
@@ -97,6 +98,9 @@ RULES: list[Rule] = [
     tag_rule_never_fires,
     registry_logins_clash,
     build_arg_trimmed_on_github,
+    build_arg_image,
+    image_chain_cycle,
+    image_chain_unsupported,
 ]
 
 
