@@ -59,7 +59,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC155": ("build-arg-image-unknown", "A build arg {from: image} naming no other image of the spec: an unknown id (the closest is suggested) or the image itself."),
     "GC156": ("image-chain-cycle", "Images built from each other in a circle (a from b, b from a): none could build first."),
     "GC157": ("image-chain-platforms", "An image built from another with different platforms: each platform builds from the base's candidate of the same platform."),
-    "GC158": ("image-chain-unsupported", "Something an image chain cannot do yet: the Jenkins target, docker.mode rootless, change filters (paths) or a registry cache on an image of the chain."),
+    "GC158": ("image-chain-unsupported", "Something an image chain cannot do: the Jenkins target, docker.mode rootless, change filters (paths) or a registry cache on an image of the chain, or GitLab with a docker.version whose buildx cannot read OCI layouts (before 29.4.0)."),
     "GC141": ("build-arg-name-reserved", "A build arg whose value ends in white space, named like a variable the GitHub build step's own tools read (PATH, DOCKER_*, HTTP_PROXY...): such values travel in that step's environment."),
 }
 

@@ -142,6 +142,7 @@ def _environment(platform: str) -> Any:
     env.filters["gitlab_paths"] = changes.gitlab_paths
     env.globals["predicate_program"] = predicate_program()
     env.globals["layout_program"] = layout_program()
+    env.globals["push_layout_program"] = (Path(__file__).parent / "pushlayout.py").read_text(encoding="utf-8")
     return env
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from generator.diagnostics import SpecError
 from generator.loading import LoadedSpec
-from generator.rules.chains import build_arg_image, image_chain_cycle, image_chain_unsupported
+from generator.rules.chains import build_arg_image, image_chain_cycle, image_chain_old_client, image_chain_unsupported
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
@@ -101,6 +101,7 @@ RULES: list[Rule] = [
     build_arg_image,
     image_chain_cycle,
     image_chain_unsupported,
+    image_chain_old_client,
 ]
 
 

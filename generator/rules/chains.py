@@ -108,3 +108,22 @@ def image_chain_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterato
         if image["cache"] == "registry":
             yield loaded.diagnostic(("images", index, "cache"), "GC158",
                                     f"{ids[index]} is in an image chain, whose candidate jobs hold no registry credentials to write a registry cache; use cache: auto or none")
+
+
+def image_chain_old_client(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """GitLab publishes a chain's images from their kept OCI layouts with buildx imagetools, as it merges platforms."""
+    from generator.rules.platforms import GITLAB_MERGE_VERSION
+
+    version = tuple(int(part) for part in spec["docker"]["version"].split("."))
+    if "gitlab" not in spec["targets"] or version >= GITLAB_MERGE_VERSION or spec["docker"]["mode"] == "rootless":
+        return
+    if not any(value["from"] == "image" and "image" in value for _, _, value in _image_args(spec)):
+        return
+    first = next(index for index, _, value in _image_args(spec))
+    arg = next(name for index, name, _ in _image_args(spec) if index == first)
+    yield loaded.diagnostic(
+        ("docker", "version") if "version" in loaded.data.get("docker", {}) else ("images", first, "build_args", arg),
+        "GC158",
+        f"GitLab publishes the images of a chain from their kept OCI layouts with buildx imagetools, which the "
+        f"docker:{spec['docker']['version']}-cli image's buildx cannot do; set docker.version to 29.4.0 or newer",
+    )
