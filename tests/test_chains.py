@@ -309,3 +309,10 @@ def test_a_chain_renders_and_plans_together(cli, write_spec):
 
 
 assert LINE  # the located form every refusal above is read with
+
+
+def test_rule_chain_job_names_clash(cli, write_spec):
+    spec = SPEC.format(targets="{github: ci.yml}", platforms="[linux/amd64]", arg="{from: image, image: base}")
+    spec += "  - id: app-amd64\n    repository: ghcr.io/acme/other\n"
+    rows = _errors(cli(str(write_spec(spec))))
+    assert [(r["code"], r["path"]) for r in rows] == [("GC106", "$.images[1].id")]

@@ -7,7 +7,13 @@ from typing import Any
 
 from generator.diagnostics import SpecError
 from generator.loading import LoadedSpec
-from generator.rules.chains import build_arg_image, image_chain_cycle, image_chain_old_client, image_chain_unsupported
+from generator.rules.chains import (
+    build_arg_image,
+    chain_job_names_clash,
+    image_chain_cycle,
+    image_chain_old_client,
+    image_chain_unsupported,
+)
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
@@ -102,6 +108,7 @@ RULES: list[Rule] = [
     image_chain_cycle,
     image_chain_unsupported,
     image_chain_old_client,
+    chain_job_names_clash,
 ]
 
 

@@ -127,3 +127,29 @@ def image_chain_old_client(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator
         f"GitLab publishes the images of a chain from their kept OCI layouts with buildx imagetools, which the "
         f"docker:{spec['docker']['version']}-cli image's buildx cannot do; set docker.version to 29.4.0 or newer",
     )
+
+
+def chain_job_names_clash(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """An image of a chain names its jobs per platform even with one platform (build-<id>-<platform>),
+    which another image's jobs may already name (GC106, as duplicate_image_ids says for several platforms)."""
+    from generator.model import platform_slug
+    from generator.rules.images import _job_names
+
+    bases = _bases(spec)
+    members = {ident for ident, of in bases.items() if of} | {base for of in bases.values() for base in of}
+    ids = [image_id(image) for image in spec["images"]]
+    taken = {name: index for index, image in enumerate(spec["images"]) for name in _job_names(ids[index], image["platforms"])}
+    for index, image in enumerate(spec["images"]):
+        if ids[index] not in members or len(image["platforms"]) > 1:
+            continue
+        for role in ("build", "candidate"):
+            name = f"{role}-{ids[index]}-{platform_slug(image['platforms'][0])}"
+            if taken.get(name, index) != index:
+                other = taken[name]
+                yield loaded.diagnostic(
+                    ("images", index, "id") if "id" in image else ("images", index),
+                    "GC106",
+                    f"image {ids[index]!r} is in an image chain, whose jobs are named per platform ({name}), which "
+                    f"images[{other}] ({ids[other]}) already names; give this image a different id",
+                )
+                break
