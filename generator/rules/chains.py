@@ -67,7 +67,7 @@ def image_chain_cycle(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diag
     ids = [image_id(image) for image in spec["images"]]
     reported: set[str] = set()
     for start in ids:
-        path, todo = [start], [(start, [start])]
+        todo = [(start, [start])]  # depth first along build args: (image, the images walked to reach it)
         while todo:
             current, path = todo.pop()
             for base in sorted(bases.get(current, ())):
