@@ -56,6 +56,11 @@ CODES: dict[str, tuple[str, str]] = {
     "GC150": ("tag-rule-never-fires", "A tag rule no publishing run could apply: events push.events does not list, refs push.branches and push.tags never name, or semver/latest where no run builds a version tag."),
     "GC130": ("rootless-unsupported", "Something docker.mode rootless cannot do without a daemon or privilege: dind settings, GitHub, grype, several platforms, services, prepare, registry cache, OIDC."),
     "GC140": ("registry-login-clash", "Two registries of one image log in to one registry host with different credentials; Docker keeps one login a host, so give them the same credentials."),
+    "GC154": ("build-arg-image-incomplete", "A build arg {from: image} without image, or image without from: image."),
+    "GC155": ("build-arg-image-unknown", "A build arg {from: image} naming no other image of the spec: an unknown id (the closest is suggested) or the image itself."),
+    "GC156": ("image-chain-cycle", "Images built from each other in a circle (a from b, b from a): none could build first."),
+    "GC157": ("image-chain-platforms", "An image built from another with different platforms: each platform builds from the base's candidate of the same platform."),
+    "GC158": ("image-chain-unsupported", "Something an image chain cannot do: the Jenkins target, docker.mode rootless, change filters (paths) or a registry cache on an image of the chain, or GitLab with a docker.version whose buildx cannot read OCI layouts (before 29.4.0)."),
     "GC141": ("build-arg-name-reserved", "A build arg whose value ends in white space, named like a variable the GitHub build step's own tools read (PATH, DOCKER_*, HTTP_PROXY...): such values travel in that step's environment."),
 }
 

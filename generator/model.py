@@ -127,6 +127,13 @@ class Image:
     tag_sets: list[list[TagRule]]  # the image's tags, then each registry's own tags (Registry.tag_set)
     tag_scripts: list[str]  # one script a tag set, tag_scripts[0] == tag_script
     reads_git_tags: bool  # latest and moving tags compare the version with the repository's other tags
+    # Images built from images (build_args {from: image}): build arg name -> the base image's id.
+    build_args_image: dict[str, str] = field(default_factory=dict)
+    chain: list[str] = field(default_factory=list)  # the ids of every image built from or into this one, in build order
+    is_base: bool = False  # another image of the spec builds from this one's candidate
+    # Candidate jobs (one a platform) keep the tested image as an artifact, and publish jobs push
+    # those exact digests: several platforms, or an image in a chain, even with one platform.
+    kept_candidate: bool = False
 
 
 @dataclass(frozen=True)
@@ -321,6 +328,34 @@ def versioning(image: dict[str, Any], spec_dir: str) -> Versioning:
     return Versioning(versions["scheme"], versions["from"], file)
 
 
+def chained(images: list[Image]) -> list[Image]:
+    """Mark the images built from images: each chain (images joined by {from: image} build args)
+    in build order, bases before the images built from them; the rules have refused cycles."""
+    bases = {image.id: set(image.build_args_image.values()) for image in images}
+    linked = {image.id: set(bases[image.id]) for image in images}
+    for image in images:
+        for base in bases[image.id]:
+            linked[base].add(image.id)
+    order: list[str] = []
+    pending = [image.id for image in images]
+    while pending:  # the spec's order, each image after its bases
+        ready = [ident for ident in pending if bases[ident] <= set(order)] or pending[:1]
+        order.append(ready[0])
+        pending.remove(ready[0])
+    out = []
+    for image in images:
+        group, todo = set(), [image.id]
+        while todo:
+            ident = todo.pop()
+            if ident not in group:
+                group.add(ident)
+                todo += linked[ident]
+        chain = [ident for ident in order if ident in group] if len(group) > 1 else []
+        out.append(replace(image, chain=chain, is_base=any(image.id in bases[other] for other in bases),
+                           kept_candidate=len(image.builds) > 1 or bool(chain)))
+    return out
+
+
 def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
     """data has passed schema and semantic validation and carries every default; spec_dir is the
     spec's folder from the checkout's root, which version files are named from."""
@@ -351,7 +386,8 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             dockerfile=i["dockerfile"],
             target=i.get("target"),
             build_args={name: value for name, value in i["build_args"].items() if isinstance(value, str)},
-            build_args_from={name: value["from"] for name, value in i["build_args"].items() if isinstance(value, dict)},
+            build_args_from={name: value["from"] for name, value in i["build_args"].items() if isinstance(value, dict) and value["from"] != "image"},
+            build_args_image={name: value["image"] for name, value in i["build_args"].items() if isinstance(value, dict) and value["from"] == "image"},
             labels=bool(i["labels"]),
             custom_labels=dict(i["labels"]) if isinstance(i["labels"], dict) else {},
             secrets=dict(i["secrets"]),
@@ -393,6 +429,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
         for i, rules in ((i, rules_from_spec(i["tags"])) for i in data["images"])
     ]
     images = [replace(image, cache_registry=cache_registry(image.cache_repository, image.registries)) for image in images]
+    images = chained(images)
     return Model(
         name=data["name"],
         targets=dict(data["targets"]),

@@ -194,6 +194,26 @@ def outcome(model: Model, platform: str, run: Run, released: list[str] = (), def
     return Outcome(platform, run, started, publishing_run, event, references, jobs(model, platform, publishing_run) if started else [])
 
 
+def chains(model: Model) -> list[list[str]]:
+    """Images built from images, each chain in build order: they publish together, only if every one passed."""
+    out: list[list[str]] = []
+    for image in model.images:
+        if image.chain and image.chain not in out:
+            out.append(list(image.chain))
+    return out
+
+
+def chain_notes(model: Model) -> list[str]:
+    """What `gen-ci plan` says of each chain under its table."""
+    notes = []
+    for chain in chains(model):
+        built_from = {image.id: sorted(set(image.build_args_image.values())) for image in model.images if image.id in chain}
+        order = "; ".join(f"{ident} from {', '.join(bases)}" for ident, bases in built_from.items() if bases)
+        notes.append(f"{', '.join(chain)}: built in one pipeline ({order}, by the tested candidate's digest); "
+                     "they publish together, only if every one of them passed its build, test and scan")
+    return notes
+
+
 def jobs(model: Model, platform: str, publishing_run: bool) -> list[str]:
     """The jobs (Jenkins: stages) a run holds, every image's files taken as changed."""
     if platform == "jenkins":
@@ -206,7 +226,7 @@ def jobs(model: Model, platform: str, publishing_run: bool) -> list[str]:
     if platform == "github":
         names += (["publish-gate"] if model.push.enabled else []) + (["changes"] if filtered else [])
     for image in model.images:
-        slugs = [build.slug for build in image.builds] if len(image.builds) > 1 else []
+        slugs = [build.slug for build in image.builds] if image.kept_candidate else []
         if platform == "gitlab" and model.docker.mode == "rootless":
             # Daemonless: one build and one scan serve both kinds of run; publishing adds its own jobs.
             names += [f"build-{image.id}", *([f"scan-{image.id}"] if model.scan.tool != "none" else [])]

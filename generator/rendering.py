@@ -48,11 +48,13 @@ def github_exact_build_args(static: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in static.items() if trimmed_by_actions(f"{name}={value}")}
 
 
-def github_build_args(static: dict[str, str], computed: dict[str, str]) -> str:
-    """build-push-action's build-args input: static values kept inert, computed ones read from the describe step."""
+def github_build_args(static: dict[str, str], computed: dict[str, str], bases: dict[str, str] | None = None) -> str:
+    """build-push-action's build-args input: static values kept inert, computed ones read from the describe step,
+    base images (name -> image id) from the step that put their tested candidates in the candidate registry."""
     exact = github_exact_build_args(static)
     lines = [csv_field(name) if name in exact else github_literal(csv_field(f"{name}={value}")) for name, value in static.items()]
     lines += [csv_field(f"{name}=${{{{ steps.describe.outputs.{field} }}}}") for name, field in computed.items()]
+    lines += [csv_field(f"{name}=${{{{ steps.bases.outputs.{base} }}}}") for name, base in (bases or {}).items()]
     return canonical_scalar("\n".join(lines))
 
 
@@ -140,6 +142,7 @@ def _environment(platform: str) -> Any:
     env.filters["gitlab_paths"] = changes.gitlab_paths
     env.globals["predicate_program"] = predicate_program()
     env.globals["layout_program"] = layout_program()
+    env.globals["push_layout_program"] = (Path(__file__).parent / "pushlayout.py").read_text(encoding="utf-8")
     return env
 
 

@@ -176,6 +176,11 @@ SEMANTIC = {
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
     "GC141": "images: [{repository: ghcr.io/acme/app, build_args: {http_proxy: 'http://proxy:3128 '}}]\n",
     "GC140": "images: [{publish: [{repository: platform}, {repository: ghcr.io/acme/other, auth: secrets, username: U, password: P}]}]\npush: {environment: prod}\n",
+    "GC154": "images: [{id: base, repository: ghcr.io/acme/base}, {id: app, repository: ghcr.io/acme/app, build_args: {BASE_IMAGE: {from: image}}}]\n",
+    "GC155": "images: [{id: base, repository: ghcr.io/acme/base}, {id: app, repository: ghcr.io/acme/app, build_args: {BASE_IMAGE: {from: image, image: bsae}}}]\n",
+    "GC156": "images: [{id: a, repository: ghcr.io/acme/a, build_args: {B: {from: image, image: b}}}, {id: b, repository: ghcr.io/acme/b, build_args: {A: {from: image, image: a}}}]\n",
+    "GC157": "images: [{id: base, repository: ghcr.io/acme/base, platforms: [linux/amd64, linux/arm64]}, {id: app, repository: ghcr.io/acme/app, build_args: {BASE_IMAGE: {from: image, image: base}}}]\n",
+    "GC158": "images: [{id: base, repository: ghcr.io/acme/base}, {id: app, repository: ghcr.io/acme/app, paths: [app/**], build_args: {BASE_IMAGE: {from: image, image: base}}}]\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.
 OTHER_FILES = {"GC116"}

@@ -148,7 +148,11 @@ def test_publishing_is_decided_exactly_by_a_job_without_permissions(path):
             # A platform job runs in every run; only its steps that keep the candidate are gated.
             assert job.get("if") == ("${{ " + changed.removeprefix(" && ") + " }}" if changed else None), job_id
             gated = [step for step in job["steps"] if step.get("if") == "${{ " + publishing + " }}"]
-            assert [step["name"].split(" ")[0] for step in gated] in (["Keep", "Upload"], ["Keep", "Describe", "Upload"])
+            expected = (["Keep", "Upload"], ["Keep", "Describe", "Upload"])
+            if any(job_id in other["needs"] for other_id, other in jobs.items() if other_id.startswith("build-") and isinstance(other.get("needs"), list)):
+                # The base of an image chain keeps its candidate on every run: the jobs built from it read it.
+                expected = ([], ["Describe"])
+            assert [step["name"].split(" ")[0] for step in gated] in expected, job_id
         else:
             assert not merged and job["if"] == "${{ needs.publish-gate.outputs.publish != 'true'" + changed + " }}", job_id
 

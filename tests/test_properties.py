@@ -197,6 +197,9 @@ def repair(spec: dict) -> dict:
         if image["secrets"]:
             push.setdefault("build_environment", "build")
             push.setdefault("environment", "registry")
+        # Images built from images have rules of their own (GC154-GC158), tested in test_chains.py.
+        image["build_args"] = {name: value for name, value in image.get("build_args", {}).items()
+                               if not (isinstance(value, dict) and (value.get("from") == "image" or "image" in value))}
         # Variants apart (GC119), and fixed names that fit with the prefix and suffix (GC118).
         image["tag_suffix"] = f"-i{index}"
         image["default_variant"] = index == 0

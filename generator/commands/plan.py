@@ -12,7 +12,7 @@ from pathlib import Path
 from generator.model import Model
 from generator.pipeline import compile_spec
 from generator.project import repository_root
-from generator.plan import PIPELINES, Outcome, PlanError, Run, outcome, parse_run
+from generator.plan import PIPELINES, Outcome, PlanError, Run, chain_notes, outcome, parse_run
 
 
 def pipeline_targets(model: Model) -> list[str]:
@@ -155,6 +155,15 @@ def mermaid(model: Model, platform: str) -> str:
                 slug = "".join(c if c.isalnum() else "_" for c in platform_name)
                 lines.append(f"    {key}_{slug}_{steps[-1]} --> {key}_publish")
         lines.append("  end")
+    for image in model.images:
+        for base in dict.fromkeys(image.build_args_image.values()):
+            lines.append(f'  {"".join(c if c.isalnum() else "_" for c in base)} -- "by digest" --> {"".join(c if c.isalnum() else "_" for c in image.id)}')
+        # A chain publishes together: each publish job waits for every image of the chain.
+        for other in (o for o in model.images if publishing and image.registries and o.id in image.chain and o.id != image.id):
+            last = ["build", *(["test"] if other.test else []), *(["scan"] if model.scan.tool != "none" else [])][-1]
+            for build in other.builds:
+                slug = "".join(c if c.isalnum() else "_" for c in build.platform)
+                lines.append(f'  {"".join(c if c.isalnum() else "_" for c in other.id)}_{slug}_{last} --> {"".join(c if c.isalnum() else "_" for c in image.id)}_publish')
     if publishing and platform == "jenkins":
         lines.append("  %% Jenkins publishes every image in one stage, after every image passed")
     return "\n".join(lines) + "\n"
@@ -192,4 +201,4 @@ def plan(spec_file: Path, platform: str | None, event: str | None, sha: str | No
         if len(results) > 1:
             raise PlanError(f"this spec renders {', '.join(result.platform for result in results)}: choose one with --platform")
         return text(results[0])
-    return table(results)
+    return table(results) + "".join(f"note: {note}\n" for note in chain_notes(model))

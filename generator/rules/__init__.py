@@ -7,6 +7,13 @@ from typing import Any
 
 from generator.diagnostics import SpecError
 from generator.loading import LoadedSpec
+from generator.rules.chains import (
+    build_arg_image,
+    chain_job_names_clash,
+    image_chain_cycle,
+    image_chain_old_client,
+    image_chain_unsupported,
+)
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
@@ -99,6 +106,11 @@ RULES: list[Rule] = [
     tag_rule_never_fires,
     registry_logins_clash,
     build_arg_trimmed_on_github,
+    build_arg_image,
+    image_chain_cycle,
+    image_chain_unsupported,
+    image_chain_old_client,
+    chain_job_names_clash,
 ]
 
 
