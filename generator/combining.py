@@ -12,6 +12,7 @@ say so: the plan (generator.plan) is unchanged.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -34,6 +35,15 @@ def generated_name(name: str) -> bool:
     return name in GENERATED_NAMES or name.startswith(GENERATED_PREFIXES)
 
 
+def _operand(condition: str) -> str:
+    """A condition as one operand of &&: parenthesised only when it has an || of its own at the top
+    (&& binds tighter), so a protected-ref test stays at the top, where readers look for it."""
+    top = condition
+    while re.search(r"\([^()]*\)", top):
+        top = re.sub(r"\([^()]*\)", "_", top)
+    return f"({condition})" if "||" in top else condition
+
+
 def composed_rules(workflow: list[dict[str, Any]], own: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The job's rules with the workflow's conditions folded in (see the module's docstring)."""
     out: list[dict[str, Any]] = []
@@ -43,7 +53,7 @@ def composed_rules(workflow: list[dict[str, Any]], own: list[dict[str, Any]] | N
             continue
         for rule in own or [{}]:
             joined = dict(rule)
-            joined["if"] = f"({wrule['if']}) && ({rule['if']})" if "if" in rule else wrule["if"]
+            joined["if"] = f"{_operand(wrule['if'])} && {_operand(rule['if'])}" if "if" in rule else wrule["if"]
             out.append({"if": joined.pop("if"), **joined})
     return out
 
