@@ -41,7 +41,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC120": ("secret-in-build-arg", "A build arg whose name looks like a secret (TOKEN, PASSWORD, SECRET, KEY); build args stay in the image's history, so use images[].secrets."),
     "GC121": ("secret-name-invalid", "A secret name the platform refuses, such as one starting with GITHUB_ on GitHub."),
     "GC122": ("sign-without-push", "push.sign is set, and nothing is ever pushed to sign."),
-    "GC123": ("signing-identity-unverifiable", "Signing in a workflow other workflows call: its certificate names a ref the job cannot see, so verification could never match."),
+    "GC123": ("signing-identity-unverifiable", "Signing in a workflow other workflows call (triggers.call or github.called): its certificate names a ref the job cannot see, so verification could never match."),
     "GC124": ("runner-mapping-unused", "runners.platforms names a platform that no image builds."),
     "GC125": ("emulation-conflict", "emulate: true for a platform that also has native runners, or that the default runners already are."),
     "GC126": ("image-unpinned", "A service or prepare image with no tag, tagged latest, or tagged with a name holding no version (lts, alpine, bookworm): it changes under the pipeline."),
@@ -54,6 +54,9 @@ CODES: dict[str, tuple[str, str]] = {
     "GC151": ("versions-incomplete", "versions that cannot name a version: from: file without file, a file with from: tag, or a file outside the repository."),
     "GC150": ("tag-rule-never-fires", "A tag rule no publishing run could apply: events push.events does not list, refs push.branches and push.tags never name, or semver/latest where no run builds a version tag."),
     "GC130": ("rootless-unsupported", "Something docker.mode rootless cannot do without a daemon or privilege: dind settings, GitHub, grype, several platforms, services, prepare, registry cache, OIDC."),
+    "GC165": ("own-job-name-clash", "gitlab.publish_needs names one of gen-ci's own job names (build-*, candidate-*, publish-*, tags-*, scan-*, sign-*, describe-*, check-generated) or a GitLab keyword: in the merged pipeline one job would replace the other."),
+    "GC166": ("combine-setting-unused", "gitlab or github settings for a platform the spec does not render (Jenkins has no include or call), publish_needs without gitlab.include, or publish_needs with nothing to publish."),
+    "GC167": ("include-unsupported", "gitlab.include with docker.mode rootless: the included file is rendered for daemon jobs only."),
     "GC140": ("registry-login-clash", "Two registries of one image log in to one registry host with different credentials; Docker keeps one login a host, so give them the same credentials."),
     "GC141": ("build-arg-name-reserved", "A build arg whose value ends in white space, named like a variable the GitHub build step's own tools read (PATH, DOCKER_*, HTTP_PROXY...): such values travel in that step's environment."),
 }

@@ -174,6 +174,9 @@ SEMANTIC = {
     "GC128": "images: [{repository: ghcr.io/acme/app, context: app, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist]}}]\n",
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
     "GC141": "images: [{repository: ghcr.io/acme/app, build_args: {http_proxy: 'http://proxy:3128 '}}]\n",
+    "GC165": "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind}\nimages: [{repository: registry.gitlab.com/a/b}]\ngitlab: {include: true, publish_needs: [unit-tests, publish-b]}\n",
+    "GC166": "gitlab: {include: true}\n",
+    "GC167": "targets: {gitlab: .gitlab-ci.yml}\ndocker: {mode: rootless}\nimages: [{repository: registry.gitlab.com/a/b}]\ngitlab: {include: true}\n",
     "GC140": "images: [{publish: [{repository: platform}, {repository: ghcr.io/acme/other, auth: secrets, username: U, password: P}]}]\npush: {environment: prod}\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.

@@ -7,6 +7,7 @@ from typing import Any
 
 from generator.diagnostics import SpecError
 from generator.loading import LoadedSpec
+from generator.rules.combining import combine_setting_unused, include_unsupported, own_job_name_clash
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
@@ -97,6 +98,9 @@ RULES: list[Rule] = [
     tag_rule_never_fires,
     registry_logins_clash,
     build_arg_trimmed_on_github,
+    own_job_name_clash,
+    combine_setting_unused,
+    include_unsupported,
 ]
 
 
