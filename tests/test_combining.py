@@ -155,3 +155,39 @@ def test_needs_that_cannot_work_are_refused_where_written(cli, write_spec, overr
 def test_jenkins_is_pointed_at_its_documented_way(cli, write_spec):
     rows = _errors(cli(str(write_spec(_spec_with("targets: {jenkins: Jenkinsfile}\ngithub: {called: true}\n")))))
     assert [r["code"] for r in rows] == ["GC166"] and "docs/jenkins.md" in rows[0]["msg"]
+
+
+MULTI = """\
+version: 1
+name: acme-multi
+targets: {gitlab: ci/images.gitlab-ci.yml}
+docker: {mode: dind, version: 29.4.0}
+check_job: true
+runners: {gitlab: [docker-privileged], platforms: {linux/arm64: {gitlab: [arm]}}}
+images:
+  - {id: api, publish: [{repository: platform/api}], platforms: [linux/amd64, linux/arm64], paths: [services/api/**]}
+  - {id: web, publish: [{repository: platform/web}], paths: [services/web/**]}
+triggers: {manual: true, schedule: ["0 4 * * 1"], pull_requests: true}
+push: {branches: [main], tags: ["v*"], events: [push, manual, schedule], sign: false}
+"""
+
+
+def test_several_platforms_change_filters_and_the_check_job_combine_too(write_spec, tmp_path):
+    alone = _rendered(write_spec, MULTI)
+    text = generate(write_spec(MULTI + "gitlab: {include: true, publish_needs: [unit-tests, 'lint:python']}\n"))[2]
+    included = YAML(typ="safe").load(text)
+    assert "Pipeline schedules" in text and '#   "0 4 * * 1"' in text
+    assert included["publish-api"]["needs"] == ["candidate-api-amd64", "candidate-api-arm64",
+                                                {"job": "unit-tests", "artifacts": False}, {"job": "lint:python", "artifacts": False}]
+    for event, ref, tag, protected in [("push", "main", False, True), ("push", "main", False, False), ("push", "v1.2.3", True, True),
+                                       ("merge_request_event", "main", False, False), ("schedule", "main", False, True),
+                                       ("web", "main", False, True), ("api", "main", False, True)]:
+        for mr_open, publish in ((False, "no"), (True, "no"), (False, "yes")):
+            variables = {**predefined(event, ref, tag=tag, protected=protected, mr_open=mr_open), "GEN_CI_PUBLISH": publish}
+            assert (jobs_created(alone, variables) or set()) == jobs_created(included, variables), (event, ref, protected, mr_open, publish)
+    path = tmp_path / "images.gitlab-ci.yml"
+    path.write_text(text)
+    result = run_tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    linted = invoke("lint", str(path))
+    assert linted.exit_code == 0, linted.stdout + linted.stderr
