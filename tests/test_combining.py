@@ -191,3 +191,10 @@ def test_several_platforms_change_filters_and_the_check_job_combine_too(write_sp
     assert result.returncode == 0, result.stdout + result.stderr
     linted = invoke("lint", str(path))
     assert linted.exit_code == 0, linted.stdout + linted.stderr
+
+
+def test_setup_says_what_the_hand_written_files_must_do():
+    result = invoke("setup", str(CASE / "spec.yml"))
+    assert result.exit_code == 0, result.stderr
+    assert "calls `.github/workflows/images.yml`" in result.stdout and "`DOCKERHUB_USERNAME`, `DOCKERHUB_TOKEN` by name" in result.stdout
+    assert "includes `ci/images.gitlab-ci.yml`" in result.stdout and "its jobs `unit-tests` exist in every pipeline that publishes" in result.stdout
