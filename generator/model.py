@@ -202,6 +202,10 @@ class Model:
     check_requirements: str | None
     check_install: str  # the pip requirement the check job installs
     jenkins: Jenkins
+    # How the output combines with hand-written files (scenario 28): gitlab include, publish_needs;
+    # github called.
+    gitlab: dict[str, Any] = field(default_factory=lambda: {"include": False, "publish_needs": []})
+    github: dict[str, Any] = field(default_factory=lambda: {"called": False})
 
 
 def _pinned(reference: str, digest: str | None) -> str:
@@ -487,4 +491,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             controller_url=data["jenkins"]["controller_url"].rstrip("/") + "/" if "controller_url" in data["jenkins"] else None,
             history=data["jenkins"]["history"],
         ),
+        # No default at the top (absent, a spec's meaning and fingerprint stay as they were).
+        gitlab={"include": data.get("gitlab", {}).get("include", False), "publish_needs": list(data.get("gitlab", {}).get("publish_needs", []))},
+        github={"called": data.get("github", {}).get("called", False)},
     )

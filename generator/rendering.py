@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator import changes, containers, jenkins, logins, pins
+from generator import changes, combining, containers, jenkins, logins, pins
 from generator.model import Model
 from generator.plan import arms_context, event_of
 from generator.quoting import (
@@ -140,6 +140,7 @@ def _environment(platform: str) -> Any:
     env.globals["schedule_branch"] = jenkins.schedule_branch
     env.filters["jenkins_cron"] = jenkins.jenkins_cron
     env.filters["gitlab_paths"] = changes.gitlab_paths
+    env.filters["within_workflow"] = combining.within_workflow
     env.globals["predicate_program"] = predicate_program()
     env.globals["layout_program"] = layout_program()
     env.globals["push_layout_program"] = (Path(__file__).parent / "pushlayout.py").read_text(encoding="utf-8")

@@ -133,6 +133,16 @@ def github_starts(workflow: dict[str, Any], run: Run, default_branch: str) -> bo
     return True
 
 
+def caller_of(path: Path, workflow: dict[str, Any]) -> dict[str, Any]:
+    """The workflow whose triggers start this one: itself, or for a workflow only others call
+    (github.called) the hand-written caller beside its golden, which calls it on every run."""
+    if set(workflow["on"]) != {"workflow_call"}:
+        return workflow
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load((path.parent / "hand-written" / "caller.yml").read_text())
+
+
 def github_environment(run: Run, tmp: Path, project: str) -> dict[str, str]:
     ref = f"refs/{'tags' if run.ref_type == 'tag' else 'heads'}/{run.ref}"
     summary = tmp / "summary.md"
@@ -171,10 +181,12 @@ def github_publishes(workflow: dict[str, Any], run: Run, tmp: Path, checkout: Pa
         assert "needs.publish-gate.outputs.publish == 'true'" in job["if"], job_id
         listed = tmp / f"{base['GEN_CI_NAME']}-repositories"
         listed.unlink(missing_ok=True)
+        outputs = tmp / "publish-output.txt"
+        outputs.unlink(missing_ok=True)
         for step in job["steps"]:
             script = step.get("run", "")
             if step.get("name", "").startswith(("Compute the tags of ", "Push ")):
-                env = _step_env(step, base)
+                env = {**_step_env(step, base), "GITHUB_OUTPUT": str(outputs)}
                 env.setdefault("CANDIDATE", "candidate@sha256:" + "0" * 64)
                 env.setdefault("BUILDER", "builder")
                 done = _run_shell(script, env, checkout)
@@ -183,9 +195,37 @@ def github_publishes(workflow: dict[str, Any], run: Run, tmp: Path, checkout: Pa
                     break
         pushed = pushed_references(tmp / "calls.log")
         signed_where(listed, pushed, job_id)
+        if "outputs" in job and "workflow_call" in workflow["on"]:
+            called_outputs(job, outputs, pushed, job_id)
         references += pushed
         (tmp / "calls.log").unlink(missing_ok=True)
     return True, sorted({spelled(reference, f"ghcr.io/{project.lower()}") for reference in references})
+
+
+def step_outputs(path: Path) -> dict[str, str]:
+    """$GITHUB_OUTPUT as the runner reads it: NAME=VALUE lines and NAME<<DELIMITER blocks."""
+    values, lines = {}, path.read_text().splitlines() if path.exists() else []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, index + 1)
+            values[name], index = "\n".join(lines[index + 1:end]), end + 1
+            continue
+        name, value = line.split("=", 1)
+        values[name], index = value, index + 1
+    return values
+
+
+def called_outputs(job: dict[str, Any], outputs: Path, pushed: list[str], job_id: str) -> None:
+    """A called workflow's publish job hands its caller the digest it pushed and every reference (github.called)."""
+    written = step_outputs(outputs)
+    assert job["outputs"] == {"digest": "${{ steps.push.outputs.digest }}", "tags": "${{ steps.push.outputs.tags }}"}, job_id
+    if not pushed:
+        return
+    assert written["digest"] == "sha256:" + "0" * 64, job_id
+    assert sorted(written["tags"].splitlines()) == sorted(pushed), job_id
 
 
 # --- GitLab ---------------------------------------------------------------------------------
@@ -203,7 +243,10 @@ def gitlab_variables(run: Run, project: str = PROJECT) -> dict[str, str]:
 
 
 def gitlab_jobs(pipeline: dict[str, Any], run: Run, project: str = PROJECT) -> set[str] | None:
-    return jobs_created(pipeline, gitlab_variables(run, project))
+    jobs = jobs_created(pipeline, gitlab_variables(run, project))
+    # An included file (gitlab.include) has no workflow: its jobs carry the conditions, and a run
+    # that adds none of them is one the file takes no part in.
+    return None if not jobs and "workflow" not in pipeline else jobs
 
 
 def _script_items(job: dict[str, Any], pipeline: dict[str, Any]) -> list[str]:

@@ -132,3 +132,26 @@ def predefined(event: str, ref: str = "", *, tag: bool = False, protected: bool 
     if mr_open and not tag:
         variables["CI_OPEN_MERGE_REQUESTS"] = "acme/app!1"
     return variables
+
+
+def merged(including: dict[str, Any], local_files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A .gitlab-ci.yml with its `include: local` files merged in, as GitLab merges them: the
+    included files first, then the including file's keys on top (a key there wins: stages,
+    workflow, default and variables are replaced or extended, a job of the same name is deep-merged)."""
+    entries = including.get("include", [])
+    entries = entries if isinstance(entries, list) else [entries]
+    out: dict[str, Any] = {}
+    for entry in entries:
+        path = entry["local"] if isinstance(entry, dict) else entry
+        out = _deep_merge(out, local_files[path.lstrip("/")])
+    return _deep_merge(out, {key: value for key, value in including.items() if key != "include"})
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -83,3 +83,14 @@ def test_the_evaluator_reads_gitlab_expressions():
     assert evaluate('$MISSING == "x" || $A != "x"', variables)
     assert not evaluate("$MISSING", variables)
     assert evaluate('$A == "x" || $A == "y" && $B || $C', variables)  # && binds tighter
+
+
+def test_includes_merge_as_gitlab_merges_them():
+    """The including file's keys win: stages and workflow replaced, a job of the same name deep-merged."""
+    from tests.gitlab_rules import merged
+
+    included = {"stages": ["build"], "workflow": {"rules": [{"if": "$A"}]}, "job": {"stage": "build", "script": ["a"], "variables": {"X": "1"}}}
+    including = {"include": [{"local": "ci/x.yml"}], "stages": ["test"], "job": {"variables": {"Y": "2"}}}
+    out = merged(including, {"ci/x.yml": included})
+    assert out["stages"] == ["test"] and out["workflow"] == {"rules": [{"if": "$A"}]}
+    assert out["job"] == {"stage": "build", "script": ["a"], "variables": {"X": "1", "Y": "2"}}

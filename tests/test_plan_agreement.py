@@ -80,7 +80,7 @@ def test_github_outputs_publish_what_the_plan_says(path, tmp_path, checkout):
     for run in _runs("github"):
         expected = _expected(spec, "github", run)
         where = f"{path.parent.name} github {run.kind}:{run.ref}"
-        assert agreement.github_starts(workflow, run, DEFAULT_BRANCH) == expected.runs, where
+        assert agreement.github_starts(agreement.caller_of(path, workflow), run, DEFAULT_BRANCH) == expected.runs, where
         if not expected.runs:
             continue
         _tagged(checkout, run)

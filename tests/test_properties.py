@@ -257,6 +257,25 @@ def repair(spec: dict) -> dict:
         runners.pop("platforms", None)
     if triggers.get("call"):
         push["sign"] = False  # a called workflow's signature cannot be verified (GC123)
+    # Combining with hand-written files (scenario 28): only for a rendered platform (GC166), needs
+    # only with include and never gen-ci's own names (GC165), no signing in a called workflow (GC123).
+    from generator.combining import GITLAB_KEYWORDS, generated_name
+    from generator.model import publishes
+
+    if "gitlab" not in spec["targets"]:
+        spec.pop("gitlab", None)
+    if "github" not in spec["targets"]:
+        spec.pop("github", None)
+    gitlab = spec.get("gitlab", {})
+    if docker.get("mode") == "rootless":
+        gitlab.pop("include", None)  # GC167
+    needs = [n for n in gitlab.get("publish_needs", []) if not generated_name(n) and n not in GITLAB_KEYWORDS]
+    if needs and gitlab.get("include") and publishes({"branches": ["main"], "tags": [], "events": ["push"], **push}):
+        gitlab["publish_needs"] = needs
+    else:
+        gitlab.pop("publish_needs", None)
+    if spec.get("github", {}).get("called"):
+        push["sign"] = False
     _repair_for_jenkins(spec)
     # Settings only other platforms read are refused where written (GC109).
     if "github" not in spec["targets"]:

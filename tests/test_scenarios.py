@@ -53,6 +53,12 @@ SCENARIOS = {
         ("github", "tag:v1.4.2"): [],
         ("github", "release:v1.4.2"): ["ghcr.io/acme/app:1.4.2", "ghcr.io/acme/app:1.4", "ghcr.io/acme/app:1", "ghcr.io/acme/app:latest"],
     },
+    "scenario-28-own-jobs": {  # the same plan whether the files are included or called
+        (platform, event): [f"{repository}:{tag}" for repository in ("docker.io/acme/app", "platform") for tag in tags]
+        for platform in ("github", "gitlab")
+        for event, tags in (("push:main", ["edge", "sha-0123456789ab"]), ("tag:v1.4.2", ["1.4.2", "1.4", "1", "sha-0123456789ab"]),
+                            ("pr:main", []))
+    },
 }
 CASES = [(golden, platform, event, refs) for golden, runs in SCENARIOS.items() for (platform, event), refs in runs.items()]
 

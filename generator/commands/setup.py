@@ -77,6 +77,12 @@ def github(model: Model) -> list[str]:
         lines.append(f"Self-hosted runners with the labels {_listed(custom)}.")
     if model.check_job:
         lines.append("Nothing for the check job: it reads only the checkout.")
+    if model.github["called"]:
+        names = [name for username, password, _ in secrets for name in (username, password)] + list(_build_secrets(model))
+        lines.append(f"A workflow of yours that calls `{model.targets['github']}` (uses: $/{model.targets['github']}) after its own jobs, "
+                     "on the spec's triggers, granting its job the permissions the called jobs ask for"
+                     + (f" and passing {_listed(list(dict.fromkeys(names)))} by name" if names else "")
+                     + ": docs/projects.md, Combining with hand-written CI.")
     return lines
 
 
@@ -111,6 +117,11 @@ def gitlab(model: Model) -> list[str]:
         lines.append(f"A pipeline schedule (Build > Pipeline schedules) `{cron}`, timezone UTC, on `{branch}`.")
     if push.upstream:
         lines.append(f"The project path is `{push.upstream}` exactly: pipelines anywhere else (forks) never publish.")
+    if model.gitlab["include"]:
+        needs = model.gitlab["publish_needs"]
+        lines.append(f"Your .gitlab-ci.yml includes `{model.targets['gitlab']}` (include: - local: {model.targets['gitlab']}) and lets its pipelines run"
+                     + (f"; its jobs {_listed(needs)} exist in every pipeline that publishes (every publish job needs them)" if needs else "")
+                     + ": docs/projects.md, Combining with hand-written CI.")
     return lines
 
 

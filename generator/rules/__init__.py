@@ -14,6 +14,7 @@ from generator.rules.chains import (
     image_chain_old_client,
     image_chain_unsupported,
 )
+from generator.rules.combining import combine_setting_unused, include_unsupported, own_job_name_clash
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
@@ -111,6 +112,9 @@ RULES: list[Rule] = [
     image_chain_unsupported,
     image_chain_old_client,
     chain_job_names_clash,
+    own_job_name_clash,
+    combine_setting_unused,
+    include_unsupported,
 ]
 
 

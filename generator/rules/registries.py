@@ -148,3 +148,9 @@ def signing_unverifiable(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[D
             "see (github.workflow_ref names the caller), so the verify step could never match; set push.sign: false "
             "or remove triggers.call",
         )
+    if "github" in spec["targets"] and loaded.data.get("github", {}).get("called") is True:
+        yield loaded.diagnostic(
+            ("github", "called"), "GC123",
+            "a called workflow's signing certificate names the caller's workflow and ref (github.workflow_ref), so the verify "
+            "step could never match this file; set push.sign: false or leave github.called out",
+        )
