@@ -13,6 +13,10 @@ from generator.rules.daemon import (
     service_daemon_without_digest,
     socket_without_runner_tags,
 )
+from generator.rules.dockerfile import (
+    dockerfile_check_settings,
+    dockerfile_check_unsupported,
+)
 from generator.rules.images import (
     build_arg_trimmed_on_github,
     build_secrets_unreachable,
@@ -97,6 +101,8 @@ RULES: list[Rule] = [
     tag_rule_never_fires,
     registry_logins_clash,
     build_arg_trimmed_on_github,
+    dockerfile_check_settings,
+    dockerfile_check_unsupported,
 ]
 
 
