@@ -175,6 +175,10 @@ SEMANTIC = {
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",
     "GC141": "images: [{repository: ghcr.io/acme/app, build_args: {http_proxy: 'http://proxy:3128 '}}]\n",
     "GC140": "images: [{publish: [{repository: platform}, {repository: ghcr.io/acme/other, auth: secrets, username: U, password: P}]}]\npush: {environment: prod}\n",
+    "GC160": "images: [{repository: ghcr.io/acme/app, dockerfile_check: {tool: buildkit, fail_on: error}}]\n",
+    "GC161": f"images: [{{repository: ghcr.io/acme/app, dockerfile_check: {{digest: 'sha256:{'a' * 64}'}}}}]\n",
+    "GC162": "images: [{repository: ghcr.io/acme/app, dockerfile_check: {ignore: [{rule: JSONArgsRecomended, reason: shell form on purpose}]}}]\n",
+    "GC163": "targets: {jenkins: Jenkinsfile}\nimages: [{repository: ghcr.io/acme/app, dockerfile_check: {tool: hadolint}}]\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.
 OTHER_FILES = {"GC116"}
