@@ -93,7 +93,7 @@ class DockerfileCheck:
 
 
 def dockerfile_check(check: dict[str, Any] | None) -> DockerfileCheck | None:
-    if not check:
+    if check is None:
         return None
     tool = check.get("tool", "buildkit")
     ignore = [(entry["rule"], entry["reason"]) for entry in check.get("ignore", [])]

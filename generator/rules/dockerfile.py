@@ -26,7 +26,7 @@ BUILDKIT_CHECKS = (
 
 def _checks(spec: dict[str, Any]) -> Iterator[tuple[tuple, dict[str, Any]]]:
     for index, image in enumerate(spec["images"]):
-        if image.get("dockerfile_check"):
+        if image.get("dockerfile_check") is not None:
             yield ("images", index, "dockerfile_check"), image["dockerfile_check"]
 
 
