@@ -12,8 +12,9 @@ import shlex
 from generator.model import DockerfileCheck
 
 
-def dockerfile_check_script(check: DockerfileCheck | dict) -> str:
-    """check as the model holds it, or as the templates see it (a plain mapping)."""
+def dockerfile_check_script(check: DockerfileCheck | dict, builder: bool = False) -> str:
+    """check as the model holds it, or as the templates see it (a plain mapping); builder: the
+    buildx builder the job set up is named in $BUILDER (GitHub), else the daemon's own (GitLab)."""
     if isinstance(check, dict):
         check = DockerfileCheck(**check)
     if check.tool == "hadolint":
@@ -30,4 +31,5 @@ def dockerfile_check_script(check: DockerfileCheck | dict) -> str:
         )
     # --call=check runs BuildKit's checks only, and exits non-zero on any finding (its one level).
     skip = f" --build-arg {shlex.quote('BUILDKIT_DOCKERFILE_CHECK=' + check.skip)}" if check.skip else ""
-    return f'docker buildx build --call=check --file "$GEN_CI_DOCKERFILE"{skip} "$GEN_CI_CONTEXT"'
+    named = ' --builder "$BUILDER"' if builder else ""
+    return f'docker buildx build{named} --call=check --file "$GEN_CI_DOCKERFILE"{skip} "$GEN_CI_CONTEXT"'
