@@ -60,6 +60,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC161": ("dockerfile-check-digest", "images[].dockerfile_check.digest with tool: buildkit, whose check runs in the builder gen-ci already pins: the digest would pin nothing."),
     "GC162": ("dockerfile-check-rule", "An ignored rule the tool does not know: a hadolint id with BuildKit, a BuildKit name with hadolint, a misspelt BuildKit check, or a rule ignored twice."),
     "GC163": ("dockerfile-check-unsupported", "images[].dockerfile_check in docker.mode rootless (no daemon to run it in) or with the Jenkins target, which does not render it."),
+    "GC164": ("dockerfile-check-client-too-old", "BuildKit's Dockerfile check rendered for GitLab with a docker.version before 27.0.0, whose client image's buildx predates build checks (0.15)."),
 }
 
 

@@ -179,6 +179,7 @@ SEMANTIC = {
     "GC161": f"images: [{{repository: ghcr.io/acme/app, dockerfile_check: {{digest: 'sha256:{'a' * 64}'}}}}]\n",
     "GC162": "images: [{repository: ghcr.io/acme/app, dockerfile_check: {ignore: [{rule: JSONArgsRecomended, reason: shell form on purpose}]}}]\n",
     "GC163": "targets: {jenkins: Jenkinsfile}\nimages: [{repository: ghcr.io/acme/app, dockerfile_check: {tool: hadolint}}]\n",
+    "GC164": "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 26.1.4}\nimages: [{repository: registry.gitlab.com/a/b, dockerfile_check: {}}]\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.
 OTHER_FILES = {"GC116"}

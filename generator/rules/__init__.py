@@ -14,6 +14,7 @@ from generator.rules.daemon import (
     socket_without_runner_tags,
 )
 from generator.rules.dockerfile import (
+    dockerfile_check_client_too_old,
     dockerfile_check_settings,
     dockerfile_check_unsupported,
 )
@@ -103,6 +104,7 @@ RULES: list[Rule] = [
     build_arg_trimmed_on_github,
     dockerfile_check_settings,
     dockerfile_check_unsupported,
+    dockerfile_check_client_too_old,
 ]
 
 

@@ -24,6 +24,11 @@ BUILDKIT_CHECKS = (
 )
 
 
+# Build checks need buildx 0.15 or later (docs.docker.com/build/checks); Docker 27.0 is the first
+# engine line whose client image ships it, and whose own BuildKit runs the checks in dind.
+CHECK_DOCKER_VERSION = (27, 0, 0)
+
+
 def _checks(spec: dict[str, Any]) -> Iterator[tuple[tuple, dict[str, Any]]]:
     for index, image in enumerate(spec["images"]):
         if image.get("dockerfile_check") is not None:
@@ -84,4 +89,18 @@ def dockerfile_check_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> It
             yield loaded.diagnostic(
                 where, "GC163",
                 "the Jenkins target does not render the Dockerfile check; render it for GitHub or GitLab only",
+            )
+
+
+def dockerfile_check_client_too_old(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """BuildKit's check on GitLab runs in the docker:<version>-cli image against that daemon (GC164)."""
+    version = tuple(int(part) for part in spec["docker"]["version"].split("."))
+    if "gitlab" not in spec["targets"] or version >= CHECK_DOCKER_VERSION or spec["docker"]["mode"] == "rootless":
+        return
+    for where, check in _checks(spec):
+        if check.get("tool", "buildkit") == "buildkit":
+            yield loaded.diagnostic(
+                ("docker", "version") if "version" in loaded.data.get("docker", {}) else where, "GC164",
+                f"BuildKit's build checks need buildx 0.15 or later, which the docker:{spec['docker']['version']}-cli "
+                "image predates; set docker.version to 27.0.0 or newer, or use tool: hadolint",
             )
