@@ -120,3 +120,12 @@ def test_rootless_is_refused(cli, write_spec):
 def test_without_the_key_nothing_changes():
     assert "dockerfile_check" not in Path(GOLDEN / "scenario-07-prepare" / "spec.yml").read_text()
     assert "--call=check" not in (GOLDEN / "scenario-07-prepare" / "github.yml").read_text()
+
+
+def test_a_hostile_reason_stays_a_comment(cli, write_spec):
+    reason = "${{ github.event.issue.title }} $(touch /tmp/x) '\\\" # evil: true"
+    spec = write_spec(MINIMAL + f'    dockerfile_check: {{tool: hadolint, ignore: [{{rule: DL3008, reason: "{reason}"}}]}}\n')
+    result = cli(str(spec))
+    assert result.exit_code == 0, result.stderr
+    assert "touch /tmp/x" in result.stdout  # written, as a comment
+    assert "touch /tmp/x" not in yaml.safe_dump(yaml.safe_load(result.stdout))  # and nowhere a value
