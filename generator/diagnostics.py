@@ -65,6 +65,11 @@ CODES: dict[str, tuple[str, str]] = {
     "GC157": ("image-chain-platforms", "An image built from another with different platforms: each platform builds from the base's candidate of the same platform."),
     "GC158": ("image-chain-unsupported", "Something an image chain cannot do: the Jenkins target, docker.mode rootless, change filters (paths) or a registry cache on an image of the chain, or GitLab with a docker.version whose buildx cannot read OCI layouts (before 29.4.0)."),
     "GC141": ("build-arg-name-reserved", "A build arg whose value ends in white space, named like a variable the GitHub build step's own tools read (PATH, DOCKER_*, HTTP_PROXY...): such values travel in that step's environment."),
+    "GC160": ("dockerfile-check-level-unsupported", "images[].dockerfile_check.fail_on with tool: buildkit, whose checks have one level and fail on any finding."),
+    "GC161": ("dockerfile-check-digest", "images[].dockerfile_check.digest with tool: buildkit, whose check runs in the builder gen-ci already pins: the digest would pin nothing."),
+    "GC162": ("dockerfile-check-rule", "An ignored rule the tool does not know: a hadolint id with BuildKit, a BuildKit name with hadolint, a misspelt BuildKit check, or a rule ignored twice."),
+    "GC163": ("dockerfile-check-unsupported", "images[].dockerfile_check in docker.mode rootless (no daemon to run it in) or with the Jenkins target, which does not render it; BuildKit's check on an image with computed build args."),
+    "GC164": ("dockerfile-check-client-too-old", "BuildKit's Dockerfile check rendered for GitLab with a docker.version before 27.0.0, whose client image's buildx predates build checks (0.15)."),
 }
 
 

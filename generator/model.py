@@ -96,6 +96,30 @@ class Prepare:
 
 
 @dataclass(frozen=True)
+class DockerfileCheck:
+    tool: str  # buildkit or hadolint
+    image: str  # hadolint's image with the spec's digest; "" for buildkit
+    fail_on: str  # hadolint's --failure-threshold; "warning" for buildkit, whose checks have that one level
+    ignore: list[tuple[str, str]]  # (rule, reason): reasons are data, written only as comments
+    skip: str  # BUILDKIT_DOCKERFILE_CHECK's value ("" for hadolint or nothing skipped)
+
+
+def dockerfile_check(check: dict[str, Any] | None) -> DockerfileCheck | None:
+    if check is None:
+        return None
+    tool = check.get("tool", "buildkit")
+    ignore = [(entry["rule"], entry["reason"]) for entry in check.get("ignore", [])]
+    return DockerfileCheck(
+        tool=tool,
+        image=_pinned(pins.image("hadolint").split("@")[0], check["digest"]) if "digest" in check and tool == "hadolint"
+        else pins.image("hadolint") if tool == "hadolint" else "",
+        fail_on=check.get("fail_on", "error") if tool == "hadolint" else "warning",
+        ignore=ignore,
+        skip="skip=" + ",".join(rule for rule, _ in ignore) if tool == "buildkit" and ignore else "",
+    )
+
+
+@dataclass(frozen=True)
 class Image:
     id: str
     registries: list[Registry]
@@ -134,6 +158,7 @@ class Image:
     # Candidate jobs (one a platform) keep the tested image as an artifact, and publish jobs push
     # those exact digests: several platforms, or an image in a chain, even with one platform.
     kept_candidate: bool = False
+    dockerfile_check: DockerfileCheck | None = None  # the lint gate before the build, when the spec asks
 
 
 @dataclass(frozen=True)
@@ -429,6 +454,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             tag_sets=(sets := _tag_sets(i)),
             tag_scripts=[tag_script(s, i.get("tag_prefix", ""), i.get("tag_suffix", ""), i["default_variant"], versioning(i, spec_dir)) for s in sets],
             reads_git_tags=any(reads_released(s) for s in sets),
+            dockerfile_check=dockerfile_check(i.get("dockerfile_check")),
         )
         for i, rules in ((i, rules_from_spec(i["tags"])) for i in data["images"])
     ]

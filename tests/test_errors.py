@@ -184,6 +184,11 @@ SEMANTIC = {
     "GC156": "images: [{id: a, repository: ghcr.io/acme/a, build_args: {B: {from: image, image: b}}}, {id: b, repository: ghcr.io/acme/b, build_args: {A: {from: image, image: a}}}]\n",
     "GC157": "images: [{id: base, repository: ghcr.io/acme/base, platforms: [linux/amd64, linux/arm64]}, {id: app, repository: ghcr.io/acme/app, build_args: {BASE_IMAGE: {from: image, image: base}}}]\n",
     "GC158": "images: [{id: base, repository: ghcr.io/acme/base}, {id: app, repository: ghcr.io/acme/app, paths: [app/**], build_args: {BASE_IMAGE: {from: image, image: base}}}]\n",
+    "GC160": "images: [{repository: ghcr.io/acme/app, dockerfile_check: {tool: buildkit, fail_on: error}}]\n",
+    "GC161": f"images: [{{repository: ghcr.io/acme/app, dockerfile_check: {{digest: 'sha256:{'a' * 64}'}}}}]\n",
+    "GC162": "images: [{repository: ghcr.io/acme/app, dockerfile_check: {ignore: [{rule: JSONArgsRecomended, reason: shell form on purpose}]}}]\n",
+    "GC163": "targets: {jenkins: Jenkinsfile}\nimages: [{repository: ghcr.io/acme/app, dockerfile_check: {tool: hadolint}}]\n",
+    "GC164": "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 26.1.4}\nimages: [{repository: registry.gitlab.com/a/b, dockerfile_check: {}}]\n",
 }
 # Found in a file beside the spec, not in the spec: tested in test_review_fixes.py.
 OTHER_FILES = {"GC116"}

@@ -21,6 +21,11 @@ from generator.rules.daemon import (
     service_daemon_without_digest,
     socket_without_runner_tags,
 )
+from generator.rules.dockerfile import (
+    dockerfile_check_client_too_old,
+    dockerfile_check_settings,
+    dockerfile_check_unsupported,
+)
 from generator.rules.images import (
     build_arg_trimmed_on_github,
     build_secrets_unreachable,
@@ -115,6 +120,9 @@ RULES: list[Rule] = [
     own_job_name_clash,
     combine_setting_unused,
     include_unsupported,
+    dockerfile_check_settings,
+    dockerfile_check_unsupported,
+    dockerfile_check_client_too_old,
 ]
 
 
