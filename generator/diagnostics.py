@@ -47,7 +47,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC126": ("image-unpinned", "A service or prepare image with no tag, tagged latest, or tagged with a name holding no version (lts, alpine, bookworm): it changes under the pipeline."),
     "GC127": ("path-outside-repository", "A change filter path that leaves the repository (..)."),
     "GC128": ("container-conflict", "Two services with one name, or a prepare output outside the build context."),
-    "GC129": ("cache-unwritable", "cache: registry without cache_repository, on a multi-platform image, or on a registry the publish job never logs in to."),
+    "GC129": ("cache-unwritable", "cache: registry without cache_repository, on a registry the publish job never logs in to, or (GitLab, several platforms) one logged in to through OIDC."),
     "GC131": ("jenkins-unsupported", "Something the Jenkins target does not render: rootless mode, several platforms per image, change filters, a registry cache, OIDC or platform registries, signing, or socket mode on Kubernetes agents."),
     "GC132": ("jenkins-settings-unused", "A jenkins setting with no effect: the agent runtime target without targets.jenkins or with Kubernetes agents, credentials for a host no image publishes to, a label for Kubernetes agents, or jenkins settings without targets.jenkins."),
     "GC152": ("label-reserved", "One of the OCI labels gen-ci computes (source, revision, version, created) written in images[].labels: its value would be lost."),

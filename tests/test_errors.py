@@ -306,12 +306,21 @@ def test_gc102_points_at_what_the_user_wrote(cli, write_spec):
 
 
 @pytest.mark.parametrize("targets", ["{github: ci.yml}", "{github: ci.yml, gitlab: .gitlab-ci.yml}"])
-def test_gc129_advice_validates_for_the_specs_targets(cli, write_spec, targets):
+@pytest.mark.parametrize("platforms", ["[linux/amd64]", "[linux/amd64, linux/arm64]"])
+def test_gc129_advice_validates_for_the_specs_targets(cli, write_spec, targets, platforms):
+    """Each GC129 advice, applied to the spec, is accepted by every rule (GC103 included), for one platform and several."""
     runners = "runners: {gitlab: [dind]}\n" if "gitlab" in targets else ""
     base = ("targets: %s\ndocker: {mode: dind, version: 29.4.0}\n" + runners +
-            "images: [{publish: [{repository: platform}], platforms: [linux/amd64, linux/arm64], cache: %s%s}]\n")
-    rows = _errors(cli(str(write_spec(_spec_with(base % (targets, "registry", ", cache_repository: ghcr.io/acme/cache"))))))
+            "images: [{repository: registry.acme.dev/acme/app, platforms: " + platforms + ", cache: registry%s}]\n"
+            "push: {branches: [main], environment: release, auth: secrets, username: REGISTRY_USER, password: REGISTRY_PASSWORD}\n")
+    rows = _errors(cli(str(write_spec(_spec_with(base % (targets, ""))))))
     (message,) = [r["msg"] for r in rows if r["code"] == "GC129"]
-    advised = re.search(r"use cache: (\w+)", message)[1]
-    result = cli(str(write_spec(_spec_with(base % (targets, advised, "")), name="advised.yml")), "--target", "github")
-    assert result.exit_code == 0, result.stderr
+    assert "needs cache_repository" in message
+    elsewhere = write_spec(_spec_with(base % (targets, ", cache_repository: quay.io/acme/app-cache")), name="elsewhere.yml")
+    rows = _errors(cli(str(elsewhere)))
+    (message,) = [r["msg"] for r in rows if r["code"] == "GC129"]
+    assert "put the cache on one of the image's registries" in message
+    advised = write_spec(_spec_with(base % (targets, ", cache_repository: registry.acme.dev/acme/app-cache")), name="advised.yml")
+    for target in ("github", "gitlab") if "gitlab" in targets else ("github",):
+        result = cli(str(advised), "--target", target)
+        assert result.exit_code == 0, result.stderr

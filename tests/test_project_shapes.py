@@ -400,8 +400,11 @@ def _gitlab_jobs_from_text(text):
     ("images: [{repository: ghcr.io/acme/app, cache: registry}]\n", "GC129", "$.images[0].cache", "needs cache_repository"),
     ("images: [{repository: ghcr.io/acme/app, cache: registry, cache_repository: quay.io/acme/cache}]\n",
      "GC129", "$.images[0].cache_repository", "cannot write a cache on quay.io"),
-    ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64], cache: registry, cache_repository: ghcr.io/acme/c}]\n",
-     "GC129", "$.images[0].cache", "use cache: gha"),
+    ("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 29.4.0}\n"
+     "images: [{repository: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app, platforms: [linux/amd64, linux/arm64], cache: registry, "
+     "cache_repository: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app-cache}]\n"
+     "push: {branches: [main], auth: oidc, aws_role: 'arn:aws:iam::123456789012:role/ci', aws_region: eu-west-1}\n",
+     "GC129", "$.images[0].cache_repository", "never through OIDC"),
     ("images: [{repository: ghcr.io/acme/app, cache_repository: ghcr.io/acme/c}]\n", "GC109", "$.images[0].cache_repository", "set cache: registry"),
 ])
 def test_bad_project_shapes_are_located_and_write_nothing(cli, write_spec, tmp_path, override, code, where, words):
