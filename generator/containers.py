@@ -108,13 +108,28 @@ def remove_services(services: list[Service], prefix: str, host_network: bool) ->
     return "\n".join(lines)
 
 
-def prepare(outputs: list[str], netflag: str) -> str:
+def prepare(outputs: list[str], netflag: str, history: bool = False, variables: list[str] | tuple[str, ...] = ()) -> str:
     words = " ".join(shlex.quote(output) for output in outputs)
-    return "\n".join([
-        "# The pinned image gets a copy of the repository without .git (so no token) on standard input,",
-        "# runs the script at its root, and sends back only the outputs the spec names.",
+    passed = "".join(f" --env {_identifier(name)}" for name in variables)
+    if history:
+        # .git/config (and a submodule's) is where a checkout may keep the job's token in a remote
+        # URL, FETCH_HEAD names the remote: the rest is history and tags, which git reads without them.
+        lines = [
+            "# The pinned image gets a copy of the repository with its history and tags but without .git's",
+            "# config (where a token could be) on standard input, runs the script at its root, and sends",
+            "# back only the outputs the spec names. safe.directory: the copy's owner is not the container's.",
+        ]
+        sent = "--exclude=./.git/config --exclude='./.git/modules/*/config' --exclude=./.git/FETCH_HEAD"
+        passed += " --env GIT_CONFIG_COUNT=1 --env GIT_CONFIG_KEY_0=safe.directory --env 'GIT_CONFIG_VALUE_0=*'"
+    else:
+        lines = [
+            "# The pinned image gets a copy of the repository without .git (so no token) on standard input,",
+            "# runs the script at its root, and sends back only the outputs the spec names.",
+        ]
+        sent = "--exclude=./.git"
+    return "\n".join(lines + [
         'prepared=$(mktemp)',
-        f"tar -c -f - --exclude=./.git . | docker run --rm --interactive{netflag} --env GEN_CI_PREPARE_SCRIPT \\",
+        f"tar -c -f - {sent} . | docker run --rm --interactive{netflag} --env GEN_CI_PREPARE_SCRIPT{passed} \\",
         '  --entrypoint /bin/sh "$GEN_CI_PREPARE_IMAGE" -c \\',
         """  'mkdir -p /tmp/gen-ci && cd /tmp/gen-ci && tar -xf - && sh -c "$GEN_CI_PREPARE_SCRIPT" >&2 && tar -cf - -- "$@"' \\""",
         f'  prepare {words} > "$prepared"',
@@ -122,6 +137,7 @@ def prepare(outputs: list[str], netflag: str) -> str:
         'rm -f "$prepared"',
         f"echo 'Prepared for the build:' {words}",
     ])
+
 
 
 def _identifier(name: str) -> str:

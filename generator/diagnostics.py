@@ -52,6 +52,8 @@ CODES: dict[str, tuple[str, str]] = {
     "GC132": ("jenkins-settings-unused", "A jenkins setting with no effect: the agent runtime target without targets.jenkins or with Kubernetes agents, credentials for a host no image publishes to, a label for Kubernetes agents, or jenkins settings without targets.jenkins."),
     "GC152": ("label-reserved", "One of the OCI labels gen-ci computes (source, revision, version, created) written in images[].labels: its value would be lost."),
     "GC153": ("checkout-test-invalid", "A checkout test with compose but no service (or the reverse), both compose and script, or a candidate variable the job itself uses."),
+    "GC170": ("prepare-variable-refused", "prepare.variables names a variable that can carry a credential, or one that is no CI variable of the spec's platforms."),
+    "GC171": ("prepared-version-unset", "build_args {from: prepare} without prepare.version_file, a version_file nothing reads, or one outside the prepare step's outputs."),
     "GC151": ("versions-incomplete", "versions that cannot name a version: from: file without file, a file with from: tag, or a file outside the repository."),
     "GC150": ("tag-rule-never-fires", "A tag rule no publishing run could apply: events push.events does not list, refs push.branches and push.tags never name, or semver/latest where no run builds a version tag."),
     "GC130": ("rootless-unsupported", "Something docker.mode rootless cannot do without a daemon or privilege: dind settings, GitHub, grype, several platforms, services, prepare, registry cache, OIDC."),

@@ -93,6 +93,9 @@ class Prepare:
     image: str
     script: str  # the user's own shell, passed as data
     outputs: list[str]
+    history: bool = False  # .git (without its config) goes in too, from a full-depth checkout
+    variables: list[str] = field(default_factory=list)  # the platform's CI variables, passed by name
+    version_file: str | None = None  # its first line is build_args' {from: prepare}
 
 
 @dataclass(frozen=True)
@@ -443,7 +446,10 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
                 CheckoutTest(test.get("compose"), test.get("service"), test.get("script"), test["image_variable"])
                 for test in i.get("checkout_tests", [])
             ],
-            prepare=Prepare(i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"])) if "prepare" in i else None,
+            prepare=Prepare(
+                i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"]),
+                i["prepare"].get("history", False), list(i["prepare"].get("variables", [])), i["prepare"].get("version_file"),
+            ) if "prepare" in i else None,
             paths=[repository_path(path) for path in i.get("paths", [])],
             tag_rules=rules,
             tag_prefix=i.get("tag_prefix", ""),

@@ -182,7 +182,8 @@ def _emit(rule: TagRule) -> list[str]:
     return lines
 
 
-DESCRIBED = ("version", "revision", "created", "source")
+DESCRIBED = ("version", "revision", "created", "source", "prepare")
+LABELLED = DESCRIBED[:4]  # what OCI labels read; prepare is a build arg's alone
 
 
 def described(images: list) -> list[str]:
@@ -193,11 +194,11 @@ def described(images: list) -> list[str]:
         image = image if isinstance(image, dict) else vars(image)
         used.update(image["build_args_from"].values())
         if image["labels"]:
-            used.update(DESCRIBED)
+            used.update(LABELLED)
     return [field for field in DESCRIBED if field in used]
 
 
-def describe_script(fields: list[str] | tuple[str, ...] = DESCRIBED) -> str:
+def describe_script(fields: list[str] | tuple[str, ...] = LABELLED) -> str:
     """Shell that sets the named metadata variables (of version, revision, created, source) for
     build args and OCI labels, and no other: a variable nothing reads is a shellcheck finding.
 
@@ -230,6 +231,22 @@ def describe_script(fields: list[str] | tuple[str, ...] = DESCRIBED) -> str:
         lines.append("created=$(TZ=UTC0 git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd)")
     if "source" in fields:
         lines.append("source=$GEN_CI_SOURCE")
+    if "prepare" in fields:
+        lines += [
+            "# The version the prepare step wrote: used only as one word of letters, digits and . + _ -.",
+            "# Its text is never printed, so a file cannot pass commands to the CI log.",
+            "prepare=$(sed -n 1p \"$GEN_CI_PREPARED_FILE\" 2>/dev/null | tr -d '\\r')",
+            'case "$prepare" in',
+            '  "" | *[!A-Za-z0-9.+_-]*)',
+            '    echo "the first line of $GEN_CI_PREPARED_FILE is not a version (one word of letters, digits, . + _ -)" >&2',
+            "    exit 1",
+            "    ;;",
+            "esac",
+            'if [ "${#prepare}" -gt 128 ]; then',
+            '  echo "the version in $GEN_CI_PREPARED_FILE is longer than 128 characters" >&2',
+            "  exit 1",
+            "fi",
+        ]
     return "\n".join(lines) + "\n"
 
 

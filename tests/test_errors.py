@@ -171,6 +171,8 @@ SEMANTIC = {
     "GC150": "images: [{repository: ghcr.io/acme/app, tags: [{tag: nightly, events: [schedule]}]}]\n",
     "GC152": "images: [{repository: ghcr.io/acme/app, labels: {org.opencontainers.image.version: '1'}}]\n",
     "GC153": "images: [{repository: ghcr.io/acme/app, checkout_tests: [{compose: tests/compose.yml}]}]\n",
+    "GC170": "images: [{repository: ghcr.io/acme/app, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist], variables: [CI_JOB_TOKEN]}}]\n",
+    "GC171": "images: [{repository: ghcr.io/acme/app, build_args: {VERSION: {from: prepare}}, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist]}}]\n",
     "GC151": "images: [{repository: ghcr.io/acme/app, tags: ['{version}'], versions: {from: file}}]\n",
     "GC128": "images: [{repository: ghcr.io/acme/app, context: app, prepare: {image: 'golang:1.23.4', script: make, outputs: [dist]}}]\n",
     "GC119": "images: [{id: a, repository: ghcr.io/acme/app}, {id: b, repository: ghcr.io/acme/app, tag_suffix: -slim, default_variant: true}]\n",

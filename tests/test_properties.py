@@ -200,6 +200,31 @@ def repair(spec: dict) -> dict:
         # Images built from images have rules of their own (GC154-GC158), tested in test_chains.py.
         image["build_args"] = {name: value for name, value in image.get("build_args", {}).items()
                                if not (isinstance(value, dict) and (value.get("from") == "image" or "image" in value))}
+        # The Dockerfile check as hadolint, which takes levels, a digest and DL/SC ids (GC160-GC162).
+        check = image.get("dockerfile_check")
+        if check is not None:
+            check["tool"] = "hadolint"
+            seen_rules: set[str] = set()
+            check["ignore"] = [entry for entry in check.get("ignore", []) if entry["rule"][:2] in ("DL", "SC")
+                               and not (entry["rule"] in seen_rules or seen_rules.add(entry["rule"]))]
+            if not check["ignore"]:
+                del check["ignore"]
+        # A prepared version needs its file among the prepare step's outputs (GC171); variables are
+        # the platforms' own CI variables, never credentials (GC170).
+        readers = [name for name, value in image["build_args"].items() if isinstance(value, dict) and value["from"] == "prepare"]
+        if "prepare" in image:
+            prepare = image["prepare"]
+            prepare["variables"] = [name for name in prepare.get("variables", [])
+                                    if name.startswith(tuple(p for t, ps in (("github", ("GITHUB_", "RUNNER_")), ("gitlab", ("CI_", "GITLAB_")))
+                                                             if t in spec["targets"] for p in ps))
+                                    and not any(w in name for w in ("TOKEN", "PASS", "SECRET", "KEY", "CRED", "AUTH", "JWT", "CERT"))]
+            if readers:
+                prepare["version_file"] = prepare["outputs"][0] + "/VERSION"
+            else:
+                prepare.pop("version_file", None)
+        else:
+            for name in readers:
+                image["build_args"][name] = {"from": "version"}
         # Variants apart (GC119), and fixed names that fit with the prefix and suffix (GC118).
         image["tag_suffix"] = f"-i{index}"
         image["default_variant"] = index == 0
@@ -248,6 +273,7 @@ def repair(spec: dict) -> dict:
             image.pop("services", None)
             image.pop("prepare", None)
             image.pop("checkout_tests", None)
+            image.pop("dockerfile_check", None)
             for entry in image.get("publish", []):
                 if entry.get("auth") == "oidc":
                     entry.update(auth="secrets", username="REGISTRY_USER", password="REGISTRY_PASSWORD")
@@ -338,6 +364,11 @@ def _repair_for_jenkins(spec: dict) -> None:
         image["platforms"] = image.get("platforms", ["linux/amd64"])[:1]
         image.pop("paths", None)
         image.pop("checkout_tests", None)
+        image.pop("dockerfile_check", None)
+        for key in ("history", "variables", "version_file"):
+            image.get("prepare", {}).pop(key, None)
+        image["build_args"] = {name: ({"from": "version"} if isinstance(value, dict) and value["from"] == "prepare" else value)
+                               for name, value in image.get("build_args", {}).items()}
         if image.get("cache") in ("registry", "gha"):
             image["cache"] = "auto"
         for number, entry in enumerate(image.get("publish", [])):

@@ -313,3 +313,52 @@ def checkout_test_invalid(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[
                     (*where, "image_variable"), "GC153",
                     f"{variable} is a name the job or its tools read; name the candidate's variable otherwise (IMAGE, APP_IMAGE)",
                 )
+
+
+# Names that carry credentials on some platform: a prepare script never gets them, even by name.
+_CREDENTIAL_WORDS = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL", "AUTH", "JWT", "CERT")
+_CI_PREFIXES = {"github": ("GITHUB_", "RUNNER_"), "gitlab": ("CI_", "GITLAB_")}
+
+
+def prepare_variable_refused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    platforms = [target for target in ("github", "gitlab") if target in spec["targets"]]
+    prefixes = tuple(prefix for target in platforms for prefix in _CI_PREFIXES[target])
+    for index, image in enumerate(spec["images"]):
+        for number, name in enumerate(image.get("prepare", {}).get("variables", [])):
+            where = ("images", index, "prepare", "variables", number)
+            if any(word in name for word in _CREDENTIAL_WORDS) or name == "DOCKER_AUTH_CONFIG":
+                yield loaded.diagnostic(
+                    where, "GC170",
+                    f"{name} can carry a credential, and the prepare script runs your repository's code; "
+                    "pass what it needs through build secrets (images[].secrets) instead",
+                )
+            elif name != "CI" and not name.startswith(prefixes):
+                known = " or ".join(f"{p}*" for p in prefixes) or "the platform's"
+                yield loaded.diagnostic(
+                    where, "GC170",
+                    f"{name} is not a CI variable of {' or '.join(platforms) or 'the spec'}; name {known} variables "
+                    "(CI_COMMIT_TAG, GITHUB_REF_NAME), or put fixed values in the script",
+                )
+
+
+def prepared_version_unset(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    for index, image in enumerate(spec["images"]):
+        prepare = image.get("prepare", {})
+        readers = [name for name, value in image["build_args"].items() if isinstance(value, dict) and value["from"] == "prepare"]
+        for name in readers:
+            if "version_file" not in prepare:
+                yield loaded.diagnostic(
+                    ("images", index, "build_args", name, "from"), "GC171",
+                    "from: prepare reads the version the prepare step writes; add prepare.version_file (for example dist/VERSION)"
+                    + ("" if prepare else " to a prepare step"),
+                )
+        if "version_file" in prepare:
+            where = ("images", index, "prepare", "version_file")
+            if not readers:
+                yield loaded.diagnostic(where, "GC171", "version_file is read by build_args {from: prepare} alone, and none names it; add one or remove it")
+            if not any(prepare["version_file"] == out or prepare["version_file"].startswith(out.rstrip("/") + "/") for out in prepare["outputs"]):
+                yield loaded.diagnostic(
+                    where, "GC171",
+                    f"{prepare['version_file']} is not among the outputs the prepare step sends back ({', '.join(prepare['outputs'])}); "
+                    "write it under one of them",
+                )

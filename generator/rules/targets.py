@@ -88,6 +88,12 @@ def jenkins_limits(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnos
     for index, image in enumerate(spec["images"]):
         where = ("images", index)
         yield from _registry_tags(image, where, "GC131", why, loaded)
+        for key in ("history", "variables", "version_file"):
+            if key in image.get("prepare", {}):
+                yield loaded.diagnostic(
+                    (*where, "prepare", key), "GC131",
+                    f"{why} renders the prepare step without history, CI variables or a version file; render it for GitHub or GitLab",
+                )
         if "checkout_tests" in image:
             yield loaded.diagnostic(
                 (*where, "checkout_tests"), "GC131",
