@@ -112,10 +112,12 @@ def dockerfile_check(check: dict[str, Any] | None) -> DockerfileCheck | None:
         return None
     tool = check.get("tool", "buildkit")
     ignore = [(entry["rule"], entry["reason"]) for entry in check.get("ignore", [])]
+    image = ""
+    if tool == "hadolint":  # the spec's own digest replaces gen-ci's
+        image = _pinned(pins.image("hadolint").split("@")[0], check["digest"]) if "digest" in check else pins.image("hadolint")
     return DockerfileCheck(
         tool=tool,
-        image=_pinned(pins.image("hadolint").split("@")[0], check["digest"]) if "digest" in check and tool == "hadolint"
-        else pins.image("hadolint") if tool == "hadolint" else "",
+        image=image,
         fail_on=check.get("fail_on", "error") if tool == "hadolint" else "warning",
         ignore=ignore,
         skip="skip=" + ",".join(rule for rule, _ in ignore) if tool == "buildkit" and ignore else "",

@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from generator.emitting import canonical
 from generator.fingerprint import split
 from generator.pipeline import generate
+from generator.rules.images import CI_PREFIXES, credential_name, reserved_variable
 from generator.validation import spec_schema
 from tests.conftest import buildx_build_args, gitlab_scripts, run_tool
 
@@ -181,8 +182,7 @@ def repair(spec: dict) -> dict:
             else:
                 test.pop("service", None)
                 test.setdefault("script", "tests/smoke.sh")
-            if test.get("image_variable", "IMAGE").startswith(("DOCKER_", "COMPOSE_", "BUILDKIT_", "GEN_CI_", "CI_", "GITHUB_", "RUNNER_", "ACTIONS_", "GITLAB_")) \
-                    or test.get("image_variable") in ("PATH", "HOME", "SHELL", "USER", "PWD", "CANDIDATE", "PLATFORM"):
+            if reserved_variable(test.get("image_variable", "IMAGE")):
                 test["image_variable"] = "IMAGE"
         image["paths"] = [path for path in image.get("paths", []) if ".." not in path.split("/")] or None
         if image["paths"] is None:
@@ -214,10 +214,8 @@ def repair(spec: dict) -> dict:
         readers = [name for name, value in image["build_args"].items() if isinstance(value, dict) and value["from"] == "prepare"]
         if "prepare" in image:
             prepare = image["prepare"]
-            prepare["variables"] = [name for name in prepare.get("variables", [])
-                                    if name.startswith(tuple(p for t, ps in (("github", ("GITHUB_", "RUNNER_")), ("gitlab", ("CI_", "GITLAB_")))
-                                                             if t in spec["targets"] for p in ps))
-                                    and not any(w in name for w in ("TOKEN", "PASS", "SECRET", "KEY", "CRED", "AUTH", "JWT", "CERT"))]
+            ci_prefixes = tuple(prefix for target, prefixes in CI_PREFIXES.items() if target in spec["targets"] for prefix in prefixes)
+            prepare["variables"] = [name for name in prepare.get("variables", []) if name.startswith(ci_prefixes) and not credential_name(name)]
             if readers:
                 prepare["version_file"] = prepare["outputs"][0] + "/VERSION"
             else:

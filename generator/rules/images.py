@@ -295,6 +295,19 @@ _RESERVED_VARIABLES = ("PATH", "HOME", "SHELL", "USER", "PWD", "CANDIDATE", "PLA
 _RESERVED_PREFIXES = ("DOCKER_", "COMPOSE_", "BUILDKIT_", "GEN_CI_", "CI_", "GITHUB_", "RUNNER_", "ACTIONS_", "GITLAB_")
 
 
+# Names that carry credentials on some platform: a prepare script never gets them, even by name.
+_CREDENTIAL_WORDS = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL", "AUTH", "JWT", "CERT")
+CI_PREFIXES = {"github": ("GITHUB_", "RUNNER_"), "gitlab": ("CI_", "GITLAB_")}
+
+
+def reserved_variable(name: str) -> bool:
+    return name in _RESERVED_VARIABLES or name.startswith(_RESERVED_PREFIXES)
+
+
+def credential_name(name: str) -> bool:
+    return any(word in name for word in _CREDENTIAL_WORDS) or name == "DOCKER_AUTH_CONFIG"
+
+
 def checkout_test_invalid(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     for index, image in enumerate(spec["images"]):
         for number, test in enumerate(image.get("checkout_tests", [])):
@@ -308,25 +321,22 @@ def checkout_test_invalid(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[
             elif "compose" not in test and "script" not in test:
                 yield loaded.diagnostic(where, "GC153", "a checkout test needs compose (with service) or script")
             variable = test["image_variable"]
-            if variable in _RESERVED_VARIABLES or variable.startswith(_RESERVED_PREFIXES):
+            if reserved_variable(variable):
                 yield loaded.diagnostic(
                     (*where, "image_variable"), "GC153",
                     f"{variable} is a name the job or its tools read; name the candidate's variable otherwise (IMAGE, APP_IMAGE)",
                 )
 
 
-# Names that carry credentials on some platform: a prepare script never gets them, even by name.
-_CREDENTIAL_WORDS = ("TOKEN", "PASSWORD", "PASSWD", "SECRET", "KEY", "CREDENTIAL", "AUTH", "JWT", "CERT")
-_CI_PREFIXES = {"github": ("GITHUB_", "RUNNER_"), "gitlab": ("CI_", "GITLAB_")}
 
 
 def prepare_variable_refused(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
     platforms = [target for target in ("github", "gitlab") if target in spec["targets"]]
-    prefixes = tuple(prefix for target in platforms for prefix in _CI_PREFIXES[target])
+    prefixes = tuple(prefix for target in platforms for prefix in CI_PREFIXES[target])
     for index, image in enumerate(spec["images"]):
         for number, name in enumerate(image.get("prepare", {}).get("variables", [])):
             where = ("images", index, "prepare", "variables", number)
-            if any(word in name for word in _CREDENTIAL_WORDS) or name == "DOCKER_AUTH_CONFIG":
+            if credential_name(name):
                 yield loaded.diagnostic(
                     where, "GC170",
                     f"{name} can carry a credential, and the prepare script runs your repository's code; "
