@@ -29,7 +29,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC108": ("oidc-unsupported", "auth: oidc for a registry that is not Amazon ECR; OIDC here gets AWS credentials."),
     "GC109": ("setting-without-effect", "A dind setting in socket mode, or bip/mtu with the isolated profile, which has no bridge."),
     "GC110": ("secrets-without-environment", "Secrets on GitHub outside an environment: registry secrets without push.environment, or build secrets without push.build_environment."),
-    "GC111": ("service-daemon-without-digest", "github_daemon: service without docker.dind_digest; the runner pulls services by reference."),
+    "GC111": ("service-daemon-without-digest", "Retired in 0.4.0: every daemon image is pinned by digest (GC172)."),
     "GC112": ("cron-out-of-range", "A schedule field outside its range, an unknown month or weekday name, a zero step, or runs closer than 5 minutes apart."),
     "GC113": ("no-trigger", "Every trigger is off or empty, so the pipeline could never run; both platforms reject such a file."),
     "GC114": ("push-ref-unreachable", "A push branch or tag pattern that no trigger pattern reaches, so it could never push."),
@@ -52,6 +52,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC132": ("jenkins-settings-unused", "A jenkins setting with no effect: the agent runtime target without targets.jenkins or with Kubernetes agents, credentials for a host no image publishes to, a label for Kubernetes agents, or jenkins settings without targets.jenkins."),
     "GC152": ("label-reserved", "One of the OCI labels gen-ci computes (source, revision, version, created) written in images[].labels: its value would be lost."),
     "GC153": ("checkout-test-invalid", "A checkout test with compose but no service (or the reverse), both compose and script, or a candidate variable the job itself uses."),
+    "GC172": ("tool-image-unpinned", "docker.version before 29 (the one engine line gen-ci renders), another 29.x without docker.dind_digest and docker.cli_digest, or a docker.buildkit other than the one gen-ci pins by digest."),
     "GC170": ("prepare-variable-refused", "prepare.variables names a variable that can carry a credential, or one that is no CI variable of the spec's platforms."),
     "GC171": ("prepared-version-unset", "build_args {from: prepare} without prepare.version_file, a version_file nothing reads, or one outside the prepare step's outputs."),
     "GC151": ("versions-incomplete", "versions that cannot name a version: from: file without file, a file with from: tag, or a file outside the repository."),
@@ -71,7 +72,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC161": ("dockerfile-check-digest", "images[].dockerfile_check.digest with tool: buildkit, whose check runs in the builder gen-ci already pins: the digest would pin nothing."),
     "GC162": ("dockerfile-check-rule", "An ignored rule the tool does not know: a hadolint id with BuildKit, a BuildKit name with hadolint, a misspelt BuildKit check, or a rule ignored twice."),
     "GC163": ("dockerfile-check-unsupported", "images[].dockerfile_check in docker.mode rootless (no daemon to run it in) or with the Jenkins target, which does not render it; BuildKit's check on an image with computed build args."),
-    "GC164": ("dockerfile-check-client-too-old", "BuildKit's Dockerfile check rendered for GitLab with a docker.version before 27.0.0, whose client image's buildx predates build checks (0.15)."),
+    "GC164": ("dockerfile-check-client-too-old", "Retired in 0.4.0: every client image is 29.x, whose buildx has build checks (GC172)."),
 }
 
 

@@ -114,7 +114,7 @@ def dockerfile_check(check: dict[str, Any] | None) -> DockerfileCheck | None:
     ignore = [(entry["rule"], entry["reason"]) for entry in check.get("ignore", [])]
     image = ""
     if tool == "hadolint":  # the spec's own digest replaces gen-ci's
-        image = _pinned(pins.image("hadolint").split("@")[0], check["digest"]) if "digest" in check else pins.image("hadolint")
+        image = tool_image("hadolint", pins.image_tag("hadolint"), check.get("digest"))
     return DockerfileCheck(
         tool=tool,
         image=image,
@@ -238,8 +238,14 @@ class Model:
     github: dict[str, Any] = field(default_factory=lambda: {"called": False})
 
 
-def _pinned(reference: str, digest: str | None) -> str:
-    return f"{reference}@{digest}" if digest else reference
+def tool_image(name: str, tag: str, digest: str | None = None) -> str:
+    """A tool image at the spec's tag: the spec's digest wins, gen-ci's pin serves its own tag, and
+    any other tag without a digest was refused by the rules (GC172) before a model is built."""
+    if digest:
+        return f"{pins.pins()['images'][name]['image']}:{tag}@{digest}"
+    if tag == pins.image_tag(name):
+        return pins.image(name)
+    return f"{pins.pins()['images'][name]['image']}:{tag}"
 
 
 def network_switches(docker: dict[str, Any]) -> tuple[bool, bool]:
@@ -475,19 +481,19 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
         docker=Docker(
             mode=docker["mode"],
             version=version,
-            dind_image=_pinned(f"docker:{version}-dind", docker.get("dind_digest")),
-            cli_image=_pinned(f"docker:{version}-cli", docker.get("cli_digest")),
+            dind_image=tool_image("docker-dind", f"{version}-dind", docker.get("dind_digest")),
+            cli_image=tool_image("docker-cli", f"{version}-cli", docker.get("cli_digest")),
             daemon_flags=daemon_flags(docker),
             host_network=docker["mode"] == "dind" and docker["network"] == "isolated",
             github_daemon=docker["github_daemon"],
-            buildkit_image=f"moby/buildkit:{docker['buildkit']}",
-            rootless_image=f"moby/buildkit:{docker['buildkit']}-rootless",
+            buildkit_image=tool_image("buildkit", docker["buildkit"]),
+            rootless_image=tool_image("buildkit-rootless", f"{docker['buildkit']}-rootless"),
         ),
         images=images,
         shared_paths=[repository_path(path) for path in data["shared_paths"]],
         scan=Scan(
             tool=scan["tool"],
-            image=_pinned(pins.image(scan["tool"]), scan.get("digest")) if scan["tool"] != "none" else "",
+            image=tool_image(scan["tool"], pins.image_tag(scan["tool"]), scan.get("digest")) if scan["tool"] != "none" else "",
             fail_on=scan["fail_on"],
             severities=[s.upper() for s in SEVERITIES[SEVERITIES.index(scan["fail_on"]):]],
             ignore_unfixed=scan["ignore_unfixed"],

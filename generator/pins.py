@@ -64,7 +64,14 @@ def action(name: str) -> str:
 
 
 def image(name: str) -> str:
-    return pins()["images"][name]
+    """`name:tag@sha256:...`: a tag alone is not an identity, so every pinned image carries its digest."""
+    pin = pins()["images"][name]
+    reference = f"{pin['image']}:{pin['tag']}"
+    return f"{reference}@{pin['digest']}" if pin["digest"] else reference
+
+
+def image_tag(name: str) -> str:
+    return pins()["images"][name]["tag"]
 
 
 def tool(name: str) -> str:

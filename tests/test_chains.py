@@ -288,7 +288,8 @@ def test_rule_jenkins(cli, write_spec):
 
 def test_rule_old_gitlab_client(cli, write_spec):
     spec = SPEC.format(targets="{gitlab: .gitlab-ci.yml}", platforms="[linux/amd64]", arg="{from: image, image: base}")
-    spec = spec.replace("ghcr.io/acme", "registry.gitlab.com/acme") + "runners: {gitlab: [docker]}\ndocker: {mode: dind, version: 27.3.1}\n"
+    spec = spec.replace("ghcr.io/acme", "registry.gitlab.com/acme") + "runners: {gitlab: [docker]}\n"
+    spec += f"docker: {{mode: dind, version: 29.3.1, dind_digest: 'sha256:{'b' * 64}', cli_digest: 'sha256:{'c' * 64}'}}\n"
     rows = _errors(cli(str(write_spec(spec))))
     assert [(r["code"], r["path"]) for r in rows] == [("GC158", "$.docker.version")]
 

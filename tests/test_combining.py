@@ -161,7 +161,7 @@ MULTI = """\
 version: 1
 name: acme-multi
 targets: {gitlab: ci/images.gitlab-ci.yml}
-docker: {mode: dind, version: 29.4.0}
+docker: {mode: dind}
 check_job: true
 runners: {gitlab: [docker-privileged], platforms: {linux/arm64: {gitlab: [arm]}}}
 images:

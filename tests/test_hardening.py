@@ -240,5 +240,17 @@ def test_pins_file_entries_are_full_shas_with_versions():
     for name, pin in pins.pins()["actions"].items():
         assert re.fullmatch(r"[0-9a-f]{40}", pin["sha"]), name
         assert re.fullmatch(r"v\d+\.\d+\.\d+", pin["version"]), name
-    for reference in pins.pins()["images"].values():
-        assert re.search(r":(?:[a-z]+-)?v?\d+\.\d+\.\d+(-[a-z]+[0-9]*)*(@sha256:[0-9a-f]{64})?$", reference), reference
+    for name in pins.pins()["images"]:
+        # A tag says which release; the digest is the identity, and its source says where it was read.
+        assert re.fullmatch(r"\S+:(?:[a-z]+-)?v?\d+\.\d+\.\d+(-[a-z]+[0-9]*)*@sha256:[0-9a-f]{64}", pins.image(name)), name
+        assert pins.pins()["images"][name]["source"], name
+
+
+@pytest.mark.parametrize("path", [p for platform in ("github", "gitlab", "jenkins", "jenkins_agent") for p in golden_outputs(platform)],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_image_a_golden_runs_is_pinned_by_digest(path):
+    """Each of gen-ci's tool images appears only as its pinned tag and digest: never by tag alone."""
+    text = path.read_text()
+    for name, pin in pins.pins()["images"].items():
+        for found in re.finditer(rf"(?<![\w./-]){re.escape(pin['image'])}:(?!\d+(?![\w.-]))[\w.-]+(@sha256:[0-9a-f]{{64}})?", text):
+            assert found[1], f"{path}: {found[0]} runs by tag alone"

@@ -302,7 +302,7 @@ def test_the_pod_is_valid_and_only_the_sidecar_is_privileged():
     assert containers["docker"]["securityContext"] == {"allowPrivilegeEscalation": False}
     assert {"name": "docker-certs", "mountPath": "/certs/client", "readOnly": True} in containers["docker"]["volumeMounts"]
     assert {"name": "DOCKER_TLS_CERTDIR", "value": "/certs"} in containers["dind"]["env"]
-    assert containers["dind"]["image"].startswith("docker:") and containers["dind"]["image"].endswith("-dind")
+    assert containers["dind"]["image"].startswith("docker:") and re.fullmatch(r"docker:[\d.]+-dind@sha256:[0-9a-f]{64}", containers["dind"]["image"])
     assert pod["spec"]["automountServiceAccountToken"] is False
     environment = {c["call"]: c["args"] for c in find(tree(path), "environment")[0]["body"]}
     assert environment == {"set DOCKER_HOST": ["tcp://localhost:2376"], "set DOCKER_TLS_VERIFY": ["1"], "set DOCKER_CERT_PATH": ["/certs/client"]}

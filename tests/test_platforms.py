@@ -371,7 +371,8 @@ def test_layout_keeps_real_variants():
     ("runners: {github: [ubuntu-24.04-arm], platforms: {linux/arm64: {emulate: true}}}\n"
      "images: [{repository: ghcr.io/acme/app, platforms: [linux/arm64]}]\n",
      "GC125", "$.runners.platforms.linux/arm64.emulate", "already are linux/arm64"),
-    ("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 27.3.1}\n"
+    ("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 29.3.1, "
+     f"dind_digest: 'sha256:{'b' * 64}', cli_digest: 'sha256:{'c' * 64}'}}\n"
      "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n",
      "GC102", "$.docker.version", "29.4.0 or newer"),
     ("images: [{repository: ghcr.io/acme/app, platforms: [linux/amd64, linux/arm64/v8]}]\n", "GC012", "$.images[0].platforms[1]", "did you mean 'linux/arm64'"),
@@ -380,15 +381,15 @@ def test_bad_platform_input_is_located_and_writes_nothing(cli, write_spec, tmp_p
     assert_located_refusal(cli, write_spec(_spec_with(override)), tmp_path / "out.yml", code, where, words)
 
 
-def test_gitlab_multi_platform_renders_from_29_4_0(tmp_path):
-    jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 29.4.0}\n"
+def test_gitlab_multi_platform_renders_with_the_pinned_engine(tmp_path):
+    jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind}\n"
                                    "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n" + PUSHING, "gitlab"))
     assert {"build-b-amd64", "build-b-arm64", "candidate-b-amd64", "candidate-b-arm64", "publish-b"} <= set(jobs)
 
 
 def test_a_merge_job_with_nothing_to_set_has_no_empty_variables(tmp_path):
     """The property test found `variables:` with nothing under it (null) on a socket merge job without signing."""
-    jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket, version: 29.7.2}\n"
+    jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket}\n"
                              "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n"
                              "push: {branches: [main], sign: false}\n", "gitlab"))
     assert "variables" not in jobs["publish-b"]

@@ -400,7 +400,7 @@ def _gitlab_jobs_from_text(text):
     ("images: [{repository: ghcr.io/acme/app, cache: registry}]\n", "GC129", "$.images[0].cache", "needs cache_repository"),
     ("images: [{repository: ghcr.io/acme/app, cache: registry, cache_repository: quay.io/acme/cache}]\n",
      "GC129", "$.images[0].cache_repository", "cannot write a cache on quay.io"),
-    ("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind, version: 29.4.0}\n"
+    ("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind}\n"
      "images: [{repository: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app, platforms: [linux/amd64, linux/arm64], cache: registry, "
      "cache_repository: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app-cache}]\n"
      "push: {branches: [main], auth: oidc, aws_role: 'arn:aws:iam::123456789012:role/ci', aws_region: eu-west-1}\n",

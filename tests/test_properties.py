@@ -20,10 +20,13 @@ from hypothesis_jsonschema import from_schema
 import yaml as pyyaml
 from ruamel.yaml import YAML
 
+from generator import pins
 from generator.emitting import canonical
 from generator.fingerprint import split
 from generator.pipeline import generate
+from generator.rules.daemon import ENGINE_LINE
 from generator.rules.images import CI_PREFIXES, credential_name, reserved_variable
+from generator.rules.platforms import GITLAB_MERGE_VERSION
 from generator.validation import spec_schema
 from tests.conftest import buildx_build_args, gitlab_scripts, run_tool
 
@@ -93,8 +96,17 @@ def repair(spec: dict) -> dict:
         if docker.get("iptables", not isolated) is False and docker.get("icc", isolated) is False:
             docker.pop("iptables", None)
             docker.pop("icc", None)
-        if docker.get("github_daemon") == "service":
-            docker["dind_digest"] = "sha256:" + "0" * 64
+    # Engine and builder images run by digest (GC172): a version of the user's own brings its own digests.
+    if docker.get("buildkit", pins.image_tag("buildkit")) != pins.image_tag("buildkit"):
+        del docker["buildkit"]
+    if "version" not in docker or int(docker["version"].split(".")[0]) < ENGINE_LINE:
+        for key in ("version", "dind_digest", "cli_digest"):
+            docker.pop(key, None)
+    elif docker["version"] != pins.image_tag("docker-cli").removesuffix("-cli"):
+        if docker.get("mode", "socket") == "dind":
+            docker.setdefault("dind_digest", "sha256:" + "0" * 64)
+        if {"gitlab", "jenkins"} & set(spec["targets"]):
+            docker.setdefault("cli_digest", "sha256:" + "1" * 64)
     triggers = spec.setdefault("triggers", {})
     # A class's range runs forwards within one kind of character (GC013, tested on its own).
     for holder in (push, triggers, *(rule for image in spec["images"] for rule in image.get("tags", []) if isinstance(rule, dict))):
@@ -126,7 +138,9 @@ def repair(spec: dict) -> dict:
             # The platforms' own tokens each reach only their own registry: one spec for both needs secrets.
             push["auth"] = "secrets" if "github" in spec["targets"] else "token"
         if any(len(image.get("platforms", [])) > 1 for image in spec["images"]):
-            docker["version"] = "29.7.2"  # its buildx merges the platforms' layouts (GC102)
+            if tuple(int(part) for part in docker.get("version", "29.8.1").split(".")) < GITLAB_MERGE_VERSION:
+                for key in ("version", "dind_digest", "cli_digest"):
+                    docker.pop(key, None)  # gen-ci's own engine merges the platforms' layouts (GC102)
         for image in spec["images"]:
             if image.get("cache") == "gha":
                 image["cache"] = "auto"
@@ -569,7 +583,7 @@ def written_specs(draw):
 
     if draw(st.booleans()):
         lines.append(f"timeout_minutes: {integer('$.timeout_minutes')}")
-    lines.append("docker: {mode: dind, version: 29.7.2}")
+    lines.append("docker: {mode: dind}")
     if "gitlab" in targets:
         lines.append("runners: {gitlab: [dind]}")
     lines += ["push: {auth: secrets, username: REGISTRY_USER, password: REGISTRY_PASSWORD, environment: registry}", "images:"]

@@ -144,7 +144,7 @@ def test_gitlab_id_tokens_only_in_publish_jobs(path):
             assert tokens["SIGSTORE_ID_TOKEN"] == {"aud": "sigstore"}
             # The cosign image, pinned by digest: run by the job's daemon, or the job's own image (rootless).
             cosign = job["variables"]["COSIGN_IMAGE"] if "COSIGN_IMAGE" in job.get("variables", {}) else job["image"]["name"]
-            assert re.fullmatch(r"\S+:v[\d.]+-dev@sha256:[0-9a-f]{64}", cosign)
+            assert re.fullmatch(r"\S+:v[\d.]+(-dev)?@sha256:[0-9a-f]{64}", cosign)
             assert spec.get("push", {}).get("sign", True) is True
 
 

@@ -51,9 +51,6 @@ def pre_commit_config(source: Source) -> str:
     ]) + "\n"
 
 
-# A docker:<version>-cli whose buildx joins the platforms of a multi-platform image on GitLab (GC102).
-MERGING_DOCKER = "29.7.2"
-
 TAG_SCHEMES = {
     "simple": ["ref", "sha"],
     "semver": [{"tag": "edge", "branches": ["main"]}, "sha", "semver", "latest"],
@@ -118,8 +115,6 @@ def spec_text(answers: Answers, name: str) -> str:
         "docker:",
         f"  mode: {answers.mode}",
     ]
-    if len(answers.architectures) > 1 and "gitlab" in answers.platforms:
-        lines.append(f"  version: {MERGING_DOCKER}  # its buildx joins the platforms' images (GC102)")
     lines.append("images:")
     for image in answers.images:
         lines += ["  - publish:", *(line for registry in image.registries for line in _registry_lines(registry, answers.platforms))]

@@ -18,11 +18,10 @@ from generator.rules.combining import combine_setting_unused, include_unsupporte
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
-    service_daemon_without_digest,
+    tool_image_unpinned,
     socket_without_runner_tags,
 )
 from generator.rules.dockerfile import (
-    dockerfile_check_client_too_old,
     dockerfile_check_settings,
     dockerfile_check_unsupported,
 )
@@ -89,7 +88,7 @@ RULES: list[Rule] = [
     oidc_unsupported,
     setting_without_effect,
     secrets_without_environment,
-    service_daemon_without_digest,
+    tool_image_unpinned,
     cron_out_of_range,
     no_trigger,
     push_ref_unreachable,
@@ -126,7 +125,6 @@ RULES: list[Rule] = [
     include_unsupported,
     dockerfile_check_settings,
     dockerfile_check_unsupported,
-    dockerfile_check_client_too_old,
 ]
 
 

@@ -7,7 +7,11 @@ from typing import Any
 
 from generator.diagnostics import Diagnostic
 from generator.loading import LoadedSpec
+from generator import pins
 from generator.model import network_switches
+
+# The one Docker Engine major line every output runs: daemon, client and the buildx it ships.
+ENGINE_LINE = 29
 
 DOCKERD_REFUSAL = (
     "You specified --iptables=false with --icc=false. ICC=false uses iptables to function. "
@@ -38,11 +42,35 @@ def socket_without_runner_tags(spec: dict[str, Any], loaded: LoadedSpec) -> Iter
         )
 
 
-def service_daemon_without_digest(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    docker = spec["docker"]
-    if "github" in spec["targets"] and docker["mode"] == "dind" and docker["github_daemon"] == "service" and "dind_digest" not in docker:
+def tool_image_unpinned(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
+    """Every engine and builder image runs by digest: gen-ci's own pin, or the spec's (GC172)."""
+    docker, written = spec["docker"], loaded.data.get("docker", {})
+    version, pinned = docker["version"], pins.image_tag("docker-dind").removesuffix("-dind")
+    needed = [key for key, used in (("dind_digest", docker["mode"] == "dind"), ("cli_digest", bool({"gitlab", "jenkins"} & set(spec["targets"])))) if used]
+    if "version" not in written:
+        # A digest names one version's image; with the default version it would pin another engine.
+        for key in ("dind_digest", "cli_digest"):
+            if key in written:
+                yield loaded.diagnostic(
+                    ("docker", key), "GC172",
+                    f"a digest pins one version's image, and no docker.version says which; gen-ci pins Docker {pinned} "
+                    f"by digest already: remove docker.{key}, or write the version it belongs to as docker.version",
+                )
+    elif version != pinned:
+        if int(version.split(".")[0]) < ENGINE_LINE:
+            yield loaded.diagnostic(
+                ("docker", "version"), "GC172",
+                f"Docker {version} is not the engine line gen-ci renders ({ENGINE_LINE}.x); remove docker.version to use {pinned}, "
+                f"which gen-ci pins by digest, or name a {ENGINE_LINE}.x release with its digests",
+            )
+        elif missing := [key for key in needed if key not in docker]:
+            yield loaded.diagnostic(
+                ("docker", "version"), "GC172",
+                f"gen-ci pins Docker {pinned} by digest, not {version}: add docker.{' and docker.'.join(missing)} "
+                f"(gen-ci pins resolve docker:{version}-{'dind' if missing[0] == 'dind_digest' else 'cli'} prints one), or remove docker.version",
+            )
+    if docker["buildkit"] != pins.image_tag("buildkit"):
         yield loaded.diagnostic(
-            ("docker", "github_daemon"), "GC111",
-            "a service daemon is pulled by the runner before any step, by its reference alone; pin it with docker.dind_digest "
-            "(docker buildx imagetools inspect docker:<version>-dind), or use github_daemon: step",
+            ("docker", "buildkit"), "GC172",
+            f"gen-ci pins moby/buildkit {pins.image_tag('buildkit')} by digest, not {docker['buildkit']}; remove docker.buildkit",
         )

@@ -101,17 +101,3 @@ def dockerfile_check_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> It
                 f"BuildKit's check runs before the job computes {', '.join(computed)}, so it would read them empty; "
                 "use tool: hadolint, which reads the Dockerfile alone",
             )
-
-
-def dockerfile_check_client_too_old(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
-    """BuildKit's check on GitLab runs in the docker:<version>-cli image against that daemon (GC164)."""
-    version = tuple(int(part) for part in spec["docker"]["version"].split("."))
-    if "gitlab" not in spec["targets"] or version >= CHECK_DOCKER_VERSION or spec["docker"]["mode"] == "rootless":
-        return
-    for where, check in _checks(spec):
-        if check.get("tool", "buildkit") == "buildkit":
-            yield loaded.diagnostic(
-                ("docker", "version") if "version" in loaded.data.get("docker", {}) else where, "GC164",
-                f"BuildKit's build checks need buildx 0.15 or later, which the docker:{spec['docker']['version']}-cli "
-                "image predates; set docker.version to 27.0.0 or newer, or use tool: hadolint",
-            )
