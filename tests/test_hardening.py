@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from ruamel.yaml import YAML
 
 from generator import pins
-from tests.conftest import golden_outputs
+from tests.conftest import ROOT, golden_outputs
 
 WORKFLOWS = golden_outputs("github")
 SHA_PIN = re.compile(r"^(?P<name>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})$")
@@ -244,6 +245,14 @@ def test_pins_file_entries_are_full_shas_with_versions():
         # A tag says which release; the digest is the identity, and its source says where it was read.
         assert re.fullmatch(r"\S+:(?:[a-z]+-)?v?\d+\.\d+\.\d+(-[a-z]+[0-9]*)*@sha256:[0-9a-f]{64}", pins.image(name)), name
         assert pins.pins()["images"][name]["source"], name
+
+
+def test_every_image_digest_was_read_from_a_recorded_source():
+    """A digest enters pins.json only with the research record that says where it was read."""
+    records = json.loads((ROOT / "docs" / "research" / "image-digests.json").read_text())
+    recorded = {(r["image"], r["tag"], r["digest"]) for r in records if r["digest"] and r["source"]}
+    for name, pin in pins.pins()["images"].items():
+        assert (pin["image"], pin["tag"], pin["digest"]) in recorded, name
 
 
 @pytest.mark.parametrize("path", [p for platform in ("github", "gitlab", "jenkins", "jenkins_agent") for p in golden_outputs(platform)],
