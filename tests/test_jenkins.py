@@ -322,25 +322,123 @@ def test_agent_runtime_is_hardened(path):
     services = compose["services"]
     text = path.read_text()
     assert "2375" not in text.replace('tcp://docker:2375 set-up', "")
+    daemons = {name for name in services if name.endswith("dind")}
     for name, service in services.items():
-        assert service.get("privileged", False) == (name == "dind"), name
+        assert service.get("privileged", False) == (name in daemons), name
         image = service.get("image") or service["build"]["dockerfile_inline"]
         assert ":latest" not in image and re.search(r":[0-9]", image), name
     assert all(port.startswith("127.0.0.1:") for port in services.get("controller", {}).get("ports", []))
-    if "dind" in services:
-        dind, agent = services["dind"], services["agent"]
+    for prefix in ("", "change-requests-"):
+        if prefix + "dind" not in services:
+            continue
+        dind, agent = services[prefix + "dind"], services[prefix + "agent"]
         assert "ports" not in dind and dind["environment"]["DOCKER_TLS_CERTDIR"] == "/certs"
-        assert compose["networks"]["docker-api"] == {"internal": True}
-        assert set(dind["networks"]) == {"docker-api", "egress"} and dind["networks"]["docker-api"]["aliases"] == ["docker"]
-        assert "docker-api" in agent["networks"] and all("egress" not in s.get("networks", []) for n, s in services.items() if n != "dind")
+        assert compose["networks"][prefix + "docker-api"] == {"internal": True}
+        assert set(dind["networks"]) == {prefix + "docker-api", prefix + "egress"} and dind["networks"][prefix + "docker-api"]["aliases"] == ["docker"]
+        assert prefix + "docker-api" in agent["networks"]
+        assert all(prefix + "egress" not in s.get("networks", []) for n, s in services.items() if n != prefix + "dind")
         assert agent["environment"]["DOCKER_HOST"] == "tcp://docker:2376" and agent["environment"]["DOCKER_TLS_VERIFY"] == "1"
-        assert "docker-certs:/certs/client:ro" in agent["volumes"] and "docker-data:/var/lib/docker" in dind["volumes"]
-        assert not any("docker.sock" in volume for service in services.values() for volume in service.get("volumes", []))
-    else:
+        assert f"{prefix}docker-certs:/certs/client:ro" in agent["volumes"] and f"{prefix}docker-data:/var/lib/docker" in dind["volumes"]
+        assert not any("docker.sock" in volume for volume in agent.get("volumes", []) + dind.get("volumes", []))
+    if "dind" not in services:
         assert services["agent"]["volumes"][0] == "/var/run/docker.sock:/var/run/docker.sock"
-    assert services["agent"]["secrets"] == ["jenkins-agent-secret"] and "JENKINS_SECRET" not in text
+    for name in ("agent", "change-requests-agent"):
+        if name in services:
+            assert services[name]["secrets"] == [f"jenkins-{name}-secret"] and "JENKINS_SECRET" not in text
     result = run_tool("gen-ci", "lint", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _reach(compose: dict, service: str) -> tuple[set[str], set[str]]:
+    """The services `service` shares a network with, and those it resolves as `docker`."""
+    services = compose["services"]
+
+    def networks(name: str) -> dict:
+        found = services[name].get("networks", [])
+        return {n: (found[n] or {}) for n in found} if isinstance(found, dict) else {n: {} for n in found}
+
+    mine = set(networks(service))
+    peers = {other for other in services if other != service and mine & set(networks(other))}
+    docker = {other for other in peers for n, v in networks(other).items() if n in mine and (other == "docker" or "docker" in v.get("aliases", []))}
+    return peers, docker
+
+
+def _volumes(service: dict) -> set[str]:
+    return {volume.split(":")[0] for volume in service.get("volumes", [])}
+
+
+def _label_for(path: Path, change_id: str | None) -> str:
+    """The agent label of the Jenkinsfile's top-level agent, as real Groovy evaluates it with or without CHANGE_ID."""
+    match = re.search(r"^    agent \{\n(?:        //.*\n)*        label (.+)\n    \}", path.read_text(), re.MULTILINE)
+    env = f"[CHANGE_ID: '{change_id}']" if change_id else "[:]"
+    return _groovy("-e", f"def env = {env}\nprint({match[1]})")
+
+
+@pytest.mark.parametrize("path", AGENTS, ids=lambda p: p.parent.name)
+def test_a_change_request_never_reaches_the_trusted_daemon_or_its_cache(path):
+    """Parsed from the agent runtime and the Jenkinsfile beside it: a change-request build lands on
+    the change-request agent, whose daemon, certificates, volumes and networks are its own."""
+    compose = YAML(typ="safe").load(path.read_text())
+    services = compose["services"]
+    jenkinsfile = path.parent / "Jenkinsfile"
+    trusted_label, change_label = _label_for(jenkinsfile, None), _label_for(jenkinsfile, "7")
+    assert change_label == trusted_label + "-change-requests"
+    assert services["agent"]["environment"]["JENKINS_AGENT_NAME"] == "gen-ci-" + trusted_label
+    assert services["change-requests-agent"]["environment"]["JENKINS_AGENT_NAME"] == "gen-ci-" + change_label
+    assert services["agent"]["environment"]["GEN_CI_DAEMON"] == "trusted"
+    assert services["change-requests-agent"]["environment"]["GEN_CI_DAEMON"] == "change-requests"
+    change = {"change-requests-agent", "change-requests-dind"}
+    trusted = {"agent", "dind"} & set(services)
+    # What the change-request agent resolves as docker is its own daemon; it meets no trusted agent or daemon.
+    peers, docker = _reach(compose, "change-requests-agent")
+    assert docker == {"change-requests-dind"} and not peers & trusted
+    # Nor do the containers its daemon runs (they leave through that daemon's networks).
+    peers, _ = _reach(compose, "change-requests-dind")
+    assert peers == {"change-requests-agent"}
+    # No volume (certificates, image store and BuildKit cache, workspaces) and no secret is shared.
+    assert not set().union(*(_volumes(services[s]) for s in change)) & set().union(*(_volumes(services[s]) for s in trusted))
+    assert not any("docker.sock" in v for s in change for v in services[s].get("volumes", []))
+    assert not set(services["change-requests-agent"]["secrets"]) & set(services["agent"]["secrets"])
+    peers, docker = _reach(compose, "agent")
+    assert docker == ({"dind"} if "dind" in services else set()) and not peers & change
+
+
+def _daemon_check(path: Path, tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, bool]:
+    """The rendered 'Docker daemon' step run by sh, with a docker stand-in that records being called."""
+    (script,) = scripts([stages(path)["Docker daemon"]])
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    called = tmp_path / "docker-called"
+    called.unlink(missing_ok=True)
+    (bin_dir / "docker").write_text(f"#!/bin/sh\ntouch {called}\n")
+    (bin_dir / "docker").chmod(0o755)
+    base = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(["sh", "-c", script], env={**base, **env}, capture_output=True, text=True, timeout=120)
+    return done, called.exists()
+
+
+TLS = {"DOCKER_HOST": "tcp://docker:2376", "DOCKER_TLS_VERIFY": "1"}
+
+
+@pytest.mark.parametrize("path", [p.parent / "Jenkinsfile" for p in AGENTS], ids=lambda p: p.parent.name)
+def test_a_build_on_the_wrong_kind_of_agent_stops_before_any_docker_command(path, tmp_path):
+    socket = {} if "DOCKER_HOST = " in path.read_text() else {"DOCKER_HOST": "unix:///var/run/docker.sock"}
+    trusted_env = TLS if not socket else socket
+    for env, ok in (
+        ({"CHANGE_ID": "7", "GEN_CI_DAEMON": "trusted", **trusted_env}, False),
+        ({"CHANGE_ID": "7", **TLS}, False),
+        ({"GEN_CI_DAEMON": "change-requests", **TLS}, False),
+        ({"CHANGE_ID": "7", "GEN_CI_DAEMON": "change-requests", **TLS}, True),
+        ({"GEN_CI_DAEMON": "trusted", **trusted_env}, True),
+    ):
+        done, called = _daemon_check(path, tmp_path, **env)
+        assert (done.returncode == 0) == ok and called == ok, (env, done.stderr)
+        if not ok:
+            assert "change requests and" in done.stderr and "trusted builds never share a Docker daemon" in done.stderr
+    # In socket mode a change request is refused the host's socket even on its own agent.
+    if socket:
+        done, called = _daemon_check(path, tmp_path, CHANGE_ID="7", GEN_CI_DAEMON="change-requests", **socket)
+        assert done.returncode == 1 and not called and "TLS port" in done.stderr
 
 
 # --- bad input --------------------------------------------------------------------------------
@@ -430,3 +528,82 @@ def test_the_schedule_is_kept_on_a_branch_that_publishes(cli, write_spec, tmp_pa
     assert result.exit_code == 0, result.stderr
     text = result.stdout
     assert "cron(env.BRANCH_NAME == 'main' ? 'TZ=UTC\\n0 4 * * 1-5' : '')" in text
+
+
+# --- the prepare step's archive -----------------------------------------------------------------
+
+def _archive_check(path: Path) -> str:
+    """The rendered build step's unpacking of the prepare archive: its check and the tar -x after it."""
+    script = next(s for s in scripts(tree(path)) if "prepared=$(mktemp)" in s)
+    start = script.index("# The archive the prepare image sent back is checked")
+    end = script.index('tar -x -f "$prepared"\n', start) + len('tar -x -f "$prepared"')
+    return script[start:end]
+
+
+def _tar(path: Path, members: list[tuple[str, str, str]]) -> Path:
+    """A tar file of (name, kind, link target) members, kinds file, dir, symlink, hardlink, fifo."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as archive:
+        for name, kind, target in members:
+            info = tarfile.TarInfo(name)
+            info.mode = 0o755 if kind == "dir" else 0o644
+            info.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
+                         "hardlink": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "chardev": tarfile.CHRTYPE}[kind]
+            info.linkname = target
+            data = b"payload\n" if kind == "file" else b""
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if data else None)
+    return path
+
+
+PREPARED = GOLDEN / "jenkins-kubernetes" / "Jenkinsfile"
+
+
+@pytest.mark.parametrize(("members", "words"), [
+    # GNU tar rewrites such names as it lists them, and says so: that is a refusal too.
+    ([("dist", "dir", ""), ("dist/../x", "file", "")], r"has a \.\. component|Removing leading `dist/\.\./'"),
+    ([("../x", "file", "")], r"has a \.\. component|Removing leading `\.\./'"),
+    ([("dist", "dir", ""), ("/tmp/gen-ci-absolute", "file", "")], "is an absolute path|Removing leading `/'"),
+    ([("dist", "dir", ""), ("dist/up", "symlink", "../../outside")], "is a link"),
+    ([("dist", "dir", ""), ("dist/etc", "symlink", "/etc")], "is a link"),
+    ([("dist", "dir", ""), ("dist/passwd", "hardlink", "/etc/passwd")], "is a link|Removing leading `/' from hard link targets"),
+    ([("dist", "dir", ""), ("dist/passwd", "hardlink", "dist/x")], "is a link"),
+    ([("dist", "dir", ""), ("dist/pipe", "fifo", "")], "no regular file or directory"),
+    ([("dist", "dir", ""), ("src/main.js", "file", "")], r"none of the outputs the spec names \(dist\)"),
+    ([("distant", "file", "")], "none of the outputs"),
+    ([], "none of the outputs"),
+])
+def test_the_prepare_archive_is_refused_unless_it_holds_the_outputs_alone(tmp_path, members, words):
+    """The check extracted from the rendered Jenkinsfile, run by sh on real tar files: nothing of a
+    refused archive is unpacked, and the build stops with a message that says why."""
+    work = tmp_path / "work"
+    work.mkdir()
+    prepared = _tar(tmp_path / "prepared.tar", members)
+    done = subprocess.run(["sh", "-c", "set -eu\nprepared=$1\n" + _archive_check(PREPARED), "check", str(prepared)],
+                          cwd=work, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "the prepare step's archive is refused and nothing of it was unpacked" in done.stderr and re.search(words, done.stderr)
+    assert list(work.iterdir()) == [] and not prepared.exists() and not (tmp_path / "x").exists()
+    assert not Path("/tmp/gen-ci-absolute").exists()
+
+
+def test_the_prepare_archive_with_the_declared_outputs_is_unpacked(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    prepared = _tar(tmp_path / "prepared.tar", [("dist", "dir", ""), ("dist/app.js", "file", ""), ("dist/lib", "dir", ""),
+                                               ("dist/lib/a b.js", "file", "")])
+    done = subprocess.run(["sh", "-c", "set -eu\nprepared=$1\n" + _archive_check(PREPARED), "check", str(prepared)],
+                          cwd=work, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (work / "dist" / "app.js").read_text() == "payload\n" and (work / "dist" / "lib" / "a b.js").exists()
+    assert sorted(p.name for p in work.iterdir()) == ["dist"]
+
+
+def test_every_prepare_step_checks_its_archive_before_unpacking():
+    for path in JENKINSFILES:
+        for script in scripts(tree(path)):
+            if 'tar -x -f "$prepared"' in script:
+                check = _archive_check(path)
+                assert script.count('tar -x -f "$prepared"') == 1 and "tar -t -v -f" in check and "refuse" in check
