@@ -74,6 +74,42 @@ def test_there_are_jenkins_goldens():
     assert {p.parent.name for p in AGENTS} == {"jenkins-dind", "jenkins-socket"}
 
 
+# --- the scan ----------------------------------------------------------------------------------
+
+SCANNER_RUN = re.compile(r'"\$scanner" (image |"docker:\$candidate")')
+CONVERT = re.compile(r'docker run --rm --interactive --network none "\$scanner" convert --format table \\\n(.*)/dev/stdin < "\$report"')
+
+
+@pytest.mark.parametrize("path", JENKINSFILES, ids=lambda p: p.parent.name)
+def test_each_image_is_scanned_by_one_scanner_run(path):
+    """One scanner run an image in the whole pipeline writes the JSON report; with trivy, the table
+    and the gate's verdict come from that report through trivy convert, offline."""
+    from generator.pipeline import compile_spec
+
+    _, model = compile_spec(path.parent / "spec.yml")
+    every = scripts(tree(path))
+    assert sum(len(SCANNER_RUN.findall(script)) for script in every) == len(model.images)
+    for image in model.images:
+        (scan,) = scripts([stages(path)[f"Scan {image.id}"]])
+        assert len(SCANNER_RUN.findall(scan)) == 1 and f"report=scan-{image.id}.json" in scan
+        assert re.search(r'^  .*> "\$report"( \|\| status=\$\?)?$', scan, re.MULTILINE)
+        if model.scan.tool == "trivy":
+            (flags,) = CONVERT.findall(scan)
+            gate = f"  --severity {','.join(model.scan.severities)} --exit-code 1 " if model.scan.gate else ""
+            assert flags == gate and scan.count(" convert ") == 1
+            assert "--format json" in scan and "--exit-code" not in scan.split("convert")[0]
+        else:
+            assert "--output json" in scan and (f"--fail-on {model.scan.fail_on}" in scan) == model.scan.gate
+
+
+@pytest.mark.parametrize("path", JENKINSFILES + AGENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_program_text_in_the_jenkins_outputs(path):
+    """Shell and the tools' own commands only: no interpreter is handed a program."""
+    text = path.read_text()
+    assert not re.search(r"\b(python3?|node|perl|ruby|jq|awk -f|php) +(-c|-e|-)(\s|$)", text)
+    assert not re.search(r"<<-?'?(PY|PYTHON|EOF_PY|JS)'?", text)
+
+
 # --- npm-groovy-lint --------------------------------------------------------------------------
 
 def _groovy_lint(directory: Path, config: str = str(JUDGES / "groovylint.json")) -> list[dict]:
