@@ -110,6 +110,27 @@ def test_no_program_text_in_the_jenkins_outputs(path):
     assert not re.search(r"<<-?'?(PY|PYTHON|EOF_PY|JS)'?", text)
 
 
+@pytest.mark.parametrize("path", JENKINSFILES + AGENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_image_gen_ci_names_is_pinned_from_pins_json(path):
+    """Daemon, client, Jenkins and scanner images: each exactly a pins.json entry, tag and digest,
+    on the one engine line; the only other images are the spec's own (prepare, services)."""
+    from generator import pins
+    from generator.pipeline import compile_spec
+
+    _, model = compile_spec(path.parent / "spec.yml")
+    pinned = {pins.image(name) for name in pins.pins()["images"]}
+    own = {image.prepare.image for image in model.images if image.prepare} | {s.image for image in model.images for s in image.services}
+    named = re.findall(r"(?:^\s*(?:- )?image: |^\s*FROM |^scanner=)(\S+)", path.read_text(), re.MULTILINE)
+    assert named
+    for reference in named:
+        reference = reference.strip("'\"")
+        assert reference in pinned or reference in own, reference
+        if reference.startswith("docker:"):
+            assert reference.split("@")[0] in ("docker:29.8.1-dind", "docker:29.8.1-cli"), reference
+    if path.name != "Jenkinsfile":
+        assert pins.image("jenkins") in named and pins.image("jenkins").startswith("jenkins/jenkins:2.568.3-lts-jdk21@sha256:c1e4")
+
+
 # --- npm-groovy-lint --------------------------------------------------------------------------
 
 def _groovy_lint(directory: Path, config: str = str(JUDGES / "groovylint.json")) -> list[dict]:
