@@ -664,3 +664,22 @@ def test_every_prepare_step_checks_its_archive_before_unpacking():
             if 'tar -x -f "$prepared"' in script:
                 check = _archive_check(path)
                 assert script.count('tar -x -f "$prepared"') == 1 and "tar -t -v -f" in check and "refuse" in check
+
+
+def test_without_change_requests_there_is_no_change_request_half(tmp_path, monkeypatch):
+    from generator.pipeline import generate
+
+    spec = tmp_path / "gen-ci.yml"
+    spec.write_text(_spec_with("targets: {jenkins: Jenkinsfile, jenkins_agent: compose.yml}\ndocker: {mode: dind}\n"
+                               "triggers: {branches: [main], pull_requests: false}\n"))
+    monkeypatch.chdir(tmp_path)
+    compose = YAML(typ="safe").load(generate(spec, "jenkins_agent")[2])
+    assert set(compose["services"]) == {"dind", "agent", "controller"}
+    assert compose["services"]["agent"]["environment"]["GEN_CI_DAEMON"] == "trusted"
+    jenkinsfile = tmp_path / "Jenkinsfile"
+    jenkinsfile.write_text(generate(spec, "jenkins")[2])
+    (agent,) = [c for c in tree(jenkinsfile)[0]["body"] if c["call"] == "agent"]
+    assert agent["body"] == [{"call": "label", "args": ["docker"], "body": []}]
+    # A change request that still reaches this job is refused by the daemon check.
+    done, called = _daemon_check(jenkinsfile, tmp_path, CHANGE_ID="7", GEN_CI_DAEMON="trusted", **TLS)
+    assert done.returncode == 1 and not called
