@@ -470,7 +470,7 @@ def _daemon_check(path: Path, tmp_path: Path, **env: str) -> tuple[subprocess.Co
     (bin_dir / "docker").write_text(f"#!/bin/sh\ntouch {called}\n")
     (bin_dir / "docker").chmod(0o755)
     base = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
-    done = subprocess.run(["sh", "-c", script], env={**base, **env}, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(["sh", "-c", script], env={**base, **env}, capture_output=True, text=True, timeout=120, check=False)
     return done, called.exists()
 
 
@@ -639,7 +639,7 @@ def test_the_prepare_archive_is_refused_unless_it_holds_the_outputs_alone(tmp_pa
     work.mkdir()
     prepared = _tar(tmp_path / "prepared.tar", members)
     done = subprocess.run(["sh", "-c", "set -eu\nprepared=$1\n" + _archive_check(PREPARED), "check", str(prepared)],
-                          cwd=work, capture_output=True, text=True, timeout=60)
+                          cwd=work, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     assert "the prepare step's archive is refused and nothing of it was unpacked" in done.stderr and re.search(words, done.stderr)
     assert list(work.iterdir()) == [] and not prepared.exists() and not (tmp_path / "x").exists()
@@ -652,7 +652,7 @@ def test_the_prepare_archive_with_the_declared_outputs_is_unpacked(tmp_path):
     prepared = _tar(tmp_path / "prepared.tar", [("dist", "dir", ""), ("dist/app.js", "file", ""), ("dist/lib", "dir", ""),
                                                ("dist/lib/a b.js", "file", "")])
     done = subprocess.run(["sh", "-c", "set -eu\nprepared=$1\n" + _archive_check(PREPARED), "check", str(prepared)],
-                          cwd=work, capture_output=True, text=True, timeout=60)
+                          cwd=work, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert (work / "dist" / "app.js").read_text() == "payload\n" and (work / "dist" / "lib" / "a b.js").exists()
     assert sorted(p.name for p in work.iterdir()) == ["dist"]
