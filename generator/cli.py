@@ -303,7 +303,33 @@ def setup(spec: str | None) -> None:
 
 @main.group()
 def pins() -> None:
-    """Manage pinned action versions."""
+    """Manage pinned actions and tool images."""
+
+
+@pins.command("resolve")
+@click.argument("references", nargs=-1, required=True)
+@click.option("--plain-http", is_flag=True, help="Talk HTTP, not HTTPS, to the registry (always so for localhost and 127.0.0.1).")
+def pins_resolve(references: tuple[str, ...], plain_http: bool) -> None:
+    """Print IMAGE:TAG@sha256:... for each IMAGE:TAG, as its registry resolves the tag.
+
+    The digest is the image index's (manifest list's) when the tag names one, as `docker pull`
+    resolves it. Credentials come from $DOCKER_CONFIG/config.json `auths`, else an anonymous pull.
+
+    \b
+    Example:
+      gen-ci pins resolve aquasec/trivy:0.74.0 ghcr.io/regclient/regctl:v0.11.5
+    """
+    from generator.commands.pins import ResolveError, resolve
+
+    failed = False
+    for reference in references:
+        try:
+            click.echo(resolve(reference, plain_http))
+        except ResolveError as error:
+            click.echo(f"gen-ci: {error}", err=True)
+            failed = True
+    if failed:
+        sys.exit(EXIT_INVALID)
 
 
 @pins.command("adopt")
