@@ -335,21 +335,31 @@ def pins_resolve(references: tuple[str, ...], plain_http: bool) -> None:
 @pins.command("adopt")
 @click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
 def pins_adopt(specs: tuple[str, ...]) -> None:
-    """Keep pin bumps (Dependabot, Renovate) found in generated files.
+    """Keep pin bumps (Dependabot, Renovate) found in generated files: action SHAs, and tool
+    image tags and digests (IMAGE:TAG@sha256:...), written into .gen-ci/pins.json.
 
     \b
     Example:
       gen-ci pins adopt && gen-ci sync
     """
-    from generator.commands.sync import adopt_pins
+    from generator.commands.sync import adopt
     from generator.project import PIN_OVERRIDES
 
+    refused = False
     try:
         for spec in _specs(specs):
-            for name, pin in adopt_pins(spec).items():
+            adopted = adopt(spec)
+            for name, pin in adopted.actions.items():
                 click.echo(f"gen-ci: adopted {name} {pin['version']} ({pin['sha']}) into {PIN_OVERRIDES}", err=True)
+            for name, pin in adopted.images.items():
+                click.echo(f"gen-ci: adopted the {name} image {pin['image']}:{pin['tag']}@{pin['digest']} into {PIN_OVERRIDES}", err=True)
+            for why in adopted.refused:
+                click.echo(f"gen-ci: not adopted: {why}", err=True)
+            refused = refused or bool(adopted.refused)
     except SpecError as error:
         _fail(error)
+    if refused:
+        sys.exit(EXIT_FINDINGS)
 
 
 @main.command()
