@@ -27,8 +27,9 @@ LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 HOST = rf"(?:{LABEL}(?:\.{LABEL})*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?"
 TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 DIGEST = r"sha256:[0-9a-f]{64}"
-# A full reference with its digest, as a spec's tool_images gives one.
-PINNED = re.compile(rf"^(?P<image>(?:{HOST}/)?{COMPONENT}(?:/{COMPONENT})*):(?P<tag>{TAG})@(?P<digest>{DIGEST})$(?!\n)")
+# A full reference with its digest, as a spec's tool_images gives one. Its characters are plain in
+# YAML, shell and Groovy alike (no IPv6 brackets): some templates write an image unquoted.
+PINNED = re.compile(rf"^(?P<image>(?:{LABEL}(?:\.{LABEL})*(?::[0-9]+)?/)?{COMPONENT}(?:/{COMPONENT})*):(?P<tag>{TAG})@(?P<digest>{DIGEST})$(?!\n)")
 # A digest-pinned reference inside an output's text.
 IN_TEXT = re.compile(rf"(?<![\w.:/@-])(?P<image>(?:{HOST}/)?{COMPONENT}(?:/{COMPONENT})*):(?P<tag>{TAG})@(?P<digest>{DIGEST})(?![0-9a-f])")
 

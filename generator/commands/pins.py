@@ -19,6 +19,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.pins import COMPONENT, HOST, TAG
+from generator.pins import DIGEST as DIGEST_TEXT
+
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -33,14 +36,8 @@ DOCKER_HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
 TIMEOUT = 30
 MAX_MANIFEST = 4 * 2**20  # the distribution registry refuses manifests past 4 MiB
 
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-# docker/distribution's reference grammar: [host[:port]/]path:tag
-COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?"
-TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+DIGEST = re.compile(rf"^{DIGEST_TEXT}$")
 PATH = re.compile(rf"{COMPONENT}(?:/{COMPONENT})*")
-# A full reference with its digest, as a spec's tool_images gives one.
-PINNED = re.compile(rf"^(?:(?P<host>{HOST})/)?(?P<path>{COMPONENT}(?:/{COMPONENT})*):(?P<tag>{TAG})@(?P<digest>sha256:[0-9a-f]{{64}})$(?!\n)")
 
 
 class ResolveError(Exception):
@@ -212,7 +209,7 @@ class Client:
             _media_type(headers, written)
             digest = headers.get("docker-content-digest", "")
             if digest:
-                if not DIGEST.match(digest):
+                if not DIGEST.fullmatch(digest):
                     raise ResolveError(f"{written}: the registry sent the digest {digest[:80]!r}, not sha256:<64 hex>")
                 return digest
         status, headers, body = self.request("GET")
