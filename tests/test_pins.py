@@ -47,8 +47,9 @@ class Registry:
     """The distribution API endpoints `pins resolve` needs, on 127.0.0.1: manifests by tag and
     digest, and a token service behind the Bearer challenge (anonymous, or with a user)."""
 
-    def __init__(self, users: dict[str, str] | None = None, head_digest: bool = True, wrong_digest: bool = False, anonymous: bool = True):
+    def __init__(self, users: dict[str, str] | None = None, head_digest: bool = True, wrong_digest: bool = False, anonymous: bool = True, basic: bool = False):
         self.users, self.head_digest, self.wrong_digest, self.anonymous = users or {}, head_digest, wrong_digest, anonymous
+        self.basic = basic  # htpasswd-style: Basic credentials on every request, no token service
         self.tags = {"acme/tool": {"1.0": (INDEX, IMAGE_INDEX), "single": (MANIFEST, IMAGE_MANIFEST)}}
         self.tokens: set[str] = set()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
@@ -94,7 +95,11 @@ class Registry:
         if match is None:
             return self._send(handler, 404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NOT_FOUND"}]}', body)
         authorization = handler.headers.get("Authorization", "")
-        if authorization.removeprefix("Bearer ") not in self.tokens:
+        if self.basic:
+            user, _, password = base64.b64decode(authorization.removeprefix("Basic ") or "Og==").decode().partition(":")
+            if not authorization.startswith("Basic ") or self.users.get(user) != password:
+                return self._send(handler, 401, {"WWW-Authenticate": 'Basic realm="test-registry"'}, b"", body)
+        elif authorization.removeprefix("Bearer ") not in self.tokens:
             challenge = f'Bearer realm="http://{self.host}/token",service="test-registry",scope="repository:{match["name"]}:pull"'
             return self._send(handler, 401, {"WWW-Authenticate": challenge, "Content-Type": "application/json"}, b'{"errors":[{"code":"UNAUTHORIZED"}]}', body)
         found = self.tags.get(match["name"], {}).get(match["reference"])
@@ -178,6 +183,22 @@ def test_resolve_logs_in_with_the_docker_config(no_docker_config):
         assert tokens[-1]["Authorization"] == "Basic " + auth
         manifests = [headers for method, path, headers in registry.requests if "/manifests/" in path]
         assert not any(headers.get("Authorization", "").startswith("Basic") for headers in manifests)  # the password goes to the token service only
+
+
+def test_resolve_with_basic_auth(no_docker_config):
+    with Registry(users={"robot": "s3cret"}, basic=True) as registry:
+        refused = invoke("pins", "resolve", f"{registry.host}/acme/tool:1.0")
+        assert refused.exit_code == 2 and "refused an anonymous pull (HTTP 401)" in refused.stderr
+        (no_docker_config / "config.json").write_text(json.dumps({"auths": {registry.host: {"username": "robot", "password": "s3cret"}}}))
+        result = invoke("pins", "resolve", f"{registry.host}/acme/tool:1.0")
+        assert result.exit_code == 0 and result.stdout == f"{registry.host}/acme/tool:1.0@{_sha(IMAGE_INDEX)}\n", result.stderr
+
+
+def test_a_challenge_is_read_parameter_by_parameter():
+    from generator.commands.pins import _challenge
+
+    header = 'Bearer realm="https://auth.example/token?service=evil",service="registry.example",scope="repository:a/b:pull"'
+    assert _challenge(header) == ("bearer", {"realm": "https://auth.example/token?service=evil", "service": "registry.example", "scope": "repository:a/b:pull"})
 
 
 def test_resolve_names_an_unknown_tag_and_an_unreachable_registry():

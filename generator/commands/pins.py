@@ -110,8 +110,9 @@ def _basic(credentials: tuple[str, str]) -> str:
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
     """('bearer', {realm, service, scope}) from a WWW-Authenticate header."""
     scheme, _, rest = header.strip().partition(" ")
-    params = {key.lower(): value for key, value in re.findall(r'(\w+)="([^"]*)"', rest)}
-    params.update({key.lower(): value for key, value in re.findall(r'(\w+)=([^",\s]+)', rest)})
+    params = {key.lower(): value for key, value in re.findall(r'(?:^|,)\s*(\w+)="([^"]*)"', rest)}
+    for key, value in re.findall(r'(?:^|,)\s*(\w+)=([^",\s]+)', rest):
+        params.setdefault(key.lower(), value)
     return scheme.lower(), params
 
 
