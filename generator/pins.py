@@ -34,7 +34,7 @@ PINNED = re.compile(rf"^(?P<image>(?:{LABEL}(?:\.{LABEL})*(?::[0-9]+)?/)?{COMPON
 IN_TEXT = re.compile(rf"(?<![\w.:/@-])(?P<image>(?:{HOST}/)?{COMPONENT}(?:/{COMPONENT})*):(?P<tag>{TAG})@(?P<digest>{DIGEST})(?![0-9a-f])")
 
 # The tool images of the spec being built and rendered: name -> {image, tag, digest}.
-_IN_USE: ContextVar[dict[str, dict[str, str]]] = ContextVar("gen_ci_tool_images", default={})
+_IN_USE: ContextVar[dict[str, dict[str, str]] | None] = ContextVar("gen_ci_tool_images", default=None)
 
 # Their tag follows docker.version (docker.dind_digest, docker.cli_digest): no override or
 # tool_images entry may name another tag for them.
@@ -135,7 +135,7 @@ def action(name: str) -> str:
 
 def image_pin(name: str) -> dict[str, str]:
     """{image, tag, digest} of a tool image: the spec's, the project's override, else gen-ci's."""
-    return _IN_USE.get().get(name) or pins()["images"][name]
+    return (_IN_USE.get() or {}).get(name) or pins()["images"][name]
 
 
 def spelled(pin: dict[str, str]) -> str:
