@@ -417,3 +417,16 @@ def test_a_tool_pinned_twice_is_refused(cli, write_spec):
     result = cli(str(write_spec(spec + f"tool_images: {{hadolint: 'hadolint/hadolint:v2.16.0@{digest}'}}\n")))
     assert result.exit_code == 2 and "error[GC169]: $.tool_images.hadolint:" in result.stderr
     assert "images[0].dockerfile_check.digest" in result.stderr
+
+
+def test_two_different_bumps_of_one_tool_are_not_adopted(repo):
+    invoke("sync")
+    output = repo / OUTPUT
+    text = output.read_text()
+    first, rest = text.split(TRIVY, 1)
+    other = f"aquasec/trivy:0.98.0@{_sha(b'another trivy')}"
+    output.write_text(first + other + rest.replace(TRIVY, BUMPED))
+    result = invoke("pins", "adopt")
+    assert result.exit_code == 1 and "trivy was bumped to 2 different pins" in result.stderr
+    assert result.stderr.count("not adopted") == 1
+    assert not (repo / ".gen-ci" / "pins.json").exists()

@@ -291,12 +291,13 @@ def adopt(spec_file: Path) -> Adopted:
                 for old, new in _reference_bumps(old_line, new_line) or []:
                     found = _image_bump(result, declared, old, new, adoptable, spec_own)
                     if found:
-                        candidates.setdefault(found[0], {})[found[1]["digest"]] = found[1]
+                        candidates.setdefault(found[0], {})[pins.spelled(found[1])] = found[1]
     for name, found in candidates.items():
         if len(found) > 1:
-            result.refused.append(f"{name} was bumped to {len(found)} different pins ({', '.join(sorted(pins.spelled(pin) for pin in found.values()))}); keep one in the outputs and adopt again")
+            result.refused.append(f"{name} was bumped to {len(found)} different pins ({', '.join(sorted(found))}); keep one in the outputs and adopt again")
         else:
             result.images[name] = next(iter(found.values()))
+    result.refused = list(dict.fromkeys(result.refused))  # one line for a reference written several times
     if result.actions or result.images:
         document = {
             "comment": "Pin overrides adopted by `gen-ci pins adopt`; they win over gen-ci's own pins.",
@@ -317,7 +318,7 @@ def _image_bump(result: Adopted, declared: str, old: re.Match, new: re.Match, ad
         return None
     name = adoptable.get(new[0])
     if name is None:
-        result.refused.append(f"{bumped}: the spec pins it (docker.version and its digests, scan.digest or dockerfile_check.digest); change it there")
+        result.refused.append(f"{bumped}: not a tool image gen-ci or .gen-ci/pins.json pins: the spec names it (an image of its own, docker.version with its digests, scan.digest or dockerfile_check.digest); change it there")
         return None
     if name in pins.ENGINE_IMAGES and old["tag"] != new["tag"]:
         result.refused.append(f"{bumped}: Docker's tag follows docker.version; write docker.version with docker.dind_digest and docker.cli_digest in the spec")
