@@ -204,7 +204,8 @@ def test_a_challenge_is_read_parameter_by_parameter():
 def test_resolve_names_an_unknown_tag_and_an_unreachable_registry():
     with Registry() as registry:
         result = invoke("pins", "resolve", f"{registry.host}/acme/tool:9.9")
-        assert result.exit_code == 2 and "no such tag" in result.stderr and "Traceback" not in result.stderr
+        assert result.exit_code == 2 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"gen-ci: {registry.host}/acme/tool:9.9: the registry has no such tag")
         host = registry.host
     gone = invoke("pins", "resolve", f"{host}/acme/tool:1.0")  # the server is shut down
     assert gone.exit_code == 2 and "cannot reach" in gone.stderr and "Traceback" not in gone.stderr

@@ -138,37 +138,38 @@ class Client:
         self.scheme = "http" if plain_http or is_local(reference.host) else "https"
         self.credentials = _config_credentials(reference.host)
         self.authorization: str | None = None
+        self.label = f"{reference.written}:{reference.tag}"  # IMAGE:TAG as written, for messages
 
     def _token(self, params: dict[str, str]) -> str:
         realm = params.get("realm")
         if not realm:
-            raise ResolveError(f"{self.reference.written}: the registry asks for a token and names no realm")
+            raise ResolveError(f"{self.label}: the registry asks for a token and names no realm")
         parsed = urllib.parse.urlsplit(realm)
         if parsed.scheme not in ("http", "https") or parsed.scheme == "http" and self.scheme != "http" and not is_local(parsed.netloc):
-            raise ResolveError(f"{self.reference.written}: refusing the token realm {realm}: not https")
+            raise ResolveError(f"{self.label}: refusing the token realm {realm}: not https")
         query = {key: params[key] for key in ("service",) if key in params}
         query["scope"] = params.get("scope") or f"repository:{self.reference.repository}:pull"
         url = realm + ("&" if parsed.query else "?") + urllib.parse.urlencode(query)
         request = urllib.request.Request(url, headers={"User-Agent": "gen-ci"})
         if self.credentials:
             request.add_unredirected_header("Authorization", _basic(self.credentials))
-        response = _open(request, self.reference.written)
+        response = _open(request, self.label)
         with response:
             body = response.read(2**20)
         if response.getcode() in (401, 403):
             raise ResolveError(
-                f"{self.reference.written}: the registry's token service refused "
+                f"{self.label}: the registry's token service refused "
                 + ("the credentials from the Docker config" if self.credentials else "an anonymous pull (log in: docker login " + self.reference.host + ")")
             )
         if response.getcode() != 200:
-            raise ResolveError(f"{self.reference.written}: the token service at {realm} answered HTTP {response.getcode()}")
+            raise ResolveError(f"{self.label}: the token service at {realm} answered HTTP {response.getcode()}")
         try:
             answer = json.loads(body)
             token = answer.get("token") or answer.get("access_token")
         except (ValueError, AttributeError):
             token = None
         if not isinstance(token, str) or not token:
-            raise ResolveError(f"{self.reference.written}: the token service at {realm} sent no token")
+            raise ResolveError(f"{self.label}: the token service at {realm} sent no token")
         return token
 
     def request(self, method: str) -> tuple[int, dict[str, str], bytes]:
@@ -177,7 +178,7 @@ class Client:
             request = urllib.request.Request(url, method=method, headers={"Accept": ACCEPT, "User-Agent": "gen-ci"})
             if self.authorization:
                 request.add_unredirected_header("Authorization", self.authorization)
-            response = _open(request, self.reference.written)
+            response = _open(request, self.label)
             with response:
                 body = response.read(MAX_MANIFEST + 1) if method == "GET" else b""
             headers = {key.lower(): value for key, value in response.headers.items()}
@@ -193,7 +194,7 @@ class Client:
         return response.getcode(), headers, body
 
     def _refused(self, status: int) -> ResolveError:
-        written = f"{self.reference.written}:{self.reference.tag}"
+        written = self.label
         if status == 404:
             return ResolveError(f"{written}: the registry has no such tag (or repository) at {self.reference.host}/{self.reference.repository}")
         if status in (401, 403):
@@ -202,7 +203,7 @@ class Client:
         return ResolveError(f"{written}: the registry answered HTTP {status}")
 
     def digest(self) -> str:
-        written = f"{self.reference.written}:{self.reference.tag}"
+        written = self.label
         status, headers, _ = self.request("HEAD")
         if status != 200 and status not in (405, 501):  # some mirrors do not answer HEAD
             raise self._refused(status)
