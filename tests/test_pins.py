@@ -431,3 +431,67 @@ def test_two_different_bumps_of_one_tool_are_not_adopted(repo):
     assert result.exit_code == 1 and "trivy was bumped to 2 different pins" in result.stderr
     assert result.stderr.count("not adopted") == 1
     assert not (repo / ".gen-ci" / "pins.json").exists()
+
+
+# The real distribution registry (Debian's docker-registry, which .ci/run installs), anonymous:
+# the in-process registry above covers its token and Basic challenges.
+
+def _distribution_registry(tmp_path):
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.skip("Debian's docker-registry is not installed (apt-get install docker-registry, as .ci/run does)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "registry.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).close()
+            return process, f"127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail("docker-registry did not start")
+
+
+def _push(host: str, name: str, reference: str, media_type: str, data: bytes) -> None:
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    url = f"http://{host}/v2/{name}/manifests/{reference}"
+    opener.open(urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": media_type})).close()
+
+
+def _push_blob(host: str, name: str, data: bytes) -> None:
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(urllib.request.Request(f"http://{host}/v2/{name}/blobs/uploads/", data=b"", method="POST")) as started:
+        location = started.headers["Location"]
+    location = location if location.startswith("http") else f"http://{host}{location}"
+    separator = "&" if "?" in location else "?"
+    opener.open(urllib.request.Request(f"{location}{separator}digest={_sha(data)}", data=data, method="PUT",
+                                       headers={"Content-Type": "application/octet-stream"})).close()
+
+
+def test_resolve_against_the_distribution_registry(tmp_path):
+    process, host = _distribution_registry(tmp_path)
+    try:
+        _push_blob(host, "acme/tool", CONFIG)
+        _push(host, "acme/tool", "single", MANIFEST, IMAGE_MANIFEST)
+        _push(host, "acme/tool", "1.0", INDEX, IMAGE_INDEX)
+        result = invoke("pins", "resolve", f"{host}/acme/tool:1.0", f"{host}/acme/tool:single")
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.splitlines() == [f"{host}/acme/tool:1.0@{_sha(IMAGE_INDEX)}", f"{host}/acme/tool:single@{_sha(IMAGE_MANIFEST)}"]
+        missing = invoke("pins", "resolve", f"{host}/acme/tool:2.0")
+        assert missing.exit_code == 2 and "no such tag" in missing.stderr
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
