@@ -3,6 +3,9 @@
     python bench/run.py            # full run: 7 repetitions, medians (a few minutes)
     python bench/run.py --smoke    # one repetition of small sizes, to prove the script works
 
+The report ends with the pipelines' own cost (bench/cost.py): jobs, image pulls, scanner runs and
+lines of every golden output, against the previous release's baseline.
+
 The peer is check-jsonschema validating the same outputs against SchemaStore's GitHub workflow
 schema, which users already run in the same hook chain. Ratios are against the peer measured in
 this run; absolute times depend on the machine.
@@ -24,6 +27,10 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: bench.cost is imported from the checkout
+
+from bench import cost
+
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "golden" / "github-dind" / "spec.yml"
 
@@ -140,6 +147,10 @@ def main() -> None:
     if len(marks) > 1:
         growth = marks[-1][1] / marks[0][1]
         print(f"growth: per-spec time at {marks[-1][0]} specs is {growth:.2f}x that at {marks[0][0]} (1.0 = linear)")
+    print()
+    print("pipeline cost")
+    print()
+    print(cost.report())
 
 
 if __name__ == "__main__":

@@ -303,27 +303,63 @@ def setup(spec: str | None) -> None:
 
 @main.group()
 def pins() -> None:
-    """Manage pinned action versions."""
+    """Manage pinned actions and tool images."""
+
+
+@pins.command("resolve")
+@click.argument("references", nargs=-1, required=True)
+@click.option("--plain-http", is_flag=True, help="Talk HTTP, not HTTPS, to the registry (always so for localhost and 127.0.0.1).")
+def pins_resolve(references: tuple[str, ...], plain_http: bool) -> None:
+    """Print IMAGE:TAG@sha256:... for each IMAGE:TAG, as its registry resolves the tag.
+
+    The digest is the image index's (manifest list's) when the tag names one, as `docker pull`
+    resolves it. Credentials come from $DOCKER_CONFIG/config.json `auths`, else an anonymous pull.
+
+    \b
+    Example:
+      gen-ci pins resolve aquasec/trivy:0.74.0 ghcr.io/regclient/regctl:v0.11.5
+    """
+    from generator.commands.pins import ResolveError, resolve
+
+    failed = False
+    for reference in references:
+        try:
+            click.echo(resolve(reference, plain_http))
+        except ResolveError as error:
+            click.echo(f"gen-ci: {error}", err=True)
+            failed = True
+    if failed:
+        sys.exit(EXIT_INVALID)
 
 
 @pins.command("adopt")
 @click.argument("specs", nargs=-1, type=click.Path(dir_okay=False))
 def pins_adopt(specs: tuple[str, ...]) -> None:
-    """Keep pin bumps (Dependabot, Renovate) found in generated files.
+    """Keep pin bumps (Dependabot, Renovate) found in generated files: action SHAs, and tool
+    image tags and digests (IMAGE:TAG@sha256:...), written into .gen-ci/pins.json.
 
     \b
     Example:
       gen-ci pins adopt && gen-ci sync
     """
-    from generator.commands.sync import adopt_pins
+    from generator.commands.sync import adopt
     from generator.project import PIN_OVERRIDES
 
+    refused = False
     try:
         for spec in _specs(specs):
-            for name, pin in adopt_pins(spec).items():
+            adopted = adopt(spec)
+            for name, pin in adopted.actions.items():
                 click.echo(f"gen-ci: adopted {name} {pin['version']} ({pin['sha']}) into {PIN_OVERRIDES}", err=True)
+            for name, pin in adopted.images.items():
+                click.echo(f"gen-ci: adopted the {name} image {pin['image']}:{pin['tag']}@{pin['digest']} into {PIN_OVERRIDES}", err=True)
+            for why in adopted.refused:
+                click.echo(f"gen-ci: not adopted: {why}", err=True)
+            refused = refused or bool(adopted.refused)
     except SpecError as error:
         _fail(error)
+    if refused:
+        sys.exit(EXIT_FINDINGS)
 
 
 @main.command()

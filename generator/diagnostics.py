@@ -34,7 +34,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC113": ("no-trigger", "Every trigger is off or empty, so the pipeline could never run; both platforms reject such a file."),
     "GC114": ("push-ref-unreachable", "A push branch or tag pattern that no trigger pattern reaches, so it could never push."),
     "GC115": ("unsafe-output-path", "An output path that is a spec, the pin file, another target's file, a symlink, or outside the repository once links are followed."),
-    "GC116": ("invalid-pin-overrides", "The project's .gen-ci/pins.json is not valid: unknown action, a SHA that is not 40 hex digits, or a version that is not vX.Y.Z."),
+    "GC116": ("invalid-pin-overrides", "The project's .gen-ci/pins.json is not valid: unknown action or tool image, a SHA that is not 40 hex digits, a version that is not vX.Y.Z, an image override in another repository, or without tag and sha256 digest."),
     "GC117": ("repository-or-publish", "An image names neither repository nor publish, or both."),
     "GC118": ("invalid-tag-rule", "A fixed tag name longer than Docker's 128 characters with the image's tag_prefix and tag_suffix, or a bare name one typo away from a keyword (lastest)."),
     "GC119": ("variants-collide", "Two images publish tags with the same prefix and suffix to one repository, so one would overwrite the other."),
@@ -72,6 +72,9 @@ CODES: dict[str, tuple[str, str]] = {
     "GC161": ("dockerfile-check-digest", "images[].dockerfile_check.digest with tool: buildkit, whose check runs in the builder gen-ci already pins: the digest would pin nothing."),
     "GC162": ("dockerfile-check-rule", "An ignored rule the tool does not know: a hadolint id with BuildKit, a BuildKit name with hadolint, a misspelt BuildKit check, or a rule ignored twice."),
     "GC163": ("dockerfile-check-unsupported", "images[].dockerfile_check in docker.mode rootless (no daemon to run it in) or with the Jenkins target, which does not render it; BuildKit's check on an image with computed build args."),
+    "GC178": ("tool-image-invalid", "tool_images names a tool gen-ci runs no image for (the closest is suggested), or gives a reference without a tag and a sha256 digest."),
+    "GC179": ("tool-image-engine", "tool_images names docker-dind or docker-cli, whose tag follows docker.version: write docker.version with docker.dind_digest and docker.cli_digest."),
+    "GC169": ("tool-image-pinned-twice", "A tool pinned both in tool_images and by scan.digest or images[].dockerfile_check.digest: keep one."),
     "GC164": ("dockerfile-check-client-too-old", "Retired in 0.4.0: every client image is 29.x, whose buildx has build checks (GC172)."),
 }
 

@@ -239,13 +239,16 @@ class Model:
 
 
 def tool_image(name: str, tag: str, digest: str | None = None) -> str:
-    """A tool image at the spec's tag: the spec's digest wins, gen-ci's pin serves its own tag, and
-    any other tag without a digest was refused by the rules (GC172) before a model is built."""
+    """A tool image at the spec's tag: the spec's digest for that tag wins; at gen-ci's own tag, the
+    image in use (the spec's tool_images, then the project's overrides, then gen-ci's pins.json:
+    pins.images_in_use); any other tag without a digest was refused by the rules (GC172) before a
+    model is built."""
+    own = pins.pins()["images"][name]
     if digest:
-        return f"{pins.pins()['images'][name]['image']}:{tag}@{digest}"
-    if tag == pins.image_tag(name):
+        return f"{own['image']}:{tag}@{digest}"
+    if tag == own["tag"]:
         return pins.image(name)
-    return f"{pins.pins()['images'][name]['image']}:{tag}"
+    return f"{own['image']}:{tag}"
 
 
 def network_switches(docker: dict[str, Any]) -> tuple[bool, bool]:

@@ -30,7 +30,9 @@ def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
     complete = apply_defaults(loaded.data, schema, schema)
     check_rules(complete, loaded)
     spec_dir = posixpath.dirname(display_name(Path(spec_file)))
-    return loaded, complete, build_model(complete, spec_dir)
+    _, images = pins.read_all_overrides(overrides_path(Path(spec_file)))
+    with pins.images_in_use(complete.get("tool_images"), images):
+        return loaded, complete, build_model(complete, spec_dir)
 
 
 def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
@@ -68,13 +70,15 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
             for platform, why in problems.items()
         ])
     platforms = sorted(model.targets) if every and target is None else [choose_target(loaded, model, target)]
-    overrides = pins.read_overrides(overrides_path(spec_path))
+    overrides, images = pins.read_all_overrides(overrides_path(spec_path))
     action = pins.resolver(overrides)
-    name, fingerprint = display_name(spec_path), meaning_digest(complete, overrides)
+    # Image overrides join the fingerprint only when there are some: without, it stays what it was.
+    name, fingerprint = display_name(spec_path), meaning_digest(complete, [overrides, images] if images else overrides)
     out = []
     for platform in platforms:
         output = model.targets[platform]
-        body = render(model, platform, action, name)
+        with pins.images_in_use(complete.get("tool_images"), images):
+            body = render(model, platform, action, name)
         if platform in YAML_OUTPUTS:
             body = parsed(body)
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -98,20 +99,47 @@ def remember_in_sync(spec_file: Path) -> None:
     remember(root, relative, key, outputs)
 
 
-def _pin_bumps(current: str, fresh: str) -> list[str] | None:
-    """The actions whose pin alone differs, when pins are the only difference; else None."""
+def _reference_bumps(old: str, new: str) -> list[tuple[re.Match, re.Match]] | None:
+    """(on disk, rendered) for each digest-pinned image reference of one line that differs, when
+    the line differs in nothing else and each reference keeps its repository; else None."""
+    old_refs, new_refs = list(pins.IN_TEXT.finditer(old)), list(pins.IN_TEXT.finditer(new))
+    if not old_refs or len(old_refs) != len(new_refs) or any(a["image"] != b["image"] for a, b in zip(old_refs, new_refs)):
+        return None
+    if pins.IN_TEXT.sub("<image>", old) != pins.IN_TEXT.sub("<image>", new):
+        return None
+    return [(a, b) for a, b in zip(old_refs, new_refs) if a[0] != b[0]]
+
+
+def _changed_pins(current: str, fresh: str) -> tuple[list[tuple[str, str, str, str, str]], list[tuple[re.Match, re.Match]]] | None:
+    """(action bumps as (name, sha, version, rendered version, rendered sha), image reference bumps
+    as (on disk, rendered)) when pins are the only difference, line for line; else None."""
     old_lines, new_lines = current.splitlines(), fresh.splitlines()
     if len(old_lines) != len(new_lines):
         return None
     old_uses, new_uses = pins.uses_lines(current), pins.uses_lines(fresh)
-    bumps = []
+    actions, images = [], []
     for index, (old, new) in enumerate(zip(old_lines, new_lines)):
         if old == new:
             continue
-        if index not in old_uses or index not in new_uses or old_uses[index][0] != new_uses[index][0]:
+        if index in old_uses and index in new_uses and old_uses[index][0] == new_uses[index][0]:
+            name, sha, version = old_uses[index]
+            actions.append((name, sha, version, new_uses[index][2], new_uses[index][1]))
+            continue
+        references = _reference_bumps(old, new)
+        if references is None:
             return None
-        name, sha, version = old_uses[index]
-        bumps.append(f"{name} {new_uses[index][2]} -> {version} ({sha[:12]})")
+        images += references
+    return (actions, images) if actions or images else None
+
+
+def _pin_bumps(current: str, fresh: str) -> list[str] | None:
+    """The actions and images whose pin alone differs, when pins are the only difference; else None."""
+    changed = _changed_pins(current, fresh)
+    if changed is None:
+        return None
+    actions, images = changed
+    bumps = [f"{name} {rendered} -> {version} ({sha[:12]})" for name, sha, version, rendered, _ in actions]
+    bumps += [f"{old['image']} {new['tag']} -> {old['tag']} ({old['digest'][:19]})" for old, new in images]
     return sorted(set(bumps)) or None
 
 
@@ -215,13 +243,37 @@ def sync(spec_file: Path, force: bool = False, report=lambda line: None) -> list
     return written
 
 
-def adopt_pins(spec_file: Path) -> dict[str, dict[str, str]]:
-    """Take SHA-pinned `uses:` bumps found in the spec's outputs into the project's pin overrides."""
+@dataclass
+class Adopted:
+    actions: dict[str, dict[str, str]] = field(default_factory=dict)
+    images: dict[str, dict[str, str]] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # image bumps not adopted, each with why
+
+
+def _rendered_tools(spec_file: Path, images: dict[str, dict[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """(reference -> tool name for the tool images the project's overrides or gen-ci's pins give,
+    reference -> tool name for those the spec's tool_images gives)."""
+    from generator.loading import load_spec
+
+    data = load_spec(spec_file).data
+    chosen = data.get("tool_images") if isinstance(data.get("tool_images"), dict) else {}
+    with pins.images_in_use(None, images):
+        adoptable = {pins.image(name): name for name in pins.pins()["images"] if name not in chosen}
+    spec_own = {pins.spelled(pin): name for name, pin in pins.spec_images(chosen).items()}
+    return adoptable, spec_own
+
+
+def adopt(spec_file: Path) -> Adopted:
+    """Take SHA-pinned `uses:` bumps and tool image bumps (`image:tag@sha256:...`) found in the
+    spec's outputs into the project's pin overrides (.gen-ci/pins.json)."""
 
     overrides_file = overrides_path(spec_file)
-    overrides = pins.read_overrides(overrides_file)
-    adopted: dict[str, dict[str, str]] = {}
-    for _, declared, fresh in _rendered(spec_file):
+    overrides, images = pins.read_all_overrides(overrides_file)
+    result = Adopted()
+    rendered = _rendered(spec_file)
+    adoptable, spec_own = _rendered_tools(spec_file, images)
+    candidates: dict[str, dict[str, dict[str, str]]] = {}
+    for _, declared, fresh in rendered:
         path = output_path(spec_file, declared)
         try:
             _, body = split(path.read_text(encoding="utf-8"))
@@ -230,12 +282,50 @@ def adopt_pins(spec_file: Path) -> dict[str, dict[str, str]]:
         expected = {name: (sha, version) for name, sha, version in pins.uses_lines(split(fresh)[1]).values()}
         for name, sha, version in pins.uses_lines(body).values():
             if name in expected and expected[name] != (sha, version):
-                adopted[name] = {"version": version, "sha": sha}
-    if adopted:
-        merged = {**overrides, **adopted}
+                result.actions[name] = {"version": version, "sha": sha}
+        matcher = difflib.SequenceMatcher(a=body.splitlines(), b=split(fresh)[1].splitlines(), autojunk=False)
+        for tag, a0, a1, b0, b1 in matcher.get_opcodes():
+            if tag != "replace" or a1 - a0 != b1 - b0:
+                continue
+            for old_line, new_line in zip(matcher.a[a0:a1], matcher.b[b0:b1]):
+                for old, new in _reference_bumps(old_line, new_line) or []:
+                    found = _image_bump(result, declared, old, new, adoptable, spec_own)
+                    if found:
+                        candidates.setdefault(found[0], {})[pins.spelled(found[1])] = found[1]
+    for name, found in candidates.items():
+        if len(found) > 1:
+            result.refused.append(f"{name} was bumped to {len(found)} different pins ({', '.join(sorted(found))}); keep one in the outputs and adopt again")
+        else:
+            result.images[name] = next(iter(found.values()))
+    result.refused = list(dict.fromkeys(result.refused))  # one line for a reference written several times
+    if result.actions or result.images:
         document = {
             "comment": "Pin overrides adopted by `gen-ci pins adopt`; they win over gen-ci's own pins.",
-            "actions": dict(sorted(merged.items())),
+            "actions": dict(sorted({**overrides, **result.actions}.items())),
         }
+        if images or result.images:
+            document["images"] = dict(sorted({**images, **result.images}.items()))
         write_atomic(overrides_file, json.dumps(document, indent=2) + "\n")
-    return adopted
+    return result
+
+
+def _image_bump(result: Adopted, declared: str, old: re.Match, new: re.Match, adoptable: dict[str, str], spec_own: dict[str, str]) -> tuple[str, dict[str, str]] | None:
+    """(tool name, its new pin) for a bumped reference of a tool image gen-ci or the overrides pin;
+    else None, with why in result.refused."""
+    bumped = f"{declared}: {old['image']} {new['tag']} -> {old['tag']}"
+    if new[0] in spec_own:
+        result.refused.append(f"{bumped}: the spec's tool_images.{spec_own[new[0]]} pins it; change it there")
+        return None
+    name = adoptable.get(new[0])
+    if name is None:
+        result.refused.append(f"{bumped}: not a tool image gen-ci or .gen-ci/pins.json pins: the spec names it (an image of its own, docker.version with its digests, scan.digest or dockerfile_check.digest); change it there")
+        return None
+    if name in pins.ENGINE_IMAGES and old["tag"] != new["tag"]:
+        result.refused.append(f"{bumped}: Docker's tag follows docker.version; write docker.version with docker.dind_digest and docker.cli_digest in the spec")
+        return None
+    return name, {"image": old["image"], "tag": old["tag"], "digest": old["digest"], "source": f"adopted from {declared} by gen-ci pins adopt"}
+
+
+def adopt_pins(spec_file: Path) -> dict[str, dict[str, str]]:
+    """The action pins adopt() took (kept for callers that know actions only)."""
+    return adopt(spec_file).actions

@@ -66,6 +66,7 @@ from generator.rules.targets import (
     jenkins_settings_unused,
     rootless_limits,
 )
+from generator.rules.tool_images import tool_image_pinned_twice, tool_images_invalid
 from generator.rules.triggers import (
     _cron_problem,  # noqa: F401 - the property test filters cron lines with it
     cron_out_of_range,
@@ -125,6 +126,8 @@ RULES: list[Rule] = [
     include_unsupported,
     dockerfile_check_settings,
     dockerfile_check_unsupported,
+    tool_images_invalid,
+    tool_image_pinned_twice,
 ]
 
 
