@@ -487,6 +487,8 @@ def test_a_build_on_the_wrong_kind_of_agent_stops_before_any_docker_command(path
         ({"GEN_CI_DAEMON": "change-requests", **TLS}, False),
         ({"CHANGE_ID": "7", "GEN_CI_DAEMON": "change-requests", **TLS}, True),
         ({"GEN_CI_DAEMON": "trusted", **trusted_env}, True),
+        # An agent of the user's own that says nothing still serves trusted builds.
+        (dict(trusted_env), True),
     ):
         done, called = _daemon_check(path, tmp_path, **env)
         assert (done.returncode == 0) == ok and called == ok, (env, done.stderr)
