@@ -233,8 +233,10 @@ def jobs(model: Model, platform: str, publishing_run: bool) -> list[str]:
             if publishing_run:
                 names += [f"tags-{image.id}", f"publish-{image.id}", *([f"describe-{image.id}", f"sign-{image.id}"] if model.push.sign else [])]
             continue
-        if platform == "github" and slugs:
-            names += [f"build-{image.id}-{slug}" for slug in slugs]
+        if platform == "github":
+            # Every run builds, tests and scans; a publishing run's jobs write the registry cache (candidate-).
+            cached = model.push.enabled and image.cache == "registry" and publishing_run
+            names += [f"{'candidate' if cached else 'build'}-{key}" for key in [f"{image.id}-{slug}" for slug in slugs] or [image.id]]
         elif not publishing_run:
             names += [f"build-{image.id}-{slug}" for slug in slugs] or [f"build-{image.id}"]
         elif slugs:

@@ -70,13 +70,15 @@ def test_gitlab_jobs_remove_every_container_they_start(path):
 
 
 def test_the_services_scenario_starts_services_and_cleans_up_on_both_platforms():
+    # GitHub tests in its build job, on every run; its publish job only pushes the digest tested there.
+    assert "Test orders" not in _steps(_github_jobs(SERVICES / "github.yml")["publish-orders"])
+    steps = _steps(_github_jobs(SERVICES / "github.yml")["build-orders"])
+    names = list(steps)
+    start, test = names.index("Start the services of orders"), names.index("Test orders")
+    assert start < test < names.index("Show the logs of the services of orders") < names.index("Remove the services of orders")
+    assert steps["Show the logs of the services of orders"]["if"] == "${{ failure() }}"
+    assert '--network "$GEN_CI_NAME-net"' in steps["Test orders"]["run"]
     for job_id in ("build-orders", "publish-orders"):
-        steps = _steps(_github_jobs(SERVICES / "github.yml")[job_id])
-        names = list(steps)
-        start, test = names.index("Start the services of orders"), names.index("Test orders")
-        assert start < test < names.index("Show the logs of the services of orders") < names.index("Remove the services of orders")
-        assert steps["Show the logs of the services of orders"]["if"] == "${{ failure() }}"
-        assert '--network "$GEN_CI_NAME-net"' in steps["Test orders"]["run"]
         job = _gitlab_jobs(SERVICES / "gitlab.yml")[job_id]
         assert any('docker network create "gen-ci-$CI_JOB_ID-net"' in line for line in job["script"])
         assert 'docker network rm "gen-ci-$CI_JOB_ID-net"' in job["after_script"][-2] + job["after_script"][-1]
@@ -195,7 +197,7 @@ def test_a_failing_prepare_fails_the_job_and_changes_nothing(tmp_path):
 
 
 def test_prepare_runs_before_the_build_on_both_platforms():
-    names = list(_steps(_github_jobs(PREPARE / "github.yml")["publish-agent"]))
+    names = list(_steps(_github_jobs(PREPARE / "github.yml")["build-agent"]))
     assert names.index("Prepare the build context of agent") < names.index("Build agent")
     job = _gitlab_jobs(PREPARE / "gitlab.yml")["publish-agent"]
     prepare = next(i for i, line in enumerate(job["script"]) if "GEN_CI_PREPARE_SCRIPT" in line)
@@ -324,7 +326,9 @@ def test_github_registry_cache_is_written_by_release_jobs_only():
         ref = f"registry.example.com/acme/{image}-cache:cache-amd64"
         build = _steps(jobs[f"build-{image}"])[f"Build {image}"]["with"]
         assert build["cache-from"] == f"type=registry,ref={ref}" and "cache-to" not in build
-        steps = _steps(jobs[f"publish-{image}"])
+        # Publishing runs build in candidate-<image>, which logs in to the cache's registry alone; publish-<image> only pushes.
+        assert f"Build {image}" not in _steps(jobs[f"publish-{image}"])
+        steps = _steps(jobs[f"candidate-{image}"])
         names = list(steps)
         assert names.index("Log in to registry.example.com for the build cache") < names.index(f"Build {image}")
         release = steps[f"Build {image}"]["with"]
@@ -414,7 +418,7 @@ def test_bad_project_shapes_are_located_and_write_nothing(cli, write_spec, tmp_p
 def test_the_cache_may_live_on_the_platforms_own_registry(tmp_path):
     spec = tmp_path / "spec.yml"
     spec.write_text(_spec_with("images: [{publish: [{repository: platform}], cache: registry, cache_repository: ghcr.io/acme/app-cache}]\n"))
-    steps = _steps(_load(generate(spec, "github")[2])["jobs"]["publish-image"])
+    steps = _steps(_load(generate(spec, "github")[2])["jobs"]["candidate-image"])
     assert steps["Log in to ghcr.io for the build cache"]["with"]["password"] == "${{ github.token }}"
 
 
