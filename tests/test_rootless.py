@@ -14,6 +14,7 @@ import subprocess
 import pytest
 from ruamel.yaml import YAML
 
+from generator import pins
 from tests.conftest import GOLDEN
 from tests.test_errors import _spec_with, assert_located_refusal
 
@@ -35,7 +36,7 @@ def test_no_job_needs_a_daemon_or_privilege():
         assert job["image"]["entrypoint"] == [""], job_id
         assert not any("docker " in line and "docker.io" not in line for line in job["script"]), job_id
     assert jobs["build-api"]["variables"]["BUILDKITD_FLAGS"] == "--oci-worker-no-process-sandbox"
-    assert jobs["build-api"]["image"]["name"] == "moby/buildkit:v0.32.2-rootless"
+    assert jobs["build-api"]["image"]["name"] == pins.image("buildkit-rootless")
 
 
 def test_release_waits_for_the_test_and_the_scan_and_only_it_and_sign_hold_credentials():
