@@ -46,3 +46,12 @@ def test_setup_reaches_every_kind_of_need():
 def test_an_invalid_spec_gets_its_located_errors(write_spec):
     result = invoke("setup", str(write_spec("version: 1\nname: x\ntargets: {github: ci.yml}\nimages: [{repository: ghcr.io/a/b, cache: gah}]\n")))
     assert result.exit_code == 2 and "error[GC012]" in result.stderr
+
+
+def test_build_secrets_are_asked_for_only_where_a_job_builds_with_them():
+    """Publish jobs push the tested image and build nothing, so only the build environment needs the secret."""
+    spec = GOLDEN / "scenario-14-build-secrets" / "spec.yml"
+    _, model = compile_spec(spec)
+    text = invoke("setup", str(spec)).stdout
+    (line,) = [line for line in text.splitlines() if "a BuildKit secret of" in line]
+    assert f"`{model.push.build_environment}`" in line and f"`{model.push.environment}`" not in line

@@ -52,7 +52,10 @@ def github(model: Model) -> list[str]:
         lines.append(f"Environment secrets `{username}` and `{password}` in `{push.environment}`: the login to {repository}.")
     build = _build_secrets(model)
     if build:
-        places = " and ".join(f"`{e}`" for e in dict.fromkeys([push.build_environment, push.environment]) if e)
+        # Publish jobs push what a build job tested and build nothing, except a registry cache's
+        # candidate jobs, which build in the push environment.
+        cached = any(image.secrets and image.cache == "registry" for image in model.images)
+        places = " and ".join(f"`{e}`" for e in dict.fromkeys([push.build_environment] + ([push.environment] if cached else [])) if e)
         lines.append(f"Environment `{push.build_environment}`: build jobs of images with build secrets run in it (pull requests included).")
         for name, images in build.items():
             lines.append(f"Environment secret `{name}` in {places}: a BuildKit secret of {', '.join(images)}.")
