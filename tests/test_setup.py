@@ -53,5 +53,5 @@ def test_build_secrets_are_asked_for_only_where_a_job_builds_with_them():
     spec = GOLDEN / "scenario-14-build-secrets" / "spec.yml"
     _, model = compile_spec(spec)
     text = invoke("setup", str(spec)).stdout
-    (line,) = [line for line in text.splitlines() if "a BuildKit secret of" in line]
+    (line,) = [line for line in text.splitlines() if "Environment secret `" in line and "a BuildKit secret of" in line]
     assert f"`{model.push.build_environment}`" in line and f"`{model.push.environment}`" not in line
