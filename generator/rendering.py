@@ -95,11 +95,6 @@ def predicate_program() -> str:
     return (Path(__file__).parent / "predicates.py").read_text(encoding="utf-8")
 
 
-def layout_program() -> str:
-    """The candidate layout program GitLab multi-platform pipelines carry (see generator/layouts.py)."""
-    return (Path(__file__).parent / "layouts.py").read_text(encoding="utf-8")
-
-
 @cache
 def _environment(platform: str) -> Any:
     import jinja2
@@ -144,8 +139,6 @@ def _environment(platform: str) -> Any:
     env.filters["gitlab_paths"] = changes.gitlab_paths
     env.filters["within_workflow"] = combining.within_workflow
     env.globals["predicate_program"] = predicate_program()
-    env.globals["layout_program"] = layout_program()
-    env.globals["push_layout_program"] = (Path(__file__).parent / "pushlayout.py").read_text(encoding="utf-8")
     return env
 
 

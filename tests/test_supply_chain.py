@@ -132,7 +132,7 @@ def test_gitlab_outputs_carry_no_program(path):
 
 @pytest.mark.parametrize("path", golden_outputs("github") + golden_outputs("gitlab"), ids=lambda p: f"{p.parent.name}-{p.stem}")
 def test_cosign_names_images_by_digest_only(path):
-    calls = re.findall(r"^ *(cosign (?:sign|attest|verify|verify-attestation) .*)$", path.read_text(), re.M)
+    calls = re.findall(r"^ *(cosign (?:sign|attest|verify|verify-attestation) .*)$", path.read_text(), re.MULTILINE)
     assert bool(calls) == ("cosign sign" in path.read_text())
     for call in calls:
         assert call.removesuffix(" > /dev/null").endswith(('"$repository@$DIGEST"', '"$repository@$digest"')), call
@@ -332,7 +332,7 @@ def test_gitlab_scans_each_image_once_a_job_and_converts_the_rest(path):
             scan_run = next(item for item in script if '"$SCANNER_IMAGE" image' in item or "trivy image" in item)
             assert "--format json" in scan_run and "--exit-code" not in scan_run.split("convert()")[0], name
             if "--exit-code 1" in text:
-                assert re.search(r"^ *convert --format table --severity \S+ --exit-code 1", text, re.M), name
+                assert re.search(r"^ *convert --format table --severity \S+ --exit-code 1", text, re.MULTILINE), name
     spec = YAML(typ="safe").load((path.parent / "spec.yml").read_text())
     assert bool(scanned) == ((spec.get("scan") or {}).get("tool", "trivy") != "none")
 
