@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from generator.pipeline import generate
 from generator.validation import spec_schema
 from tests.conftest import GOLDEN, MINIMAL, action_list_input, golden_outputs, invoke, run_tool
+from tests.gitlab_rules import resolved
 from tests.test_errors import _errors, _spec_with
 
 GITLAB_BASE = "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind}\n"
@@ -101,7 +102,7 @@ def test_scalars_yaml_11_would_retype_stay_strings(write_spec, platform, tmp_pat
     modern, legacy = _read_both(text)
     assert modern == legacy
     if platform == "gitlab":
-        job = legacy["build-app"]
+        job = resolved(legacy)["build-app"]
         assert job["tags"] == ["on", "no", "1"]
         assert {k: v["value"] for k, v in job["variables"].items() if k.startswith("GEN_CI_BUILD_ARG_")} == {f"GEN_CI_BUILD_ARG_{k}": v for k, v in args.items()}
         assert job["variables"]["GEN_CI_TEST_SCRIPT"]["value"] == "\n".join(HOSTILE_SCALARS)
