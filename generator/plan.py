@@ -231,7 +231,7 @@ def jobs(model: Model, platform: str, publishing_run: bool) -> list[str]:
             # Daemonless: one build and one scan serve both kinds of run; publishing adds its own jobs.
             names += [f"build-{image.id}", *([f"scan-{image.id}"] if model.scan.tool != "none" else [])]
             if publishing_run:
-                names += [f"tags-{image.id}", f"publish-{image.id}", *([f"describe-{image.id}", f"sign-{image.id}"] if model.push.sign else [])]
+                names += [f"tags-{image.id}", f"publish-{image.id}", *([f"sign-{image.id}"] if model.push.sign else [])]
             continue
         if platform == "github":
             # Every run builds, tests and scans; a publishing run's jobs write the registry cache (candidate-).

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import shlex
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from generator import changes, combining, containers, jenkins, logins, pins
@@ -90,16 +89,6 @@ def _bytecode_cache() -> Any:
         return None
 
 
-def predicate_program() -> str:
-    """The attestation predicate program the pipelines carry (see generator/predicates.py)."""
-    return (Path(__file__).parent / "predicates.py").read_text(encoding="utf-8")
-
-
-def layout_program() -> str:
-    """The candidate layout program GitLab multi-platform pipelines carry (see generator/layouts.py)."""
-    return (Path(__file__).parent / "layouts.py").read_text(encoding="utf-8")
-
-
 @cache
 def _environment(platform: str) -> Any:
     import jinja2
@@ -143,9 +132,6 @@ def _environment(platform: str) -> Any:
     env.filters["jenkins_cron"] = jenkins.jenkins_cron
     env.filters["gitlab_paths"] = changes.gitlab_paths
     env.filters["within_workflow"] = combining.within_workflow
-    env.globals["predicate_program"] = predicate_program()
-    env.globals["layout_program"] = layout_program()
-    env.globals["push_layout_program"] = (Path(__file__).parent / "pushlayout.py").read_text(encoding="utf-8")
     return env
 
 

@@ -152,11 +152,14 @@ def gitlab_scripts(pipeline: Path, directory: Path) -> list[str]:
     """Each job's script sections of a GitLab file as shell files (GitLab runs each in one POSIX shell)."""
     from ruamel.yaml import YAML
 
+    from tests.gitlab_rules import job_script, resolved
+
     files = []
-    for name, job in YAML(typ="safe").load(pipeline.read_text(encoding="utf-8")).items():
+    # As GitLab runs them: extends: applied, before_script and script in one shell, after_script in another.
+    for name, job in resolved(YAML(typ="safe").load(pipeline.read_text(encoding="utf-8"))).items():
         if isinstance(job, dict) and "script" in job:
-            for key in ("before_script", "script", "after_script"):
+            for key, lines in (("script", job_script(job)), ("after_script", job.get("after_script") or [])):
                 script = directory / f"{pipeline.stem}-{name}-{key}.sh"
-                script.write_text("#!/bin/sh\n" + "\n".join(job.get(key) or []) + "\n", encoding="utf-8")
+                script.write_text("#!/bin/sh\n" + "\n".join(lines) + "\n", encoding="utf-8")
                 files.append(str(script))
     return files

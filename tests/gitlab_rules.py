@@ -107,7 +107,7 @@ def jobs_created(pipeline: dict[str, Any], variables: dict[str, str]) -> set[str
         if rule is None or rule.get("when") == "never":
             return None
     jobs = set()
-    for name, job in pipeline.items():
+    for name, job in resolved(pipeline).items():
         if not isinstance(job, dict) or "script" not in job or name.startswith("."):
             continue
         rules = job.get("rules")
@@ -155,3 +155,27 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def extended(pipeline: dict[str, Any], name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One job with its `extends:` applied as GitLab applies it: the parents in order (each with its
+    own extends resolved first), then the job's own keys on top; mappings deep-merge, everything
+    else (a script, a list of rules) is replaced whole."""
+    if name in seen or len(seen) > 10:  # GitLab refuses cycles and more than 11 levels
+        raise ValueError(f"extends: cannot resolve {name} through {seen}")
+    job = pipeline[name]
+    parents = job.get("extends", [])
+    out: dict[str, Any] = {}
+    for parent in [parents] if isinstance(parents, str) else parents:
+        out = _deep_merge(out, extended(pipeline, parent, seen + (name,)))
+    return _deep_merge(out, {key: value for key, value in job.items() if key != "extends"})
+
+
+def resolved(pipeline: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline with every job's `extends:` applied; other top-level keys as they are."""
+    return {name: extended(pipeline, name) if isinstance(job, dict) and "extends" in job else job for name, job in pipeline.items()}
+
+
+def job_script(job: dict[str, Any]) -> list[str]:
+    """Everything a job's shell runs, in order: GitLab runs before_script and script as one shell."""
+    return list(job.get("before_script") or []) + list(job.get("script") or [])

@@ -1,29 +1,23 @@
 """Images built from images (scenario 27): read from the rendered outputs, not their text.
 
 The dependent's build waits for its base's of the same platform and receives the base's tested
-candidate by digest; every publish job of a chain waits for every candidate job of it; the
-layout pusher GitLab carries puts exactly the kept digest into a registry; the rules refuse what a
+candidate by digest; every publish job of a chain waits for every candidate job of it; GitLab's
+jobs copy exactly the kept layout into a registry of their own with regctl; the rules refuse what a
 chain cannot be, where it is written.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import stat
 import subprocess
-import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-from generator import pushlayout
 from tests.conftest import GOLDEN, buildx_build_args
+from tests.gitlab_rules import job_script, resolved
 from tests.test_errors import LINE, _errors
 
 CASE = GOLDEN / "scenario-27-images-from-images"
@@ -52,7 +46,9 @@ def _fake_docker(directory: Path, log: Path, digest: str = DIGEST) -> None:
         f'printf "%s\\n" "$*" >> "{log}"\n'
         'case "$1" in\n'
         '  port) echo 127.0.0.1:49153 ;;\n'
-        f'  run) case "$*" in *container:gen-ci-*) cat > /dev/null; echo "{digest}" ;; esac ;;\n'
+        # regctl's containers: created with their arguments, started for their output (a digest for image digest).
+        '  create) case "$*" in *" image digest "*) echo digest-container ;; *) echo copy-container ;; esac ;;\n'
+        f'  start) case "$*" in *digest-container*) echo "{digest}" ;; esac ;;\n'
         "esac\n",
         encoding="utf-8",
     )
@@ -107,7 +103,7 @@ def test_github_every_publish_job_of_the_chain_needs_every_candidate_job():
 
 
 def test_gitlab_job_graph():
-    pipeline = _load("gitlab.yml")
+    pipeline = resolved(_load("gitlab.yml"))
     assert "build-base-amd64" in _needs(pipeline["build-app-amd64"])
     assert "candidate-base-amd64" in _needs(pipeline["candidate-app-amd64"])
     candidates = {"candidate-base-amd64", "candidate-app-amd64"}
@@ -123,113 +119,28 @@ def test_gitlab_job_graph():
 
 @pytest.mark.parametrize("job_id", ["build-app-amd64", "candidate-app-amd64"])
 def test_gitlab_build_arg_carries_the_base_digest(tmp_path, job_id):
-    job = _load("gitlab.yml")[job_id]
-    script = [item for item in job["script"] if "docker build" in item or "GEN_CI_PUSH_LAYOUT" in item]
-    assert len(script) == 2 and "GEN_CI_PUSH_LAYOUT" in script[0]
+    job = resolved(_load("gitlab.yml"))[job_id]
+    script = [item for item in job_script(job) if "docker build" in item or "REGCTL_IMAGE" in item]
+    assert len(script) == 2 and "REGCTL_IMAGE" in script[0]
     (tmp_path / "gen-ci-candidate-base-amd64" / "layout").mkdir(parents=True)
     (tmp_path / "gen-ci-candidate-base-amd64" / "layout" / "index.json").write_text("{}")
     log = tmp_path / "docker.log"
     _fake_docker(tmp_path, log)
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "CI_JOB_ID": "7", "PLATFORM": "linux/amd64",
-           "CANDIDATE": "gen-ci/app:7", "REGISTRY_IMAGE": "registry:2", "PYTHON_IMAGE": "python:3"}
+           "CANDIDATE": "gen-ci/app:7", "REGISTRY_IMAGE": "registry:2", "REGCTL_IMAGE": "regctl:1"}
     subprocess.run(["sh", "-e", "-c", "\n".join(script)], env=env, cwd=tmp_path, check=True, capture_output=True)
-    build = next(line for line in log.read_text().splitlines() if line.startswith("build "))
+    lines = log.read_text().splitlines()
+    build = next(line for line in lines if line.startswith("build "))
     assert f"--build-arg BASE_IMAGE=localhost:49153/gen-ci/base@{DIGEST} " in build
+    # regctl copies exactly the kept layout (handed over by docker cp before it starts) into the job's registry.
+    copy = next(line for line in lines if line.startswith("create ") and " image copy " in line)
+    assert copy.endswith("regctl:1 --host reg=localhost:5000,tls=disabled image copy ocidir://layout:candidate localhost:5000/gen-ci/base:candidate")
+    assert lines.index("cp gen-ci-candidate-base-amd64/layout copy-container:/") < lines.index("start --attach copy-container") < lines.index(build)
     # A push that reports no digest stops the job before the build.
     log.unlink()
     _fake_docker(tmp_path, log, digest="")
     assert subprocess.run(["sh", "-e", "-c", "\n".join(script)], env=env, cwd=tmp_path, capture_output=True).returncode != 0
     assert not any(line.startswith("build ") for line in log.read_text().splitlines())
-
-
-# The layout pusher
-
-
-class _Registry(BaseHTTPRequestHandler):
-    blobs: dict[str, bytes] = {}
-    manifests: dict[str, bytes] = {}
-
-    def log_message(self, *args):
-        pass
-
-    def _reply(self, code, headers=()):
-        self.send_response(code)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _body(self) -> bytes:
-        return self.rfile.read(int(self.headers.get("Content-Length", 0)))
-
-    def do_GET(self):
-        self._reply(200)
-
-    def do_HEAD(self):
-        self._reply(200 if self.path.rsplit("/", 1)[-1] in self.blobs else 404)
-
-    def do_POST(self):
-        self._body()
-        self._reply(202, [("Location", "/v2/upload/1?state=x")])
-
-    def do_PUT(self):
-        body = self._body()
-        if "/manifests/" in self.path:
-            digest = "sha256:" + hashlib.sha256(body).hexdigest()
-            self.manifests[digest] = body
-            return self._reply(201, [("Docker-Content-Digest", digest)])
-        digest = self.path.split("digest=", 1)[1].replace("%3A", ":")
-        if "sha256:" + hashlib.sha256(body).hexdigest() != digest:
-            return self._reply(400)
-        self.blobs[digest] = body
-        self._reply(201)
-
-
-def _layout(tmp_path: Path, corrupt: bool = False) -> bytes:
-    layout = tmp_path / "layout"
-    (layout / "blobs" / "sha256").mkdir(parents=True)
-
-    def blob(data: bytes) -> dict:
-        digest = hashlib.sha256(data).hexdigest()
-        (layout / "blobs" / "sha256" / digest).write_bytes(data + (b"x" if corrupt and data.startswith(b"layer") else b""))
-        return {"digest": "sha256:" + digest, "size": len(data)}
-
-    config = {"mediaType": "application/vnd.oci.image.config.v1+json", **blob(b'{"architecture":"amd64","os":"linux"}')}
-    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **blob(b"layer bytes")}
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": config, "layers": [layer]}).encode()
-    descriptor = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(manifest),
-                  "annotations": {"org.opencontainers.image.ref.name": "candidate"}}
-    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [descriptor]}))
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as archive:
-        archive.add(layout, arcname=".")
-    return out.getvalue(), descriptor["digest"]
-
-
-@pytest.fixture
-def registry():
-    _Registry.blobs, _Registry.manifests = {}, {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_the_pusher_puts_exactly_the_kept_digest(tmp_path, registry):
-    data, digest = _layout(tmp_path)
-    out = io.StringIO()
-    assert pushlayout.main(["-", registry, "gen-ci/base"], io.BytesIO(data), out) == 0
-    assert out.getvalue() == digest + "\n"
-    assert list(_Registry.manifests) == [digest] and len(_Registry.blobs) == 2
-
-
-def test_the_pusher_refuses_a_blob_that_is_not_its_digest(tmp_path, registry):
-    data, _ = _layout(tmp_path, corrupt=True)
-    out = io.StringIO()
-    assert pushlayout.main(["-", registry, "gen-ci/base"], io.BytesIO(data), out) == 1
-    assert out.getvalue() == "" and not _Registry.manifests
 
 
 # The rules, each located where it is written

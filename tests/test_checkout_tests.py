@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.gitlab_rules import job_script, resolved
 from tests.test_errors import _errors, _spec_with
 
 GOLDEN = ROOT / "golden" / "scenario-26-checkout-tests"
@@ -110,8 +111,8 @@ def test_service_command_words_reach_docker_one_by_one(tmp_path: Path) -> None:
 
 def test_gitlab_tests_get_a_reference_no_registry_can_answer(tmp_path: Path) -> None:
     checkout, env = _checkout(tmp_path)
-    pipeline = yaml.safe_load((GOLDEN / "gitlab.yml").read_text())
-    script = next(item for item in pipeline["build-shop"]["script"] if "checkout_tests" in item or "compose" in item)
+    pipeline = resolved(yaml.safe_load((GOLDEN / "gitlab.yml").read_text()))
+    script = next(item for item in job_script(pipeline["build-shop"]) if "checkout_tests" in item or "compose" in item)
     env |= {"CANDIDATE": "gen-ci/shop:99", "CI_JOB_ID": "99"}
     result = subprocess.run(["sh", "-e", "-c", script], cwd=checkout, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -36,7 +36,7 @@ def _scripts(text: str, platform: str) -> list[str]:
         if platform == "github":
             found += [step["run"] for step in job.get("steps", []) if "run" in step]
         else:
-            found += [item for item in job.get("script", []) if isinstance(item, str)]
+            found += [item for key in ("before_script", "script") for item in job.get(key) or [] if isinstance(item, str)]
     return found
 
 

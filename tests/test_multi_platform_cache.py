@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from generator.plan import Run
 from tests import agreement
 from tests.conftest import GOLDEN
+from tests.gitlab_rules import resolved
 
 SCENARIO = GOLDEN / "scenario-30-multi-platform-cache"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -104,7 +105,7 @@ def test_github_writes_each_platforms_cache_only_on_publishing_runs(run, reposit
 
 @pytest.mark.parametrize(("run", "repository", "publishes"), RUNS, ids=lambda v: getattr(v, "kind", None) and f"{v.kind}:{v.ref}" or str(v))
 def test_gitlab_writes_each_platforms_cache_only_on_publishing_pipelines(run, repository, publishes):
-    pipeline = _load("gitlab.yml")
+    pipeline = resolved(_load("gitlab.yml"))
     jobs = agreement.gitlab_jobs(pipeline, run, repository)
     assert jobs is not None
     platform_jobs = {job_id for job_id in jobs if "GEN_CI_CACHE_REF" in (pipeline[job_id].get("variables") or {})}

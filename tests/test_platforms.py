@@ -8,21 +8,17 @@ program against archives shaped as `docker save` writes them.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
 import os
+import re
 import subprocess
-import sys
-import tarfile
 
 import pytest
 from ruamel.yaml import YAML
 
 from generator.pipeline import generate
-from generator.rendering import layout_program
 from tests.conftest import GOLDEN, golden_outputs
+from tests.gitlab_rules import job_script, resolved
 from tests.test_errors import _spec_with, assert_located_refusal
 
 NATIVE = GOLDEN / "scenario-12-native-multi-arch"
@@ -41,7 +37,10 @@ def _render(tmp_path, override: str, platform: str = "github") -> dict:
 
 
 def _jobs(document: dict) -> dict:
-    return document["jobs"] if "jobs" in document else {k: v for k, v in document.items() if isinstance(v, dict) and "script" in v}
+    """GitHub's jobs, or GitLab's with their extends: applied (hidden .gen-ci-* jobs left out)."""
+    if "jobs" in document:
+        return document["jobs"]
+    return {k: v for k, v in resolved(document).items() if isinstance(v, dict) and "script" in v and not k.startswith(".")}
 
 
 def _qemu_steps(job: dict) -> list[dict]:
@@ -160,7 +159,8 @@ def test_gitlab_merge_needs_every_candidate_and_no_candidate_can_push(golden):
             job = jobs[job_id]
             script = "\n".join(job["before_script"] + job["script"])
             assert "id_tokens" not in job and "environment" not in job
-            assert "docker login" not in script and "docker push" not in script and "cosign" not in script
+            assert "docker login" not in script and "docker push" not in script and "COSIGN_IMAGE" not in script
+            assert not re.search(r"\bcosign (sign|attest|verify)", script)
             assert "CI_REGISTRY_PASSWORD" not in script and "imagetools create" not in script
             assert f"gen-ci-candidate-{job_id.rsplit('-', 1)[-1]}/" in job["artifacts"]["paths"][-1] or \
                 any(path.startswith("gen-ci-candidate-") for path in job["artifacts"]["paths"])
@@ -175,8 +175,11 @@ def test_gitlab_platform_jobs_run_on_their_tags_and_emulate_only_without_them():
     emulated = _jobs(_load((EMULATED / "gitlab.yml").read_text()))
     job = emulated["build-tool-arm-v7"]
     assert job["variables"]["PLATFORM"] == "linux/arm/v7" and "@sha256:" in job["variables"]["BINFMT_IMAGE"]
-    assert any("Emulating $PLATFORM with QEMU" in line for line in job["script"])
-    assert '--install arm' in job["script"][1] and "--privileged --network=none" in job["script"][1]
+    script = job_script(job)
+    emulate = next(i for i, line in enumerate(script) if "Emulating $PLATFORM with QEMU" in line)
+    assert '--install arm' in script[emulate + 1] and "--privileged --network=none" in script[emulate + 1]
+    # QEMU is registered before anything is built.
+    assert emulate < next(i for i, line in enumerate(script) if "docker build" in line)
     assert "BINFMT_IMAGE" not in emulated["build-tool-amd64"]["variables"]
 
 
@@ -261,101 +264,46 @@ def test_github_merge_publishes_and_signs_the_merged_digest():
     assert "for predicate in \"$RUNNER_TEMP\"/gen-ci-candidates/*/scan-predicate.json" in steps["Sign api and attest its scan"]["run"]
 
 
-# The layout program (GitLab): docker save in, OCI layout out.
+# The kept candidate (GitLab): docker save writes the OCI layout the merge reads.
+
+SAVING_DOCKER = r"""#!/bin/sh
+echo "$*" >> "$LOG"
+case "$1" in
+  tag) exit 0 ;;
+  save)
+    # What Docker 25 and later save: an OCI layout whose index names the tag it was saved as.
+    dir=$(mktemp -d)
+    mkdir -p "$dir/blobs/sha256"
+    printf '{"imageLayoutVersion":"1.0.0"}' > "$dir/oci-layout"
+    printf '{"manifests":[{"annotations":{"org.opencontainers.image.ref.name":"%s"}}]}' "${4##*:}" > "$dir/index.json"
+    tar -c -f "$3" -C "$dir" .
+    ;;
+  *) exit 3 ;;
+esac
+"""
 
 
-def _saved(platform: tuple[str, str, str | None] = ("linux", "arm64", "v8"), containerd: bool = False) -> tuple[bytes, str, bytes]:
-    """A `docker save` archive of one image: the classic store's (uncompressed layers, manifest.json
-    only; the image ID is the configuration's digest) or the containerd store's (compressed layers
-    and an index; the image ID is the manifest's digest). Returns (archive, image ID, layer tar)."""
-    layer = io.BytesIO()
-    with tarfile.open(fileobj=layer, mode="w") as archive:
-        data = b"hello\n"
-        info = tarfile.TarInfo("etc/hello")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    layer_bytes = layer.getvalue()
-    os_name, architecture, variant = platform
-    config = {"os": os_name, "architecture": architecture, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]}}
-    if variant:
-        config["variant"] = variant
-    config_bytes = json.dumps(config).encode()
-    stored = gzip.compress(layer_bytes, mtime=0) if containerd else layer_bytes
-    config_hex, layer_hex = hashlib.sha256(config_bytes).hexdigest(), hashlib.sha256(stored).hexdigest()
-    files = {f"blobs/sha256/{config_hex}": config_bytes, f"blobs/sha256/{layer_hex}": stored,
-             "manifest.json": json.dumps([{"Config": f"blobs/sha256/{config_hex}", "Layers": [f"blobs/sha256/{layer_hex}"]}]).encode()}
-    image_id = "sha256:" + config_hex
-    if containerd:
-        manifest = json.dumps({"config": {"digest": image_id}, "layers": [{"digest": "sha256:" + layer_hex}]}).encode()
-        image_id = "sha256:" + hashlib.sha256(manifest).hexdigest()
-        files[f"blobs/sha256/{image_id[7:]}"] = manifest
-        files["index.json"] = json.dumps({"manifests": [{"digest": image_id}]}).encode()
-    saved = io.BytesIO()
-    with tarfile.open(fileobj=saved, mode="w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return saved.getvalue(), image_id, layer_bytes
-
-
-def _layout(stdin: bytes, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", layout_program(), *args], input=stdin, capture_output=True)
-
-
-def _blob(files: dict[str, bytes], digest: str) -> bytes:
-    data = files["blobs/sha256/" + digest.removeprefix("sha256:")]
-    assert "sha256:" + hashlib.sha256(data).hexdigest() == digest
-    return data
-
-
-def test_layout_holds_the_tested_image_with_compressed_layers():
-    saved, image_id, layer = _saved()
-    done = _layout(saved, image_id, "linux/arm64")
+def test_gitlab_candidate_keeps_the_tested_image_as_the_layout_the_merge_reads(tmp_path):
+    jobs = _jobs(_load((NATIVE / "gitlab.yml").read_text()))
+    keep = next(item for item in jobs["candidate-api-arm64"]["script"] if "docker save" in item)
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "docker").write_text(SAVING_DOCKER)
+    (tmp_path / "bin" / "docker").chmod(0o755)
+    (tmp_path / "scan-api-arm64.json").write_text("{}")
+    env = {"PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}", "LOG": str(tmp_path / "log"), "CANDIDATE": "gen-ci/api:7",
+           "REPORT": "scan-api-arm64.json", "SCANNER_IMAGE": "trivy"}
+    # Stop before the predicates: the layout is what this test reads.
+    done = subprocess.run(["sh", "-e", "-c", keep.split("mkdir -p \"$out/predicates\"")[0]], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-        files = {member.name: archive.extractfile(member).read() for member in archive if member.isfile()}
-        assert {member.mtime for member in archive} == {0}
-    assert json.loads(files["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
-    (entry,) = json.loads(files["index.json"])["manifests"]
-    assert entry["annotations"] == {"org.opencontainers.image.ref.name": "candidate"}
-    assert entry["platform"] == {"os": "linux", "architecture": "arm64", "variant": "v8"}
-    manifest = json.loads(_blob(files, entry["digest"]))
-    assert manifest["config"]["digest"] == image_id  # the image the tests ran
-    (compressed,) = manifest["layers"]
-    assert compressed["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
-    assert gzip.decompress(_blob(files, compressed["digest"])) == layer
-    # The same image makes the same layout: candidates are reproducible.
-    assert _layout(saved, image_id, "linux/arm64").stdout == done.stdout
-
-
-@pytest.mark.parametrize(("image_id", "platform", "message"), [
-    ("sha256:" + "0" * 64, "linux/arm64", "not the tested"),
-    (None, "linux/amd64", "is for linux/arm64, not linux/amd64"),
-])
-def test_layout_refuses_an_image_that_was_not_tested(image_id, platform, message):
-    saved, tested, _ = _saved()
-    done = _layout(saved, image_id or tested, platform)
-    assert done.returncode == 1 and message in done.stderr.decode() and done.stdout == b""
-
-
-def test_layout_reads_the_containerd_store_and_keeps_its_compressed_layers():
-    saved, manifest_id, layer = _saved(containerd=True)
-    done = _layout(saved, manifest_id, "linux/arm64")
-    assert done.returncode == 0, done.stderr
-    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-        files = {member.name: archive.extractfile(member).read() for member in archive if member.isfile()}
-    (entry,) = json.loads(files["index.json"])["manifests"]
-    (kept,) = json.loads(_blob(files, entry["digest"]))["layers"]
-    assert _blob(files, kept["digest"]) == gzip.compress(layer, mtime=0)  # as stored, not recompressed
-    # A manifest the archive does not hold is not the tested image.
-    assert _layout(saved, "sha256:" + "1" * 64, "linux/arm64").returncode == 1
-
-
-def test_layout_keeps_real_variants():
-    saved, image_id, _ = _saved(("linux", "arm", "v7"))
-    assert _layout(saved, image_id, "linux/arm/v7").returncode == 0
-    assert _layout(saved, image_id, "linux/arm").returncode == 1
+    calls = (tmp_path / "log").read_text().splitlines()
+    assert calls == ["tag gen-ci/api:7 gen-ci/api:candidate", "save --output gen-ci-saved.tar gen-ci/api:candidate"]
+    index = json.loads((tmp_path / "gen-ci-candidate-arm64" / "layout" / "index.json").read_text())
+    assert index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "candidate"
+    assert not (tmp_path / "gen-ci-saved.tar").exists()
+    # The merge reads exactly that layout, under that name.
+    assert "oci-layout://gen-ci-candidate-arm64/layout:candidate" in jobs["publish-api"]["script"][0]
+    # The predicates it keeps come from the report its own scan wrote.
+    assert 'convert --format cosign-vuln > "$out/predicates"/vuln-arm64.json' in keep
 
 
 # Bad input.
@@ -389,11 +337,11 @@ def test_gitlab_multi_platform_renders_with_the_pinned_engine(tmp_path):
 
 def test_a_merge_job_with_nothing_to_set_has_no_empty_variables(tmp_path):
     """The property test found `variables:` with nothing under it (null) on a socket merge job without signing."""
-    jobs = _jobs(_render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket}\n"
-                             "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n"
-                             "push: {branches: [main], sign: false}\n", "gitlab"))
-    assert "variables" not in jobs["publish-b"]
-    assert all(value is not None for job in jobs.values() for value in job.values())
+    document = _render(tmp_path, "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket}\n"
+                                 "images: [{repository: registry.gitlab.com/a/b, platforms: [linux/amd64, linux/arm64]}]\n"
+                                 "push: {branches: [main], sign: false}\n", "gitlab")
+    assert "variables" not in document["publish-b"]
+    assert all(value is not None for job in document.values() if isinstance(job, dict) for value in job.values())
 
 
 @pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)

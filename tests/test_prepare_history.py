@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.gitlab_rules import job_script, resolved
 from tests.test_errors import _errors, _spec_with
 
 GOLDEN = ROOT / "golden" / "scenario-29-prepare-history"
@@ -116,10 +117,10 @@ def test_the_build_gets_the_version_only_when_it_is_one_plain_word(tmp_path: Pat
 
 
 def test_gitlab_fetches_every_tag_before_the_prepare_step() -> None:
-    pipeline = yaml.safe_load((GOLDEN / "gitlab.yml").read_text())
+    pipeline = resolved(yaml.safe_load((GOLDEN / "gitlab.yml").read_text()))
     job = pipeline["build-agent"]
     assert job["variables"]["GIT_DEPTH"] == "0"
-    prepare = next(item for item in job["script"] if "GEN_CI_PREPARE_SCRIPT" in item)
+    prepare = next(item for item in job_script(job) if "GEN_CI_PREPARE_SCRIPT" in item)
     assert prepare.index("git fetch --quiet --tags origin") < prepare.index("docker run")
     assert "--exclude=./.git/config" in prepare and "--env CI_COMMIT_REF_NAME" in prepare
 

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from generator.changes import gitlab_paths, path_regex
 from generator.pipeline import generate
 from tests.conftest import GOLDEN, golden_outputs
+from tests.gitlab_rules import job_script, resolved
 from tests.test_errors import _spec_with, assert_located_refusal
 from tests.test_properties import github_evaluate
 
@@ -36,7 +37,9 @@ def _github_jobs(path):
 
 
 def _gitlab_jobs(path):
-    return {k: v for k, v in _load(path).items() if isinstance(v, dict) and "script" in v}
+    """The jobs GitLab runs, with extends: applied; before_script and script as one "script"."""
+    jobs = {k: v for k, v in resolved(_load(path)).items() if isinstance(v, dict) and "script" in v and not k.startswith(".")}
+    return {k: {**v, "script": job_script(v)} for k, v in jobs.items()}
 
 
 def _steps(job) -> dict:
@@ -65,6 +68,8 @@ def test_gitlab_jobs_remove_every_container_they_start(path):
     for job_id, job in _gitlab_jobs(path).items():
         started = {name for line in job["script"] for name in DETACHED.findall(line)}
         cleanup = "\n".join(job.get("after_script", []))
+        assert any("docker build" in line or "docker save" in line or "imagetools" in line or "trivy" in line or "buildctl" in line
+                   or "cosign" in line or "gen-ci-tags" in line or "gen-ci check" in line for line in job["script"]), job_id
         for name in started:
             assert re.search(rf'docker rm [^\n]*"{re.escape(name)}"', cleanup), f"{job_id}: {name} is never removed"
 
@@ -379,7 +384,8 @@ def test_service_and_prepare_values_are_inert(tmp_path):
 
 
 def _gitlab_jobs_from_text(text):
-    return {k: v for k, v in YAML(typ="safe").load(text).items() if isinstance(v, dict) and "script" in v}
+    jobs = {k: v for k, v in resolved(YAML(typ="safe").load(text)).items() if isinstance(v, dict) and "script" in v and not k.startswith(".")}
+    return {k: {**v, "script": job_script(v)} for k, v in jobs.items()}
 
 
 # Bad input.

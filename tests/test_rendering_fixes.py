@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from generator.pipeline import generate
 from tests import test_jenkins as jenkins
 from tests.conftest import gitlab_scripts, run_tool
+from tests.gitlab_rules import job_script, resolved
 
 THREE = (
     "version: 1\n"
@@ -113,7 +114,7 @@ def github_outputs(document: dict, job: str, ref_type: str, ref_name: str, tmp_p
 
 
 def gitlab_build(document: dict, job: str) -> str:
-    (script,) = [line for line in document[job]["script"] if "docker build" in line]
+    (script,) = [line for line in job_script(resolved(document)[job]) if "docker build" in line]
     return script
 
 
@@ -357,7 +358,7 @@ def test_build_args_arrive_exactly_on_every_platform(tmp_path):
         # Only the values the action would trim take the other road.
         assert set(step["env"]) == {"SUFFIX", "NBSP", "TAB", "EXPR", "QUOTES", "LINE"}
     # GitLab and Jenkins: the docker build their scripts run.
-    job = load(render(tmp_path, text, "gitlab"))["build-app"]
+    job = resolved(load(render(tmp_path, text, "gitlab")))["build-app"]
     variables = {f"GEN_CI_BUILD_ARG_{name}": job["variables"][f"GEN_CI_BUILD_ARG_{name}"]["value"] for name in EDGES}
     script = gitlab_build(load(render(tmp_path, text, "gitlab")), "build-app")
     gitlab_env = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_REF_NAME": "main", "CI_COMMIT_SHA": COMMIT,

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from generator.pipeline import generate
 from generator.validation import spec_schema
 from tests.conftest import GOLDEN, MINIMAL, action_list_input, golden_outputs, invoke, run_tool
+from tests.gitlab_rules import job_script, resolved
 from tests.test_errors import _errors, _spec_with
 
 GITLAB_BASE = "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\ndocker: {mode: dind}\n"
@@ -45,9 +46,9 @@ def test_a_repository_without_a_registry_host_is_refused(cli, write_spec):
 
 @pytest.mark.parametrize("path", golden_outputs("gitlab"), ids=lambda p: p.parent.name)
 def test_gitlab_job_token_logs_in_to_ci_registry_only_after_a_check(path):
-    pipeline = YAML(typ="safe").load(path.read_text())
+    pipeline = resolved(YAML(typ="safe").load(path.read_text()))
     for name, job in pipeline.items():
-        script = "\n".join(job.get("script", [])) if isinstance(job, dict) else ""
+        script = "\n".join(job_script(job)) if isinstance(job, dict) else ""
         if "CI_REGISTRY_PASSWORD" not in script:
             continue
         logins = [line.strip() for line in script.splitlines() if "CI_REGISTRY_PASSWORD" in line]
@@ -101,7 +102,7 @@ def test_scalars_yaml_11_would_retype_stay_strings(write_spec, platform, tmp_pat
     modern, legacy = _read_both(text)
     assert modern == legacy
     if platform == "gitlab":
-        job = legacy["build-app"]
+        job = resolved(legacy)["build-app"]
         assert job["tags"] == ["on", "no", "1"]
         assert {k: v["value"] for k, v in job["variables"].items() if k.startswith("GEN_CI_BUILD_ARG_")} == {f"GEN_CI_BUILD_ARG_{k}": v for k, v in args.items()}
         assert job["variables"]["GEN_CI_TEST_SCRIPT"]["value"] == "\n".join(HOSTILE_SCALARS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ROOT, invoke
+from tests.gitlab_rules import job_script, resolved
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -94,8 +95,8 @@ def test_labels_reach_the_image_and_annotations_its_index():
     assert builds and all(f"{k}={v}" in step["with"]["labels"].splitlines() for step in builds for k, v in labels.items())
     (merge,) = [step for job in workflow["jobs"].values() for step in job["steps"] if step.get("id") == "merge"]
     assert sorted(v for k, v in merge["env"].items() if k.startswith("ANNOTATION_")) == sorted(f"index:{k}={v}" for k, v in labels.items())
-    pipeline = YAML(typ="safe").load((golden / "gitlab.yml").read_text())
-    scripts = {name: "\n".join(job.get("script", [])) for name, job in pipeline.items() if isinstance(job, dict)}
+    pipeline = resolved(YAML(typ="safe").load((golden / "gitlab.yml").read_text()))
+    scripts = {name: "\n".join(job_script(job)) for name, job in pipeline.items() if isinstance(job, dict)}
     builds = [script for name, script in scripts.items() if "docker build " in script]
     assert builds and all(f"--label {k}={v}" in script for script in builds for k, v in labels.items())
     assert any(all(f"--annotation index:{k}={v}" in script for k, v in labels.items()) and "imagetools create" in script for script in scripts.values())
