@@ -72,6 +72,11 @@ def github_evaluate(text: str) -> str:
     return "".join(out) + text[index:]
 
 
+def yaml_safe_json(spec: dict) -> str:
+    """The spec as JSON, which is YAML 1.2; YAML refuses raw C1 controls, so they are escaped as \\uXXXX."""
+    return re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", json.dumps(spec, ensure_ascii=False))
+
+
 def repair(spec: dict) -> dict:
     """Make a schema-valid spec also pass the semantic rules, changing as little as possible."""
     spec = copy.deepcopy(spec)
@@ -484,7 +489,7 @@ def test_hostile_specs_render_inert_and_pass_every_checker(tmp_path):
         spec, placed = case
         number = sum(map(len, outputs.values()))
         spec_file = tmp_path / f"spec{number}.yml"
-        spec_file.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")  # JSON is YAML 1.2
+        spec_file.write_text(yaml_safe_json(spec), encoding="utf-8")
         for platform in spec["targets"]:
             _, _, text = generate(spec_file, platform)
             if platform == "jenkins":
@@ -773,9 +778,7 @@ def test_a_trailing_newline_in_any_checked_field_is_refused(tmp_path):
     def refuse_one(case):
         spec, path = case
         spec_file = tmp_path / "spec.yml"
-        # YAML refuses raw C1 controls; escaped as \uXXXX they stay valid JSON, which is YAML 1.2.
-        text = re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", json.dumps(spec, ensure_ascii=False))
-        spec_file.write_text(text, encoding="utf-8")
+        spec_file.write_text(yaml_safe_json(spec), encoding="utf-8")
         result = invoke("render", str(spec_file), "--target", next(iter(spec["targets"])))
         assert result.exit_code == 2, (path, result.stdout[:300])
         assert f"error[GC013]: {json_path(path)}:" in result.stderr, result.stderr
