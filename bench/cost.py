@@ -58,6 +58,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "golden"
+sys.path.insert(0, str(ROOT))
+from tests.gitlab_rules import resolved  # noqa: E402  GitLab's extends, modelled once, as the suite reads jobs
 BASELINE = Path(__file__).resolve().parent / "cost-0.3.0.json"
 OUTPUTS = ("github.yml", "gitlab.yml", "Jenkinsfile", "jenkins_agent.yml")
 GITLAB_RESERVED = frozenset({"stages", "variables", "workflow", "default", "include", "image", "services",
@@ -287,7 +289,8 @@ def image_name(value: object) -> str | None:
 
 
 def gitlab_cost(text: str) -> Cost:
-    document = yaml.safe_load(text) or {}
+    # A job's scripts, image and services may come from the hidden jobs it extends.
+    document = resolved(yaml.safe_load(text) or {})
     default = document.get("default") or {}
     global_variables = gitlab_variables(document.get("variables"))
     jobs = pulls = scans = 0

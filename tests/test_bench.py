@@ -64,6 +64,27 @@ def test_gitlab_job_counts_image_service_variable_images_and_each_scan_call():
     assert cost_of("gitlab.yml", GITLAB) == Cost(jobs=1, pulls=4, scans=2, lines=len(GITLAB.splitlines()))
 
 
+EXTENDED = textwrap.dedent("""\
+    .gen-ci-docker:
+      image: docker:29.8.1-cli
+      services: [docker:29.8.1-dind]
+    .gen-ci-api:
+      before_script:
+        - docker run --rm aquasec/trivy:0.74.0 image "$CANDIDATE"
+    build-api:
+      extends: [.gen-ci-docker, .gen-ci-api]
+      script: [echo built]
+    publish-api:
+      extends: [.gen-ci-docker, .gen-ci-api]
+      script: [echo pushed]
+""")
+
+
+def test_gitlab_jobs_are_counted_with_what_they_extend():
+    # Each job: the client image, the dind service and trivy, from its hidden parents; one scan each.
+    assert cost_of("gitlab.yml", EXTENDED) == Cost(jobs=2, pulls=6, scans=2, lines=len(EXTENDED.splitlines()))
+
+
 GITHUB = textwrap.dedent("""\
     on: push
     env:
