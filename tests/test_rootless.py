@@ -40,11 +40,7 @@ def test_no_job_needs_a_daemon_or_privilege():
         assert set(commands) <= ({"buildx imagetools"} if job_id == "publish-api" else set()), job_id
     assert jobs["publish-api"]["image"]["name"].startswith("docker:") and "-cli@sha256:" in jobs["publish-api"]["image"]["name"]
     assert jobs["build-api"]["variables"]["BUILDKITD_FLAGS"] == "--oci-worker-no-process-sandbox"
-<<<<<<< HEAD
     assert jobs["build-api"]["image"]["name"] == pins.image("buildkit-rootless")
-=======
-    assert re.fullmatch(r"moby/buildkit:v[\d.]+-rootless@sha256:[0-9a-f]{64}", jobs["build-api"]["image"]["name"])
->>>>>>> lean-gitlab
 
 
 def test_release_waits_for_the_test_and_the_scan_and_only_it_and_sign_hold_credentials():
