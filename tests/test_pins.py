@@ -266,7 +266,8 @@ def test_a_bot_image_bump_is_recognised_adopted_and_kept(repo):
     assert invoke("sync").exit_code == 0
     output = repo / OUTPUT
     text = output.read_text()
-    assert text.count(TRIVY) == 3
+    runs = text.count(TRIVY)
+    assert runs >= 1
     output.write_text(text.replace(TRIVY, BUMPED))  # what Renovate's docker manager does to every occurrence
 
     result = invoke("check")
@@ -282,7 +283,7 @@ def test_a_bot_image_bump_is_recognised_adopted_and_kept(repo):
 
     assert invoke("sync").exit_code == 0
     synced = output.read_text()
-    assert synced.count(BUMPED) == 3 and TRIVY not in synced  # the bump survives a sync
+    assert synced.count(BUMPED) == runs and TRIVY not in synced  # the bump survives a sync
     assert invoke("check").exit_code == 0
     # Rendering to standard output uses the override too: one answer for every command.
     assert BUMPED in invoke("gen-ci.yml").stdout
@@ -350,19 +351,18 @@ def test_a_bad_image_override_is_a_located_gc116(repo, images, where, words):
 # 3. A spec's own tool images
 
 MIRROR = f"registry.example.com/mirror/aquasec/trivy:0.75.0@{_sha(b'mirrored trivy')}"
-PYTHON = f"registry.example.com/mirror/python:3.14.1-slim@{_sha(b'mirrored python')}"
 REGISTRY = f"registry.example.com/mirror/registry:3.2.0@{_sha(b'mirrored registry')}"
 BUILDKIT = f"registry.example.com:5000/moby/buildkit:v0.33.0@{_sha(b'mirrored buildkit')}"
 
 
 def test_spec_tool_images_reach_the_model_and_the_templates(cli, write_spec):
-    spec = write_spec(MINIMAL + f"tool_images:\n  trivy: {MIRROR}\n  python: {PYTHON}\n  registry: {REGISTRY}\n  buildkit: {BUILDKIT}\n")
+    spec = write_spec(MINIMAL + f"tool_images:\n  trivy: {MIRROR}\n  registry: {REGISTRY}\n  buildkit: {BUILDKIT}\n")
     result = cli(str(spec))
     assert result.exit_code == 0, result.stderr
     text = result.stdout
-    for reference in (MIRROR, PYTHON, REGISTRY, BUILDKIT):  # scanner and builder from the model, python and registry from pinned_image
+    for reference in (MIRROR, REGISTRY, BUILDKIT):  # scanner and builder from the model, registry from pinned_image
         assert reference in text, reference
-    for name in ("trivy", "python", "registry", "buildkit"):
+    for name in ("trivy", "registry", "buildkit"):
         assert pins.image(name) not in text, name
     # Without the key, the output is gen-ci's pins again: nothing is left behind between renders.
     assert pins.image("trivy") in cli(str(write_spec(MINIMAL, "plain.yml"))).stdout
@@ -372,13 +372,13 @@ def test_spec_tool_images_win_over_overrides_which_win_over_pins_json(repo):
     (repo / ".gen-ci").mkdir()
     (repo / ".gen-ci" / "pins.json").write_text(json.dumps({"images": {
         "trivy": {"image": "aquasec/trivy", "tag": "0.99.0", "digest": NEW_DIGEST},
-        "python": {"image": "python", "tag": "3.14.2-slim", "digest": NEW_DIGEST},
+        "registry": {"image": "registry", "tag": "3.2.0", "digest": NEW_DIGEST},
     }}))
     (repo / "gen-ci.yml").write_text(MINIMAL + f"tool_images: {{trivy: '{MIRROR}'}}\n")
     text = invoke("gen-ci.yml").stdout
     assert MIRROR in text and BUMPED not in text and TRIVY not in text  # the spec first
-    assert f"python:3.14.2-slim@{NEW_DIGEST}" in text  # then the override
-    assert pins.image("registry") in text  # then gen-ci's pins.json
+    assert f"registry:3.2.0@{NEW_DIGEST}" in text  # then the override
+    assert pins.image("buildkit") in text  # then gen-ci's pins.json
 
     with pins.images_in_use({"trivy": MIRROR}, {"trivy": {"image": "aquasec/trivy", "tag": "0.99.0", "digest": NEW_DIGEST}}):
         assert pins.image("trivy") == MIRROR
@@ -421,6 +421,8 @@ def test_a_tool_pinned_twice_is_refused(cli, write_spec):
 
 
 def test_two_different_bumps_of_one_tool_are_not_adopted(repo):
+    # Two images, so two jobs run the scanner and a bot can bump its two mentions apart.
+    (repo / "gen-ci.yml").write_text(MINIMAL + "  - repository: ghcr.io/acme/worker\n")
     invoke("sync")
     output = repo / OUTPUT
     text = output.read_text()

@@ -101,6 +101,16 @@ def repair(spec: dict) -> dict:
         if docker.get("iptables", not isolated) is False and docker.get("icc", isolated) is False:
             docker.pop("iptables", None)
             docker.pop("icc", None)
+    # A spec's own tool images: tools gen-ci runs, by tag and digest, each pinned in one place (GC178, GC179, GC169).
+    tools = spec.get("tool_images", {})
+    for name in list(tools):
+        if name not in pins.pins()["images"] or name in pins.ENGINE_IMAGES or not pins.PINNED.match(tools[name]):
+            del tools[name]
+    if scan.get("tool", "trivy") in tools:
+        scan.pop("digest", None)
+    for image in spec["images"]:
+        if "hadolint" in tools and isinstance(image.get("dockerfile_check"), dict):
+            image["dockerfile_check"].pop("digest", None)
     # Engine and builder images run by digest (GC172): a version of the user's own brings its own digests.
     if docker.get("buildkit", pins.image_tag("buildkit")) != pins.image_tag("buildkit"):
         del docker["buildkit"]

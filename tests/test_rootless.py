@@ -146,7 +146,7 @@ esac""")
 
 def test_the_scan_reads_the_layout_once_and_gates_on_its_report_before_release():
     scan = "\n".join(_jobs()["scan-api"]["script"])
-    assert "tar -c -f gen-ci-candidate.tar -C gen-ci-candidate ." in scan and "--input gen-ci-candidate.tar" in scan
+    assert "tar -c -f gen-ci-candidate.tar -C gen-ci-candidate oci-layout index.json blobs" in scan and "--input gen-ci-candidate.tar" in scan
     assert scan.count("trivy image") == 1
     assert "convert --format cosign-vuln --output gen-ci-predicates/vuln.json" in scan
     assert scan.rstrip().endswith("convert --format table --severity HIGH,CRITICAL --exit-code 1 > /dev/null")
