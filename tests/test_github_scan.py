@@ -224,3 +224,8 @@ def test_the_plan_names_jobs_the_workflow_has(path):
     for publishing in (False, True):
         named = jobs(model, "github", publishing)
         assert set(named) <= set(workflow["jobs"]), (publishing, set(named) - set(workflow["jobs"]))
+
+
+def test_the_dind_golden_is_at_most_293_lines():
+    """Half of 0.3.0's 586: a reviewer reads the whole workflow in a pull request."""
+    assert len((GOLDEN / "github-dind" / "github.yml").read_text().splitlines()) <= 293
