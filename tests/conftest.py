@@ -94,6 +94,13 @@ images:
 """
 
 
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A git repository holding MINIMAL as gen-ci.yml, the working directory of the test."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "gen-ci.yml").write_text(MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 # What JavaScript's String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator), written

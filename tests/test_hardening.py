@@ -247,6 +247,17 @@ def test_pins_file_entries_are_full_shas_with_versions():
         assert pins.pins()["images"][name]["source"], name
 
 
+def test_the_schemas_docker_defaults_are_the_versions_pins_json_holds_digests_for():
+    """A default the pins do not cover would render its image by tag alone, and no rule sees a default."""
+    from generator.validation import spec_schema
+
+    docker = spec_schema()["properties"]["docker"]["properties"]
+    assert f"{docker['version']['default']}-dind" == pins.image_tag("docker-dind")
+    assert f"{docker['version']['default']}-cli" == pins.image_tag("docker-cli")
+    assert docker["buildkit"]["default"] == pins.image_tag("buildkit")
+    assert f"{docker['buildkit']['default']}-rootless" == pins.image_tag("buildkit-rootless")
+
+
 def test_every_image_digest_was_read_from_a_recorded_source():
     """A digest enters pins.json only with the research record that says where it was read."""
     records = json.loads((ROOT / "docs" / "research" / "image-digests.json").read_text())

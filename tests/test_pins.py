@@ -250,14 +250,6 @@ NEW_DIGEST = _sha(b"a newer trivy index")
 BUMPED = f"aquasec/trivy:0.99.0@{NEW_DIGEST}"
 
 
-@pytest.fixture
-def repo(tmp_path, monkeypatch):
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    (tmp_path / "gen-ci.yml").write_text(MINIMAL)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def _overrides(repo: Path) -> dict:
     return json.loads((repo / ".gen-ci" / "pins.json").read_text())
 

@@ -16,14 +16,6 @@ OUTPUT = ".github/workflows/ci.yml"
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
 
 
-@pytest.fixture
-def repo(tmp_path, monkeypatch):
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    (tmp_path / "gen-ci.yml").write_text(MINIMAL)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_sync_discovers_and_writes_then_check_passes(repo):
     result = invoke("sync")
     assert result.exit_code == 0, result.stderr
