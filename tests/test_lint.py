@@ -253,3 +253,55 @@ def test_sarif_is_valid_against_the_sarif_schema(cli, tmp_path):
     log = json.loads(result.stdout)
     assert {r["ruleId"] for r in log["runs"][0]["results"]} >= {"GL007", "GH005"}
     assert all("docs/lint.md#" in rule["help"]["text"] for rule in log["runs"][0]["tool"]["driver"]["rules"])
+
+
+# GL008 speaks only where an engine runs (lint v3, issue 31): an engine command in command
+# position, or a dind service the job declares itself.
+
+QUIET_JOBS = """\
+default:
+  services:
+    - name: docker:29.8.1-dind
+      alias: docker
+unit:
+  image: python:3.13.15-slim
+  script:
+    - python -m pytest tests/docker/test_compose.py --docker-host=tcp://docker:2376
+    - cat ./docker/README.md
+copy:
+  image: quay.io/skopeo/stable:v1.16.1
+  script:
+    - skopeo copy docker://registry.example.com/a:1 docker://registry.example.com/b:1
+    - regctl image copy registry.example.com/a:1 registry.example.com/c:1
+"""
+
+LOUD_JOBS = """\
+build:
+  image: docker:29.8.1-cli
+  script:
+    - echo start && DOCKER_BUILDKIT=1 docker build -t app .
+kaniko:
+  image: gcr.io/kaniko-project/executor:v1.23.2-debug
+  script:
+    - /kaniko/executor --context "$CI_PROJECT_DIR" --no-push
+daemon:
+  image: alpine:3.20.3
+  services:
+    - name: docker:29.8.1-dind
+      alias: docker
+  script:
+    - ./run-integration-tests.sh
+wrapped:
+  image: quay.io/podman/stable:v5.2.2
+  script:
+    - if true; then sudo podman build -t app .; fi
+"""
+
+
+def test_gl008_ignores_words_in_paths_registry_clients_and_inherited_services(tmp_path):
+    assert "GL008" not in {f.rule for f in _lint(tmp_path, QUIET_JOBS)}
+
+
+def test_gl008_fires_for_engine_commands_and_a_jobs_own_dind_service(tmp_path):
+    jobs = {f.message.split(":")[0] for f in _lint(tmp_path, LOUD_JOBS) if f.rule == "GL008"}
+    assert jobs == {"build", "kaniko", "daemon", "wrapped"}

@@ -195,18 +195,40 @@ def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Find
             yield rule.finding(pipeline, _at(job), f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...")
 
 
-ENGINE = re.compile(r"\b(docker|podman|buildah|buildctl(-daemonless\.sh)?|nerdctl|kaniko/executor|skopeo|crane|regctl)\b")
+# Engines run containers or builds, so a hung one holds the runner. Registry clients (skopeo,
+# crane, regctl, oras) only talk to registries and are left out.
+ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", "nerdctl", "executor"}
+# Words a command may start with before the program it runs.
+PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!"}
+SEPARATORS = re.compile(r"&&|\|\||[;|&\n]|\$\(|`|\b(?:then|do|else)\b")
+
+
+def _commands(text: str) -> Iterator[str]:
+    """The program of each simple command in a script line: the first word after any separator,
+    past variable assignments and wrappers such as sudo."""
+    for part in SEPARATORS.split(text):
+        words = part.split()
+        while words and (words[0] in PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
+            words = words[1:]
+        if words:
+            yield words[0].strip("'\"(")
+
+
+def _runs_engine(text: str) -> bool:
+    for program in _commands(text):
+        name = program.rsplit("/", 1)[-1]
+        if name in ENGINES and (name != "executor" or "kaniko" in program):
+            return True
+    return False
 
 
 def _runs_a_container_engine(job: Job) -> bool:
-    """The reason for GL008 (a hung daemon holds the runner) applies only where an engine runs."""
-    if any(_dind_services(job)):
+    """The reason for GL008 (a hung daemon holds the runner) applies only where an engine runs: an
+    engine command the job runs, or a dind service the job declares itself (a service inherited
+    from default: or a template counts only when the job talks to a daemon)."""
+    if "services" in job.node and any(_dind_services(job)):
         return True
-    image = job.merged.get("image")
-    name = str(image.get("name", "") if isinstance(image, dict) else image or "")
-    if re.search(r"(^|/)(docker|kaniko|executor|buildkit|buildah|podman)([:@]|$)", name.split("@")[0].rsplit(":", 1)[0] + ":"):
-        return True
-    return any(ENGINE.search(text) for text, _, _ in _script_lines(job))
+    return any(_runs_engine(text) for text, _, _ in _script_lines(job))
 
 
 def job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
