@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from generator.lint.document import PipelineFile
 from generator.lint.findings import Finding, Rule
 from generator.lint.github_rules import GITHUB_RULES
@@ -15,7 +17,15 @@ ALL_RULES: list[Rule] = [rule for rules in RULES_BY_KIND.values() for rule in ru
 def lint(pipeline: PipelineFile) -> list[Finding]:
     # A problem written once and inherited by several jobs is reported once, where it is written.
     unique: dict[tuple[str, str, int], Finding] = {}
+    jobs: dict[tuple[str, str, int], set[str]] = {}
     for rule in RULES_BY_KIND.get(pipeline.kind, GITLAB_RULES):
         for finding in rule.check(pipeline, rule):
-            unique.setdefault((finding.rule, finding.file, finding.line), finding)
-    return sorted(unique.values(), key=lambda f: (f.file, f.line, f.rule))
+            key = (finding.rule, finding.file, finding.line)
+            unique.setdefault(key, finding)
+            if finding.job is not None:
+                jobs.setdefault(key, set()).add(finding.job)
+    reported = [
+        replace(finding, message=f"{finding.message} (affects {len(jobs[key])} jobs)") if len(jobs.get(key, ())) > 1 else finding
+        for key, finding in unique.items()
+    ]
+    return sorted(reported, key=lambda f: (f.file, f.line, f.rule))

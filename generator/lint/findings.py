@@ -18,6 +18,8 @@ class Finding:
     file: str
     line: int
     message: str
+    level: str = "error"  # SARIF's levels: error, warning, note
+    job: str | None = None  # the job it was found in, so one template's finding counts the jobs it reaches
 
     @property
     def url(self) -> str:
@@ -30,11 +32,15 @@ class Rule:
     name: str
     summary: str
     check: Callable[[PipelineFile, "Rule"], Iterator[Finding]]
+    level: str = "error"
 
-    def finding(self, pipeline: PipelineFile, where: int | tuple[str, int], message: str) -> Finding:
-        """where: a line of the file audited, or (file, line) for something written in an included file."""
+    def finding(
+        self, pipeline: PipelineFile, where: int | tuple[str, int], message: str, *, level: str | None = None, job: str | None = None
+    ) -> Finding:
+        """where: a line of the file audited, or (file, line) for something written in an included file.
+        level: lower than the rule's own where the same hazard is milder (GL007 on protected branches)."""
         file, line = where if isinstance(where, tuple) else (pipeline.path, where)
-        return Finding(self.id, self.name, file, line, message)
+        return Finding(self.id, self.name, file, line, message, level or self.level, job)
 
 
 def joined(text: str) -> str:
