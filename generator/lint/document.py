@@ -209,8 +209,11 @@ def _resolve(value: Any, root: dict, depth: int = 0) -> Any:
 
 def _is_github_workflow(root: dict) -> bool:
     # A YAML 1.1 reader turns the `on` key into true; GitLab has no top-level `on` or `jobs` keyword.
+    # A workflow missing `on:` is still one when a job has GitHub's own keys (a GitLab job named jobs has none).
     jobs = root.get("jobs")
-    return ("on" in root or True in root) and isinstance(jobs, dict) and all(isinstance(j, dict) for j in jobs.values())
+    if "on" in root or True in root:
+        return "jobs" in root
+    return isinstance(jobs, dict) and any(isinstance(j, dict) and ({"runs-on", "steps"} & j.keys()) for j in jobs.values())
 
 
 def _includes(root: dict) -> list[Any]:
@@ -298,6 +301,9 @@ def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineF
         return PipelineFile(str(path), Located(), kind="jenkins", files=[str(path)], text=text)
     root = _pipeline_document(_read_file(path), str(path))
     if _is_github_workflow(root):
+        if not isinstance(root["jobs"], dict):
+            found = "a list" if isinstance(root["jobs"], list) else repr(root["jobs"])[:40]
+            raise LintInputError(f"{path}:{line_of(root, 'jobs')}:1: jobs: expected a mapping of job ids to jobs, found {found}")
         return PipelineFile(str(path), root, kind="github", files=[str(path)])
     # Compose's services are a mapping by name; GitLab's top-level services are a list of images.
     if isinstance(root.get("services"), dict):

@@ -1,21 +1,27 @@
 """Lint rules for GitHub Actions workflows: the Docker hazards general workflow linters do not cover.
 
 zizmor and actionlint audit expressions, permissions and pinning; these read what a job does with
-Docker: daemon flags, TLS, BuildKit pins, scans before pushes, and the job container's privileges.
+Docker: daemon flags, TLS, BuildKit pins, scans before pushes, the job container's privileges and
+image pins, logins and timeouts. `${{ matrix.* }}`, `${{ env.* }}` and a metadata step's tags are
+resolved where the workflow gives them statically; an expression that cannot be resolved is never
+taken for a problem, except a `push:` that may be true.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
-from generator.lint.findings import PUSHES, Finding, Rule, joined
+from generator.lint.findings import LOGIN_WITH_PASSWORD, PUSHES, Finding, Rule, joined
+from generator.lint.gitlab_rules import _commands
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
 SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
-SCAN_ACTIONS = ("aquasecurity/trivy-action", "anchore/scan-action", "docker/scout-action", "snyk/actions", "crazy-max/ghaction-container-scan")
+SCAN_ACTIONS = ("aquasecurity/trivy-action", "anchore/scan-action", "docker/scout-action", "snyk/actions/docker", "crazy-max/ghaction-container-scan")
 
 
 def _jobs(pipeline: PipelineFile) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -96,46 +102,266 @@ def dind_without_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
             yield rule.finding(pipeline, line_of(env, "DOCKER_HOST"), f"{name}: DOCKER_HOST names the plain-TCP port 2375; use 2376 with TLS")
 
 
+# Expressions and variables: resolved where the workflow says statically, else left as written.
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+SHELL_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+MAX_VARIANTS = 64
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a step's `${{ }}` expressions can be read from without running the workflow."""
+
+    job: dict[str, Any]
+    env: dict[str, str]  # the workflow's, the job's and the step's env, nearest winning
+    steps: dict[str, dict[str, Any]]  # the job's steps by id, for steps.<id>.outputs
+
+
+def _scalar(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _env(*holders: Any) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for holder in holders:
+        found = holder.get("env") if isinstance(holder, dict) else None
+        if isinstance(found, dict):
+            env.update({str(k): _scalar(v) for k, v in found.items() if not isinstance(v, (dict, list)) and v is not None})
+    return env
+
+
+def _scope(pipeline: PipelineFile, job: dict[str, Any], step: dict[str, Any] | None = None) -> Scope:
+    steps = {str(s["id"]): s for s in _steps(job) if "id" in s}
+    return Scope(job, _env(pipeline.root, job, step), steps)
+
+
+def _matrix_values(job: dict[str, Any], path: list[str]) -> list[str] | None:
+    """Every value matrix.<path> takes, from the matrix's lists and its include: rows; None when any is computed at run time."""
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if not isinstance(matrix, dict) or not path:
+        return None
+    listed = matrix.get(path[0], [])
+    include = matrix.get("include", [])
+    if not isinstance(listed, list) or not isinstance(include, list):
+        return None  # fromJSON(...) and other expressions
+    rows = [*listed, *(row[path[0]] for row in include if isinstance(row, dict) and path[0] in row)]
+    values = []
+    for row in rows:
+        for part in path[1:]:
+            row = row.get(part) if isinstance(row, dict) else None
+        if row is None or isinstance(row, (dict, list)):
+            return None
+        values.append(_scalar(row))
+    return values or None
+
+
+def _metadata_images(step: dict[str, Any]) -> str | None:
+    """docker/metadata-action's tags output names the images of its `images:` input (one per line, `name=` or bare)."""
+    if not str(step.get("uses", "")).startswith("docker/metadata-action"):
+        return None
+    names = []
+    for line in _text_lines(_inputs(step).get("images")).splitlines():
+        fields = [field.strip() for field in line.split(",")]
+        names += [field[5:] for field in fields if field.startswith("name=")] or fields[:1]
+    return "\n".join(names) or None
+
+
+def _values(expression: str, scope: Scope) -> list[str] | None:
+    parts = expression.split(".")
+    if expression in ("true", "false"):
+        return [expression]
+    if parts[0] == "matrix":
+        return _matrix_values(scope.job, parts[1:])
+    if parts[0] == "env" and len(parts) == 2 and parts[1] in scope.env:
+        return [scope.env[parts[1]]]
+    if len(parts) == 4 and parts[0] == "steps" and parts[2] == "outputs" and parts[3] == "tags" and parts[1] in scope.steps:
+        images = _metadata_images(scope.steps[parts[1]])
+        return [images] if images else None
+    return None
+
+
+def _variants(text: str, scope: Scope, depth: int = 0) -> list[str]:
+    """text once for each value its resolvable expressions take; an unresolvable expression stays as written."""
+    for match in EXPRESSION.finditer(text):
+        values = _values(match.group(1), scope) if depth < 5 else None
+        if values is None:
+            continue
+        out: list[str] = []
+        for value in values:
+            out += _variants(text[: match.start()] + value + text[match.end() :], scope, depth + 1)
+            if len(out) >= MAX_VARIANTS:
+                break
+        return out[:MAX_VARIANTS]
+    return [text]
+
+
+def _shell_variants(text: str, scope: Scope) -> list[str]:
+    """A script's variants with continued lines joined, $NAME filled in from env, and comment lines dropped."""
+    def filled(match: re.Match[str]) -> str:
+        return scope.env.get(match.group(1) or match.group(2), match.group(0))
+
+    out = []
+    for variant in _variants(text, scope):
+        code = "\n".join(line for line in joined(variant).splitlines() if not line.lstrip().startswith("#"))
+        out.append(SHELL_VARIABLE.sub(filled, code))
+    return out
+
+
+def _inputs(step: dict[str, Any]) -> dict[str, Any]:
+    inputs = step.get("with")
+    return inputs if isinstance(inputs, dict) else {}
+
+
+def _text_lines(value: Any) -> str:
+    """An action's list input as the action reads it: one item a line, whether written as a YAML list or a string."""
+    return "\n".join(map(_scalar, value)) if isinstance(value, list) else _scalar(value) if value is not None else ""
+
+
+# Wrapper actions (ssh, retry, ...) run shell commands given as inputs with names like these.
+COMMAND_INPUT = re.compile(r"(^|[-_])(run|script|scripts|command|commands|cmd)$")
+
+
+def _scripts(step: dict[str, Any]) -> Iterator[tuple[Any, str, str]]:
+    """(holder, key, text) for each shell script a step runs: its run:, or a wrapper action's command inputs."""
+    if isinstance(step.get("run"), str):
+        yield step, "run", step["run"]
+    if "uses" in step:
+        for key, value in _inputs(step).items():
+            if COMMAND_INPUT.search(str(key)) and isinstance(value, str):
+                yield _inputs(step), key, value
+
+
 def unpinned_buildkit(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in _jobs(pipeline):
         for step in _steps(job):
             uses = str(step.get("uses", ""))
-            inputs = step.get("with") if isinstance(step.get("with"), dict) else {}
-            if uses.startswith("docker/setup-buildx-action") and str(inputs.get("version", "")).strip() == "latest":
-                yield rule.finding(pipeline, line_of(inputs, "version"), f"{name}: setup-buildx version: latest installs whatever buildx is newest on each run; pin a version (e.g. v0.36.1)")
-            texts = [(inputs, "driver-opts", _text(inputs.get("driver-opts"))), (step, "run", str(step.get("run", "")))]
+            inputs = _inputs(step)
+            scope = _scope(pipeline, job, step)
+            if uses.startswith("docker/setup-buildx-action") and "latest" in (v.strip() for v in _variants(_scalar(inputs.get("version", "")), scope)):
+                yield rule.finding(pipeline, line_of(inputs, "version"), f"{name}: setup-buildx version: latest installs whatever buildx is newest on each run; pin a version (e.g. v0.36.1)", job=name)
+            # Every setup-buildx input may name the BuildKit image: driver-opts, buildkitd-flags, the append: nodes' driver-opts.
+            texts = [(inputs, key, _text(value)) for key, value in inputs.items()] if uses.startswith("docker/setup-buildx-action") else []
+            texts += list(_scripts(step))
             for holder, key, text in texts:
-                for image in re.findall(r"moby/buildkit(?::([\w.-]+))?(?:@sha256:[0-9a-f]{64})?", text):
-                    if image in ("", "latest", "master", "buildx-stable-1", "stable"):
-                        yield rule.finding(
-                            pipeline, line_of(holder, key),
-                            f"{name}: moby/buildkit{':' + image if image else ''} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)",
-                        )
+                moving = sorted({tag for variant in _shell_variants(text, scope) for tag in _moving_buildkit_tags(variant)})
+                if moving:
+                    images = ", ".join(f"moby/buildkit{':' + tag if tag else ''}" for tag in moving)
+                    yield rule.finding(
+                        pipeline, line_of(holder, key),
+                        f"{name}: {images} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)", job=name,
+                    )
 
 
-def _pushes(step: dict[str, Any]) -> bool:
+BUILDKIT_IMAGE = re.compile(r"(?<!github\.com/)\bmoby/buildkit(?::(?P<tag>\$\{\{[^}]*\}\}|\$\{?\w+\}?|[\w.-]+))?(?P<digest>@sha256:[0-9a-f]{64})?(?![\w/@.-])")
+
+
+def _moving_buildkit_tags(text: str) -> Iterator[str]:
+    """Tags of moby/buildkit that name no release (none, latest, master, buildx-stable-1, rootless); a digest pins."""
+    for image in BUILDKIT_IMAGE.finditer(text):
+        tag = image.group("tag") or ""
+        if not image.group("digest") and not tag.startswith("$") and not re.match(r"v?\d+\.\d+", tag):
+            yield tag
+
+
+# Pushes findings.PUSHES does not know yet (lint v3): manifest lists, registry outputs, bake's --set.
+MORE_PUSHES = re.compile(
+    r"\b(docker|podman|buildah)\s+manifest\s+push\b"
+    r"|\s(--output|-o)[= ]\"?type=registry\b"
+    r"|\s(--output|-o)[= ]\"?type=image,\S*\bpush=true\b"
+    r"|\bbake\b[^\n|;&]*--set[= ]\S*\.output=type=registry\b"
+)
+LOCAL_REGISTRY = ("localhost", "127.0.0.1")
+# Destinations on the runner itself (podman, buildah and skopeo transports), never a registry.
+LOCAL_TRANSPORT = re.compile(r"(oci|oci-archive|docker-archive|dir|containers-storage|docker-daemon):")
+# Flags whose value is an input of the build, never where it goes.
+NOT_DESTINATION = {"-f", "--file", "--iidfile", "--metadata-file", "--platform", "--target", "--build-arg", "--label", "--secret",
+                   "--ssh", "--cache-from", "--cache-to", "--build-context", "--builder", "--source"}
+
+
+def _local_only(command: str) -> bool:
+    """Whether every image a push command names is on a job-local candidate registry (localhost:5000)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    references, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word.startswith("-"):
+            flag, has_value, word = word.partition("=")
+            if flag in NOT_DESTINATION:
+                skip = not has_value
+                continue
+        references += re.findall(r"(?:^|,)name=([^,]+)", word) or ([word] if "=" not in word else [])
+    references = [r for r in references if ("/" in r or ":" in r) and not r.startswith((".", "/", "~"))]
+    return bool(references) and all(r.startswith(LOCAL_REGISTRY) or LOCAL_TRANSPORT.match(r) for r in references)
+
+
+def _script_pushes(text: str, scope: Scope) -> bool:
+    for variant in _shell_variants(text, scope):
+        for command in re.split(r"&&|\|\||[;|\n]", variant):
+            command = re.sub(r"--push=false\b", "", command)
+            if (PUSHES.search(command) or MORE_PUSHES.search(command)) and not _local_only(command):
+                return True
+    return False
+
+
+def _on(value: Any, scope: Scope) -> bool:
+    """An action's boolean input as it may evaluate: on unless every way it can resolve is false (an unknown expression may be true)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    return any(v.strip().lower() == "true" or "${{" in v for v in _variants(_scalar(value), scope))
+
+
+def _build_push_pushes(inputs: dict[str, Any], scope: Scope) -> bool:
+    outputs = [line for text in _variants(_text_lines(inputs.get("outputs")), scope) for line in text.splitlines()]
+    to_registry = any(re.search(r"type=registry\b|(^|,)\s*push=(true\b|\$\{\{)", line) for line in outputs)
+    if not (_on(inputs.get("push"), scope) or to_registry):
+        return False
+    # Pushing to a job-local candidate registry (to test and scan that digest) is not publishing.
+    destinations = [tag for text in _variants(_text_lines(inputs.get("tags")), scope) for tag in re.split(r"[\n,]", text)]
+    destinations += [name for line in outputs for name in re.findall(r"(?:^|,)\s*\"?name=([^,\"]+)", line)]
+    destinations = [d.strip() for d in destinations if d.strip()]
+    return not destinations or not all(d.startswith(LOCAL_REGISTRY) for d in destinations)
+
+
+def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     uses = str(step.get("uses", ""))
-    inputs = step.get("with") if isinstance(step.get("with"), dict) else {}
-    if uses.startswith("docker/build-push-action") and str(inputs.get("push", "false")).lower() == "true":
-        # Pushing to a job-local candidate registry (to test and scan that digest) is not publishing.
-        tags = [tag.strip() for tag in re.split(r"[\n,]", _text(inputs.get("tags"))) if tag.strip()]
-        return not tags or any(not tag.startswith(("localhost", "127.0.0.1", "${{")) for tag in tags)
-    return bool(PUSHES.search(joined(str(step.get("run", "")))))
+    inputs = _inputs(step)
+    if uses.startswith("docker/build-push-action"):
+        return _build_push_pushes(inputs, scope)
+    if uses.startswith("docker/bake-action"):
+        sets = "\n".join(_variants(_text_lines(inputs.get("set")), scope))
+        return _on(inputs.get("push"), scope) or bool(re.search(r"\.output=(type=registry\b|[^\n]*\bpush=true\b)", sets))
+    return any(_script_pushes(text, scope) for _, _, text in _scripts(step))
 
 
 def _scans(step: dict[str, Any]) -> bool:
+    uses = str(step.get("uses", ""))
+    if uses.startswith("docker/scout-action"):
+        return bool(re.search(r"\b(cves|quickview|compare)\b", _text(_inputs(step).get("command"))))
     env = step.get("env") if isinstance(step.get("env"), dict) else {}
-    said = " ".join([str(step.get("name", "")), str(step.get("run", "")), *map(str, env.values())])
-    return str(step.get("uses", "")).startswith(SCAN_ACTIONS) or bool(SCANNERS.search(said))
+    said = " ".join([str(step.get("name", "")), *(text for _, _, text in _scripts(step)), *map(str, env.values())])
+    return uses.startswith(SCAN_ACTIONS) or bool(SCANNERS.search(said))
+
+
+def _needs(job: dict[str, Any]) -> list[str]:
+    needs = job.get("needs")
+    return [needs] if isinstance(needs, str) else [n for n in needs if isinstance(n, str)] if isinstance(needs, list) else []
 
 
 def _scanned_before(name: str, jobs: dict[str, dict[str, Any]], seen: frozenset[str] = frozenset()) -> bool:
-    """Whether a job this one needs (directly or not) scans: its output is what this job publishes."""
-    needs = jobs.get(name, {}).get("needs", [])
-    for need in [needs] if isinstance(needs, str) else needs if isinstance(needs, list) else []:
-        if need in jobs and need not in seen:
-            if any(_scans(step) for step in _steps(jobs[need])) or _scanned_before(need, jobs, seen | {name}):
-                return True
+    """Whether a job this one needs (directly or not) scans: its output is what this job publishes.
+    A called reusable workflow (a job with uses:) is unread, so it may scan: such a need counts as a scan."""
+    for need in _needs(jobs.get(name, {})):
+        if need not in jobs or need in seen:
+            continue
+        if "uses" in jobs[need] or any(_scans(step) for step in _steps(jobs[need])) or _scanned_before(need, jobs, seen | {name}):
+            return True
     return False
 
 
@@ -144,11 +370,11 @@ def push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in jobs.items():
         scanned = _scanned_before(name, jobs)
         for step in _steps(job):
-            if _pushes(step) and not scanned:
+            if not scanned and _pushes(step, _scope(pipeline, job, step)):
                 yield rule.finding(
                     pipeline, line_of(step),
                     f"{name}: this step pushes an image that no earlier step of the job scanned; build to a local or candidate "
-                    "location, scan it (trivy, grype), and push only that tested digest",
+                    "location, scan it (trivy, grype), and push only that tested digest", job=name,
                 )
                 break
             scanned = scanned or _scans(step)
@@ -184,6 +410,103 @@ def host_socket_in_job_container(pipeline: PipelineFile, rule: Rule) -> Iterator
                 )
 
 
+# `-p"$X"` and `-p$TOKEN`: a password glued to its flag, which LOGIN_WITH_PASSWORD reads from lint v3 on.
+ATTACHED_PASSWORD = re.compile(r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl)\s+login\b[^\n|;&]*\s-p(?=[\"'$\w{])")
+
+
+def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, job in _jobs(pipeline):
+        for step in _steps(job):
+            for holder, key, text in _scripts(step):
+                code = "\n".join(line for line in joined(text).splitlines() if not line.lstrip().startswith("#"))
+                found = LOGIN_WITH_PASSWORD.search(code) or ATTACHED_PASSWORD.search(code)
+                if found:
+                    yield rule.finding(
+                        pipeline, line_of(holder, key),
+                        f"{name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process "
+                        "lists (and a ${{ secrets.X }} there is pasted into the script itself); use docker/login-action, or pipe it "
+                        "to --password-stdin from env:", job=name,
+                    )
+
+
+# Tag words that move: a tag made only of these (and no digit or codename) names no version.
+CODENAMES = {"jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky", "xenial", "bionic", "focal", "jammy", "noble",
+             "oracular", "plucky", "questing"}
+MOVING_WORDS = {"latest", "lts", "stable", "current", "edge", "nightly", "rolling", "master", "main", "dev", "devel", "beta", "canary",
+                "testing", "unstable", "sid"}
+
+
+def image_moves(reference: str) -> str | None:
+    """Why an image reference is not pinned (no tag, a tag naming no version), or None: a digest, a version number
+    (3.12-slim) or a distribution codename (bookworm-slim) pins it."""
+    if "@sha256:" in reference:
+        return None
+    tag = reference.rsplit("/", 1)[-1].partition(":")[2]
+    if not tag:
+        return "has no tag (so :latest)"
+    words = set(re.split(r"[-_.]", tag.lower()))
+    if re.search(r"\d", tag) or (words & CODENAMES and not words & MOVING_WORDS):
+        return None
+    return f"uses the moving tag :{tag}"
+
+
+def _job_images(job: dict[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:
+    """(what, holder, key, image as written) for the job container and each service."""
+    container = job.get("container")
+    if isinstance(container, str):
+        yield "container", job, "container", container
+    elif isinstance(container, dict) and isinstance(container.get("image"), str):
+        yield "container", container, "image", container["image"]
+    services = job.get("services")
+    for service_name, service in (services.items() if isinstance(services, dict) else []):
+        if isinstance(service, dict) and isinstance(service.get("image"), str):
+            yield f"services.{service_name}", service, "image", service["image"]
+
+
+def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, job in _jobs(pipeline):
+        scope = _scope(pipeline, job)
+        for what, holder, key, written in _job_images(job):
+            # An empty image (matrix rows with container: '') runs on the runner itself.
+            images = {variant.strip().removeprefix("docker://") for variant in _variants(written, scope)} - {""}
+            moving = sorted((image, why) for image in images if "${{" not in image for why in [image_moves(image)] if why)
+            if moving:
+                listed = "; ".join(f"{image} {why}" for image, why in moving)
+                yield rule.finding(
+                    pipeline, line_of(holder, key),
+                    f"{name}: {what} image {listed}; the job runs whatever it points to that day. Pin an exact version, and a "
+                    "digest where you can", job=name,
+                )
+
+
+ENGINES = {"docker", "docker-compose", "buildx", "podman", "buildah", "nerdctl"}
+
+
+def _runs_docker(job: dict[str, Any]) -> bool:
+    """A job that drives Docker: a docker/* action (not metadata-action or a bake subaction, which only compute
+    names and matrices), a container step (uses: docker://), an engine command in a script, or a dind service."""
+    for step in _steps(job):
+        uses = str(step.get("uses", ""))
+        if uses.startswith(("docker/", "docker://")) and not (uses.startswith("docker/metadata-action") or "/subaction/" in uses):
+            return True
+        if any(program.rsplit("/", 1)[-1] in ENGINES for _, _, text in _scripts(step) for program in _commands(text)):
+            return True
+    return any(_dind_services(job))
+
+
+def docker_job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    jobs = pipeline.root.get("jobs")
+    for name, job in _jobs(pipeline):
+        if "timeout-minutes" not in job and "uses" not in job and _runs_docker(job):
+            line = next((line_of(jobs, key) for key in jobs if str(key) == name), 1)
+            yield rule.finding(
+                pipeline, line,
+                f"{name}: runs a container engine with no timeout-minutes, so a hung build or daemon holds the runner for the default 360 "
+                "minutes; set timeout-minutes: on the job (e.g. 30)",
+                job=name,
+            )
+
+
 GITHUB_RULES = [
     Rule("GH001", "dind-flags-in-service-options", "Daemon flags of a dind service never go in services.options.", dind_flags_in_service_options),
     Rule("GH002", "github-iptables-and-icc-off", "No --iptables=false together with --icc=false.", iptables_and_icc_off),
@@ -192,4 +515,8 @@ GITHUB_RULES = [
     Rule("GH005", "push-without-scan", "A job scans an image before it pushes it.", push_without_scan),
     Rule("GH006", "privileged-job-container", "The job container is never --privileged.", privileged_job_container),
     Rule("GH007", "host-socket-in-job-container", "The job container never mounts the host's Docker socket.", host_socket_in_job_container),
+    Rule("GH008", "github-password-on-command-line", "A registry login never takes its password as a flag.", password_on_command_line),
+    Rule("GH009", "github-unpinned-container-image", "Job container and service images name a version, not latest, dind or stable.",
+         unpinned_container_image, level="warning"),
+    Rule("GH010", "github-docker-job-without-timeout", "A job that runs Docker sets timeout-minutes.", docker_job_without_timeout, level="warning"),
 ]
