@@ -126,7 +126,7 @@ def test_child_pipelines_are_audited_in_their_own_file_and_artifacts_listed(cli)
     child = V3 / "child" / "child.yml"
     assert [Path(p.path) for p in pipeline.children] == [child]
     assert {(Path(f.file), f.rule) for f in findings} == {(child, "GL002"), (child, "GL008")}
-    assert pipeline.not_followed == ["artifact generated.yml (made by job generate while the pipeline runs), child pipeline of generated-child"]
+    assert pipeline.not_followed == ["artifact generated.yml (made by job generate while the pipeline runs) for the child pipeline of generated-child"]
     result = cli("lint", str(V3 / "child-parent.gitlab-ci.yml"))
     assert result.exit_code == 1 and f"{child}:7: GL002" in result.stdout
     assert "1 include not audited: artifact generated.yml" in result.stderr
@@ -292,3 +292,37 @@ variables:
 """ + jobs)
     assert [(f.rule, f.line) for f in findings] == [("GL002", 9)]
     assert findings[0].message.endswith("(affects 13 jobs)")
+
+
+def test_a_login_in_a_template_is_one_finding_where_the_template_writes_it(tmp_path):
+    # Reached through extends by two jobs and through !reference, from another file, by a third.
+    (tmp_path / "templates.yml").write_text(".login:\n  before_script:\n    - docker login -u u -p\"$PW\" registry.example.com\n")
+    findings = _lint_text(tmp_path, """\
+    include: [{local: templates.yml}]
+    default:
+      timeout: 30 minutes
+      image: docker:27.3.1-cli
+    one: {extends: .login, script: [docker build .]}
+    two: {extends: .login, script: [docker build .]}
+    three:
+      before_script:
+        - echo start
+        - !reference [.login, before_script]
+      script: [docker build .]
+    """)
+    assert [(Path(f.file).name, f.line, f.rule) for f in findings] == [("templates.yml", 3, "GL006")]
+    assert findings[0].message.startswith(".login:") and findings[0].message.endswith("(affects 3 jobs)")
+
+
+@pytest.mark.parametrize(("condition", "level"), [
+    ('$CI_COMMIT_TAG != ""', "warning"),
+    ("$CI_COMMIT_TAG =~ /^v[0-9]+/", "warning"),
+    ('"main" == $CI_COMMIT_BRANCH', "warning"),
+    ('$CI_COMMIT_BRANCH != "main"', "error"),
+    ("$CI_COMMIT_BRANCH =~ /^release-/", "error"),
+    ('$CI_COMMIT_TAG || $CI_PIPELINE_SOURCE == "web"', "error"),
+    ('$CI_COMMIT_REF_PROTECTED == "true" && ($CI_COMMIT_TAG || $CI_PIPELINE_SOURCE == "web")', None),
+])
+def test_how_far_a_condition_limits_a_push(tmp_path, condition, level):
+    text = SAFE_JOB.replace("docker build -t app .", "docker push app") + f"  rules:\n    - if: '{condition}'\n"
+    assert [f.level for f in _lint_text(tmp_path, text)] == ([level] if level else [])

@@ -45,6 +45,7 @@ class LocatedList(list):
     file: str = ""
     line: int = 1
     item_lines: list[int]
+    item_files: list[str] | None = None  # where items came in through `!reference` from elsewhere
 
 
 class Reference(LocatedList):
@@ -59,7 +60,10 @@ def line_of(node: Any, key: Any = None) -> int:
     return getattr(node, "line", 1)
 
 
-def file_of(node: Any, fallback: str) -> str:
+def file_of(node: Any, fallback: str, key: Any = None) -> str:
+    files = getattr(node, "item_files", None)
+    if files and isinstance(key, int) and key < len(files):
+        return files[key]
     return getattr(node, "file", "") or fallback
 
 
@@ -244,13 +248,19 @@ def _resolve(value: Any, root: dict, depth: int = 0, memo: dict[int, Any] | None
         out = LocatedList()
         out.file, out.line, out.item_lines = getattr(value, "file", ""), getattr(value, "line", 1), []
         memo[id(value)] = out
+        out.item_files = []
         lines = getattr(value, "item_lines", [])
         for index, item in enumerate(value):
             resolved = _resolve(item, root, depth, memo)
-            line = lines[index] if index < len(lines) else out.line
-            items = resolved if isinstance(item, Reference) and isinstance(resolved, list) else [resolved]
-            out.extend(items)
-            out.item_lines.extend([line] * len(items))
+            if isinstance(item, Reference) and isinstance(resolved, list):
+                # Flattened in, each item still located where the referenced list writes it.
+                out.extend(resolved)
+                out.item_lines.extend(line_of(resolved, n) for n in range(len(resolved)))
+                out.item_files.extend(file_of(resolved, out.file, n) for n in range(len(resolved)))
+            else:
+                out.append(resolved)
+                out.item_lines.append(lines[index] if index < len(lines) else out.line)
+                out.item_files.append(out.file)
         return out
     if isinstance(value, dict):
         out_map = Located()
@@ -436,7 +446,7 @@ def _child(job: Job, include: Any, base: Path, top: PipelineFile, seen: set[tupl
             not_followed.append(skipped)
         elif isinstance(local, str):
             files += _local_files(local, base, not_followed)
-    top.not_followed.extend(f"{item}, child pipeline of {job.name}" for item in not_followed)
+    top.not_followed.extend(f"{item} for the child pipeline of {job.name}" for item in not_followed)
     key = tuple(os.path.realpath(found) for found in files)
     if not files or key in seen or len(seen) >= 100:
         return None

@@ -157,7 +157,7 @@ def _dind_services(pipeline: PipelineFile, job: Job) -> Iterator[tuple[ImageRef,
 
 def _located(job: Job, holder: Any, key: Any) -> tuple[str, int]:
     line = line_of(holder, key) if holder is not None else 1
-    return (file_of(holder, job.file), line) if line > 1 else (job.file, job.line)
+    return (file_of(holder, job.file, key), line) if line > 1 else (job.file, job.line)
 
 
 def _at(job: Job) -> tuple[str, int]:
@@ -336,7 +336,7 @@ _ATOMS = [
     (re.compile(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']"), PROTECTED, "protected refs"),
     (re.compile(rf"{_BRANCH}\s*==\s*\$CI_DEFAULT_BRANCH|\$CI_DEFAULT_BRANCH\s*==\s*{_BRANCH}"), LIMITED, "the default branch"),
     (re.compile(rf"{_BRANCH}\s*==\s*([\"'][^\"'*]+[\"'])|([\"'][^\"'*]+[\"'])\s*==\s*{_BRANCH}"), LIMITED, "branch {}"),
-    (re.compile(r"\$CI_COMMIT_TAG(\s*!=\s*null|\s*=~\s*/.*/)?"), LIMITED, "tags"),
+    (re.compile(r"\$CI_COMMIT_TAG(\s*!=\s*(null|\"\"|'')|\s*=~\s*/.*/)?"), LIMITED, "tags"),
 ]
 # `only:` keywords that name every ref of a kind, not one.
 _ONLY_KEYWORDS = {"branches", "merge_requests", "pushes", "web", "schedules", "api", "triggers", "pipelines", "external", "chat", "external_pull_requests"}
