@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class LocatedList(list):
     file: str = ""
     line: int = 1
     item_lines: list[int]
+    item_files: list[str] | None = None  # where items came in through `!reference` from elsewhere
 
 
 class Reference(LocatedList):
@@ -58,8 +60,19 @@ def line_of(node: Any, key: Any = None) -> int:
     return getattr(node, "line", 1)
 
 
-def file_of(node: Any, fallback: str) -> str:
+def file_of(node: Any, fallback: str, key: Any = None) -> str:
+    files = getattr(node, "item_files", None)
+    if files and isinstance(key, int) and key < len(files):
+        return files[key]
     return getattr(node, "file", "") or fallback
+
+
+# Deeper than any real CI file; the rules walk values recursively and must stay within Python's stack.
+MAX_DEPTH = 200
+
+
+def _where(file: str, mark: Any) -> str:
+    return f"{file}:{mark.line + 1}:{mark.column + 1}"
 
 
 class _Converter:
@@ -67,10 +80,20 @@ class _Converter:
         self.file = file
         self.constructor = yaml.SafeLoader("")
         self.memo: dict[int, Any] = {}
+        self.depth = 0
 
     def convert(self, node: yaml.Node) -> Any:
         if id(node) in self.memo:  # an alias: the same object, as a YAML reader shares it
             return self.memo[id(node)]
+        if self.depth >= MAX_DEPTH:
+            raise LintInputError(f"{_where(self.file, node.start_mark)}: nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        try:
+            return self._convert(node)
+        finally:
+            self.depth -= 1
+
+    def _convert(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node)
         if isinstance(node, yaml.SequenceNode):
@@ -82,7 +105,11 @@ class _Converter:
                 out.item_lines.append(item.start_mark.line + 1)
             return out
         if node.tag.startswith("tag:yaml.org,2002:"):
-            return self.constructor.construct_object(node, deep=True)
+            try:
+                return self.constructor.construct_object(node, deep=True)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+                # `!!int abc`, `!!python/...`: GitLab's safe reader refuses them too.
+                raise LintInputError(f"{_where(self.file, node.start_mark)}: expected a plain YAML value, found {node.tag} {str(node.value)[:40]!r}") from None
         return node.value  # a custom tag on a scalar: its text
 
     def _mapping(self, node: yaml.MappingNode) -> Located:
@@ -104,11 +131,21 @@ class _Converter:
             key = self.convert(key_node)
             if isinstance(key, list):
                 key = tuple(key)
+            if not _hashable(key):
+                key = str(key)  # a mapping as a key: GitLab refuses it, and no rule reads it
             out[key] = self.convert(value_node)  # a repeated key keeps its last value, as GitLab does
             out.key_lines[key] = key_node.start_mark.line + 1
         for key, value in merged.items():
             out.setdefault(key, value)
         return out
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def load_documents(text: str, file: str) -> list[Any]:
@@ -130,6 +167,9 @@ class Job:
     line: int
     file: str = ""
     sources: list[Any] = field(default_factory=list)  # where inherited keys are written, nearest first
+    source_names: list[str] = field(default_factory=list)  # the templates' names, then "default", "the pipeline"
+    # What rules derive from the job once (its expanded variables), so each rule need not again.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def hidden(self) -> bool:
@@ -138,6 +178,11 @@ class Job:
     def origin(self, key: str) -> Any:
         """The mapping where the job's effective `key` is written, for locating findings."""
         return next((node for node in [self.node, *self.sources] if isinstance(node, dict) and key in node), None)
+
+    def written_in(self, key: str) -> str:
+        """The name of the job or template where `key` is written: one finding names one place."""
+        places = zip([self.name, *self.source_names], [self.node, *self.sources])
+        return next((name for name, node in places if isinstance(node, dict) and key in node), self.name)
 
 
 @dataclass
@@ -149,10 +194,19 @@ class PipelineFile:
     files: list[str] = field(default_factory=list)  # every file read: the root, then its local includes
     not_followed: list[str] = field(default_factory=list)  # includes no rule could look into
     text: str = ""  # a Jenkinsfile's own text: Groovy, read by line
+    children: list[PipelineFile] = field(default_factory=list)  # `trigger: include:` child pipelines
+    referenced: set[str] = field(default_factory=set)  # jobs and templates named by `!reference`
 
     def global_variables(self) -> dict[str, Any]:
         variables = self.root.get("variables")
         return dict(variables) if isinstance(variables, dict) else {}
+
+
+def every_pipeline(pipeline: PipelineFile) -> Iterator[PipelineFile]:
+    """The pipeline and its child pipelines, each audited as GitLab runs it: on its own."""
+    yield pipeline
+    for child in pipeline.children:
+        yield from every_pipeline(child)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -166,45 +220,69 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _ancestors(name: str, root: dict, seen: tuple[str, ...] = ()) -> list[Located]:
+def _ancestors(name: str, root: dict, seen: tuple[str, ...] = ()) -> list[tuple[str, Located]]:
     node = root.get(name)
     if not isinstance(node, dict) or name in seen:
         return []
     parents = node.get("extends", [])
     parents = [parents] if isinstance(parents, str) else parents if isinstance(parents, list) else []
-    out: list[Located] = []
+    out: list[tuple[str, Located]] = []
     for parent in reversed(parents):  # the last parent wins in GitLab
         if isinstance(parent, str) and isinstance(root.get(parent), dict):
-            out += [root[parent], *_ancestors(parent, root, (*seen, name))]
+            out += [(parent, root[parent]), *_ancestors(parent, root, (*seen, name))]
     return out
 
 
-def _resolve(value: Any, root: dict, depth: int = 0) -> Any:
-    """`!reference` replaced by what it names (GitLab allows ten levels); lists of references flattened."""
+def _resolve(value: Any, root: dict, depth: int = 0, memo: dict[int, Any] | None = None) -> Any:
+    """`!reference` replaced by what it names (GitLab allows ten levels); lists of references flattened.
+    memo keeps a value shared through YAML aliases shared, so a file of nested aliases stays small."""
+    memo = {} if memo is None else memo
+    if id(value) in memo:
+        return memo[id(value)]
     if isinstance(value, Reference):
         target: Any = root
         for part in value:
-            target = target.get(part) if isinstance(target, dict) else None
-        return _resolve(target, root, depth + 1) if depth < 10 else None
+            target = target.get(part) if isinstance(target, dict) and _hashable(part) else None
+        return _resolve(target, root, depth + 1, memo) if depth < 10 else None
     if isinstance(value, list):
         out = LocatedList()
         out.file, out.line, out.item_lines = getattr(value, "file", ""), getattr(value, "line", 1), []
+        memo[id(value)] = out
+        out.item_files = []
         lines = getattr(value, "item_lines", [])
         for index, item in enumerate(value):
-            resolved = _resolve(item, root, depth)
-            line = lines[index] if index < len(lines) else out.line
-            items = resolved if isinstance(item, Reference) and isinstance(resolved, list) else [resolved]
-            out.extend(items)
-            out.item_lines.extend([line] * len(items))
+            resolved = _resolve(item, root, depth, memo)
+            if isinstance(item, Reference) and isinstance(resolved, list):
+                # Flattened in, each item still located where the referenced list writes it.
+                out.extend(resolved)
+                out.item_lines.extend(line_of(resolved, n) for n in range(len(resolved)))
+                out.item_files.extend(file_of(resolved, out.file, n) for n in range(len(resolved)))
+            else:
+                out.append(resolved)
+                out.item_lines.append(lines[index] if index < len(lines) else out.line)
+                out.item_files.append(out.file)
         return out
-    if isinstance(value, dict) and not isinstance(value, Reference):
+    if isinstance(value, dict):
         out_map = Located()
         out_map.file, out_map.line = getattr(value, "file", ""), getattr(value, "line", 1)
         out_map.key_lines = dict(getattr(value, "key_lines", {}))
+        memo[id(value)] = out_map
         for key, item in value.items():
-            out_map[key] = _resolve(item, root, depth)
+            out_map[key] = _resolve(item, root, depth, memo)
         return out_map
     return value
+
+
+def _references(value: Any, seen: set[int]) -> Iterator[str]:
+    """The jobs and templates `!reference` tags name, each shared value visited once."""
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, Reference) and value and isinstance(value[0], str):
+        yield value[0]
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        yield from _references(child, seen)
 
 
 def _is_github_workflow(root: dict) -> bool:
@@ -216,11 +294,10 @@ def _is_github_workflow(root: dict) -> bool:
     return isinstance(jobs, dict) and any(isinstance(j, dict) and ({"runs-on", "steps"} & j.keys()) for j in jobs.values())
 
 
-def _includes(root: dict) -> list[Any]:
-    include = root.get("include")
-    if include is None:
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
         return []
-    return include if isinstance(include, list) else [include]
+    return value if isinstance(value, list) else [value]
 
 
 def _read_file(path: Path) -> list[Any]:
@@ -245,30 +322,56 @@ def _pipeline_document(documents: list[Any], path: str) -> Located:
     return root
 
 
+def _inside(path: str, base: Path) -> bool:
+    # Resolved, so neither `..` nor a symlink leads out of the repository.
+    real, top = os.path.realpath(path), os.path.realpath(base)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _local_files(local: str, base: Path, not_followed: list[str]) -> list[str]:
+    """The files a `local:` include names, read from the repository root and never outside it."""
+    if "\0" in local:
+        not_followed.append(f"local {local!r} (not a path)")
+        return []
+    pattern = str(base / local.lstrip("/"))
+    paths = sorted(glob.glob(pattern, recursive=True)) if any(c in local for c in "*?[") else [pattern]
+    found = []
+    for path in paths:
+        if not _inside(path, base):
+            not_followed.append(f"local {local} (outside the repository)")
+        elif not os.path.isfile(path):
+            not_followed.append(f"local {local} (not found)")
+        else:
+            found.append(path)
+    return found
+
+
+def _unreadable(entry: Any) -> str | None:
+    """How an include that cannot be read offline is listed as not audited; None for a local one."""
+    if isinstance(entry, str):
+        return f"remote {entry}" if entry.startswith(("http://", "https://")) else None
+    if not isinstance(entry, dict) or "local" in entry:
+        return None
+    if "artifact" in entry:
+        return f"artifact {entry.get('artifact')} (made by job {entry.get('job', '?')} while the pipeline runs)"
+    kind = next((k for k in ("project", "remote", "component", "template") if k in entry), "unknown")
+    return f"{kind} {entry.get(kind, '')}".strip()
+
+
 def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: int = 0) -> Located:
     """The pipeline with its local includes merged in, as GitLab merges them: the including file wins."""
     merged = Located()
     merged.file, merged.line, merged.key_lines = root.file, root.line, {}
-    for entry in _includes(root):
-        local = entry if isinstance(entry, str) and not entry.startswith(("http://", "https://")) else None
-        if isinstance(entry, dict):
-            if "local" in entry:
-                local = entry["local"]
-            else:
-                kind = next((k for k in ("project", "remote", "component", "template") if k in entry), "unknown")
-                pipeline.not_followed.append(f"{kind} {entry.get(kind, '')}".strip())
-                continue
-        if not isinstance(local, str):
-            if isinstance(entry, str):
-                pipeline.not_followed.append(f"remote {entry}")
+    for entry in _as_list(root.get("include")):
+        skipped = _unreadable(entry)
+        if skipped:
+            pipeline.not_followed.append(skipped)
+        local = entry.get("local") if isinstance(entry, dict) else entry
+        # Anything else (a number, a list) GitLab refuses; there is nothing to audit in it.
+        if skipped or not isinstance(local, str):
             continue
-        pattern = str(base / local.lstrip("/"))
-        paths = sorted(glob.glob(pattern, recursive=True)) if any(c in local for c in "*?[") else [pattern]
-        for found in paths:
+        for found in _local_files(local, base, pipeline.not_followed):
             if depth >= 100 or found in pipeline.files:
-                continue
-            if not os.path.isfile(found):
-                pipeline.not_followed.append(f"local {local} (not found)")
                 continue
             pipeline.files.append(found)
             included = _pipeline_document(_read_file(Path(found)), found)
@@ -290,6 +393,73 @@ def is_jenkinsfile(path: Path) -> bool:
     return path.name.startswith("Jenkinsfile") or path.suffix.lower() in (".jenkinsfile", ".groovy")
 
 
+def _jobs(root: Located) -> Iterator[Job]:
+    defaults = root.get("default") if isinstance(root.get("default"), dict) else {}
+    top = {k: root[k] for k in ("image", "services", "before_script", "after_script") if k in root}
+    for name, node in root.items():
+        if not isinstance(name, str) or name in RESERVED or not isinstance(node, Located):
+            continue
+        ancestors = _ancestors(name, root)
+        chain = [*reversed([node for _, node in ancestors]), node]
+        inherit = next((source["inherit"] for source in reversed(chain) if isinstance(source.get("inherit"), dict)), {})
+        allowed = inherit.get("default", True)
+        inherited = {k: v for k, v in {**top, **defaults}.items() if allowed is True or (isinstance(allowed, list) and k in allowed)}
+        merged = dict(inherited)
+        for source in chain:  # farthest first, so nearer definitions win
+            merged = _merge(merged, dict(source))
+        merged = dict(_resolve(merged, root))
+        inherit_variables = inherit.get("variables", True)
+        if inherit_variables is False:
+            merged["__no_global_variables__"] = True
+        elif isinstance(inherit_variables, list):
+            merged["__global_variables__"] = [str(v) for v in inherit_variables]
+        sources = [*[node for _, node in ancestors], defaults, root]
+        names = [*[parent for parent, _ in ancestors], "default", "the pipeline"]
+        yield Job(name, node, merged, line_of(root, name), node.file, sources, names)
+
+
+def _gitlab(root: Located, path: str, base: Path, files: list[str], top: PipelineFile | None, seen: set[tuple[str, ...]]) -> PipelineFile:
+    """A GitLab pipeline with its includes, jobs and child pipelines; `top` collects what was not
+    audited, so the command lists a child's unreadable includes with its parent's."""
+    pipeline = PipelineFile(path, root, files=list(files))
+    top = top or pipeline
+    pipeline.root = _follow_includes(root, base, pipeline)
+    pipeline.jobs = list(_jobs(pipeline.root))
+    pipeline.referenced = set(_references(pipeline.root, set()))
+    if pipeline is not top:
+        top.not_followed.extend(pipeline.not_followed)
+    for job in pipeline.jobs:
+        trigger = job.merged.get("trigger")
+        if job.hidden or not isinstance(trigger, dict) or "include" not in trigger:
+            continue
+        child = _child(job, trigger["include"], base, top, seen)
+        if child is not None:
+            pipeline.children.append(child)
+    return pipeline
+
+
+def _child(job: Job, include: Any, base: Path, top: PipelineFile, seen: set[tuple[str, ...]]) -> PipelineFile | None:
+    """The child pipeline a `trigger: include:` starts: its files read like includes of an empty root."""
+    not_followed: list[str] = []
+    files: list[str] = []
+    for entry in _as_list(include):
+        skipped = _unreadable(entry)
+        local = entry.get("local") if isinstance(entry, dict) else entry
+        if skipped:
+            not_followed.append(skipped)
+        elif isinstance(local, str):
+            files += _local_files(local, base, not_followed)
+    top.not_followed.extend(f"{item} for the child pipeline of {job.name}" for item in not_followed)
+    key = tuple(os.path.realpath(found) for found in files)
+    if not files or key in seen or len(seen) >= 100:
+        return None
+    seen.add(key)
+    root = Located()
+    root.file, root.line, root.key_lines = files[0], 1, {}
+    root["include"] = [{"local": os.path.relpath(found, base)} for found in files]
+    return _gitlab(root, files[0], base, [], top, seen)
+
+
 def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineFile:
     """base: the repository root that `include: local` paths start from (default: the file's directory)."""
     path = Path(path)
@@ -308,25 +478,4 @@ def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineF
     # Compose's services are a mapping by name; GitLab's top-level services are a list of images.
     if isinstance(root.get("services"), dict):
         return PipelineFile(str(path), root, kind="compose", files=[str(path)])
-    pipeline = PipelineFile(str(path), root, files=[str(path)])
-    root = _follow_includes(root, Path(base) if base else path.parent, pipeline)
-    pipeline.root = root
-    defaults = root.get("default") if isinstance(root.get("default"), dict) else {}
-    top = {k: root[k] for k in ("image", "services", "before_script", "after_script") if k in root}
-    for name, node in root.items():
-        if not isinstance(name, str) or name in RESERVED or not isinstance(node, Located):
-            continue
-        ancestors = _ancestors(name, root)
-        chain = [*reversed(ancestors), node]
-        inherit = next((source["inherit"] for source in reversed(chain) if isinstance(source.get("inherit"), dict)), {})
-        allowed = inherit.get("default", True)
-        inherited = {k: v for k, v in {**top, **defaults}.items() if allowed is True or (isinstance(allowed, list) and k in allowed)}
-        merged = dict(inherited)
-        for source in chain:  # farthest first, so nearer definitions win
-            merged = _merge(merged, dict(source))
-        merged = dict(_resolve(merged, root))
-        if inherit.get("variables") is False:
-            merged["__no_global_variables__"] = True
-        sources = [*ancestors, defaults, root]
-        pipeline.jobs.append(Job(name, node, merged, line_of(root, name), node.file, sources))
-    return pipeline
+    return _gitlab(root, str(path), Path(base) if base else path.parent, [str(path)], None, {(os.path.realpath(path),)})

@@ -48,14 +48,23 @@ def joined(text: str) -> str:
     return re.sub(r"\\\n\s*", " ", text)
 
 
+# A password flag in any spelling: `-p "$X"`, `-p"$X"`, `-p$X`, `--password=$X`, `--pass X`; never
+# `--password-stdin` or `--pass-stdin`.
 LOGIN_WITH_PASSWORD = re.compile(
-    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry)\s+login\b[^\n|;&]*\s(-p|--password|--pass)(\s|=)"
+    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry)\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
 )
 
 
+# An engine named through a variable (`$DOCKER push`, `${PODMAN_CMD} push`) pushes as the engine does.
+_ENGINE = r"(\b(docker|podman|buildah|nerdctl)|\$\{?\w*(DOCKER|PODMAN|BUILDAH|NERDCTL)\w*\}?)"
+# A BuildKit export that pushes: `type=registry`, or `type=image` with `push=true`.
+_PUSHING_OUTPUT = r"[\"']?type=(registry|image[^\s\"']*push=true)"
+
 PUSHES = re.compile(
-    r"\b(docker|podman|buildah|nerdctl)\s+(image\s+)?push\b"
+    _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b[^\n|;&]*\s--push\b"
+    r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +
+    r"|\bbake\b[^\n|;&]*\s--set[= ][\"']?[^\s=]*\.output=" + _PUSHING_OUTPUT +
     r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
     r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
     r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"

@@ -3,50 +3,174 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from generator.lint.document import Job, PipelineFile, file_of, line_of
+from generator.lint.document import Job, PipelineFile, every_pipeline, file_of, line_of
 from generator.lint.findings import LOGIN_WITH_PASSWORD, PUSHES, Finding, Rule, joined
 
+Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
-def _images(job: Job) -> Iterator[tuple[str, Any, Any]]:
-    """(reference, node holding it, key or index) for the job's image and services as written or inherited."""
+
+def _list(value: Any) -> list[Any]:
+    # A string where GitLab wants a list (`services: docker:dind`) is refused by GitLab; not iterated by character.
+    return value if isinstance(value, list) else []
+
+
+# Variables: job -> global, and variables naming variables, as GitLab expands them.
+
+_VARIABLE = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
+MAX_EXPANDED = 4096  # a value grown past this through variables naming variables is left as written
+
+
+def _value(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("value", "")
+    if isinstance(value, (dict, list)):
+        return None  # GitLab refuses it: the variable does not exist
+    return "" if value is None else str(value)
+
+
+def _variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
+    """The job's variables over the pipeline's (as `inherit: variables:` allows), each expanded."""
+    if "variables" not in job.derived:
+        job.derived["variables"] = _expanded_variables(pipeline, job)
+    return dict(job.derived["variables"])
+
+
+def _expanded_variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
+    globals_ = {} if job.merged.get("__no_global_variables__") else pipeline.global_variables()
+    allowed = job.merged.get("__global_variables__")
+    if isinstance(allowed, list):
+        globals_ = {k: v for k, v in globals_.items() if str(k) in allowed}
+    own = job.merged.get("variables")
+    raw: dict[str, tuple[str, bool]] = {}
+    for key, value in {**globals_, **(own if isinstance(own, dict) else {})}.items():
+        text = _value(value)
+        if text is not None:
+            raw[str(key)] = (text, not (isinstance(value, dict) and value.get("expand") is False))
+    resolved: dict[str, str] = {}
+
+    def resolve(name: str, stack: tuple[str, ...]) -> str:
+        if name not in resolved:
+            text, expand = raw[name]
+            resolved[name] = _substitute(text, lambda inner: resolve(inner, (*stack, name)) if inner in raw and inner not in stack else None) if expand else text
+        return resolved[name]
+
+    return {name: resolve(name, ()) for name in raw}
+
+
+def _substitute(text: str, lookup: Callable[[str], str | None]) -> str:
+    def one(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        found = lookup(name) if name else None
+        return match.group(0) if found is None else found
+
+    out = _VARIABLE.sub(one, text)
+    return out if len(out) <= MAX_EXPANDED else text
+
+
+def _expand(text: str, variables: dict[str, str]) -> str:
+    """$NAME / ${NAME} replaced where the pipeline's variables say statically; the rest kept as written."""
+    return _substitute(text, variables.get)
+
+
+# Image references, read for their fixed part even behind an unresolvable prefix.
+
+# Release codenames name a fixed release, as a number does (debian:bookworm-slim is Debian 12).
+CODENAMES = {
+    "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky",
+    "xenial", "bionic", "focal", "jammy", "noble", "oracular", "plucky", "questing",
+}
+# Words that move with every release, whatever codename stands beside them (node:lts-bookworm).
+MOVING = {"latest", "lts", "stable", "edge", "current", "rolling", "nightly", "sid", "testing", "unstable", "rc", "beta", "dev"}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    written: str
+    reference: str  # after the job's variables
+    name: str  # the last path part without tag: "docker" for every mirror of the official image
+    tag: str | None  # None: unknown (a variable decides it); "" for no tag
+    digest: bool
+    prefixed: bool  # a registry or mirror path (or a variable standing for one) before the name
+
+    @property
+    def official(self) -> bool:
+        """Docker's own image, from Docker Hub or through a variable's proxy prefix (GitLab's dependency proxy)."""
+        path = self.reference.split("@", 1)[0].rpartition("/")[0]
+        return self.name == "docker" and (path in ("", "docker.io", "docker.io/library", "index.docker.io/library", "library") or path.startswith("$"))
+
+    @property
+    def dind(self) -> bool:
+        return "dind" in self.reference.rsplit("/", 1)[-1]
+
+
+def _image_ref(written: str, variables: dict[str, str]) -> ImageRef:
+    reference = _expand(written, variables)
+    last = reference.rsplit("/", 1)[-1].split("@", 1)[0]
+    tag: str | None
+    if "$" in last:
+        # A variable in the last part: what follows it still names a fixed tag, e.g. $CI_REGISTRY_IMAGE:latest.
+        rest = last[list(_VARIABLE.finditer(last))[-1].end():] if _VARIABLE.search(last) else last
+        tag = rest.split(":", 1)[1] if ":" in rest else None
+        name = last.split(":", 1)[0] if ":" in last.split("$", 1)[0] else ""
+    else:
+        name, _, tag = last.partition(":")
+    return ImageRef(written, reference, name, tag, "@sha256:" in reference, "/" in reference.split("@", 1)[0])
+
+
+def _fixed_tag(tag: str) -> bool:
+    words = set(re.split(r"[-_.]", tag.lower()))
+    if not tag or "latest" in words:
+        return False
+    if re.search(r"\d", tag):
+        return True
+    return bool(words & CODENAMES) and not words & MOVING
+
+
+def _images(pipeline: PipelineFile, job: Job) -> list[tuple[ImageRef, Any, Any, Any]]:
+    """(image, node holding it, key or index, the service entry or None) for the job's image and
+    services, as written or inherited."""
+    if "images" not in job.derived:
+        job.derived["images"] = list(_read_images(job, _variables(pipeline, job)))
+    return job.derived["images"]
+
+
+def _read_images(job: Job, variables: dict[str, str]) -> Iterator[tuple[ImageRef, Any, Any, Any]]:
     image = job.merged.get("image")
-    if isinstance(image, dict):
-        yield str(image.get("name", "")), image, "name"
+    if isinstance(image, dict) and isinstance(image.get("name"), str):
+        yield _image_ref(image["name"], variables), image, "name", None
     elif isinstance(image, str):
-        yield image, job.origin("image"), "image"
-    for index, service in enumerate(job.merged.get("services") or []):
-        if isinstance(service, dict):
-            yield str(service.get("name", "")), service, "name"
-        elif isinstance(service, str):
-            yield service, job.merged.get("services"), index
+        yield _image_ref(image, variables), job.origin("image"), "image", None
+    services = _list(job.merged.get("services"))
+    for index, service in enumerate(services):
+        name = service.get("name") if isinstance(service, dict) else service
+        if isinstance(name, str):
+            yield _image_ref(name, variables), services, index, service
 
 
-def _dind_services(job: Job) -> Iterator[tuple[Any, Any, Any]]:
-    for index, service in enumerate(job.merged.get("services") or []):
-        name = service.get("name", "") if isinstance(service, dict) else service
-        if isinstance(name, str) and "dind" in name.split("/")[-1]:
-            yield service, job.merged.get("services"), index
+def _dind_services(pipeline: PipelineFile, job: Job) -> Iterator[tuple[ImageRef, Any, Any, Any]]:
+    return ((ref, holder, key, service) for ref, holder, key, service in _images(pipeline, job) if service is not None and ref.dind)
 
 
 def _located(job: Job, holder: Any, key: Any) -> tuple[str, int]:
     line = line_of(holder, key) if holder is not None else 1
-    return (file_of(holder, job.file), line) if line > 1 else (job.file, job.line)
+    return (file_of(holder, job.file, key), line) if line > 1 else (job.file, job.line)
 
 
 def _at(job: Job) -> tuple[str, int]:
     return job.file, job.line
 
 
-def _variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
-    globals_ = {} if job.merged.get("__no_global_variables__") else pipeline.global_variables()
-    merged = {**globals_, **(job.merged.get("variables") or {})}
-    out = {}
-    for key, value in merged.items():
-        out[str(key)] = str(value.get("value", "")) if isinstance(value, dict) else str(value)
-    return out
+def _flat(value: Any, depth: int = 0) -> Iterator[tuple[str, Any, int]]:
+    # GitLab flattens nested script arrays (ten levels); anything else in a script it refuses.
+    for index, item in enumerate(_list(value)):
+        if isinstance(item, str):
+            yield item, value, index
+        elif isinstance(item, list) and depth < 10:
+            yield from _flat(item, depth + 1)
 
 
 def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
@@ -54,145 +178,261 @@ def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
         lines = job.merged.get(section)
         if isinstance(lines, str):
             lines = [lines]
-        for index, line in enumerate(lines or []):
-            if isinstance(line, str):
-                yield line, lines, index
+        yield from _flat(lines)
+
+
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=([\"']?)([^\"'\n]*)\2\s*$")
+
+
+def _script_texts(pipeline: PipelineFile, job: Job) -> list[tuple[str, Any, Any]]:
+    """Script lines joined across continuations and with variables filled in: the job's, and those a
+    line of the script assigns (`PUSH_CMD="docker push"`), so a command held in a variable is seen."""
+    if "scripts" not in job.derived:
+        job.derived["scripts"] = list(_read_scripts(pipeline, job))
+    return job.derived["scripts"]
+
+
+def _read_scripts(pipeline: PipelineFile, job: Job) -> Iterator[tuple[str, Any, Any]]:
+    variables = _variables(pipeline, job)
+    for text, holder, index in _script_lines(job):
+        for line in text.splitlines():
+            found = _ASSIGNMENT.match(line)
+            if found:
+                variables[found.group(1)] = _expand(found.group(3), variables)
+        yield _expand(joined(text), variables), holder, index
 
 
 def _runnable(pipeline: PipelineFile) -> list[Job]:
-    # Hidden jobs are templates: they are checked through the jobs that use them.
     return [job for job in pipeline.jobs if not job.hidden]
 
 
-def _expand(reference: str, variables: dict[str, str]) -> str:
-    """A reference with its $NAME / ${NAME} replaced where the pipeline's variables say statically."""
-    def value(match: re.Match) -> str:
-        name = match.group(1) or match.group(2)
-        found = variables.get(name, match.group(0))
-        return found if "$" not in found else match.group(0)
-    for _ in range(5):  # variables naming variables
-        expanded = re.sub(r"\$\{(\w+)\}|\$(\w+)", value, reference)
-        if expanded == reference:
-            break
-        reference = expanded
-    return reference
+def _audited(pipeline: PipelineFile) -> list[Job]:
+    """Jobs, and the templates no job here uses (a library of templates for other projects): those
+    are audited where they are written, for what they say on their own."""
+    used = {name for job in _runnable(pipeline) for name in job.source_names} | pipeline.referenced
+    return [job for job in pipeline.jobs if not job.hidden or job.name not in used]
+
+
+def _counted(job: Job) -> str | None:
+    # A template's finding counts the jobs it reaches, not itself.
+    return None if job.hidden else job.name
 
 
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    reported = set()
-    for job in _runnable(pipeline):
-        variables = _variables(pipeline, job)
-        for written, holder, key in _images(job):
-            reference = _expand(written, variables)
-            if not reference or "$" in reference or "@sha256:" in reference:
+    for job in _audited(pipeline):
+        for ref, holder, key, _ in _images(pipeline, job):
+            if ref.digest or ref.tag is None or (ref.tag and _fixed_tag(ref.tag)) or not (ref.name or ref.tag):
                 continue
-            last = reference.rsplit("/", 1)[-1]
-            tag = last.split(":", 1)[1] if ":" in last else ""
-            if tag and tag != "latest" and re.search(r"\d", tag):
-                continue
-            line = _located(job, holder, key)
-            if (line, reference) in reported:  # line is (file, line)
-                continue
-            reported.add((line, reference))
-            why = "has no tag (so :latest)" if not tag else f"uses the moving tag :{tag}"
-            through = f" (through {written})" if written != reference else ""
-            yield rule.finding(pipeline, line, f"{job.name}: image {reference}{through} {why}; pin an exact version, and a digest where you can")
+            why = "has no tag (so :latest)" if not ref.tag else f"uses the moving tag :{ref.tag}"
+            through = f" (through {ref.written})" if ref.written != ref.reference else ""
+            where = job.written_in("services" if isinstance(key, int) else "image")
+            yield rule.finding(pipeline, _located(job, holder, key), f"{where}: image {ref.reference}{through} {why}; pin an exact version, and a digest where you can", job=_counted(job))
 
 
-def dind_without_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for job in _runnable(pipeline):
-        services = list(_dind_services(job))
-        if not services:
-            continue
-        variables = _variables(pipeline, job)
-        _, holder, index = services[0]
-        line = _located(job, holder, index)
-        if variables.get("DOCKER_TLS_CERTDIR", "unset") == "":
-            yield rule.finding(pipeline, line, f"{job.name}: DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs")
-        elif ":2375" in variables.get("DOCKER_HOST", ""):
-            yield rule.finding(pipeline, line, f"{job.name}: DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client")
-        elif "DOCKER_TLS_CERTDIR" not in variables or (
-            variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables)
-        ):
-            yield rule.finding(pipeline, line, f"{job.name}: the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client")
+# dind and TLS. The official docker:dind image sets DOCKER_TLS_CERTDIR=/certs itself since 19.03.
+
+def _tls_by_default(ref: ImageRef) -> bool | None:
+    """Whether the dind image turns TLS on when the job sets nothing: True for the official image
+    from 19.03 on, False before, None for an image whose defaults are unknown."""
+    if ref.name != "docker":
+        return None
+    version = re.match(r"(\d+)(?:\.(\d+))?", ref.tag or "")
+    return not version or (int(version.group(1)), int(version.group(2) or 0)) >= (19, 3)
+
+
+def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tuple[str, str, Any, Any]]:
+    """(rule id, message, holder, key) for the job's first dind service. A template is audited only
+    for what it states itself: an empty DOCKER_TLS_CERTDIR or port 2375."""
+    variables = _variables(pipeline, job)
+    ref, holder, key, service = next(_dind_services(pipeline, job), (None, None, None, None))
+    if ref is None:
+        return
+    own = service.get("variables") if isinstance(service, dict) else None
+    daemon = {**variables, **{str(k): _value(v) or "" for k, v in (own.items() if isinstance(own, dict) else ())}}
+    certdir, host = daemon.get("DOCKER_TLS_CERTDIR"), variables.get("DOCKER_HOST", "")
+    if certdir == "":
+        # Whatever the job's client uses, the daemon itself then listens on plain TCP.
+        yield "GL002", "DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs", holder, key
+    elif re.search(r":2375\b", host):
+        yield "GL002", "DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client", holder, key
+    elif template or host.startswith("unix://"):
+        return  # a unix socket is a daemon of the job's own, not this service over the network
+    elif certdir is None:
+        by_default = _tls_by_default(ref)
+        if by_default:
+            yield "GL010", f"DOCKER_TLS_CERTDIR is not set, so TLS rests on the defaults of the {ref.reference} image (on since 19.03, off in older and in other images); set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
+        elif by_default is False:
+            yield "GL002", f"{ref.reference} predates TLS by default (19.03) and DOCKER_TLS_CERTDIR is not set, so the daemon listens on plain TCP 2375; use docker:27 or later and set DOCKER_TLS_CERTDIR: /certs", holder, key
+        else:
+            yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
+    elif variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables):
+        yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
+
+
+def dind_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    """GL002 and GL010 both: one reading of the daemon's TLS, each rule taking its own findings."""
+    for job in _audited(pipeline):
+        for rule_id, message, holder, key in _daemon_tls(pipeline, job, job.hidden):
+            if rule_id == rule.id:
+                yield rule.finding(pipeline, _located(job, holder, key), f"{job.written_in('services')}: {message}", job=_counted(job))
 
 
 def _docker_client_sets_tls(job: Job, variables: dict[str, str]) -> bool:
     """GitLab's documented set-up: the official docker image's entrypoint turns on TLS itself when
     DOCKER_TLS_CERTDIR is set and DOCKER_HOST names port 2376 (or is unset)."""
     image = job.merged.get("image")
-    name = str(image.get("name", "") if isinstance(image, dict) else image or "")
-    official = re.fullmatch(r"(docker\.io/)?(library/)?docker(:[^/@]*)?(@sha256:[0-9a-f]{64})?", _expand(name, variables)) is not None
-    return official and variables.get("DOCKER_HOST", "tcp://docker:2376").endswith(":2376")
+    name = image.get("name", "") if isinstance(image, dict) else image
+    ref = _image_ref(name if isinstance(name, str) else "", variables)
+    return ref.official and variables.get("DOCKER_HOST", "tcp://docker:2376").endswith(":2376")
 
 
 def dind_missing_alias(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for job in _runnable(pipeline):
-        for service, holder, index in _dind_services(job):
-            name = str(service.get("name", "") if isinstance(service, dict) else service)
+    for job in _audited(pipeline):
+        for ref, holder, index, service in _dind_services(pipeline, job):
             # GitLab derives the alias from the image name: docker:dind is reached as docker already.
-            if "/" not in name.split("@")[0]:
-                continue
-            if not (isinstance(service, dict) and service.get("alias") == "docker"):
-                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: the dind service has no `alias: docker`; the TLS certificate names docker, and a registry or mirror path changes the derived alias")
+            if ref.prefixed and not (isinstance(service, dict) and service.get("alias") == "docker"):
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.written_in('services')}: the dind service has no `alias: docker`; the TLS certificate names docker, and a registry or mirror path changes the derived alias", job=_counted(job))
+
+
+def _service_command(service: Any) -> list[str]:
+    command = service.get("command") if isinstance(service, dict) else None
+    return [command] if isinstance(command, str) else [str(entry) for entry in _list(command)]
 
 
 def dind_command_drops_entrypoint(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for job in _runnable(pipeline):
-        for service, holder, index in _dind_services(job):
-            command = service.get("command") if isinstance(service, dict) else None
-            if isinstance(command, str):
-                command = [command]
-            for entry in command or []:
-                if not str(entry).startswith("--"):
-                    yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: service command entry {entry!r} does not start with --, so the entrypoint replaces dockerd's default command and its TLS set-up; pass daemon flags only, in --flag=value form")
-                    break
+    for job in _audited(pipeline):
+        for _, holder, index, service in _dind_services(pipeline, job):
+            entry = next((entry for entry in _service_command(service) if not entry.startswith("--")), None)
+            if entry is not None:
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.written_in('services')}: service command entry {entry!r} does not start with --, so the entrypoint replaces dockerd's default command and its TLS set-up; pass daemon flags only, in --flag=value form", job=_counted(job))
 
 
 def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for job in _runnable(pipeline):
-        for service, holder, index in _dind_services(job):
-            command = service.get("command") if isinstance(service, dict) else None
-            flags = " ".join(map(str, command)) if isinstance(command, list) else str(command or "")
+    for job in _audited(pipeline):
+        for _, holder, index, service in _dind_services(pipeline, job):
+            flags = " ".join(_service_command(service))
             if re.search(r"--iptables[= ]false", flags) and re.search(r"--icc[= ]false", flags):
-                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: dockerd refuses to start with --iptables=false and --icc=false together; use --iptables=false --bridge=none, or --icc=false with iptables on")
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.written_in('services')}: dockerd refuses to start with --iptables=false and --icc=false together; use --iptables=false --bridge=none, or --icc=false with iptables on", job=_counted(job))
 
 
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
-        for text, holder, index in _script_lines(job):
-            found = LOGIN_WITH_PASSWORD.search(joined(text))
+        for text, holder, index in _script_texts(pipeline, job):
+            found = LOGIN_WITH_PASSWORD.search(text)
             if found:
                 yield rule.finding(
                     pipeline, _located(job, holder, index),
                     f"{job.name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process lists; "
                     "pipe it to --password-stdin (or write a Docker config file)",
+                    job=_counted(job),
                 )
 
 
-def _protected_only(job: Job) -> bool:
-    rules = job.merged.get("rules")
-    if not isinstance(rules, list) or not rules:
-        return False
-    for entry in rules:
-        if not isinstance(entry, dict):
-            return False
-        if entry.get("when") == "never":
-            continue
-        condition = str(entry.get("if", ""))
-        # The protected test must bind the whole condition: no `||` outside parentheses.
-        top_level = condition
-        while re.search(r"\([^()]*\)", top_level):
-            top_level = re.sub(r"\([^()]*\)", "_", top_level)
-        if not re.search(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']", top_level) or "||" in top_level:
-            return False
-    return True
+# Which refs a job can run on, from its rules: or only: (and the workflow's rules).
+
+PROTECTED, LIMITED, OPEN = 2, 1, 0
+_BRANCH = r"\$(?:CI_COMMIT_BRANCH|CI_COMMIT_REF_NAME)"
+_ATOMS = [
+    (re.compile(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']"), PROTECTED, "protected refs"),
+    (re.compile(rf"{_BRANCH}\s*==\s*\$CI_DEFAULT_BRANCH|\$CI_DEFAULT_BRANCH\s*==\s*{_BRANCH}"), LIMITED, "the default branch"),
+    (re.compile(rf"{_BRANCH}\s*==\s*([\"'][^\"'*]+[\"'])|([\"'][^\"'*]+[\"'])\s*==\s*{_BRANCH}"), LIMITED, "branch {}"),
+    (re.compile(r"\$CI_COMMIT_TAG(\s*!=\s*(null|\"\"|'')|\s*=~\s*/.*/)?"), LIMITED, "tags"),
+]
+# `only:` keywords that name every ref of a kind, not one.
+_ONLY_KEYWORDS = {"branches", "merge_requests", "pushes", "web", "schedules", "api", "triggers", "pipelines", "external", "chat", "external_pull_requests"}
+
+
+def _split_top(condition: str, operator: str) -> list[str]:
+    if operator not in condition:
+        return [condition]
+    parts, depth, quote, start = [], 0, "", 0
+    for index, char in enumerate(condition):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0 and condition.startswith(operator, index) and index >= start:
+            parts.append(condition[start:index])
+            start = index + len(operator)
+    return [*parts, condition[start:]]
+
+
+def _condition_scope(condition: str, depth: int = 0) -> tuple[int, set[str]]:
+    """How far an `if:` limits the refs a job runs on, and the refs it names."""
+    condition = condition.strip()
+    alternatives = _split_top(condition, "||")
+    if len(alternatives) > 1:
+        scopes = [_condition_scope(part, depth + 1) for part in alternatives]
+        return min(level for level, _ in scopes), {ref for _, refs in scopes for ref in refs}
+    terms = _split_top(condition, "&&")
+    if len(terms) > 1:
+        scopes = [_condition_scope(part, depth + 1) for part in terms]
+        best = max(level for level, _ in scopes)
+        return best, {ref for level, refs in scopes if level == best for ref in refs}
+    if condition.startswith("(") and condition.endswith(")") and depth < 20:
+        return _condition_scope(condition[1:-1], depth + 1)
+    for pattern, level, name in _ATOMS:
+        found = pattern.fullmatch(condition)
+        if found:
+            return level, {name.format(next((g for g in found.groups() if g), "").strip("\"'"))}
+    return OPEN, set()
+
+
+def _rules_scope(rules: Any) -> tuple[int, set[str]]:
+    scopes = [
+        _condition_scope(str(entry["if"])) if isinstance(entry, dict) and "if" in entry else (OPEN, set())
+        for entry in _list(rules)
+        if not (isinstance(entry, dict) and entry.get("when") == "never")
+    ]
+    if not scopes:
+        return OPEN, set()
+    return min(level for level, _ in scopes), {ref for _, refs in scopes for ref in refs}
+
+
+def _only_scope(only: Any) -> tuple[int, set[str]]:
+    refs = only.get("refs") if isinstance(only, dict) else only
+    refs = [refs] if isinstance(refs, str) else _list(refs)
+    names: set[str] = set()
+    for ref in refs:
+        if not isinstance(ref, str) or ref in _ONLY_KEYWORDS or ref.startswith("/") or "@" in ref:
+            return OPEN, set()
+        names.add("tags" if ref == "tags" else f"branch {ref}")
+    return (LIMITED, names) if names else (OPEN, set())
+
+
+def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
+    if "rules" in job.merged:
+        scope = _rules_scope(job.merged["rules"])
+    elif "only" in job.merged:
+        scope = _only_scope(job.merged["only"])
+    else:
+        scope = OPEN, set()
+    workflow = pipeline.root.get("workflow")
+    if isinstance(workflow, dict) and "rules" in workflow:
+        scope = max(scope, _rules_scope(workflow["rules"]), key=lambda s: s[0])
+    return scope
 
 
 def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    limited = []
     for job in _runnable(pipeline):
-        if any(PUSHES.search(joined(text)) for text, _, _ in _script_lines(job)) and not _protected_only(job):
-            yield rule.finding(pipeline, _at(job), f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...")
+        if not any(PUSHES.search(text) for text, _, _ in _script_texts(pipeline, job)):
+            continue
+        level, refs = _ref_scope(pipeline, job)
+        if level == OPEN:
+            yield rule.finding(pipeline, _at(job), f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...", job=job.name)
+        elif level == LIMITED:
+            limited.append(rule.finding(
+                pipeline, _at(job),
+                f"{job.name}: pushes images only on {' or '.join(sorted(refs))}, refs that are safe only while the project protects them; "
+                "say so in the rule (if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...) so an unprotected ref of that name never pushes",
+                level="warning", job=job.name,
+            ))
+    yield from limited  # errors first: where one place reaches both, the stronger one is reported
 
 
 # Engines run containers or builds, so a hung one holds the runner. Registry clients (skopeo,
@@ -222,19 +462,19 @@ def _runs_engine(text: str) -> bool:
     return False
 
 
-def _runs_a_container_engine(job: Job) -> bool:
+def _runs_a_container_engine(pipeline: PipelineFile, job: Job) -> bool:
     """The reason for GL008 (a hung daemon holds the runner) applies only where an engine runs: an
     engine command the job runs, or a dind service the job declares itself (a service inherited
     from default: or a template counts only when the job talks to a daemon)."""
-    if "services" in job.node and any(_dind_services(job)):
+    if "services" in job.node and any(_dind_services(pipeline, job)):
         return True
-    return any(_runs_engine(text) for text, _, _ in _script_lines(job))
+    return any(_runs_engine(text) for text, _, _ in _script_texts(pipeline, job))
 
 
 def job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
-        if "timeout" not in job.merged and "trigger" not in job.merged and _runs_a_container_engine(job):
-            yield rule.finding(pipeline, _at(job), f"{job.name}: no timeout, so a hung daemon holds the runner for the project's maximum; set timeout: (e.g. 30 minutes)")
+        if "timeout" not in job.merged and "trigger" not in job.merged and _runs_a_container_engine(pipeline, job):
+            yield rule.finding(pipeline, _at(job), f"{job.name}: no timeout, so a hung daemon holds the runner for the project's maximum; set timeout: (e.g. 30 minutes)", job=job.name)
 
 
 def debug_trace(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -243,20 +483,30 @@ def debug_trace(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         if not isinstance(variables, dict):
             continue
         for name in ("CI_DEBUG_TRACE", "CI_DEBUG_SERVICES"):
-            value = variables.get(name)
-            value = value.get("value") if isinstance(value, dict) else value
-            if str(value).lower() in ("true", "1"):
+            if str(_value(variables.get(name))).lower() in ("true", "1"):
                 yield rule.finding(pipeline, (file_of(variables, pipeline.path), line_of(variables, name)), f"{scope}: {name} is enabled, which prints every variable, secrets included, into the job log; remove it")
 
 
+def with_child_pipelines(check: Check) -> Check:
+    """A rule run on the pipeline and on each `trigger: include:` child, each as its own pipeline."""
+    def run(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+        for each in every_pipeline(pipeline):
+            yield from check(each, rule)
+    return run
+
+
 GITLAB_RULES = [
-    Rule("GL001", "unpinned-image", "Images and services pinned to an exact version (not :latest or a moving tag).", unpinned_image),
-    Rule("GL002", "dind-without-tls", "The dind daemon is reached over TLS on 2376, never plain TCP on 2375.", dind_without_tls),
-    Rule("GL003", "dind-missing-alias", "The dind service has alias: docker.", dind_missing_alias),
-    Rule("GL004", "dind-command-drops-entrypoint", "dind service command: entries start with --.", dind_command_drops_entrypoint),
-    Rule("GL005", "iptables-and-icc-off", "No --iptables=false together with --icc=false.", iptables_and_icc_off),
-    Rule("GL006", "password-on-command-line", "No docker login -p / --password.", password_on_command_line),
-    Rule("GL007", "push-on-unprotected-ref", "Jobs that push run only on protected refs.", push_on_unprotected_ref),
-    Rule("GL008", "job-without-timeout", "Every job has a timeout.", job_without_timeout),
-    Rule("GL009", "debug-trace-enabled", "CI_DEBUG_TRACE and CI_DEBUG_SERVICES are not enabled.", debug_trace),
+    Rule(rule_id, name, summary, with_child_pipelines(check), level)
+    for rule_id, name, summary, check, level in [
+        ("GL001", "unpinned-image", "Images and services pinned to an exact version (not :latest or a moving tag).", unpinned_image, "error"),
+        ("GL002", "dind-without-tls", "The dind daemon is reached over TLS on 2376, never plain TCP on 2375.", dind_tls, "error"),
+        ("GL003", "dind-missing-alias", "The dind service has alias: docker.", dind_missing_alias, "error"),
+        ("GL004", "dind-command-drops-entrypoint", "dind service command: entries start with --.", dind_command_drops_entrypoint, "error"),
+        ("GL005", "iptables-and-icc-off", "No --iptables=false together with --icc=false.", iptables_and_icc_off, "error"),
+        ("GL006", "password-on-command-line", "No docker login -p / --password.", password_on_command_line, "error"),
+        ("GL007", "push-on-unprotected-ref", "Jobs that push run only on protected refs.", push_on_unprotected_ref, "error"),
+        ("GL008", "job-without-timeout", "Every job has a timeout.", job_without_timeout, "error"),
+        ("GL009", "debug-trace-enabled", "CI_DEBUG_TRACE and CI_DEBUG_SERVICES are not enabled.", debug_trace, "error"),
+        ("GL010", "dind-tls-by-image-default", "DOCKER_TLS_CERTDIR is set by the pipeline, not left to the dind image's default.", dind_tls, "warning"),
+    ]
 ]
