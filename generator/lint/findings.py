@@ -31,7 +31,7 @@ class Rule:
     id: str
     name: str
     summary: str
-    check: Callable[[PipelineFile, "Rule"], Iterator[Finding]]
+    check: Callable[[PipelineFile, Rule], Iterator[Finding]]
     level: str = "error"
 
     def finding(
@@ -70,3 +70,20 @@ PUSHES = re.compile(
     r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
     r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)[^\n|;&]*--destination"
 )
+
+
+ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", "nerdctl", "executor"}
+# Words a command may start with before the program it runs.
+PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!"}
+SEPARATORS = re.compile(r"&&|\|\||[;|&\n]|\$\(|`|\b(?:then|do|else)\b")
+
+
+def commands(text: str) -> Iterator[str]:
+    """The program of each simple command in a script line: the first word after any separator,
+    past variable assignments and wrappers such as sudo."""
+    for part in SEPARATORS.split(text):
+        words = part.split()
+        while words and (words[0] in PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
+            words = words[1:]
+        if words:
+            yield words[0].strip("'\"(")

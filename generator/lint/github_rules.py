@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
-from generator.lint.findings import LOGIN_WITH_PASSWORD, PUSHES, Finding, Rule, joined
-from generator.lint.gitlab_rules import _commands
+from generator.lint.findings import (
+    LOGIN_WITH_PASSWORD,
+    PUSHES,
+    Finding,
+    Rule,
+    commands,
+    joined,
+)
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
 SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
@@ -265,13 +271,6 @@ def _moving_buildkit_tags(text: str) -> Iterator[str]:
             yield tag
 
 
-# Pushes findings.PUSHES does not know yet (lint v3): manifest lists, registry outputs, bake's --set.
-MORE_PUSHES = re.compile(
-    r"\b(docker|podman|buildah)\s+manifest\s+push\b"
-    r"|\s(--output|-o)[= ]\"?type=registry\b"
-    r"|\s(--output|-o)[= ]\"?type=image,\S*\bpush=true\b"
-    r"|\bbake\b[^\n|;&]*--set[= ]\S*\.output=type=registry\b"
-)
 LOCAL_REGISTRY = ("localhost", "127.0.0.1")
 # Destinations on the runner itself (podman, buildah and skopeo transports), never a registry.
 LOCAL_TRANSPORT = re.compile(r"(oci|oci-archive|docker-archive|dir|containers-storage|docker-daemon):")
@@ -305,7 +304,7 @@ def _script_pushes(text: str, scope: Scope) -> bool:
     for variant in _shell_variants(text, scope):
         for command in re.split(r"&&|\|\||[;|\n]", variant):
             command = re.sub(r"--push=false\b", "", command)
-            if (PUSHES.search(command) or MORE_PUSHES.search(command)) and not _local_only(command):
+            if PUSHES.search(command) and not _local_only(command):
                 return True
     return False
 
@@ -410,16 +409,12 @@ def host_socket_in_job_container(pipeline: PipelineFile, rule: Rule) -> Iterator
                 )
 
 
-# `-p"$X"` and `-p$TOKEN`: a password glued to its flag, which LOGIN_WITH_PASSWORD reads from lint v3 on.
-ATTACHED_PASSWORD = re.compile(r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl)\s+login\b[^\n|;&]*\s-p(?=[\"'$\w{])")
-
-
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in _jobs(pipeline):
         for step in _steps(job):
             for holder, key, text in _scripts(step):
                 code = "\n".join(line for line in joined(text).splitlines() if not line.lstrip().startswith("#"))
-                found = LOGIN_WITH_PASSWORD.search(code) or ATTACHED_PASSWORD.search(code)
+                found = LOGIN_WITH_PASSWORD.search(code)
                 if found:
                     yield rule.finding(
                         pipeline, line_of(holder, key),
@@ -479,7 +474,7 @@ def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 )
 
 
-ENGINES = {"docker", "docker-compose", "buildx", "podman", "buildah", "nerdctl"}
+DOCKER_PROGRAMS = {"docker", "docker-compose", "buildx", "podman", "buildah", "nerdctl"}
 
 
 def _runs_docker(job: dict[str, Any]) -> bool:
@@ -489,7 +484,7 @@ def _runs_docker(job: dict[str, Any]) -> bool:
         uses = str(step.get("uses", ""))
         if uses.startswith(("docker/", "docker://")) and not (uses.startswith("docker/metadata-action") or "/subaction/" in uses):
             return True
-        if any(program.rsplit("/", 1)[-1] in ENGINES for _, _, text in _scripts(step) for program in _commands(text)):
+        if any(program.rsplit("/", 1)[-1] in DOCKER_PROGRAMS for _, _, text in _scripts(step) for program in commands(text)):
             return True
     return any(_dind_services(job))
 

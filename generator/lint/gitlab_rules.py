@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.lint.document import Job, PipelineFile, every_pipeline, file_of, line_of
-from generator.lint.findings import LOGIN_WITH_PASSWORD, PUSHES, Finding, Rule, joined
+from generator.lint.findings import (
+    ENGINES,
+    LOGIN_WITH_PASSWORD,
+    PUSHES,
+    Finding,
+    Rule,
+    commands,
+    joined,
+)
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -437,25 +445,8 @@ def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Find
 
 # Engines run containers or builds, so a hung one holds the runner. Registry clients (skopeo,
 # crane, regctl, oras) only talk to registries and are left out.
-ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", "nerdctl", "executor"}
-# Words a command may start with before the program it runs.
-PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!"}
-SEPARATORS = re.compile(r"&&|\|\||[;|&\n]|\$\(|`|\b(?:then|do|else)\b")
-
-
-def _commands(text: str) -> Iterator[str]:
-    """The program of each simple command in a script line: the first word after any separator,
-    past variable assignments and wrappers such as sudo."""
-    for part in SEPARATORS.split(text):
-        words = part.split()
-        while words and (words[0] in PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
-            words = words[1:]
-        if words:
-            yield words[0].strip("'\"(")
-
-
 def _runs_engine(text: str) -> bool:
-    for program in _commands(text):
+    for program in commands(text):
         name = program.rsplit("/", 1)[-1]
         if name in ENGINES and (name != "executor" or "kaniko" in program):
             return True
