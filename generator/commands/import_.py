@@ -118,5 +118,5 @@ def report(notes: list[Note]) -> str:
         for note in sorted(group, key=lambda n: (n.file, n.line)) if kind != "added" else group:
             where = f"{note.file}:{note.line}" if note.line else note.file
             advice = f" — you may {note.advice}" if note.advice else ""
-            lines.append(f"  {where}: {title}: {note.message}{advice}" if kind != "added" else f"  + {note.message}")
+            lines.append(f"  {where}: {title}: {note.message}{advice}" if kind != "added" else f"  * {note.message}")
     return "\n".join(lines) + ("\n" if lines else "")
