@@ -124,3 +124,13 @@ def test_the_readme_shows_import_as_it_runs(tmp_path, monkeypatch):
     assert (tmp_path / "gen-ci.yml").read_text().split("\n", 1)[1] == spec
     shown = re.findall(r"```text\n(.*?)```", section, re.S)[0]
     assert all(line in result.stderr.splitlines() for line in shown.splitlines() if line.strip() != "...")
+
+
+def test_compare_on_a_gen_ci_output_says_why_its_side_is_not_read_apart(tmp_path):
+    lines = (ROOT / "golden" / "scenario-01-two-registries" / "github.yml").read_text().splitlines(keepends=True)
+    workflow = tmp_path / "ci.yml"
+    workflow.write_text("".join(lines[3:]))
+    result = invoke("import", str(workflow), "--compare")
+    assert result.exit_code == 0, result.stderr
+    assert "push:main             ? the original's side cannot be read here: a workflow gen-ci rendered" in result.stderr
+    assert "                      ? ghcr.io/acme/service:edge" in result.stderr

@@ -178,7 +178,7 @@ def _triggers(workflows: list[Workflow], notes: list[Note]) -> Triggers:
 
 def _read_workflow(workflow: Workflow, logins: dict[str, dict[str, Any]], notes: list[Note], present: set[str]) -> list[Built]:
     root = workflow.root
-    if "permissions" in root:
+    if "permissions" in root or all("permissions" in job for job in workflow.jobs.values()):
         present.add("permissions")
     env = {str(k): str(v) for k, v in (root.get("env") or {}).items()} if isinstance(root.get("env"), dict) else {}
     built: list[Built] = []
@@ -550,7 +550,8 @@ def _images(built: list[Built], logins: dict[str, dict[str, Any]], push: dict[st
             else:
                 entry = {"repository": repository, **login}
             publish.append(entry)
-        image: dict[str, Any] = {"id": image_id(item.repositories[0] if item.repositories else "app", taken)}
+        first = item.repositories[0] if item.repositories else "app"
+        image: dict[str, Any] = {"id": image_id("app" if first == "platform" else first, taken)}
         image["publish"] = publish or [{"repository": "platform"}]
         if not publish:
             notes.append(Note("assumed", item.file, item.line, "no repository could be read for this build; the spec publishes to the project's own registry",
