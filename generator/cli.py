@@ -297,7 +297,13 @@ def import_(files: tuple[str, ...], output: str | None, platform: str | None, co
     """
     from pathlib import Path
 
-    from generator.commands.import_ import SpecInvalid, read, report, spec_text, validate
+    from generator.commands.import_ import (
+        SpecInvalid,
+        read,
+        report,
+        spec_text,
+        validate,
+    )
     from generator.importing import ImportInputError
 
     sources = [Path(file) for file in files]
@@ -323,7 +329,8 @@ def import_(files: tuple[str, ...], output: str | None, platform: str | None, co
         click.echo(report(imported.notes), err=True, nl=False)
         differences = 0
         if compare:
-            from generator.importing.compare import differences as count, rows, table
+            from generator.importing.compare import differences as count
+            from generator.importing.compare import rows, table
 
             found = rows(imported, checked, chosen)
             click.echo(table(found), err=True, nl=False)

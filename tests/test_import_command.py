@@ -112,17 +112,17 @@ def test_the_readme_shows_import_as_it_runs(tmp_path, monkeypatch):
 
     text = (ROOT / "README.md").read_text()
     section = text[text.index("## Adopting an existing pipeline\n"):text.index("## One example per platform\n")]
-    workflow, spec = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    workflow, spec = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
     assert workflow == (FIXTURES / "metadata-two-registries.yml").read_text()
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "workflows" / "docker.yml").write_text(workflow)
-    (command_line,) = re.findall(r"```sh\n(.*?)\n```", section, re.S)
+    (command_line,) = re.findall(r"```sh\n(.*?)\n```", section, re.DOTALL)
     result = invoke(*command_line.split()[1:])
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "gen-ci.yml").read_text().split("\n", 1)[1] == spec
-    shown = re.findall(r"```text\n(.*?)```", section, re.S)[0]
+    shown = re.findall(r"```text\n(.*?)```", section, re.DOTALL)[0]
     assert all(line in result.stderr.splitlines() for line in shown.splitlines() if line.strip() != "...")
 
 

@@ -17,7 +17,7 @@ from generator.importing.metadata import read_metadata, tags_for_event
 from generator.pipeline import compile_spec
 from generator.plan import Run, outcome
 from generator.refs import glob_regex
-from tests.conftest import GOLDEN, ROOT, golden_outputs
+from tests.conftest import ROOT, golden_outputs
 
 FIXTURES = ROOT / "tests" / "fixtures" / "import" / "github"
 SHA = "0123456789abcdef0123456789abcdef01234567"

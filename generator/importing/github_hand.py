@@ -8,11 +8,24 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.importing import Imported, Note
-from generator.importing.common import (DEFAULT_BRANCH, additions, assume_default_branch, full_repository, image_id,
-                                        target_path, vocabulary)
+from generator.importing import Imported, ImportInputError, Note
+from generator.importing.common import (
+    DEFAULT_BRANCH,
+    additions,
+    assume_default_branch,
+    full_repository,
+    image_id,
+    matches,
+    target_path,
+    vocabulary,
+)
 from generator.importing.expressions import Event, Unreadable, evaluate, truthy
-from generator.importing.metadata import Metadata, read_metadata, spec_rules, tags_for_event
+from generator.importing.metadata import (
+    Metadata,
+    read_metadata,
+    spec_rules,
+    tags_for_event,
+)
 from generator.importing.workflow import Workflow, expression_name, steps_of
 
 # Steps that set up what gen-ci's jobs set up themselves.
@@ -52,7 +65,7 @@ def read_hand_written(workflows: list[Workflow]) -> Imported:
     pushing = [w for w in workflows if any(b.file == w.file for b in built)] or workflows[:1]
     triggers = _triggers(pushing, notes)
     if not built:
-        raise_nothing(workflows)
+        _nothing_to_import(workflows)
     push = _push(built, triggers, notes)
     images = _images(built, logins, push, notes)
     spec: dict[str, Any] = {"version": 1, "name": _name(pushing[0]), "targets": {"github": target_path(pushing[0].file)},
@@ -74,9 +87,7 @@ def read_hand_written(workflows: list[Workflow]) -> Imported:
     return imported
 
 
-def raise_nothing(workflows: list[Workflow]) -> None:
-    from generator.importing import ImportInputError
-
+def _nothing_to_import(workflows: list[Workflow]) -> None:
     names = ", ".join(w.file for w in workflows)
     raise ImportInputError(f"{workflows[0].file}:{workflows[0].line_of('jobs')}:1: no step builds an image "
                            f"(docker/build-push-action, docker build) in {names}; there is nothing to import")
@@ -111,8 +122,6 @@ class Triggers:
         return ["**"] if self.tags is None else self.tags
 
     def runs(self, event: Event) -> bool:
-        from generator.importing.common import matches
-
         if event.kind == "push":
             return self.branches is None or matches(self.branches, event.ref_name)
         if event.kind == "tag":
@@ -269,7 +278,7 @@ def _conditions(job: dict[str, Any], step: dict[str, Any]) -> list[Any]:
 def _repository(name: str) -> str | None:
     """A repository as the spec names it, or None when it holds an expression this reader cannot know."""
     name = name.strip()
-    if re.fullmatch(r"ghcr\.io/\$\{\{\s*github\.repository\s*\}\}", name, re.I):
+    if re.fullmatch(r"ghcr\.io/\$\{\{\s*github\.repository\s*\}\}", name, re.IGNORECASE):
         return "platform"
     if "${{" in name or "$" in name:
         return None

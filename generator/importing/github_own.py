@@ -12,7 +12,13 @@ import shlex
 from typing import Any
 
 from generator.importing import Imported, Note
-from generator.importing.common import additions, assume_default_branch, regex_globs, target_path, vocabulary
+from generator.importing.common import (
+    additions,
+    assume_default_branch,
+    regex_globs,
+    target_path,
+    vocabulary,
+)
 from generator.importing.workflow import Workflow, expression_name, steps_of
 
 GATE_EVENTS = {"push": "push", "release": "release", "workflow_dispatch": "manual", "schedule": "schedule"}
@@ -81,8 +87,8 @@ def _triggers(workflow: Workflow) -> tuple[dict[str, Any], bool]:
 def _push(workflow: Workflow) -> dict[str, Any]:
     gate = workflow.jobs.get("publish-gate")
     script = next((str(step.get("run", "")) for step in steps_of(gate or {}) if step.get("id") == "decide"), "")
-    refs = {kind: regex_globs(shlex.split(value)[0]) or [] for kind, value in re.findall(r"^\s*(branch|tag)_refs=(\S+)$", script, re.M)}
-    events = [GATE_EVENTS[arm] for arm in re.findall(r"^\s*(\w+)\)$", script, re.M) if arm in GATE_EVENTS]
+    refs = {kind: regex_globs(shlex.split(value)[0]) or [] for kind, value in re.findall(r"^\s*(branch|tag)_refs=(\S+)$", script, re.MULTILINE)}
+    events = [GATE_EVENTS[arm] for arm in re.findall(r"^\s*(\w+)\)$", script, re.MULTILINE) if arm in GATE_EVENTS]
     push: dict[str, Any] = {"branches": refs.get("branch", []), "tags": refs.get("tag", [])}
     if events != ["push"] and events:
         push["events"] = list(dict.fromkeys(events))
@@ -105,7 +111,7 @@ def _images(workflow: Workflow, notes: list[Note]) -> tuple[list[dict[str, Any]]
     images: dict[str, dict[str, Any]] = {}
     scan: dict[str, Any] = {}
     mode = "socket"
-    for name, job in workflow.jobs.items():
+    for job in workflow.jobs.values():
         if any("docker-dind" in str(service.get("image", "")) or ":29" in str(service.get("image", "")) for service in (job.get("services") or {}).values() if isinstance(service, dict)):
             mode = "service"
         for step in steps_of(job):
@@ -251,7 +257,7 @@ def _repositories(script: str, env: dict[str, Any]) -> list[tuple[str, int]]:
 
 def _tag_sets(script: str, workflow: Workflow, step: dict[str, Any], notes: list[Note]) -> list[dict[str, Any]]:
     """Each tag set's rules, prefix, suffix and versions, read back from the script tagging.py writes."""
-    chunks = re.split(r"^\s*tag_set_\d+\(\) \{$", script, flags=re.M)
+    chunks = re.split(r"^\s*tag_set_\d+\(\) \{$", script, flags=re.MULTILINE)
     chunks = chunks[1:] if len(chunks) > 1 else chunks
     first_line = workflow.line_of_step(step, "run") + 1
     return [_tag_set(chunk, workflow.file, first_line + script[: script.find(chunk)].count("\n"), notes) for chunk in chunks]
@@ -259,7 +265,7 @@ def _tag_sets(script: str, workflow: Workflow, step: dict[str, Any], notes: list
 
 def _tag_set(chunk: str, file: str, first_line: int, notes: list[Note]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    emit = re.search(r"^\s*tag\(\) \{ t=.*?\); (.*) \}$", chunk, re.M)
+    emit = re.search(r"^\s*tag\(\) \{ t=.*?\); (.*) \}$", chunk, re.MULTILINE)
     if emit:
         printfs = [shlex.split(part) for part in emit[1].rstrip(";").split("; ")]
         words = printfs[0][2:]
@@ -271,10 +277,10 @@ def _tag_set(chunk: str, file: str, first_line: int, notes: list[Note]) -> dict[
             if len(printfs) > 1:
                 out["default_variant"] = True
     versions: dict[str, Any] = {}
-    scheme = re.search(r"# a (semver|calver|two-part) version$", chunk, re.M)
+    scheme = re.search(r"# a (semver|calver|two-part) version$", chunk, re.MULTILINE)
     if scheme and scheme[1] != "semver":
         versions["scheme"] = scheme[1]
-    version_file = re.search(r"^\s*if \[ ! -f (\S+) \]; then$", chunk, re.M)
+    version_file = re.search(r"^\s*if \[ ! -f (\S+) \]; then$", chunk, re.MULTILINE)
     if version_file:
         versions.update({"from": "file", "file": shlex.split(version_file[1])[0]})
     if versions:

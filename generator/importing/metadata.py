@@ -179,7 +179,7 @@ def tags_for_event(meta: Metadata, event: Event) -> list[str]:
                 if parts["prerelease"] and "{{version}}" not in pattern and "{{raw}}" not in pattern:
                     continue
                 full = {"version": parts["version"], **{k: parts[k] for k in ("major", "minor", "patch")}}
-                made = [re.sub(r"\{\{(\w+)\}\}", lambda m: event.ref_name if m[1] == "raw" else full.get(m[1], m[0]), pattern)]
+                made = [re.sub(r"\{\{(\w+)\}\}", lambda m, full=full: event.ref_name if m[1] == "raw" else full.get(m[1], m[0]), pattern)]
                 latest = latest or not parts["prerelease"]
         elif kind == "sha":
             made = [attrs.get("prefix", "sha-") + (event.sha if attrs.get("format") == "long" else event.sha[:7]) + attrs.get("suffix", "")]
