@@ -281,6 +281,76 @@ def plan(spec: str | None, platform: str | None, event: str | None, sha: str | N
         sys.exit(EXIT_INVALID)
 
 
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the spec here (atomically) instead of standard output.")
+@click.option("--platform", "-p", type=click.Choice(["github", "gitlab", "jenkins"]), help="What the files are; default: told from each file.")
+@click.option("--compare", is_flag=True, help="Show, run by run, what the original publishes and what the spec publishes; exit 1 on a difference.")
+@click.option("--force", is_flag=True, help="With -o: replace an existing file, keeping it as <file>.bak.")
+def import_(files: tuple[str, ...], output: str | None, platform: str | None, compare: bool, force: bool) -> None:
+    """Read GitHub workflows, .gitlab-ci.yml files or Jenkinsfiles into a spec; report on stderr what
+    was not carried over, what was assumed and what gen-ci adds.
+
+    \b
+    Example:
+      gen-ci import .github/workflows/docker.yml -o gen-ci.yml --compare
+    """
+    from pathlib import Path
+
+    from generator.commands.import_ import (
+        SpecInvalid,
+        read,
+        report,
+        spec_text,
+        validate,
+    )
+    from generator.importing import ImportInputError
+
+    sources = [Path(file) for file in files]
+    target = Path(output) if output else None
+    if target is not None and any(target.resolve() == source.resolve() for source in sources):
+        click.echo(f"gen-ci: -o {output} is one of the files being imported; nothing was written", err=True)
+        sys.exit(EXIT_INVALID)
+    if target is not None and target.exists() and not force:
+        click.echo(f"gen-ci: {output} exists; move it away, or run again with --force, which keeps it as <file>.bak", err=True)
+        sys.exit(EXIT_INVALID)
+    try:
+        chosen, imported = read(sources, platform)
+    except ImportInputError as error:
+        click.echo(f"gen-ci: {error}", err=True)
+        sys.exit(EXIT_INVALID)
+    text = spec_text(imported, sources)
+    try:
+        checked = validate(text, target.resolve().parent if target else Path.cwd())
+    except SpecInvalid as error:
+        click.echo(f"gen-ci: internal error, a gen-ci bug (please report it): the imported spec does not validate: {error}", err=True)
+        sys.exit(EXIT_BUG)
+    try:
+        click.echo(report(imported.notes), err=True, nl=False)
+        differences = 0
+        if compare:
+            from generator.importing.compare import differences as count
+            from generator.importing.compare import rows, table
+
+            found = rows(imported, checked, chosen)
+            click.echo(table(found), err=True, nl=False)
+            differences = count(found)
+    finally:
+        checked.unlink(missing_ok=True)
+    if target is not None:
+        from generator.writing import write_atomic
+
+        if target.exists():
+            target.with_name(target.name + ".bak").write_bytes(target.read_bytes())
+        write_atomic(target, text)
+        click.echo(f"gen-ci: wrote {output}; next: review it, then gen-ci sync", err=True)
+    else:
+        click.echo(text, nl=False)
+    if differences:
+        click.echo(f"gen-ci: {differences} difference{'s' if differences != 1 else ''} in what is published (marked + and - above)", err=True)
+        sys.exit(EXIT_FINDINGS)
+
+
 @main.command()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 def setup(spec: str | None) -> None:

@@ -12,6 +12,10 @@ from typing import Any, Literal
 NoteKind = Literal["not-carried", "assumed", "added"]
 
 
+class ImportInputError(ValueError):
+    """A file import cannot read at all; the message starts with FILE:LINE:COL and says what was expected."""
+
+
 @dataclass(frozen=True)
 class Note:
     kind: NoteKind  # not carried over / a safe choice made for the user / something gen-ci adds on purpose
