@@ -189,3 +189,22 @@ def _unique(patterns: list[str]) -> list[str]:
     """Patterns once each; everything else dropped where ** already takes every ref."""
     patterns = list(dict.fromkeys(patterns))
     return ["**"] if "**" in patterns else patterns
+
+
+def settle_events(push: dict[str, Any], crons: list[str], file: str) -> list[Note]:
+    """Publishing events the spec can hold: a schedule needs a cron line, and a run by hand
+    publishes in gen-ci only when asked to, which the report says."""
+    events = push.get("events", ["push"])
+    notes = []
+    if "schedule" in events and not crons:
+        events = [event for event in events if event != "schedule"]
+        notes.append(Note("assumed", file, 0, "the original would publish on scheduled runs, and no schedule is carried, so none publishes",
+                          "list the crons in triggers.schedule and add schedule to push.events"))
+    if "manual" in events:
+        notes.append(Note("assumed", file, 0, "the original publishes on runs started by hand; gen-ci does that only when asked (GEN_CI_PUBLISH)",
+                          "start such runs with GEN_CI_PUBLISH set to yes (GitLab) or the GEN_CI_PUBLISH parameter (Jenkins)"))
+    if events and events != ["push"]:
+        push["events"] = events
+    else:
+        push.pop("events", None)
+    return notes

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.importing import Imported, Note
-from generator.importing._gitlab_hand import read_hand
+from generator.importing._gitlab_hand import GitLabImportError, read_hand
 from generator.importing._gitlab_own import is_own, read_own
-from generator.lint.document import LintInputError, read_pipeline
+from generator.lint.document import read_pipeline
 from generator.refs import glob_regex
 from generator.tagging import Versioning, rules_from_spec, tags_for
 
@@ -22,8 +22,7 @@ EVENTS = ("push:main", "push:feature/x", "tag:v1.2.3", "pr:main", "schedule:main
 TARGET = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.ya?ml$")
 
 
-class GitLabImportError(LintInputError):
-    """A file that is no GitLab pipeline; the message starts with file:line:col."""
+__all__ = ["GitLabImportError", "read_gitlab"]
 
 
 def project_name(path: Path) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from generator.importing import Imported, Note
 from generator.importing._gitlab_expr import example, glob_of_regex, slug
+from generator.importing._gitlab_probe import settle_events
 from generator.importing._gitlab_shell import Command, commands, login, pushed, read_build, tagged
 from generator.importing._gitlab_tagscript import START, read_tag_script
 from generator.lint.document import LintInputError
@@ -276,9 +277,13 @@ class _Reader:
         if not images:
             raise JenkinsImportError(f"{self.file}:{self.pipeline.line}:1: no stage builds an image (docker build, docker.build, kaniko, buildah or buildctl)")
         push, publish_runs = self._push(publishing_stages)
+        if not self.own:
+            self._tags(images, stage_tags, publish_runs)
         spec: dict[str, Any] = {"version": 1, "name": name, "targets": {"jenkins": target}}
         crons = self._crons()
-        spec["triggers"] = {"branches": self._trigger_branches(push), "tags": self._trigger_tags(push), "schedule": crons}
+        spec["triggers"] = {"branches": list(self._trigger_branches(push)), "tags": list(self._trigger_tags(push)), "schedule": crons}
+        if not self.own:
+            self.notes += settle_events(push, crons, self.file)
         spec["docker"] = {"mode": self._mode()}
         spec["images"] = images
         spec["scan"] = self._scan()
@@ -326,7 +331,6 @@ class _Reader:
         if self.own:
             self._own_publish(images)
             return images, [s for s in self.stages if (s.strings() or [""])[0] == "Publish"], {}
-        self._tags(images, pushes)
         return images, publishing, pushes
 
     def _builds(self, stage: Call):
@@ -354,12 +358,11 @@ class _Reader:
                 build = read_build(command)
                 if build and build.pushes:
                     out += [(ref, command) for ref in build.tags]
-        images = {}
+        # img = docker.build("name:tag") anywhere in the file: img.push('tag') pushes that name.
+        built = dict(re.findall(r"(\w+)\s*=\s*docker\.build\(\s*[\"']([^\"']+)[\"']", self.text))
         for call in stage.walk():
-            if call.name == "docker.build" and call.strings():
-                images["built"] = call.strings()[0]
             if call.name.endswith(".push"):
-                base = images.get("built", "")
+                base = built.get(call.name[:-len(".push")], "")
                 tag = (call.strings() or [""])[0]
                 repository = base.rsplit(":", 1)[0] if ":" in base.rsplit("/", 1)[-1] else base
                 registry = self._registry_of(stage, call)
@@ -373,8 +376,13 @@ class _Reader:
                 return re.sub(r"^https?://", "", url).rstrip("/")
         return ""
 
-    def _tags(self, images: list[dict[str, Any]], pushes: dict[str, list[tuple[str, Any]]]) -> None:
+    def _tags(self, images: list[dict[str, Any]], pushes: dict[str, list[tuple[str, Any]]], runs: dict[JRun, list[Call]]) -> None:
+        branches, tags = self._probes()
         for title, refs in pushes.items():
+            # The refs this stage publishes on narrow its tags, as a tag rule's branches or tags.
+            held = [run for run, stages in runs.items() if run.kind != "pr" and any((s.strings() or [""])[0] == title for s in stages)]
+            on_branches = _narrow([p for p in branches for run in held if run.kind in ("push", "schedule", "manual") and example(p) == run.ref])
+            on_tags = _narrow([p for p in tags for run in held if run.kind in ("tag", "manual-tag") and example(p) == run.ref])
             for reference, where in refs:
                 repository, _, tag = reference.rpartition(":") if ":" in reference.rsplit("/", 1)[-1] else (reference, "", "latest")
                 repository = _repository(repository)
@@ -392,9 +400,14 @@ class _Reader:
                     self.note("not-carried", where.line, f"the tag {tag!r} of {repository} reads something gen-ci's tags cannot say",
                               "choose tag rules from ref, sha, semver, latest and {placeholders}")
                     continue
+                rule: Any = template
+                if on_branches and not on_tags:
+                    rule = {"tag": "{ref}" if template == "ref" else template, "branches": list(on_branches)}
+                elif on_tags and not on_branches:
+                    rule = {"tag": "{ref}" if template == "ref" else template, "tags": list(on_tags)}
                 image.setdefault("tags", [])
-                if template not in image["tags"]:
-                    image["tags"].append(template)
+                if rule not in image["tags"]:
+                    image["tags"].append(rule)
         for image in images:
             image.pop("_repository", None)
             if not image.get("tags"):
@@ -591,6 +604,9 @@ class _Reader:
         for event in EVENTS:
             kind, ref = event.split(":", 1)
             run = JRun(kind, ref)
+            if kind == "schedule" and not _find(self.pipeline.body or [], "cron"):
+                out[event] = []  # no cron trigger: Jenkins never starts a scheduled run
+                continue
             stages = [s for s in self.stages if s in sum(runs.values(), [])]
             holding = [s for s in stages if self.when.holds(_conditions(s), run) and self._reaches(s, run)]
             if self.own:
