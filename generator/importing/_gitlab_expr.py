@@ -39,10 +39,10 @@ class Present:
 @dataclass(frozen=True)
 class Join:
     op: str  # && or ||
-    parts: tuple["Node", ...]
+    parts: tuple[Node, ...]
 
 
-Node = Union[Compare, Present, Join]
+Node = Union[Compare, Present, Join]  # noqa: UP007 (a runtime alias: the | form needs the classes as types)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

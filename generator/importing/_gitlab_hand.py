@@ -13,12 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.importing import Note
-from generator.importing._gitlab_expr import run_env, slug
+from generator.importing._gitlab_expr import run_env
 from generator.importing._gitlab_probe import Probe, settle_events
-from generator.importing._gitlab_shell import Build, Command, Login, commands, login, pushed, read_build, tagged, variable_name
+from generator.importing._gitlab_shell import (
+    Build,
+    Command,
+    Login,
+    commands,
+    login,
+    pushed,
+    read_build,
+    tagged,
+    variable_name,
+)
+from generator.importing._gitlab_tagscript import EVENTS
 from generator.lint.document import Job, LintInputError, PipelineFile
 
-EVENTS = ("push:main", "push:feature/x", "tag:v1.2.3", "pr:main", "schedule:main", "manual:main")
 # CI variables a tag may hold, as gen-ci's placeholders.
 PLACEHOLDERS = {"CI_COMMIT_SHORT_SHA": "{sha8}", "CI_COMMIT_SHA": "{sha40}", "CI_COMMIT_REF_SLUG": "{ref}", "CI_COMMIT_REF_NAME": "{ref}",
                 "CI_COMMIT_BRANCH": "{ref}", "CI_COMMIT_TAG": "{ref}"}
@@ -418,7 +428,7 @@ def read_hand(pipeline: PipelineFile, target: str, name: str, default_branch: st
     spec: dict[str, Any] = {"version": 1, "name": name, "targets": {"gitlab": target}, "triggers": triggers, "docker": {"mode": mode},
                             "images": images, "push": push}
     text = str(pipeline.root)
-    if not re.search(r"trivy|grype|container_scanning|Container-Scanning", text, re.I):
+    if not re.search(r"trivy|grype|container_scanning|Container-Scanning", text, re.IGNORECASE):
         notes.append(Note("added", pipeline.path, 0, "a vulnerability scan (trivy, failing on high) now runs before any push", "set scan.fail_on or scan.mode: report"))
     if "cosign" not in text:
         notes.append(Note("added", pipeline.path, 0, "every pushed digest is signed with cosign (keyless), with its scan attested", "push.sign: false turns it off"))
@@ -453,7 +463,7 @@ def original(reader: HandReader, probe: Probe) -> tuple[dict[str, list[str]], di
                     continue
                 repository, tag = split_reference(push.reference)
                 name = spelled(repository)
-                value = _VARIABLE.sub(lambda m: env.get(m[1], "\0"), tag)
+                value = _VARIABLE.sub(lambda m, env=env: env.get(m[1], "\0"), tag)
                 if name is None or "\0" in value:
                     unreadable[event] = f"{push.reference} reads a value only the run knows"
                     continue

@@ -72,7 +72,7 @@ def _build(image: dict[str, Any], job: Job) -> None:
         image["target"] = build.target
     args: dict[str, Any] = {}
     # A base image of the spec reaches the build by digest, in a variable the job sets from its candidate.
-    bases = dict(re.findall(r'^\s*(GEN_CI_BASE_\d+)="\$address/gen-ci/([a-z][a-z0-9-]*)@\$digest"', script, re.M))
+    bases = dict(re.findall(r'^\s*(GEN_CI_BASE_\d+)="\$address/gen-ci/([a-z][a-z0-9-]*)@\$digest"', script, re.MULTILINE))
     for name, value in build.build_args.items():
         if value.startswith("$GEN_CI_BASE_") and value[1:] in bases:
             args[name] = {"from": "image", "image": bases[value[1:]]}
@@ -96,7 +96,7 @@ def _repository(word: str) -> str:
 
 def _registries(script: str) -> list[tuple[str, int]]:
     """(repository as the spec writes it, tag set) in the order the publish script names them."""
-    sent = re.findall(r"^\s*publish_to (\S+) gen-ci-tags(?:-(\d+))?\.txt", script, re.M)
+    sent = re.findall(r"^\s*publish_to (\S+) gen-ci-tags(?:-(\d+))?\.txt", script, re.MULTILINE)
     if sent:
         return [(_repository(shlex.split(word)[0]), int(number or 0)) for word, number in sent]
     listed = re.search(r"printf '%s\\n' (.*?) > gen-ci-repositories\.txt", script)
@@ -113,13 +113,13 @@ def _auth(script: str) -> tuple[dict[str, dict[str, str]], bool]:
         out[shlex.split(host)[0]] = {"auth": "secrets", "username": shlex.split(user)[0], "password": shlex.split(password)[0]}
     for host, user, password in re.findall(r'entry (\S+) "\$\(printenv (\S+)\)" "\$\(printenv (\S+)\)"', script):
         out[shlex.split(host)[0]] = {"auth": "secrets", "username": user, "password": password}
-    for role, region, host in re.findall(r"AWS_ROLE_ARN=([^' ]+)'? --env '?AWS_REGION=([^' ]+).*?--password-stdin (\S+)", script, re.S):
+    for role, region, host in re.findall(r"AWS_ROLE_ARN=([^' ]+)'? --env '?AWS_REGION=([^' ]+).*?--password-stdin (\S+)", script, re.DOTALL):
         out[shlex.split(host)[0]] = {"auth": "oidc", "aws_role": role, "aws_region": region}
     return out, token
 
 
 def _tag_sets(script: str) -> dict[int, dict[str, Any]]:
-    functions = re.findall(r"^\s*tag_set_(\d+)\(\) \{\n(.*?)^\s*\}\n\s*tag_set_\1 >", script, re.M | re.S)
+    functions = re.findall(r"^\s*tag_set_(\d+)\(\) \{\n(.*?)^\s*\}\n\s*tag_set_\1 >", script, re.MULTILINE | re.DOTALL)
     if functions:
         return {int(number): read_tag_script(body) for number, body in functions}
     return {0: read_tag_script(script)}

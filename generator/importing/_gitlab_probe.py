@@ -6,12 +6,22 @@ exactly as GitLab would, so gen-ci's outputs and hand-written files are read the
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from generator.importing import Note
-from generator.importing._gitlab_expr import (Compare, ExpressionError, Present, atoms, evaluate, example, glob_of_regex,
-                                              parse, python_regex, rules_allow, run_env)
+from generator.importing._gitlab_expr import (
+    Compare,
+    ExpressionError,
+    Present,
+    atoms,
+    evaluate,
+    example,
+    glob_of_regex,
+    parse,
+    python_regex,
+    rules_allow,
+    run_env,
+)
 from generator.lint.document import Job, PipelineFile
 
 BRANCH_VARIABLES = ("CI_COMMIT_BRANCH", "CI_COMMIT_REF_NAME", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
@@ -83,6 +93,7 @@ class Probe:
             glob = glob_of_regex(entry) if entry.startswith("/") else entry
             if glob:
                 self.branches.append(glob)
+            if glob and entry.startswith("/"):  # a name is a branch's; a tag of the same name is not probed
                 self.tags.append(glob)
 
     # --- one run ---------------------------------------------------------------------------------

@@ -45,8 +45,7 @@ def commands(script: str) -> list[Command]:
                 continue
             if piece in ("then", "else", "do", "done", "fi") or not piece:
                 continue
-            if piece.startswith("then "):
-                piece = piece[5:]
+            piece = piece.removeprefix("then ")
             try:
                 words = shlex.split(piece, comments=True)
             except ValueError:
@@ -207,7 +206,7 @@ def login(command: Command, stdin_from: str = "") -> Login | None:
     user = (found.get("-u") or found.get("--username") or [""])[-1]
     password = (found.get("-p") or found.get("--password") or [""])[-1]
     if not password and "|" in left:
-        feeding = [w for w in left[:left.index("|")] if w.startswith("$") or w.startswith("${")]
+        feeding = [w for w in left[:left.index("|")] if w.startswith("$")]
         password = feeding[-1] if feeding else ""
     return Login(positional[0] if positional else "docker.io", user, password, command.line)
 

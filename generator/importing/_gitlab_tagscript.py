@@ -10,9 +10,12 @@ import shlex
 from typing import Any
 
 from generator.importing._gitlab_expr import glob_of_regex
-from generator.tagging import SEMVER_TEMPLATES
+from generator.refs import glob_regex
+from generator.tagging import SEMVER_TEMPLATES, Versioning, rules_from_spec, tags_for
 
 START = "# Tags for this ref"
+# The runs --compare asks about, named as `gen-ci plan --event` names them.
+EVENTS = ("push:main", "push:feature/x", "tag:v1.2.3", "pr:main", "schedule:main", "manual:main")
 _EVENTS = re.compile(r'case "\$GEN_CI_EVENT" in (.*?)\) true ;;')
 _REFS = re.compile(r'\[ "\$GEN_CI_REF_TYPE" = (branch|tag) \] && printf .*? grep -Eq (\'[^\']*\'|\S+)')
 _PRINTF = re.compile(r"printf '(?:%s)+\\n' ([^;]*)")
@@ -95,7 +98,7 @@ def read_tag_script(text: str) -> dict[str, Any]:
             out["default_variant"] = len(emits) > 1
         elif line.startswith("scheme=") and "# a " in line:
             out.setdefault("versions", {})["scheme"] = line.rsplit("# a ", 1)[1].split()[0]
-        elif line.startswith("raw_version=$(sed") or line.startswith("raw_version=$("):
+        elif line.startswith("raw_version=$("):
             files = [w for w in _words(line.split("$(", 1)[1].rstrip(")")) if not w.startswith("-") and w not in ("sed", "1p", "|", "tr", "head", "\\r", "-d", "-n", "1")]
             if files:
                 out.setdefault("versions", {}).update({"from": "file", "file": files[-1]})
@@ -110,7 +113,7 @@ def read_tag_script(text: str) -> dict[str, Any]:
             end = _block_end(body, index)
             condition = _condition(line)
             inner = body[index + 1:end]
-            out["tags"] += _rules(_tags_in([*inner, *[]]), condition or {}) if condition is not None else _rules(_tags_in(inner), {})
+            out["tags"] += _rules(_tags_in(inner), condition or {})
             index = end + 1
             continue
         out["tags"] += _rules(_tags_in([line]), {})
@@ -132,3 +135,30 @@ def _merge_guards(rules: list[Any]) -> list[Any]:
         out.append(rules[index])
         index += 1
     return out
+
+
+def _admits(patterns: list[str] | bool, ref: str) -> bool:
+    return isinstance(patterns, list) and any(re.fullmatch(glob_regex(p), ref) for p in patterns)
+
+
+def spec_publishes(spec: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """What gen-ci's own output publishes per event: its publish rules and tag scripts as read."""
+    push, out = spec["push"], {}
+    events = push.get("events", ["push"])
+    for event in EVENTS:
+        kind, ref = event.split(":", 1)
+        ref_type = "tag" if kind == "tag" else "branch"
+        patterns = push["tags"] if ref_type == "tag" else push["branches"]
+        word = {"tag": "release" if "release" in events else "push"}.get(kind, kind)
+        publishing = kind != "pr" and word in events and _admits(patterns, ref)
+        references: list[str] = []
+        for image in spec["images"] if publishing else []:
+            versions = image.get("versions", {})
+            versioning = Versioning(versions.get("scheme", "semver"), versions.get("from", "tag"), versions.get("file", ""))
+            for registry in image.get("publish", []):
+                rules = rules_from_spec(registry.get("tags", image.get("tags", ["ref", "sha"])))
+                tags = tags_for(rules, word, ref_type, ref, "0" * 40, [], image.get("tag_prefix", ""), image.get("tag_suffix", ""),
+                                bool(image.get("default_variant")), versioning)
+                references += [f"{registry['repository']}:{tag}" for tag in tags]
+        out[event] = sorted(set(references))
+    return out, {}

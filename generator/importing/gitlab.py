@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from generator.importing import Imported, Note
 from generator.importing._gitlab_hand import GitLabImportError, read_hand
 from generator.importing._gitlab_own import is_own, read_own
+from generator.importing._gitlab_tagscript import EVENTS, spec_publishes
 from generator.lint.document import read_pipeline
-from generator.refs import glob_regex
-from generator.tagging import Versioning, rules_from_spec, tags_for
 
-# The runs --compare asks about, named as `gen-ci plan --event` names them.
-EVENTS = ("push:main", "push:feature/x", "tag:v1.2.3", "pr:main", "schedule:main", "manual:main")
 TARGET = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.ya?ml$")
 
 
@@ -54,7 +50,7 @@ def _read_one(path: Path) -> Imported:
               for entry in pipeline.not_followed]
     if is_own(pipeline):
         spec, more = read_own(pipeline, text, target, project_name(path))
-        return Imported(spec, notes + more, *_own_publishes(spec))
+        return Imported(spec, notes + more, *spec_publishes(spec))
     spec, more, publishes, unreadable = read_hand(pipeline, target, project_name(path))
     return Imported(spec, notes + more, publishes, unreadable)
 
@@ -65,30 +61,3 @@ def _combine(first: Imported, second: Imported) -> Imported:
     spec["images"] = [*first.spec.get("images", []), *second.spec.get("images", [])]
     publishes = {event: [*first.original_publishes.get(event, []), *second.original_publishes.get(event, [])] for event in EVENTS}
     return Imported(spec, [*first.notes, *second.notes], publishes, {**first.unreadable, **second.unreadable})
-
-
-def _admits(patterns: list[str] | bool, ref: str) -> bool:
-    return isinstance(patterns, list) and any(re.fullmatch(glob_regex(p), ref) for p in patterns)
-
-
-def _own_publishes(spec: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """What gen-ci's own output publishes per event: its publish rules and tag scripts as read."""
-    push, out = spec["push"], {}
-    events = push.get("events", ["push"])
-    for event in EVENTS:
-        kind, ref = event.split(":", 1)
-        ref_type = "tag" if kind == "tag" else "branch"
-        patterns = push["tags"] if ref_type == "tag" else push["branches"]
-        word = {"tag": "release" if "release" in events else "push"}.get(kind, kind)
-        publishing = kind != "pr" and word in events and _admits(patterns, ref)
-        references: list[str] = []
-        for image in spec["images"] if publishing else []:
-            versions = image.get("versions", {})
-            versioning = Versioning(versions.get("scheme", "semver"), versions.get("from", "tag"), versions.get("file", ""))
-            for registry in image.get("publish", []):
-                rules = rules_from_spec(registry.get("tags", image.get("tags", ["ref", "sha"])))
-                tags = tags_for(rules, word, ref_type, ref, "0" * 40, [], image.get("tag_prefix", ""), image.get("tag_suffix", ""),
-                                bool(image.get("default_variant")), versioning)
-                references += [f"{registry['repository']}:{tag}" for tag in tags]
-        out[event] = sorted(set(references))
-    return out, {}

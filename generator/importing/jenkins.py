@@ -14,15 +14,26 @@ from pathlib import Path
 from typing import Any
 
 from generator.importing import Imported, Note
-from generator.importing._gitlab_expr import example, glob_of_regex, slug
+from generator.importing._gitlab_expr import example, glob_of_regex
 from generator.importing._gitlab_probe import settle_events
-from generator.importing._gitlab_shell import Command, commands, login, pushed, read_build, tagged
-from generator.importing._gitlab_tagscript import START, read_tag_script
+from generator.importing._gitlab_shell import (
+    Command,
+    commands,
+    login,
+    pushed,
+    read_build,
+    variable_name,
+)
+from generator.importing._gitlab_tagscript import (
+    EVENTS,
+    START,
+    read_tag_script,
+    spec_publishes,
+)
 from generator.lint.document import LintInputError
 from generator.refs import glob_regex
-from generator.tagging import rules_from_spec, tags_for, versioned
+from generator.tagging import rules_from_spec, versioned
 
-EVENTS = ("push:main", "push:feature/x", "tag:v1.2.3", "pr:main", "schedule:main", "manual:main")
 TARGET = re.compile(r"^(?:[A-Za-z0-9._-]+/)*(?:Jenkinsfile(?:\.[A-Za-z0-9_-]+)?|[A-Za-z0-9._-]+\.(?:jenkinsfile|groovy))$")
 
 
@@ -32,7 +43,7 @@ class JenkinsImportError(LintInputError):
 
 # --- Groovy, as far as a declarative pipeline needs -------------------------------------------------
 
-_STRING = re.compile(r"'''(.*?)'''|\"\"\"(.*?)\"\"\"|'((?:[^'\\\n]|\\.)*)'|\"((?:[^\"\\\n]|\\.)*)\"", re.S)
+_STRING = re.compile(r"'''(.*?)'''|\"\"\"(.*?)\"\"\"|'((?:[^'\\\n]|\\.)*)'|\"((?:[^\"\\\n]|\\.)*)\"", re.DOTALL)
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "$": "$", "n": "\n", "t": "\t"}
 
 
@@ -47,8 +58,9 @@ class Token:
 class Call:
     name: str
     args: list[Token]
-    body: list["Call"] | None
+    body: list[Call] | None
     line: int
+    inner: list[Call] = field(default_factory=list)  # calls among the arguments: withCredentials([usernamePassword(...)])
 
     def strings(self) -> list[str]:
         return [t.value for t in self.args if t.kind == "str"]
@@ -62,7 +74,7 @@ class Call:
 
     def walk(self):
         yield self
-        for child in self.body or []:
+        for child in [*self.inner, *(self.body or [])]:
             yield from child.walk()
 
 
@@ -136,10 +148,11 @@ def calls(items: list[Token], file: str, start: int = 0, end: int | None = None)
         if token.kind != "word":
             index += 1
             continue
-        nxt, args = index + 1, []
+        nxt, args, inner = index + 1, [], []
         if nxt < end and items[nxt].value == "(" and items[nxt].kind == "punct":
             close = _closing(items, nxt, file)
             args = items[nxt + 1:close]
+            inner = calls(items, file, nxt + 1, close)
             nxt = close + 1
         else:
             # Command syntax: `branch 'main'`, `tag pattern: 'x', comparator: 'REGEXP'`, `sh '''...'''`.
@@ -152,7 +165,7 @@ def calls(items: list[Token], file: str, start: int = 0, end: int | None = None)
             close = _closing(items, nxt, file)
             body = calls(items, file, nxt + 1, close)
             nxt = close + 1
-        out.append(Call(token.value, args, body, token.line))
+        out.append(Call(token.value, args, body, token.line, inner))
         index = nxt
     return out
 
@@ -296,7 +309,8 @@ class _Reader:
                       "check push.branches, push.tags and push.events against it")
         if not self.own:
             self._added(spec)
-        publishes, unreadable = self._original(publish_runs, stage_tags)
+        # gen-ci's own file publishes what its tag scripts say under its publish conditions: the spec read back.
+        publishes, unreadable = spec_publishes(spec) if self.own else self._original(publish_runs, stage_tags)
         return Imported(spec, self.notes, publishes, unreadable)
 
     # images and what each stage pushes
@@ -434,14 +448,14 @@ class _Reader:
         secrets = {ident: bound[env] for ident, env in build.secrets.items() if bound.get(env)}
         if secrets:
             image["secrets"] = secrets
-        for stage in self.stages:
-            if (stage.strings() or [""])[0] == f"Test {image_id}":
-                for script, _ in _scripts(stage):
-                    found = re.search(r"^GEN_CI_TEST_SCRIPT=(.*)$", script, re.M)
+        for tests in self.stages:
+            if (tests.strings() or [""])[0] == f"Test {image_id}":
+                for script, _ in _scripts(tests):
+                    found = re.search(r"^GEN_CI_TEST_SCRIPT=(.*)$", script, re.MULTILINE)
                     if found:
                         image["test"] = shlex.split(found[1])[0] if shlex.split(found[1]) else ""
         describe = "\n".join(s for stage in self.stages if (stage.strings() or [""])[0] == "Describe" for s, _ in _scripts(stage))
-        found = re.search(r"\(\n(# Tags for this ref.*?)\n\) > gen-ci-tags-" + re.escape(image_id) + r"\.txt", describe, re.S)
+        found = re.search(r"\(\n(# Tags for this ref.*?)\n\) > gen-ci-tags-" + re.escape(image_id) + r"\.txt", describe, re.DOTALL)
         read = read_tag_script(found[1]) if found else {"tags": []}
         image["tags"] = read["tags"]
         for key in ("prefix", "suffix"):
@@ -458,8 +472,8 @@ class _Reader:
             if (stage.strings() or [""])[0] != "Publish":
                 continue
             script = "\n".join(s for s, _ in _scripts(stage))
-            listed = re.findall(r"^set -- (.+)$", script, re.M)
-            candidates = re.findall(r'^candidate="gen-ci/([a-z0-9-]+):\$run"', script, re.M)
+            listed = re.findall(r"^set -- (.+)$", script, re.MULTILINE)
+            candidates = re.findall(r'^candidate="gen-ci/([a-z0-9-]+):\$run"', script, re.MULTILINE)
             for image_id, words in zip(candidates or [images[0]["id"]], listed):
                 image = next((i for i in images if i["id"] == image_id), images[0])
                 image["publish"] = [{"repository": word} for word in shlex.split(words)]
@@ -476,11 +490,13 @@ class _Reader:
                 out["label"] = plain[-1]
         hosts = {}
         for stage in self.stages:
-            script = "\n".join(s for s, _ in _scripts(stage))
             ids = {c.named().get("passwordVariable"): c.named().get("credentialsId") for c in stage.walk() if c.name == "usernamePassword"}
-            for variable, host in re.findall(r'printf \'%s\' "\$(\w+)"\s*\\?\s*\|\s*docker login .*?--password-stdin (\S+)', script, re.S):
-                if ids.get(variable) and ids[variable] != host:
-                    hosts[host] = ids[variable]
+            for script, _ in _scripts(stage):
+                for command in commands(script):
+                    entered = login(command)
+                    variable = variable_name(entered.password) if entered else None
+                    if entered and ids.get(variable) and ids[variable] != entered.host:
+                        hosts[entered.host] = ids[variable]
             for call in stage.walk():
                 if call.name == "docker.withRegistry" and len(call.strings()) > 1:
                     host = re.sub(r"^https?://", "", call.strings()[0]).rstrip("/") or "docker.io"
@@ -545,7 +561,7 @@ class _Reader:
         return push["branches"] or ["main"]
 
     def _trigger_tags(self, push: dict[str, Any]) -> list[str]:
-        found = re.search(r"build strategy that builds tags.*?\n((?://       [^\n]*\n)+)", self.text, re.S)
+        found = re.search(r"build strategy that builds tags.*?\n((?://       [^\n]*\n)+)", self.text, re.DOTALL)
         if found:
             return [line[len("//       "):].strip().strip('"') for line in found[1].splitlines()]
         return push["tags"]
@@ -607,11 +623,9 @@ class _Reader:
             if kind == "schedule" and not _find(self.pipeline.body or [], "cron"):
                 out[event] = []  # no cron trigger: Jenkins never starts a scheduled run
                 continue
-            stages = [s for s in self.stages if s in sum(runs.values(), [])]
+            publishing = [s for held in runs.values() for s in held]
+            stages = [s for s in self.stages if s in publishing]
             holding = [s for s in stages if self.when.holds(_conditions(s), run) and self._reaches(s, run)]
-            if self.own:
-                out[event] = []  # read from the spec's own rules by --compare
-                continue
             references = []
             for stage in holding:
                 for reference, _ in pushes.get((stage.strings() or [""])[0], []):
@@ -621,8 +635,6 @@ class _Reader:
                     else:
                         references.append(value)
             out[event] = sorted(set(references))
-        if self.own:
-            return {}, {event: "gen-ci's own output: its side is the imported spec's" for event in EVENTS}
         return out, unreadable
 
 
