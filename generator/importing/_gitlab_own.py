@@ -145,9 +145,10 @@ def _image(image_id: str, jobs: list[Job], publish: Job | None, tags_job: Job | 
     sets = _tag_sets(tag_text)
     registries = _registries(publish_script)
     hosts, token = _auth(publish_script + (_text(tags_job.merged.get("script")) if tags_job else ""))
+    # Set 0 is the image's own tags; with one set only, whichever it is serves every registry.
     first = sets.get(0) or next(iter(sets.values()), {"tags": []})
     used = {number for _, number in registries}
-    image["tags"] = first["tags"] if 0 in used or len(used) <= 1 else sets[0]["tags"] if 0 in sets else first["tags"]
+    image["tags"] = first["tags"]
     for key in ("tag_prefix", "tag_suffix"):
         if first.get(key.split("_", 1)[1]):
             image[key] = first[key.split("_", 1)[1]]
@@ -258,6 +259,9 @@ def read_own(pipeline: PipelineFile, text: str, target: str, name: str) -> tuple
         if outside:
             spec["gitlab"]["publish_needs"] = outside
     for image, jobs in zip(spec["images"], images.values()):
+        if "docker network create" in _text(jobs[0].merged.get("before_script")):
+            notes.append(Note("not-carried", jobs[0].file or pipeline.path, jobs[0].line, f"{image['id']}: the test services and checkout tests are not read back",
+                              "copy images[].services and checkout_tests into the spec from the job's docker run lines"))
         if _variable(jobs[0], "GEN_CI_DOCKERFILE"):
             notes.append(Note("not-carried", jobs[0].file or pipeline.path, jobs[0].line, f"{image['id']}: the Dockerfile check is not read back",
                               "add images[].dockerfile_check with the ignored rules' reasons"))
