@@ -11,7 +11,7 @@ import yaml
 
 from generator.commands.plan import usual_runs
 from generator.fingerprint import split
-from generator.importing import Imported
+from generator.importing import EXAMPLE_SHA, Imported
 from generator.importing.gitlab import GitLabImportError, read_gitlab
 from generator.lint.document import LintInputError
 from generator.model import Model
@@ -54,7 +54,7 @@ def round_trip(platform: str, output: str, reader: Callable[[list[Path]], Import
         runs = NAMED + [run for run in usual_runs(theirs, platform, "main") if run not in NAMED]
         same = all(_seen(outcome(theirs, platform, run, [], "main", golden)) == _seen(outcome(mine, platform, run, [], "main", place)) for run in runs)
         # The original's side for --compare, read from the output itself, says what the golden spec publishes.
-        same = same and all(outcome(theirs, platform, parse_run(event), [], "main", golden).references == references
+        same = same and all(outcome(theirs, platform, parse_run(event, EXAMPLE_SHA), [], "main", golden).references == references
                             for event, references in imported.original_publishes.items())
         (matching if same else differing).append(golden.name)
     return matching, differing
@@ -74,16 +74,16 @@ def _template(tmp_path: Path) -> tuple[Imported, Model]:
 
 
 @pytest.mark.parametrize("event, references", [
-    ("push:main", ["platform:00000000", "platform:latest"]),
-    ("push:feature/x", ["platform:00000000"]),
+    ("push:main", ["platform:01234567", "platform:latest"]),
+    ("push:feature/x", ["platform:01234567"]),
     ("tag:v1.2.3", ["platform:v1.2.3"]),
     ("pr:main", []),
-    ("manual:main", ["platform:00000000", "platform:latest"]),
+    ("manual:main", ["platform:01234567", "platform:latest"]),
 ])
 def test_the_docker_template_shape_publishes_what_it_published(tmp_path: Path, event: str, references: list[str]) -> None:
     imported, model = _template(tmp_path)
     assert imported.original_publishes[event] == references
-    assert outcome(model, "gitlab", parse_run(event)).references == references
+    assert outcome(model, "gitlab", parse_run(event, EXAMPLE_SHA)).references == references
 
 
 def test_the_docker_template_shape_reads_as_gen_ci_words(tmp_path: Path) -> None:
@@ -128,11 +128,11 @@ def test_buildah_and_buildkit_carry_platforms_targets_and_named_credentials(tmp_
     image = buildah.spec["images"][0]
     assert (image["dockerfile"], image["platforms"]) == ("Containerfile", ["linux/arm64"])
     assert image["publish"] == [{"repository": "quay.io/acme/tool", "auth": "secrets", "username": "QUAY_USER", "password": "QUAY_PASSWORD"}]
-    assert buildah.original_publishes["tag:v1.2.3"] == ["quay.io/acme/tool:00000000"]
+    assert buildah.original_publishes["tag:v1.2.3"] == ["quay.io/acme/tool:01234567"]
     buildkit = read_gitlab([FIXTURES / "buildkit.yml"])
     model = compiled(buildkit.spec, tmp_path)
     assert buildkit.spec["images"][0]["target"] == "runtime"
-    assert outcome(model, "gitlab", parse_run("push:main")).references == buildkit.original_publishes["push:main"] == ["platform:00000000"]
+    assert outcome(model, "gitlab", parse_run("push:main", EXAMPLE_SHA)).references == buildkit.original_publishes["push:main"] == ["platform:01234567"]
     assert outcome(model, "gitlab", parse_run("push:feature/x")).references == []
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.importing import EXAMPLE_SHA
 from generator.importing.jenkins import JenkinsImportError, read_jenkins
 from generator.lint.document import LintInputError
 from generator.plan import outcome, parse_run
@@ -23,18 +24,18 @@ def test_every_jenkins_golden_imports_back_into_a_spec_that_plans_alike(tmp_path
 
 
 @pytest.mark.parametrize("event, tags", [
-    ("push:main", ["0" * 40, "latest"]),
+    ("push:main", [EXAMPLE_SHA, "latest"]),
     ("push:feature/x", []),
     ("tag:v1.2.3", ["v1.2.3"]),
     ("pr:main", []),
-    ("schedule:main", ["0" * 40, "latest"]),
+    ("schedule:main", [EXAMPLE_SHA, "latest"]),
 ])
 def test_with_registry_pushes_import_into_what_they_published(tmp_path: Path, event: str, tags: list[str]) -> None:
     imported = read_jenkins([FIXTURES / "Jenkinsfile.withRegistry"])
     model = compiled(imported.spec, tmp_path)
     references = [f"registry.example.com/acme/shop:{tag}" for tag in tags]
     assert imported.original_publishes[event] == references
-    assert outcome(model, "jenkins", parse_run(event)).references == references
+    assert outcome(model, "jenkins", parse_run(event, EXAMPLE_SHA)).references == references
 
 
 def test_with_registry_carries_credentials_tests_and_reports_the_rest(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_sh_pushes_under_when_conditions(tmp_path: Path) -> None:
     assert imported.spec["images"][0]["dockerfile"] == "build/Dockerfile"
     assert imported.spec["jenkins"] == {"credentials": {"ghcr.io": "ghcr-push"}}
     for event, references in [("push:release/2", ["ghcr.io/acme/api:release-2"]), ("push:feature/x", []), ("pr:main", [])]:
-        assert outcome(model, "jenkins", parse_run(event)).references == references
+        assert outcome(model, "jenkins", parse_run(event, EXAMPLE_SHA)).references == references
     # No cron: Jenkins never starts a scheduled run, and neither does the spec.
     assert imported.original_publishes["schedule:main"] == [] == outcome(model, "jenkins", parse_run("schedule:main")).references
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# The commit every imported run is read at, so both sides of --compare name the same sha tags.
+EXAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"
+
 NoteKind = Literal["not-carried", "assumed", "added"]
 
 

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
+from generator.importing import EXAMPLE_SHA
+
 _TOKEN = re.compile(r"""
     \s*(?:
       (?P<var>\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)
@@ -191,7 +193,7 @@ def run_env(kind: str, ref: str, default_branch: str, extra: dict[str, str] | No
     gen-ci's plan takes the publishing refs to be."""
     source = {"push": "push", "tag": "push", "pr": "merge_request_event", "schedule": "schedule", "manual": "web"}[kind]
     env = {"CI_PIPELINE_SOURCE": source, "CI_DEFAULT_BRANCH": default_branch, "CI_COMMIT_REF_PROTECTED": "true",
-           "CI_COMMIT_REF_NAME": ref, "CI_COMMIT_REF_SLUG": slug(ref), "CI_COMMIT_SHA": "0" * 40, "CI_COMMIT_SHORT_SHA": "0" * 8}
+           "CI_COMMIT_REF_NAME": ref, "CI_COMMIT_REF_SLUG": slug(ref), "CI_COMMIT_SHA": EXAMPLE_SHA, "CI_COMMIT_SHORT_SHA": EXAMPLE_SHA[:8]}
     if kind == "tag":
         env["CI_COMMIT_TAG"] = ref
     elif kind == "pr":

@@ -9,6 +9,7 @@ import re
 import shlex
 from typing import Any
 
+from generator.importing import EXAMPLE_SHA
 from generator.importing._gitlab_expr import glob_of_regex
 from generator.refs import glob_regex
 from generator.tagging import SEMVER_TEMPLATES, Versioning, rules_from_spec, tags_for
@@ -157,7 +158,7 @@ def spec_publishes(spec: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str
             versioning = Versioning(versions.get("scheme", "semver"), versions.get("from", "tag"), versions.get("file", ""))
             for registry in image.get("publish", []):
                 rules = rules_from_spec(registry.get("tags", image.get("tags", ["ref", "sha"])))
-                tags = tags_for(rules, word, ref_type, ref, "0" * 40, [], image.get("tag_prefix", ""), image.get("tag_suffix", ""),
+                tags = tags_for(rules, word, ref_type, ref, EXAMPLE_SHA, [], image.get("tag_prefix", ""), image.get("tag_suffix", ""),
                                 bool(image.get("default_variant")), versioning)
                 references += [f"{registry['repository']}:{tag}" for tag in tags]
         out[event] = sorted(set(references))

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.importing import Imported
-from generator.plan import Outcome, Run, outcome, parse_run
+from generator.importing import EXAMPLE_SHA, Imported
+from generator.plan import Outcome, outcome, parse_run
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ def rows(imported: Imported, spec_file: Path, platform: str) -> list[Row]:
     _, model = compile_spec(spec_file)
     out = []
     for event in [*imported.original_publishes, *(e for e in imported.unreadable if e not in imported.original_publishes)]:
-        run = parse_run(event)
-        result: Outcome = outcome(model, platform, Run(run.kind, run.ref, "0123456789abcdef0123456789abcdef01234567"),
+        run = parse_run(event, EXAMPLE_SHA)
+        result: Outcome = outcome(model, platform, run,
                                   [], "main", spec_file.resolve().parent)
         out.append(Row(event, imported.original_publishes.get(event), result.references, imported.unreadable.get(event, "")))
     return out
@@ -54,7 +54,7 @@ def table(found: list[Row]) -> str:
             lines.append(f"{row.event:<21} = nothing")
             continue
         lines += [f"{row.event if index == 0 and row.original is not None else '':<21} {mark} {reference}" for index, (mark, reference) in enumerate(pairs)]
-    lines.append("(versions released before: none; the sha is 0123456789abcdef...; the default branch: main)")
+    lines.append(f"(versions released before: none; the sha is {EXAMPLE_SHA}; the default branch: main)")
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from generator.importing import EXAMPLE_SHA
 from generator.importing.common import DEFAULT_BRANCH
 
 
@@ -21,7 +22,7 @@ class Event:
 
     kind: str  # push, tag, pr, schedule, manual or release (generator.plan's words)
     ref_name: str
-    sha: str = "0123456789abcdef0123456789abcdef01234567"
+    sha: str = EXAMPLE_SHA
 
     @property
     def key(self) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.importing import Imported, Note
+from generator.importing import EXAMPLE_SHA, Imported, Note
 from generator.importing._gitlab_expr import example, glob_of_regex
 from generator.importing._gitlab_probe import settle_events
 from generator.importing._gitlab_shell import (
@@ -690,7 +690,7 @@ def _template(tag: str) -> str | None:
 
 def _substitute(reference: str, run: JRun) -> str | None:
     values = {"BRANCH_NAME": run.ref if run.kind != "pr" else "PR-1", "TAG_NAME": run.ref if run.kind == "tag" else "",
-              "GIT_COMMIT": "0" * 40, "GIT_BRANCH": run.ref}
+              "GIT_COMMIT": EXAMPLE_SHA, "GIT_BRANCH": run.ref}
     missing = []
     text = re.sub(r"\$\{?(?:env\.)?([A-Z_]+)\}?", lambda m: values.get(m[1]) if m[1] in values else missing.append(m[1]) or "", reference)
     return None if missing else _repository(text.rsplit(":", 1)[0]) + ":" + text.rsplit(":", 1)[1] if ":" in text.rsplit("/", 1)[-1] else None
