@@ -120,6 +120,7 @@ def test_which_tags_name_a_version(tag, pinned):
         ("apiKey", True), ("AWS_SECRET_ACCESS_KEY", True), ("KEYSTORE_PASSWORD", True),
         ("BYPASS_CACHE", False), ("MONKEY", False), ("KEYWORDS", False), ("TOKEN_URL", False), ("DOCKER_PASSWORD_FILE", False),
         ("SSH_KEY_FILE", False), ("CACHE_KEY", False), ("REGISTRY_USR", False), ("PASSED", False),
+        ("dockerHubPwd", True), ("DB_PWD", True), ("PWD", False), ("pwd", False),
     ],
 )
 def test_which_names_look_secret(name, secret):
@@ -143,6 +144,8 @@ def test_groovy_strings_and_comments_are_told_apart():
         ("Jenkinsfile", "podTemplate(yaml: '''\nspec:\n  containers:\n    - image:\n"),
         ("Jenkinsfile", "docker.image('a:latest'\ndocker.image(\"${\"\nagent { docker ' }\n/* never closed"),
         ("Jenkinsfile", b"pipeline {\xff\xfe\x00}"),
+        ("Jenkinsfile", "node {\n  sh " + '"${' * 5000 + "\n}\n"),  # strings in ${} in strings, nested past any limit
+        ("Jenkinsfile", "pipeline {\n" + "  stage('x') { sh \"a \\\n" * 2000),
         ("docker-compose.yml", ""),
         ("docker-compose.yml", "services: [1, 2]\n"),
         ("docker-compose.yml", "services: {a: 3}\n"),

@@ -12,9 +12,10 @@ nothing more of the language is parsed; whatever is unbalanced simply runs to th
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
@@ -52,13 +53,15 @@ class Groovy:
     text: str
     literals: list[Literal]
     comments: list[tuple[int, int]]
+    starts: list[int] = field(default_factory=list)  # each literal's start, for bisecting
+    spans: list[tuple[int, int]] = field(default_factory=list)  # each literal, quotes included
 
     def line(self, offset: int) -> int:
         return self.text.count("\n", 0, offset) + 1
 
     def literal_at(self, offset: int) -> Literal | None:
         """The literal whose opening quote is at offset."""
-        index = bisect.bisect_left([literal.start for literal in self.literals], offset)
+        index = bisect.bisect_left(self.starts, offset)
         return self.literals[index] if index < len(self.literals) and self.literals[index].start == offset else None
 
     def _inside(self, offset: int, spans: list[tuple[int, int]]) -> bool:
@@ -69,8 +72,7 @@ class Groovy:
         return self._inside(offset, self.comments)
 
     def in_code(self, offset: int) -> bool:
-        spans = [(literal.start, literal.stop + len(literal.quote)) for literal in self.literals]
-        return not self.in_comment(offset) and not self._inside(offset, spans)
+        return not self.in_comment(offset) and not self._inside(offset, self.spans)
 
     def commented(self, offset: int) -> bool:
         """In a Groovy comment, or on a line that is a shell or YAML comment inside a string."""
@@ -80,61 +82,72 @@ class Groovy:
         return self.text[line_start:offset].lstrip().startswith("#") and not self.in_code(offset)
 
 
-def _skip_string(text: str, index: int, quote: str) -> int:
-    """The offset of the closing quote of the string whose text starts at index (len(text) if none)."""
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if text.startswith(quote, index):
-            return index
-        if len(quote) == 1 and char == "\n":  # an unclosed one-line string ends with its line
-            return index
-        if quote.startswith('"') and text.startswith("${", index):
-            index = _skip_interpolation(text, index + 2)
-            continue
-        index += 1
+# What can end or interrupt each kind of string: an escape, its closing quote, the end of the line
+# for a one-line string, and in a double-quoted one a `${` whose braces and strings are skipped whole.
+_STRING_STOPS = {
+    "'": re.compile(r"\\|'|\n"),
+    '"': re.compile(r'\\|"|\n|\$\{'),
+    "'''": re.compile(r"\\|'''"),
+    '"""': re.compile(r'\\|"""|\$\{'),
+}
+_INTERPOLATION_STOPS = re.compile(r"""['"{}]""")
+_CODE_STOPS = re.compile(r"//|/\*|'''|\"\"\"|['\"]")
+_MAX_NESTING = 20  # strings inside ${} inside strings: deeper than any real file, shallow enough never to overflow
+
+
+def _quote_at(text: str, index: int) -> str:
+    return text[index:index + 3] if text[index:index + 3] in ("'''", '"""') else text[index]
+
+
+def _skip_string(text: str, index: int, quote: str, nesting: int = 0) -> int:
+    """The offset of the closing quote of the string whose text starts at index (len(text) if none;
+    the line's end for an unclosed one-line string)."""
+    while found := _STRING_STOPS[quote].search(text, index):
+        token = found.group(0)
+        if token == "\\":
+            index = found.start() + 2
+        elif token == "${":
+            index = _skip_interpolation(text, found.end(), nesting + 1)
+        else:
+            return found.start()
     return len(text)
 
 
-def _skip_interpolation(text: str, index: int) -> int:
+def _skip_interpolation(text: str, index: int, nesting: int = 0) -> int:
     """Past the `}` that closes a `${`, over nested braces and strings."""
+    if nesting > _MAX_NESTING:
+        return len(text)
     depth = 1
-    while index < len(text) and depth:
-        char = text[index]
-        if char in "'\"":
-            quote = text[index:index + 3] if text[index:index + 3] in ("'''", '"""') else char
-            index = _skip_string(text, index + len(quote), quote) + len(quote)
+    while depth and (found := _INTERPOLATION_STOPS.search(text, index)):
+        char = found.group(0)
+        if char in "{}":
+            depth += 1 if char == "{" else -1
+            index = found.end()
             continue
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        index += 1
-    return index
+        quote = _quote_at(text, found.start())
+        index = _skip_string(text, found.start() + len(quote), quote, nesting) + len(quote)
+    return index if not depth else len(text)
 
 
+@functools.lru_cache(maxsize=4)  # every Jenkins rule reads the same file
 def read_groovy(text: str) -> Groovy:
     literals: list[Literal] = []
     comments: list[tuple[int, int]] = []
     index = 0
-    while index < len(text):
-        if text.startswith("//", index):
-            stop = text.find("\n", index)
-            stop = len(text) if stop < 0 else stop
+    while found := _CODE_STOPS.search(text, index):
+        index = found.start()
+        if found.group(0) in ("//", "/*"):
+            stop = text.find("\n" if found.group(0) == "//" else "*/", index + 2)
+            stop = len(text) if stop < 0 else stop + (2 if found.group(0) == "/*" else 0)
             comments.append((index, stop))
             index = stop
-        elif text.startswith("/*", index):
-            stop = text.find("*/", index + 2)
-            stop = len(text) if stop < 0 else stop + 2
-            comments.append((index, stop))
-            index = stop
-        elif text[index] in "'\"":
-            quote = text[index:index + 3] if text[index:index + 3] in ("'''", '"""') else text[index]
-            stop = _skip_string(text, index + len(quote), quote)
-            literals.append(Literal(index, index + len(quote), stop, quote))
-            index = stop + len(quote)
-        else:
-            index += 1
-    return Groovy(text, literals, comments)
+            continue
+        quote = _quote_at(text, index)
+        stop = _skip_string(text, index + len(quote), quote)
+        literals.append(Literal(index, index + len(quote), stop, quote))
+        index = min(stop + len(quote), len(text))
+    spans = [(literal.start, literal.stop + len(literal.quote)) for literal in literals]
+    return Groovy(text, literals, comments, [literal.start for literal in literals], spans)
 
 
 def _groovy(pipeline: PipelineFile) -> Groovy:
@@ -190,7 +203,7 @@ def _commands(text: str) -> Iterator[tuple[int, list[str]]]:
 
 # Name parts that make a variable a secret, and parts after them that make it something else
 # (DOCKER_PASSWORD_FILE is a path, TOKEN_URL an address).
-SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PWD", "PSW", "PASSPHRASE", "TOKEN", "SECRET", "APIKEY", "CREDENTIAL"}
+SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PSW", "PASSPHRASE", "TOKEN", "SECRET", "APIKEY"}
 SECRET_KEY_KINDS = {"API", "SECRET", "PRIVATE", "SIGNING", "SSH", "GPG", "PGP", "DEPLOY", "LICENSE", "ENCRYPTION", "MASTER", "AUTH", "ACCOUNT", "COSIGN"}
 NOT_SECRET_AFTER = {"ID", "IDS", "FILE", "PATH", "DIR", "NAME", "URL", "URI", "ENDPOINT", "VAR", "VARIABLE", "LENGTH", "TYPE", "HEADER", "ALIAS", "EXPIRY", "REF", "STORE", "LOCATION"}
 # withCredentials bindings whose variable holds the secret itself; file bindings (file, zip,
@@ -220,7 +233,8 @@ def looks_secret(name: str) -> bool:
     parts = _name_parts(name)
     for index in range(len(parts) - 1, -1, -1):
         part = parts[index]
-        if part in SECRET_PARTS or (part == "KEY" and index and parts[index - 1] in SECRET_KEY_KINDS):
+        # PWD alone is the shell's working directory; DB_PWD and dockerHubPwd are passwords.
+        if part in SECRET_PARTS or (part == "PWD" and len(parts) > 1) or (part == "KEY" and index and parts[index - 1] in SECRET_KEY_KINDS):
             return not any(later in NOT_SECRET_AFTER for later in parts[index + 1:])
     return False
 
@@ -234,12 +248,11 @@ def bound_secrets(text: str) -> set[str]:
 
 def _step_literals(groovy: Groovy) -> Iterator[Literal]:
     """The string literals passed to sh, bat, powershell and pwsh steps."""
-    starts = [literal.start for literal in groovy.literals]
     for match in SCRIPT_STEP.finditer(groovy.text):
         if not groovy.in_code(match.start()):
             continue
         position = match.end()
-        for literal in groovy.literals[bisect.bisect_left(starts, position):]:
+        for literal in groovy.literals[bisect.bisect_left(groovy.starts, position):]:
             if STEP_ARGUMENT_GAP.fullmatch(groovy.text, position, literal.start) is None:
                 break
             yield literal
@@ -261,8 +274,12 @@ def _interpolated_names(groovy: Groovy, literal: Literal) -> Iterator[tuple[int,
             yield found, match.group(1)
             continue
         stop = _skip_interpolation(groovy.text, found + 2)
-        for name in NAME_CHAIN.finditer(groovy.text[found + 2:stop - 1]):
-            yield found, name.group(0)
+        # Words inside the expression's own strings are text, not variables.
+        expression = re.sub(r"'[^']*'|\"[^\"]*\"", "''", groovy.text[found + 2:stop - 1])
+        for name in NAME_CHAIN.finditer(expression):
+            # A method's result (pwd(), readFile(...)) is no variable of a credential's.
+            if not re.match(r"\s*\(", expression[name.end():]):
+                yield found, name.group(0)
         index = stop
 
 
@@ -317,11 +334,17 @@ def unpinned_reason(image: str) -> str | None:
 
 
 ASSIGNMENT = re.compile(r"""(?m)^[ \t]*(?:(?:def|final|static|String|private)\s+)*([A-Za-z_]\w*)\s*=\s*(?=['"])""")
-DOCKER_AGENT = re.compile(r"""\bagent\s*\{\s*docker\s*\(?\s*(?=['"])|\bdocker\s*\{[^{}]*?\bimage\s*\(?\s*(?=['"])""")
+DOCKER_AGENT = re.compile(r"""\bagent\s*\{\s*docker\s*\(?\s*(?=['"])|\b(?:docker|containerTemplate)\s*\{[^{}]*?\bimage\s*\(?\s*(?=['"])""")
 DOCKER_IMAGE = re.compile(r"""\bdocker\.image\s*\(\s*(?=['"])""")
 RUNS = re.compile(r"""\s*\)\s*\.\s*(inside|withRun|run)\b""")
+DOCKER_BUILD = re.compile(r"""\bdocker\.build\s*\(\s*(?=['"])""")
+BUILD_TAG = re.compile(r"""\b(?:docker|podman|buildah)\s+(?:buildx\s+)?(?:build|bud)\b[^\n'"]*?\s(?:-t|--tag)[\s=]+([^\s'"$]+)""")
 IMAGE_VARIABLE = re.compile(r"""\b(\w+)\s*=\s*docker\.image\s*\(\s*(?=['"])""")
-CONTAINER_TEMPLATE = re.compile(r"""\bcontainerTemplate\s*\((?:[^()'"]|'[^'\n]*'|"[^"\n]*")*?\bimage\s*:\s*(?=['"])""")
+# containerTemplate(image: ...), and withDockerContainer, the step docker.image().inside runs.
+CONTAINER_TEMPLATE = re.compile(
+    r"""\b(?:containerTemplate|withDockerContainer)\s*\((?:[^()'"]|'[^'\n]*'|"[^"\n]*")*?\bimage\s*:\s*(?=['"])"""
+    r"""|\bwithDockerContainer\s*\(\s*(?=['"])"""
+)
 POD_YAML = re.compile(r"""\byaml\b\s*:?\s*\(?\s*(?:(?=['"])|([A-Za-z_]\w*)\b(?!\s*[.(]))""")
 POD_IMAGE = re.compile(r"""(?m)^[ \t]*(?:-[ \t]+)?image:[ \t]*(['"]?)([^\s'"#]+)\1[ \t]*(?:#.*)?$""")
 
@@ -397,14 +420,27 @@ def _pod_images(groovy: Groovy, values: _Values) -> Iterator[tuple[int, str, str
             yield image.start(2), values.resolve(image.group(2), literal.interpolates), image.group(2)
 
 
+def _repository(image: str) -> str:
+    head, _, last = image.rpartition("/")
+    return f"{head}/{last.partition(':')[0]}" if head else last.partition(":")[0]
+
+
+def _built(groovy: Groovy, values: _Values) -> set[str]:
+    """The repositories the file builds itself (docker.build, docker build -t): what it runs of
+    those is its own build's output, not an image that moves under it."""
+    built = {_repository(values.of(literal)) for match in DOCKER_BUILD.finditer(groovy.text) if (literal := groovy.literal_at(match.end()))}
+    return built | {_repository(match.group(1)) for match in BUILD_TAG.finditer(groovy.text)}
+
+
 def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     groovy = _groovy(pipeline)
     values = _Values(groovy)
     found = [(offset, values.of(literal), values.text(literal)) for offset, literal in _agent_images(groovy)]
     found += list(_pod_images(groovy, values))
+    built = _built(groovy, values)
     for offset, image, written in found:
         judged = _judged(image.strip())
-        reason = unpinned_reason(judged) if judged else None
+        reason = unpinned_reason(judged) if judged and _repository(image.strip()) not in built else None
         if reason:
             through = f" (through {written})" if written != image else ""
             yield rule.finding(pipeline, groovy.line(offset), f"image {image}{through} {reason}: the agent runs whatever it points to next; pin an exact version, and a digest where you can")
@@ -455,7 +491,8 @@ def compose_unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Findi
     for name, service in _services(pipeline):
         image = service.get("image")
         # Compose fills ${VAR} from the environment: such an image cannot be judged from the file.
-        if not isinstance(image, str) or "$" in image:
+        # With a build:, image: names what Compose builds, not something it pulls.
+        if not isinstance(image, str) or "$" in image or "build" in service:
             continue
         reason = unpinned_reason(image)
         if reason:
