@@ -488,11 +488,13 @@ def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterat
 
 
 def compose_unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    # With a build:, image: names what Compose builds, not something it pulls; other services of
+    # the file may run that same build.
+    built = {service.get("image") for _, service in _services(pipeline) if "build" in service}
     for name, service in _services(pipeline):
         image = service.get("image")
         # Compose fills ${VAR} from the environment: such an image cannot be judged from the file.
-        # With a build:, image: names what Compose builds, not something it pulls.
-        if not isinstance(image, str) or "$" in image or "build" in service:
+        if not isinstance(image, str) or "$" in image or image in built:
             continue
         reason = unpinned_reason(image)
         if reason:
