@@ -89,6 +89,8 @@ def test_kind_by_name_or_content(relative, kind):
         ("ci.yml", ".base:\n  image: docker:27.3.1\ntest:\n  image: alpine:3.20.3\n  extends: .base\n", "gitlab"),
         ("ci.yml", "services: [docker:27.3.1-dind]\nbuild:\n  script: [docker info]\n", "gitlab"),
         ("stack.yml", "web:\n  image: nginx:1.27.2\ndb:\n  build: ./db\n", "compose"),
+        # A chart's values: an image there is a mapping of repository and tag, not a Compose service's.
+        ("values.yml", "web:\n  image: {repository: nginx, tag: '1.27'}\n  privileged: true\n", "gitlab"),
         ("docker-compose.override.yml", "version: '2'\n", "compose"),
         ("build", "// a comment\n\nnode {\n  sh 'make'\n}\n", "jenkins"),
         ("build", "@Library('lib@1.0')\n_\nimport a.B;\npipeline {\n}\n", "jenkins"),

@@ -312,7 +312,7 @@ def is_compose(path: Path, root: dict) -> bool:
         return True
     return bool(root) and all(
         isinstance(name, str) and not name.startswith(".") and isinstance(service, dict)
-        and ("image" in service or "build" in service) and not _JOB_KEYS & set(service)
+        and (isinstance(service.get("image"), str) or "build" in service) and not _JOB_KEYS & set(service)
         for name, service in root.items()
     )
 

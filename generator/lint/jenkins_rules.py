@@ -403,9 +403,8 @@ def _agent_images(groovy: Groovy) -> Iterator[tuple[int, Literal]]:
         if literal is None or not groovy.in_code(match.start()):
             continue
         assigned = re.search(r"\b(\w+)\s*=\s*$", groovy.text[groovy.text.rfind("\n", 0, match.start()) + 1:match.start()])
-        after = groovy.text[literal.stop + len(literal.quote):]
         # An image this file runs; docker.image('app').push() names what it publishes, not a tool.
-        if RUNS.match(after) or (assigned and assigned.group(1) in run_by_name):
+        if RUNS.match(groovy.text, literal.stop + len(literal.quote)) or (assigned and assigned.group(1) in run_by_name):
             yield literal.start, literal
 
 
@@ -443,14 +442,18 @@ def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator
         reason = unpinned_reason(judged) if judged and _repository(image.strip()) not in built else None
         if reason:
             through = f" (through {written})" if written != image else ""
-            yield rule.finding(pipeline, groovy.line(offset), f"image {image}{through} {reason}: the agent runs whatever it points to next; pin an exact version, and a digest where you can")
+            yield rule.finding(pipeline, groovy.line(offset), f"image {image}{through} {reason}: the build runs whatever the tag points to next; pin an exact version, and a digest where you can")
 
 
 # --- Compose ----------------------------------------------------------------------------------
 
+COMPOSE_TOP_LEVEL = {"version", "name", "include", "volumes", "networks", "secrets", "configs"}
+
+
 def _services(pipeline: PipelineFile) -> Iterator[tuple[str, dict[str, Any]]]:
+    root = pipeline.root
     # Compose's first format has no services: key; its services are the top-level keys.
-    services = pipeline.root.get("services", pipeline.root if "services" not in pipeline.root else None)
+    services = root["services"] if "services" in root else {k: v for k, v in root.items() if k not in COMPOSE_TOP_LEVEL and not str(k).startswith("x-")}
     for name, service in services.items() if isinstance(services, dict) else ():
         if isinstance(service, dict):
             yield str(name), service
