@@ -8,8 +8,8 @@ import textwrap
 import pytest
 
 from generator.lint.document import read_pipeline
-from generator.lint.github_rules import GITHUB_RULES
 from generator.lint.engine import ALL_RULES, lint
+from generator.lint.github_rules import GITHUB_RULES
 from generator.lint.gitlab_rules import GITLAB_RULES as RULES
 from tests.conftest import ROOT, golden_outputs
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -389,8 +390,37 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
     return merged
 
 
-def is_jenkinsfile(path: Path) -> bool:
-    return path.name.startswith("Jenkinsfile") or path.suffix.lower() in (".jenkinsfile", ".groovy")
+# Before a Jenkinsfile's pipeline may come a shebang, comments, shared-library and import lines.
+_JENKINS_PREAMBLE = re.compile(r"\s*(?://[^\n]*|/\*.*?\*/|#![^\n]*|@Library\b[^\n]*|import\s[^\n]*|_[ \t]*(?=\n|$))", re.DOTALL)
+_JENKINS_START = re.compile(r"""\s*(?:pipeline\s*\{|node\s*(?:\(\s*(?:'[^'\n]*'|"[^"\n]*"|[\w.]+)?\s*\)\s*)?\{|podTemplate\s*\()""")
+_COMPOSE_NAME = re.compile(r"(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml|.+\.compose\.ya?ml")
+# Keys a GitLab job may have and a Compose v1 service never does.
+_JOB_KEYS = {"script", "trigger", "extends", "stage", "rules", "only", "except", "needs", "run", "before_script", "after_script"}
+
+
+def is_jenkinsfile(path: Path, text: str = "") -> bool:
+    """By name (Jenkinsfile, Jenkinsfile.release, release.Jenkinsfile, *.groovy, *.gvy), else by
+    what the text starts with: a declarative `pipeline {`, a scripted `node {` or a `podTemplate(`."""
+    if path.name.startswith("Jenkinsfile") or path.suffix.lower() in (".jenkinsfile", ".groovy", ".gvy"):
+        return True
+    position = 0
+    while found := _JENKINS_PREAMBLE.match(text, position):
+        if found.end() == position:
+            break
+        position = found.end()
+    return bool(_JENKINS_START.match(text, position))
+
+
+def is_compose(path: Path, root: dict) -> bool:
+    """By name (docker-compose.yml, compose.yaml, *.compose.yml), by a mapping of `services:`, or as
+    Compose's first format: every top-level key a service with an image or a build, none a GitLab job."""
+    if _COMPOSE_NAME.fullmatch(path.name.lower()) or isinstance(root.get("services"), dict):
+        return True
+    return bool(root) and all(
+        isinstance(name, str) and not name.startswith(".") and isinstance(service, dict)
+        and (isinstance(service.get("image"), str) or "build" in service) and not _JOB_KEYS & set(service)
+        for name, service in root.items()
+    )
 
 
 def _jobs(root: Located) -> Iterator[Job]:
@@ -463,19 +493,19 @@ def _child(job: Job, include: Any, base: Path, top: PipelineFile, seen: set[tupl
 def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineFile:
     """base: the repository root that `include: local` paths start from (default: the file's directory)."""
     path = Path(path)
-    if is_jenkinsfile(path):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LintInputError(f"{path}:1:1: cannot read: {exc}") from None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LintInputError(f"{path}:1:1: cannot read: {exc}") from None
+    if is_jenkinsfile(path, text):
         return PipelineFile(str(path), Located(), kind="jenkins", files=[str(path)], text=text)
-    root = _pipeline_document(_read_file(path), str(path))
+    root = _pipeline_document(load_documents(text, str(path)), str(path))
     if _is_github_workflow(root):
         if not isinstance(root["jobs"], dict):
             found = "a list" if isinstance(root["jobs"], list) else repr(root["jobs"])[:40]
             raise LintInputError(f"{path}:{line_of(root, 'jobs')}:1: jobs: expected a mapping of job ids to jobs, found {found}")
         return PipelineFile(str(path), root, kind="github", files=[str(path)])
     # Compose's services are a mapping by name; GitLab's top-level services are a list of images.
-    if isinstance(root.get("services"), dict):
+    if is_compose(path, root):
         return PipelineFile(str(path), root, kind="compose", files=[str(path)])
     return _gitlab(root, str(path), Path(base) if base else path.parent, [str(path)], None, {(os.path.realpath(path),)})

@@ -3,12 +3,19 @@
 The common hand-written set-up runs DinD with DOCKER_TLS_CERTDIR="" and points the controller at
 tcp://docker:2375: anything that reaches that port owns the daemon, and through --privileged the
 host. These rules refuse it, wherever it is written.
+
+A Jenkinsfile is Groovy, read here as text: its string literals and comments are told apart (so a
+pattern in a comment says nothing, and Groovy's interpolation is seen where Groovy does it), and
+nothing more of the language is parsed; whatever is unbalanced simply runs to the end of the file.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
@@ -16,29 +23,164 @@ from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 
 PLAIN_TCP = re.compile(r"\btcp://[^\s'\"/]+:2375\b")
 TLS_OFF = re.compile(r"""\bDOCKER_TLS_CERTDIR\s*[=:]\s*(""|''|(?=\s|$|[;&|]))""", re.MULTILINE)
-# A Groovy GString with a credential in it: Groovy fills it in before the shell ever runs.
-INTERPOLATED_SECRET = re.compile(r"""\b(sh|bat|powershell)\s*\(?\s*(script:\s*)?"(?:[^"\\]|\\.)*\$\{?[A-Za-z_.]*(PASS|TOKEN|SECRET|KEY)""", re.IGNORECASE)
+# The same in a pod's YAML (`- name: DOCKER_TLS_CERTDIR` and `value: ""` on the next line, or a
+# flow mapping) and in a containerTemplate's envVar(key: ..., value: '').
+POD_TLS_OFF = re.compile(r"""\bname:[ \t]*(['"]?)DOCKER_TLS_CERTDIR\1[ \t]*(?:,|\n)\s*value:[ \t]*(?:""|''|(?=[ \t]*(?:[}\n#]|$)))""")
+ENV_VAR_TLS_OFF = re.compile(
+    r"""\b(?:envVar|containerEnvVar)\s*\(\s*key\s*:\s*(['"])DOCKER_TLS_CERTDIR\1\s*,\s*value\s*:\s*(?:""|'')"""
+    r"""|\b(?:envVar|containerEnvVar)\s*\(\s*value\s*:\s*(?:""|'')\s*,\s*key\s*:\s*(['"])DOCKER_TLS_CERTDIR\2"""
+)
 
 
-def _lines(pipeline: PipelineFile, pattern: re.Pattern[str]) -> Iterator[tuple[int, re.Match[str]]]:
-    for match in pattern.finditer(pipeline.text):
-        yield pipeline.text.count("\n", 0, match.start()) + 1, match
+# --- Groovy's strings and comments ------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Literal:
+    """A string literal: where it starts (its quote), where its text starts and ends."""
+
+    start: int
+    body: int
+    stop: int  # end of the text, before the closing quote
+    quote: str  # ', ", ''' or """
+
+    @property
+    def interpolates(self) -> bool:
+        return self.quote.startswith('"')
+
+
+@dataclass(frozen=True)
+class Groovy:
+    text: str
+    literals: list[Literal]
+    comments: list[tuple[int, int]]
+    starts: list[int] = field(default_factory=list)  # each literal's start, for bisecting
+    spans: list[tuple[int, int]] = field(default_factory=list)  # each literal, quotes included
+
+    def line(self, offset: int) -> int:
+        return self.text.count("\n", 0, offset) + 1
+
+    def literal_at(self, offset: int) -> Literal | None:
+        """The literal whose opening quote is at offset."""
+        index = bisect.bisect_left(self.starts, offset)
+        return self.literals[index] if index < len(self.literals) and self.literals[index].start == offset else None
+
+    def _inside(self, offset: int, spans: list[tuple[int, int]]) -> bool:
+        index = bisect.bisect_right(spans, (offset, len(self.text) + 1)) - 1
+        return index >= 0 and spans[index][0] <= offset < spans[index][1]
+
+    def in_comment(self, offset: int) -> bool:
+        return self._inside(offset, self.comments)
+
+    def in_code(self, offset: int) -> bool:
+        return not self.in_comment(offset) and not self._inside(offset, self.spans)
+
+    def commented(self, offset: int) -> bool:
+        """In a Groovy comment, or on a line that is a shell or YAML comment inside a string."""
+        if self.in_comment(offset):
+            return True
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        return self.text[line_start:offset].lstrip().startswith("#") and not self.in_code(offset)
+
+
+# What can end or interrupt each kind of string: an escape, its closing quote, the end of the line
+# for a one-line string, and in a double-quoted one a `${` whose braces and strings are skipped whole.
+_STRING_STOPS = {
+    "'": re.compile(r"\\|'|\n"),
+    '"': re.compile(r'\\|"|\n|\$\{'),
+    "'''": re.compile(r"\\|'''"),
+    '"""': re.compile(r'\\|"""|\$\{'),
+}
+_INTERPOLATION_STOPS = re.compile(r"""['"{}]""")
+_CODE_STOPS = re.compile(r"//|/\*|'''|\"\"\"|['\"]")
+_MAX_NESTING = 20  # strings inside ${} inside strings: deeper than any real file, shallow enough never to overflow
+
+
+def _quote_at(text: str, index: int) -> str:
+    return text[index:index + 3] if text[index:index + 3] in ("'''", '"""') else text[index]
+
+
+def _skip_string(text: str, index: int, quote: str, nesting: int = 0) -> int:
+    """The offset of the closing quote of the string whose text starts at index (len(text) if none;
+    the line's end for an unclosed one-line string)."""
+    while found := _STRING_STOPS[quote].search(text, index):
+        token = found.group(0)
+        if token == "\\":
+            index = found.start() + 2
+        elif token == "${":
+            index = _skip_interpolation(text, found.end(), nesting + 1)
+        else:
+            return found.start()
+    return len(text)
+
+
+def _skip_interpolation(text: str, index: int, nesting: int = 0) -> int:
+    """Past the `}` that closes a `${`, over nested braces and strings."""
+    if nesting > _MAX_NESTING:
+        return len(text)
+    depth = 1
+    while depth and (found := _INTERPOLATION_STOPS.search(text, index)):
+        char = found.group(0)
+        if char in "{}":
+            depth += 1 if char == "{" else -1
+            index = found.end()
+            continue
+        quote = _quote_at(text, found.start())
+        index = _skip_string(text, found.start() + len(quote), quote, nesting) + len(quote)
+    return index if not depth else len(text)
+
+
+@functools.lru_cache(maxsize=4)  # every Jenkins rule reads the same file
+def read_groovy(text: str) -> Groovy:
+    literals: list[Literal] = []
+    comments: list[tuple[int, int]] = []
+    index = 0
+    while found := _CODE_STOPS.search(text, index):
+        index = found.start()
+        if found.group(0) in ("//", "/*"):
+            stop = text.find("\n" if found.group(0) == "//" else "*/", index + 2)
+            stop = len(text) if stop < 0 else stop + (2 if found.group(0) == "/*" else 0)
+            comments.append((index, stop))
+            index = stop
+            continue
+        quote = _quote_at(text, index)
+        stop = _skip_string(text, index + len(quote), quote)
+        literals.append(Literal(index, index + len(quote), stop, quote))
+        index = min(stop + len(quote), len(text))
+    spans = [(literal.start, literal.stop + len(literal.quote)) for literal in literals]
+    return Groovy(text, literals, comments, [literal.start for literal in literals], spans)
+
+
+def _groovy(pipeline: PipelineFile) -> Groovy:
+    return read_groovy(pipeline.text)
+
+
+# --- JK001 ------------------------------------------------------------------------------------
 
 def jenkins_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for line, match in _lines(pipeline, PLAIN_TCP):
-        yield rule.finding(pipeline, line, f"{match.group(0)} is a daemon on plain TCP: whoever reaches the port owns it; use TLS on 2376 with client certificates")
-    for line, _ in _lines(pipeline, TLS_OFF):
-        yield rule.finding(pipeline, line, "an empty DOCKER_TLS_CERTDIR turns the daemon's TLS off; set it to /certs and share /certs/client with the client")
+    groovy = _groovy(pipeline)
+    for match in PLAIN_TCP.finditer(groovy.text):
+        if not groovy.commented(match.start()):
+            yield rule.finding(pipeline, groovy.line(match.start()), f"{match.group(0)} is a daemon on plain TCP: whoever reaches the port owns it; use TLS on 2376 with client certificates")
+    for pattern in (TLS_OFF, POD_TLS_OFF, ENV_VAR_TLS_OFF):
+        for match in pattern.finditer(groovy.text):
+            if not groovy.commented(match.start()):
+                # Where the empty value is written: the pod YAML's `value:` line.
+                yield rule.finding(pipeline, groovy.line(match.end()), "an empty DOCKER_TLS_CERTDIR turns the daemon's TLS off; set it to /certs and share /certs/client with the client")
 
 
-PASSWORD_FLAG = re.compile(r"\s(-p|--password|--pass)(\s|=)")
+# --- JK002 ------------------------------------------------------------------------------------
+
+PASSWORD_FLAG = re.compile(r"""\s(-p|--password|--pass)(\s|=|(?=["'$]))""")
 
 
 def jenkins_password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    groovy = _groovy(pipeline)
+    offset = 0
     for first, lines in _commands(pipeline.text):
+        start, offset = offset, offset + sum(len(line) + 1 for line in lines)
         found = LOGIN_WITH_PASSWORD.search(joined("\n".join(lines)))
-        if found:
+        login = re.search(r"\blogin\b", "\n".join(lines))
+        if found and login and not groovy.commented(start + login.start()):
             # Reported where the flag is written, also on a continued line.
             line = first + next((n for n, text in enumerate(lines) if PASSWORD_FLAG.search(text)), 0)
             yield rule.finding(pipeline, line, f"{found.group('tool')} login with a password flag puts the secret on the command line; pipe it to --password-stdin")
@@ -57,17 +199,262 @@ def _commands(text: str) -> Iterator[tuple[int, list[str]]]:
         number += 1
 
 
+# --- JK003 ------------------------------------------------------------------------------------
+
+# Name parts that make a variable a secret, and parts after them that make it something else
+# (DOCKER_PASSWORD_FILE is a path, TOKEN_URL an address).
+SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PSW", "PASSPHRASE", "TOKEN", "SECRET", "APIKEY"}
+SECRET_KEY_KINDS = {"API", "SECRET", "PRIVATE", "SIGNING", "SSH", "GPG", "PGP", "DEPLOY", "LICENSE", "ENCRYPTION", "MASTER", "AUTH", "ACCOUNT", "COSIGN"}
+NOT_SECRET_AFTER = {"ID", "IDS", "FILE", "PATH", "DIR", "NAME", "URL", "URI", "ENDPOINT", "VAR", "VARIABLE", "LENGTH", "TYPE", "HEADER", "ALIAS", "EXPIRY", "REF", "STORE", "LOCATION"}
+# withCredentials bindings whose variable holds the secret itself; file bindings (file, zip,
+# dockerCert, keyFileVariable) hold a path, and a username is not a secret.
+BOUND_SECRETS = [
+    re.compile(r"""\b\w*(?:[Pp]assword|[Pp]assphrase|[Ss]ecret\w*|[Tt]oken)Variable\s*:\s*['"](\w+)['"]"""),
+    re.compile(r"""\b(?:string|usernameColonPassword|kubeconfigContent)\s*\(\s*[^()]*?\bvariable\s*:\s*['"](\w+)['"]"""),
+    re.compile(r"""\$class\s*:\s*['"](?:StringBinding|UsernamePasswordBinding)['"][^\]]*?\bvariable\s*:\s*['"](\w+)['"]"""),
+    re.compile(r"""\benvVar\s*:\s*['"](\w+)['"]"""),  # the Vault plugin's vaultSecrets entries
+]
+# environment { REG = credentials('id') } binds REG (user:password, or the secret text) and REG_PSW.
+CREDENTIALS_CALL = re.compile(r"""\b(\w+)\s*=\s*credentials\s*\(""")
+SCRIPT_STEP = re.compile(r"(?<![.\w$])(sh|bat|powershell|pwsh)\b")
+# What may stand between a step's name and a literal of its arguments: a parenthesis, commas,
+# named arguments (script:, label:) and their plain values.
+STEP_ARGUMENT_GAP = re.compile(r"[\s(,+]*(?:\w+\s*:\s*(?:true|false|\d+)?[\s,]*)*")
+INTERPOLATION = re.compile(r"\$(?:\{|([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*))")
+NAME_CHAIN = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _name_parts(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [part for part in re.split(r"[_\W]+", spaced.upper()) if part]
+
+
+def looks_secret(name: str) -> bool:
+    parts = _name_parts(name)
+    for index in range(len(parts) - 1, -1, -1):
+        part = parts[index]
+        # PWD alone is the shell's working directory; DB_PWD and dockerHubPwd are passwords.
+        if part in SECRET_PARTS or (part == "PWD" and len(parts) > 1) or (part == "KEY" and index and parts[index - 1] in SECRET_KEY_KINDS):
+            return not any(later in NOT_SECRET_AFTER for later in parts[index + 1:])
+    return False
+
+
+def bound_secrets(text: str) -> set[str]:
+    names = {match.group(1) for pattern in BOUND_SECRETS for match in pattern.finditer(text)}
+    for match in CREDENTIALS_CALL.finditer(text):
+        names |= {match.group(1), f"{match.group(1)}_PSW"}
+    return names
+
+
+def _step_literals(groovy: Groovy) -> Iterator[Literal]:
+    """The string literals passed to sh, bat, powershell and pwsh steps."""
+    for match in SCRIPT_STEP.finditer(groovy.text):
+        if not groovy.in_code(match.start()):
+            continue
+        position = match.end()
+        for literal in groovy.literals[bisect.bisect_left(groovy.starts, position):]:
+            if STEP_ARGUMENT_GAP.fullmatch(groovy.text, position, literal.start) is None:
+                break
+            yield literal
+            position = literal.stop + len(literal.quote)
+
+
+def _interpolated_names(groovy: Groovy, literal: Literal) -> Iterator[tuple[int, str]]:
+    """Each name Groovy fills into the literal, with its offset; `\\$` is a dollar sign."""
+    index = literal.body
+    while (found := groovy.text.find("$", index, literal.stop)) >= 0:
+        backslashes = len(groovy.text[literal.body:found]) - len(groovy.text[literal.body:found].rstrip("\\"))
+        index = found + 1
+        if backslashes % 2:
+            continue
+        match = INTERPOLATION.match(groovy.text, found)
+        if match is None:
+            continue
+        if match.group(1):
+            yield found, match.group(1)
+            continue
+        stop = _skip_interpolation(groovy.text, found + 2)
+        # Words inside the expression's own strings are text, not variables.
+        expression = re.sub(r"'[^']*'|\"[^\"]*\"", "''", groovy.text[found + 2:stop - 1])
+        for name in NAME_CHAIN.finditer(expression):
+            # A method's result (pwd(), readFile(...)) is no variable of a credential's.
+            if not re.match(r"\s*\(", expression[name.end():]):
+                yield found, name.group(0)
+        index = stop
+
+
 def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for line, _ in _lines(pipeline, INTERPOLATED_SECRET):
-        yield rule.finding(
-            pipeline, line,
-            "a credential inside a double-quoted Groovy string is interpolated by Groovy, so it reaches the command line and the "
-            "build's step arguments; use a single-quoted script and let the shell read the variable",
-        )
+    groovy = _groovy(pipeline)
+    bound = bound_secrets(groovy.text)
+    for literal in _step_literals(groovy):
+        if not literal.interpolates:
+            continue
+        for offset, chain in _interpolated_names(groovy, literal):
+            parts = chain.split(".")
+            secret = next((part for part in parts if part in bound or looks_secret(part)), None)
+            if secret is None:
+                continue
+            yield rule.finding(
+                pipeline, groovy.line(offset),
+                f"{secret} is interpolated by Groovy into a double-quoted string, so the secret reaches the command line and the "
+                "build's step arguments; use a single-quoted script and let the shell read the variable",
+            )
+
+
+# --- JK004 ------------------------------------------------------------------------------------
+
+# Release codenames name a version as a number does (debian:bookworm is Debian 12).
+CODENAMES = {
+    "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie",
+    "bionic", "focal", "jammy", "noble", "oracular", "plucky",
+}
+DISTRIBUTIONS = ("alpine", "ubuntu", "debian", "ubi", "centos", "rockylinux", "el", "ltsc", "nanoserver", "windowsservercore")
+
+
+def names_a_version(tag: str) -> bool:
+    """A tag that says which release it is: a number, v1.2, a codename, alpine3.20, a commit id.
+    lts, stable, dind, alpine, jdk17 alone say nothing of the image's own version."""
+    for part in re.split(r"[-_]", tag.lower()):
+        if re.match(r"v?\d", part) or part in CODENAMES or re.fullmatch(r"[0-9a-f]{7,40}", part) and re.search(r"\d", part):
+            return True
+        if any(re.fullmatch(re.escape(name) + r"\d+(\.\d+)*", part) for name in DISTRIBUTIONS):
+            return True
+    return False
+
+
+def unpinned_reason(image: str) -> str | None:
+    """Why an image reference moves under the file, or None when it names a version or a digest."""
+    if "@sha256:" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if not tag:
+        return "has no tag (so :latest)"
+    return None if names_a_version(tag) else f"uses the moving tag :{tag}"
+
+
+ASSIGNMENT = re.compile(r"""(?m)^[ \t]*(?:(?:def|final|static|String|private)\s+)*([A-Za-z_]\w*)\s*=\s*(?=['"])""")
+DOCKER_AGENT = re.compile(r"""\bagent\s*\{\s*docker\s*\(?\s*(?=['"])|\b(?:docker|containerTemplate)\s*\{[^{}]*?\bimage\s*\(?\s*(?=['"])""")
+DOCKER_IMAGE = re.compile(r"""\bdocker\.image\s*\(\s*(?=['"])""")
+RUNS = re.compile(r"""\s*\)\s*\.\s*(inside|withRun|run)\b""")
+DOCKER_BUILD = re.compile(r"""\bdocker\.build\s*\(\s*(?=['"])""")
+BUILD_TAG = re.compile(r"""\b(?:docker|podman|buildah)\s+(?:buildx\s+)?(?:build|bud)\b[^\n'"]*?\s(?:-t|--tag)[\s=]+([^\s'"$]+)""")
+IMAGE_VARIABLE = re.compile(r"""\b(\w+)\s*=\s*docker\.image\s*\(\s*(?=['"])""")
+# containerTemplate(image: ...), and withDockerContainer, the step docker.image().inside runs.
+CONTAINER_TEMPLATE = re.compile(
+    r"""\b(?:containerTemplate|withDockerContainer)\s*\((?:[^()'"]|'[^'\n]*'|"[^"\n]*")*?\bimage\s*:\s*(?=['"])"""
+    r"""|\bwithDockerContainer\s*\(\s*(?=['"])"""
+)
+POD_YAML = re.compile(r"""\byaml\b\s*:?\s*\(?\s*(?:(?=['"])|([A-Za-z_]\w*)\b(?!\s*[.(]))""")
+POD_IMAGE = re.compile(r"""(?m)^[ \t]*(?:-[ \t]+)?image:[ \t]*(['"]?)([^\s'"#]+)\1[ \t]*(?:#.*)?$""")
+
+
+class _Values:
+    """A Groovy name's literal value where the file assigns it exactly one (def IMG = 'x:1',
+    environment { IMG = "${BASE}:1" }), through several levels."""
+
+    def __init__(self, groovy: Groovy) -> None:
+        self.groovy = groovy
+        assigned: dict[str, set[Literal]] = {}
+        for match in ASSIGNMENT.finditer(groovy.text):
+            literal = groovy.literal_at(match.end())
+            if literal and groovy.in_code(match.start(1)):
+                assigned.setdefault(match.group(1), set()).add(literal)
+        texts = {name: {self.text(literal) for literal in literals} for name, literals in assigned.items()}
+        self.literals = {name: literals.pop() for name, literals in assigned.items() if len(texts[name]) == 1}
+
+    def text(self, literal: Literal) -> str:
+        return self.groovy.text[literal.body:literal.stop]
+
+    def of(self, literal: Literal) -> str:
+        return self.resolve(self.text(literal), literal.interpolates)
+
+    def resolve(self, text: str, interpolates: bool, depth: int = 0) -> str:
+        """The text with what can be resolved filled in; `$` stays where nothing can."""
+        if not interpolates or depth > 5:
+            return text
+
+        def value(match: re.Match[str]) -> str:
+            source = self.literals.get((match.group(1) or match.group(2)).removeprefix("env."))
+            return match.group(0) if source is None else self.resolve(self.text(source), source.interpolates, depth + 1)
+
+        return re.sub(r"\$\{\s*((?:env\.)?\w+)\s*\}|\$((?:env\.)?\w+)", value, text)
+
+
+def _judged(image: str) -> str | None:
+    """The reference to judge: itself, or its last part when a variable names only the registry;
+    None when a variable nothing resolves is in the name or tag."""
+    if "$" not in image:
+        return image or None
+    head, _, last = image.rpartition("/")
+    return last if head and last and "$" not in last else None
+
+
+def _agent_images(groovy: Groovy) -> Iterator[tuple[int, Literal]]:
+    for pattern in (DOCKER_AGENT, CONTAINER_TEMPLATE):
+        for match in pattern.finditer(groovy.text):
+            literal = groovy.literal_at(match.end())
+            if literal and groovy.in_code(match.start()):
+                yield literal.start, literal
+    runners = {match.group(1) for match in IMAGE_VARIABLE.finditer(groovy.text)}
+    run_by_name = {name for name in runners if re.search(rf"\b{name}\s*\.\s*(inside|withRun|run)\b", groovy.text)}
+    for match in DOCKER_IMAGE.finditer(groovy.text):
+        literal = groovy.literal_at(match.end())
+        if literal is None or not groovy.in_code(match.start()):
+            continue
+        assigned = re.search(r"\b(\w+)\s*=\s*$", groovy.text[groovy.text.rfind("\n", 0, match.start()) + 1:match.start()])
+        # An image this file runs; docker.image('app').push() names what it publishes, not a tool.
+        if RUNS.match(groovy.text, literal.stop + len(literal.quote)) or (assigned and assigned.group(1) in run_by_name):
+            yield literal.start, literal
+
+
+def _pod_images(groovy: Groovy, values: _Values) -> Iterator[tuple[int, str, str]]:
+    """Each `image:` of a pod YAML given to a kubernetes agent or podTemplate: yaml '''...''',
+    or yaml NAME where NAME is assigned one literal."""
+    for match in POD_YAML.finditer(groovy.text):
+        if not groovy.in_code(match.start()):
+            continue
+        literal = groovy.literal_at(match.end()) if match.group(1) is None else values.literals.get(match.group(1))
+        for image in POD_IMAGE.finditer(groovy.text, literal.body, literal.stop) if literal else ():
+            yield image.start(2), values.resolve(image.group(2), literal.interpolates), image.group(2)
+
+
+def _repository(image: str) -> str:
+    head, _, last = image.rpartition("/")
+    return f"{head}/{last.partition(':')[0]}" if head else last.partition(":")[0]
+
+
+def _built(groovy: Groovy, values: _Values) -> set[str]:
+    """The repositories the file builds itself (docker.build, docker build -t): what it runs of
+    those is its own build's output, not an image that moves under it."""
+    built = {_repository(values.of(literal)) for match in DOCKER_BUILD.finditer(groovy.text) if (literal := groovy.literal_at(match.end()))}
+    return built | {_repository(match.group(1)) for match in BUILD_TAG.finditer(groovy.text)}
+
+
+def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    groovy = _groovy(pipeline)
+    values = _Values(groovy)
+    found = [(offset, values.of(literal), values.text(literal)) for offset, literal in _agent_images(groovy)]
+    found += list(_pod_images(groovy, values))
+    built = _built(groovy, values)
+    for offset, image, written in found:
+        judged = _judged(image.strip())
+        reason = unpinned_reason(judged) if judged and _repository(image.strip()) not in built else None
+        if reason:
+            through = f" (through {written})" if written != image else ""
+            yield rule.finding(pipeline, groovy.line(offset), f"image {image}{through} {reason}: the build runs whatever the tag points to next; pin an exact version, and a digest where you can")
+
+
+# --- Compose ----------------------------------------------------------------------------------
+
+COMPOSE_TOP_LEVEL = {"version", "name", "include", "volumes", "networks", "secrets", "configs"}
 
 
 def _services(pipeline: PipelineFile) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, service in pipeline.root.get("services", {}).items():
+    root = pipeline.root
+    # Compose's first format has no services: key; its services are the top-level keys.
+    services = root["services"] if "services" in root else {k: v for k, v in root.items() if k not in COMPOSE_TOP_LEVEL and not str(k).startswith("x-")}
+    for name, service in services.items() if isinstance(services, dict) else ():
         if isinstance(service, dict):
             yield str(name), service
 
@@ -91,7 +478,8 @@ def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         for key, value in environment.items():
             if PLAIN_TCP.search(value):
                 yield rule.finding(pipeline, line_of(service, "environment"), f"{name}: {key}={value} talks to a daemon on plain TCP; use tcp://docker:2376 with TLS")
-        for port in service.get("ports") or []:
+        ports = service.get("ports")
+        for port in ports if isinstance(ports, list) else ():
             if re.search(r"(^|:)237[56](/tcp)?$", str(port.get("target", port) if isinstance(port, dict) else port)):
                 yield rule.finding(pipeline, line_of(service, "ports"), f"{name}: publishes the Docker daemon's port {port}; keep it on a private network with its client alone")
 
@@ -103,20 +491,25 @@ def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterat
 
 
 def compose_unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    # With a build:, image: names what Compose builds, not something it pulls; other services of
+    # the file may run that same build.
+    built = {service.get("image") for _, service in _services(pipeline) if "build" in service}
     for name, service in _services(pipeline):
         image = service.get("image")
-        if image is None:
+        # Compose fills ${VAR} from the environment: such an image cannot be judged from the file.
+        if not isinstance(image, str) or "$" in image or image in built:
             continue
-        tag = str(image).rsplit("/", 1)[-1].partition(":")[2]
-        # A tag that names no version (latest, lts, dind, stable) moves under the file.
-        if "@" not in str(image) and not re.search(r"[0-9]", tag):
-            yield rule.finding(pipeline, line_of(service, "image"), f"{name}: {image} names no version; pin an exact version, and a digest where you can")
+        reason = unpinned_reason(image)
+        if reason:
+            yield rule.finding(pipeline, line_of(service, "image"), f"{name}: {image} {reason}; pin an exact version, and a digest where you can")
 
 
 JENKINS_RULES = [
     Rule("JK001", "jenkins-plain-tcp-daemon", "A Jenkinsfile never talks to a daemon on tcp://...:2375 or turns DinD's TLS off.", jenkins_plain_tcp),
     Rule("JK002", "jenkins-password-on-command-line", "docker login reads the password from standard input.", jenkins_password_on_command_line),
     Rule("JK003", "jenkins-interpolated-secret", "Credentials never go into double-quoted Groovy strings.", jenkins_interpolated_secret),
+    Rule("JK004", "jenkins-unpinned-agent-image", "Every agent, docker.image and pod container image names a version: not untagged, latest, lts or dind.",
+         jenkins_unpinned_agent_image, level="warning"),
 ]
 COMPOSE_RULES = [
     Rule("JK101", "compose-plain-tcp-daemon", "DinD keeps TLS, clients use 2376, and no daemon port is published.", compose_plain_tcp),
