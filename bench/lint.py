@@ -30,6 +30,7 @@ JOB = """\
     - if: $CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_BRANCH == "main"
   script:
     - docker build --tag "$IMAGE_NAME:$CI_COMMIT_SHA" services/{name}
+    - docker run --rm --volume /var/run/docker.sock:/var/run/docker.sock aquasec/trivy:0.56.2 image --exit-code 1 "$IMAGE_NAME:$CI_COMMIT_SHA"
     - docker push "$IMAGE_NAME:$CI_COMMIT_SHA"
   after_script:
     - docker logout "$CI_REGISTRY"

@@ -1,0 +1,151 @@
+"""Build caches shared across trust levels (issue 31): a merge or pull request that writes the
+cache a release build reads chooses the layers that release is built from."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from generator.lint.document import Job, PipelineFile, line_of
+from generator.lint.findings import Finding, Rule, joined
+from generator.lint.github_rules import _jobs, _steps
+from generator.lint.gitlab_rules import _expand, _located, _runnable, _script_lines, _variables
+from generator.lint.shell_words import can_run_for_merge_requests, merge_requests_only, rules_limited_to_trusted_refs
+
+CACHE_FLAG = re.compile(r"--(?P<flag>cache-to|cache-from|export-cache|import-cache)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+)")
+KANIKO_CACHE = re.compile(r"--cache(=true)?(\s|$)")
+# A cache named after the ref, the request or the run is not the one another ref's build reads.
+GITLAB_SCOPED = re.compile(r"CI_COMMIT_REF_(SLUG|NAME)|CI_COMMIT_BRANCH|CI_MERGE_REQUEST_|CI_COMMIT_(SHORT_)?SHA|CI_PIPELINE_I|CI_JOB_ID|CI_COMMIT_TAG")
+GITHUB_SCOPED = re.compile(r"github\.(ref|head_ref|sha|run_id|run_number)|pull_request|event\.number|\bGITHUB_(REF|HEAD_REF|SHA|RUN_ID)")
+
+
+def cache_ref(value: str) -> str | None:
+    """The shared store a --cache-to / --cache-from value names; None for local and inline caches."""
+    value = value.strip().strip("\"'")
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts:
+        return None
+    if "=" not in parts[0]:
+        return parts[0]  # the shorthand: a registry reference
+    fields = dict(part.split("=", 1) for part in parts if "=" in part)
+    kind = fields.get("type", "registry")
+    if kind == "registry":
+        return fields.get("ref")
+    if kind == "gha":
+        return "gha:" + fields.get("scope", "buildkit")
+    if kind in ("s3", "azblob"):
+        return f"{kind}:{fields.get('bucket', fields.get('account_url', ''))}/{fields.get('name', '')}"
+    return None
+
+
+def _shell_caches(text: str) -> Iterator[tuple[str, str]]:
+    """('write' or 'read', store) for each cache a shell command names."""
+    for found in CACHE_FLAG.finditer(text):
+        ref = cache_ref(found.group("value"))
+        if ref:
+            yield ("write" if found.group("flag") in ("cache-to", "export-cache") else "read"), ref
+    if "executor" in text and KANIKO_CACHE.search(text):
+        repo = re.search(r"--cache-repo(?:=|\s+)[\"']?([^\s\"']+)", text)
+        destination = re.search(r"--destination(?:=|\s+)[\"']?([^\s\"']+)", text)
+        ref = repo.group(1) if repo else destination.group(1).rsplit(":", 1)[0] + "/cache" if destination else None
+        if ref:
+            yield "write", ref
+            yield "read", ref
+
+
+def _reader(reader: str, writer: str) -> str:
+    return "the same job reads" if reader == writer else f"{reader} reads"
+
+
+def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    workflow = pipeline.root.get("workflow")
+    if isinstance(workflow, dict) and rules_limited_to_trusted_refs(workflow.get("rules")):
+        return
+    readers: dict[str, str] = {}
+    writers: list[tuple[Job, str, tuple[str, int]]] = []
+    for job in _runnable(pipeline):
+        lines = [(text, holder, index) for text, holder, index in _script_lines(job) if "cache" in text]
+        variables = _variables(pipeline, job) if lines else {}
+        for text, holder, index in lines:
+            for mode, ref in _shell_caches(_expand(joined(text), variables)):
+                if mode == "read" and not merge_requests_only(job):
+                    readers.setdefault(ref, job.name)
+                elif mode == "write" and can_run_for_merge_requests(job) and not GITLAB_SCOPED.search(ref):
+                    writers.append((job, ref, _located(job, holder, index)))
+    for job, ref, where in writers:
+        if ref in readers:
+            yield rule.finding(
+                pipeline, where,
+                f"{job.name}: can run for merge requests and unprotected branches, and writes the build cache {ref} that "
+                f"{_reader(readers[ref], job.name)} on the default branch and tags; write shared caches from protected builds only, or name "
+                "the cache after $CI_COMMIT_REF_SLUG",
+                job=job.name,
+            )
+
+
+PR_EVENTS = {"pull_request", "pull_request_target"}
+STATUS_ONLY = re.compile(r"^[\s!()&|]*((always|success|failure|cancelled)\(\)[\s!()&|]*)*$")
+
+
+def _triggers(root: dict[str, Any]) -> set[str]:
+    on = root.get("on", root.get(True))
+    if isinstance(on, str):
+        return {on}
+    return {str(event) for event in on} if isinstance(on, (list, dict)) else set()
+
+
+def _may_exclude_prs(condition: Any) -> bool:
+    """An `if:` that may keep pull requests out: anything but a status check or a test for them."""
+    text = str(condition or "").replace("${{", "").replace("}}", "")
+    return not (STATUS_ONLY.match(text) or re.search(r"event_name\s*==\s*'pull_request", text))
+
+
+def _step_caches(step: dict[str, Any]) -> Iterator[tuple[str, str, int]]:
+    inputs = step.get("with") if isinstance(step.get("with"), dict) else {}
+    for key, mode in (("cache-to", "write"), ("cache-from", "read")):
+        value = inputs.get(key)
+        text = "\n".join(map(str, value)) if isinstance(value, list) else str(value or "")
+        if "${{" in text and re.search(r"event_name|github\.ref", text) or re.fullmatch(r"\s*\$\{\{[^}]*\}\}\s*", text):
+            continue  # chosen per event, or computed: left to the expression
+        for entry in re.split(r"\n", text):
+            ref = cache_ref(entry)
+            if ref:
+                yield mode, ref, line_of(inputs, key)
+    for mode, ref in _shell_caches(joined(str(step.get("run", "")))):
+        yield mode, ref, line_of(step, "run")
+
+
+def github_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    triggers = _triggers(pipeline.root)
+    requests, trusted = triggers & PR_EVENTS, triggers - PR_EVENTS
+    if not requests or not trusted:
+        return
+    readers: dict[str, str] = {}
+    writers: list[tuple[str, str, int]] = []
+    for name, job in _jobs(pipeline):
+        for step in _steps(job):
+            for mode, ref, line in _step_caches(step):
+                if mode == "read":
+                    readers.setdefault(ref, name)
+                # The Actions cache keeps a pull request's entries to that request, except under pull_request_target.
+                elif not (_may_exclude_prs(job.get("if")) or _may_exclude_prs(step.get("if")) or GITHUB_SCOPED.search(ref)) and (
+                    not ref.startswith("gha:") or "pull_request_target" in requests
+                ):
+                    writers.append((name, ref, line))
+    for name, ref, line in writers:
+        if ref in readers:
+            yield rule.finding(
+                pipeline, line,
+                f"{name}: runs for pull requests and writes the build cache {ref} that {_reader(readers[ref], name)} for "
+                "pushes and releases; write shared caches only when github.event_name is not a pull request, or name the cache after the ref",
+                job=name,
+            )
+
+
+GITLAB_CACHE_RULES = [
+    Rule("GL021", "cache-written-by-merge-requests", "Merge-request builds never write a cache that default-branch builds read.", gitlab_cache_across_trust),
+]
+GITHUB_CACHE_RULES = [
+    Rule("GH021", "cache-written-by-pull-requests", "Pull-request builds never write a cache that push or release builds read.", github_cache_across_trust),
+]

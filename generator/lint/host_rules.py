@@ -1,0 +1,178 @@
+"""The engine under a build (issue 31): Docker releases that no longer get security fixes, and the
+host's Docker socket handed to a tool container or a Jenkins controller, which makes it root on the host."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from generator.lint.document import PipelineFile, line_of
+from generator.lint.findings import Finding, Rule, joined
+from generator.lint.github_rules import _jobs, _steps, _text
+from generator.lint.gitlab_rules import _dind_services, _expand, _images, _located, _runnable, _script_lines, _variables
+from generator.lint.jenkins_rules import _commands, _services
+
+# docker 20.10 and everything before it are out of support; stable, edge and git stopped moving
+# years ago, at 19.03/20.10.
+EOL_TAG = r"(?:(?:1\.\d+|1[0-9]|20)(?:\.\d+)*(?:-[\w.-]+)?|(?:stable|edge)(?:-[\w.-]+)?|git)"
+EOL_IMAGE = re.compile(rf"^(?:[^\s/]+/)*?(?:library/)?docker:(?P<tag>{EOL_TAG})(?:@sha256:[0-9a-f]+)?$")
+# The same, as a word in a shell or Groovy line (not tcp://docker:2375, not a path).
+EOL_WORD = re.compile(rf"(?<![\w/.:$-])(?:[\w.-]+\.[\w.-]+/(?:[\w.-]+/)*)?(?:library/)?docker:{EOL_TAG}(?![\w.:/-])")
+SOCKET_MOUNT = re.compile(
+    r"(?:^|\s)(?:-v|--volume)(?:=|\s+)[\"']?/(?:var/)?run/docker\.sock\b"
+    r"|(?:^|\s)--mount(?:=|\s+)[\"']?[^\s\"']*(?:source|src)=/(?:var/)?run/docker\.sock\b"
+)
+RUNS_CONTAINER = re.compile(r"\b(docker|podman|nerdctl)\s+(container\s+)?(run|create)\b")
+
+
+def _eol(reference: str) -> bool:
+    return EOL_IMAGE.match(reference.strip()) is not None
+
+
+def _eol_message(where: str, reference: str) -> str:
+    return f"{where}{reference} is a Docker release that no longer gets security fixes; use a supported version (e.g. docker:29.8.1)"
+
+
+def gitlab_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        variables = _variables(pipeline, job)
+        for written, holder, key in _images(job):
+            reference = _expand(written, variables)
+            if _eol(reference):
+                yield rule.finding(pipeline, _located(job, holder, key), _eol_message(f"{job.name}: ", reference), job=job.name)
+
+
+def _github_images(job: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    container = job.get("container")
+    if isinstance(container, str):
+        yield container, job, "container"
+    elif isinstance(container, dict):
+        yield str(container.get("image", "")), container, "image"
+    services = job.get("services")
+    for service in services.values() if isinstance(services, dict) else []:
+        if isinstance(service, dict):
+            yield str(service.get("image", "")), service, "image"
+    for step in _steps(job):
+        uses = str(step.get("uses", ""))
+        if uses.startswith("docker://"):
+            yield uses[len("docker://"):], step, "uses"
+        for word in EOL_WORD.finditer(joined(str(step.get("run", "")))):
+            yield word.group(0), step, "run"
+
+
+def github_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, job in _jobs(pipeline):
+        for reference, holder, key in _github_images(job):
+            if _eol(reference):
+                yield rule.finding(pipeline, line_of(holder, key), _eol_message(f"{name}: ", reference))
+
+
+def _groovy_lines(pipeline: PipelineFile) -> Iterator[tuple[int, str]]:
+    for first, lines in _commands(pipeline.text):
+        command = joined("\n".join(lines))
+        if not command.lstrip().startswith(("//", "#", "*", "/*")):
+            yield first, command
+
+
+def jenkins_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for line, command in _groovy_lines(pipeline):
+        for word in EOL_WORD.finditer(command):
+            yield rule.finding(pipeline, line, _eol_message("", word.group(0)))
+
+
+def compose_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, service in _services(pipeline):
+        if _eol(str(service.get("image", ""))):
+            yield rule.finding(pipeline, line_of(service, "image"), _eol_message(f"{name}: ", str(service["image"])))
+
+
+# --- the host's socket ------------------------------------------------------------------------
+
+
+def _mounts_socket(text: str) -> bool:
+    # An image pinned by digest (a scanner reading the image from the daemon) is fixed, reviewed code.
+    return any(
+        RUNS_CONTAINER.search(part) and SOCKET_MOUNT.search(part) and "@sha256:" not in part for part in re.split(r"&&|\|\||;|\n", text)
+    )
+
+
+SOCKET_ADVICE = "the container can start privileged containers, so it is root on the host; scan from an archive (docker save) or give the tool a dind daemon of its own"
+
+
+def gitlab_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        # Beside a dind service, or with DOCKER_HOST on TCP, the socket path is the dind daemon's own.
+        if any(_dind_services(job)) or _variables(pipeline, job).get("DOCKER_HOST", "").startswith("tcp://"):
+            continue
+        variables = _variables(pipeline, job)
+        for text, holder, index in _script_lines(job):
+            if _mounts_socket(_expand(joined(text), variables)):
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: mounts the host's Docker socket into a container: {SOCKET_ADVICE}", job=job.name)
+
+
+def github_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, job in _jobs(pipeline):
+        for step in _steps(job):
+            env = {**(job.get("env") if isinstance(job.get("env"), dict) else {}), **(step.get("env") if isinstance(step.get("env"), dict) else {})}
+            if not str(env.get("DOCKER_HOST", "")).startswith("tcp://") and _mounts_socket(joined(str(step.get("run", "")))):
+                yield rule.finding(pipeline, line_of(step, "run"), f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}")
+
+
+# The Docker Pipeline plugin shares the workspace with its daemon, so that daemon is the agent host's.
+JENKINS_SOCKET = re.compile(
+    r"\.(inside|withRun|run)\s*\(\s*(\"|')[^\"']*docker\.sock"
+    r"|^\s*args\s+(\"|')[^\"']*docker\.sock"
+    r"|\bhostPath\b\s*[:(]\s*(path:\s*)?[\"']?/(var/)?run/docker\.sock"
+    r"|^\s*path:\s*[\"']?/(var/)?run/docker\.sock",
+    re.MULTILINE,
+)
+
+
+def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for line, command in _groovy_lines(pipeline):
+        if JENKINS_SOCKET.search(command):
+            yield rule.finding(pipeline, line, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
+
+
+JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")
+CONTROLLER_NAME = re.compile(r"^jenkins([_-]?(controller|master|server|ci))?$")
+
+
+def _controller(name: str, service: dict[str, Any]) -> bool:
+    """A Jenkins controller: its image, or a service called jenkins that builds its own; not an agent."""
+    image = str(service.get("image", ""))
+    agent = "agent" in image or "agent.jar" in _text(service.get("command")) or "slave" in image
+    return not agent and bool(JENKINS_CONTROLLER.search(image) or CONTROLLER_NAME.match(name))
+
+
+def compose_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, service in _services(pipeline):
+        controller = _controller(name, service)
+        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) else []
+        for volume in volumes if controller else []:
+            source = str(volume.get("source", "")) if isinstance(volume, dict) else str(volume).split(":", 1)[0]
+            if re.fullmatch(r"/(var/)?run/docker\.sock", source):
+                yield rule.finding(
+                    pipeline, line_of(service, "volumes"),
+                    f"{name}: the Jenkins controller mounts the host's Docker socket, so every job and every script-console user is "
+                    "root on the host; build on agents with a TLS dind daemon of their own",
+                )
+
+
+GITLAB_HOST_RULES = [
+    Rule("GL023", "end-of-life-engine", "No Docker engine or client release past its end of life (20.10 and older, stable, edge, git).", gitlab_end_of_life_engine, "warning"),
+    Rule("GL025", "host-socket-in-tool-container", "No container a script starts gets the host's Docker socket.", gitlab_host_socket),
+]
+GITHUB_HOST_RULES = [
+    Rule("GH023", "github-end-of-life-engine", "No Docker release past its end of life in services, the job container or steps.", github_end_of_life_engine, "warning"),
+    Rule("GH025", "github-host-socket-in-tool-container", "No container a step starts gets the runner's Docker socket.", github_host_socket),
+]
+JENKINS_HOST_RULES = [
+    Rule("JK023", "jenkins-end-of-life-engine", "No Docker release past its end of life in a Jenkinsfile.", jenkins_end_of_life_engine, "warning"),
+    Rule("JK025", "jenkins-host-socket-in-tool-container", "No agent or tool container gets the host's Docker socket.", jenkins_host_socket),
+]
+COMPOSE_HOST_RULES = [
+    Rule("JK123", "compose-end-of-life-engine", "No Docker release past its end of life in a service image.", compose_end_of_life_engine, "warning"),
+    Rule("JK125", "compose-host-socket-in-controller", "A Jenkins controller never mounts the host's Docker socket.", compose_host_socket),
+]

@@ -1,0 +1,206 @@
+"""Secrets where others can read them (issue 31): registry credentials in jobs any branch can run,
+and secrets in a command's arguments, which process lists, `docker inspect` and image history show."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from generator.lint.document import Job, PipelineFile, line_of
+from generator.lint.findings import Finding, Rule, joined
+from generator.lint.github_rules import _jobs, _steps, _text
+from generator.lint.gitlab_rules import _located, _runnable, _script_lines, _variables
+from generator.lint.jenkins_rules import _commands
+from generator.lint.shell_words import JOB_TOKENS, REFERENCE, is_secret_name, runs_on_trusted_refs_only, secret_references, simple_commands
+
+LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b")
+# The pieces of a line that run one after another; a pipe keeps `echo "$X" | docker login` together.
+SEQUENCE = re.compile(r"&&|\|\||;|\n")
+RUNS_CONTAINER = re.compile(r"\b(docker|podman|nerdctl)\s+(container\s+)?(run|create|exec)\b")
+BUILDS = re.compile(r"\b(docker|podman|nerdctl)\s+(buildx\s+)?build\b|\bbuildah\s+(bud|build)\b|(\b|/)executor\b")
+ENV_FLAG = re.compile(r"(?:^|\s)(?:-e|--env)(?:=|\s+)[\"']?(?P<name>[A-Za-z_]\w*)=(?P<value>\"[^\"]*\"|'[^']*'|\S*)")
+BUILD_ARG = re.compile(r"--build-arg(?:=|\s+)[\"']?(?P<name>[A-Za-z_]\w*)(?:=(?P<value>\"[^\"]*\"|'[^']*'|\S*))?")
+URL_CREDENTIALS = re.compile(r"\b[a-z][\w+.-]*://(?P<userinfo>[^\s/@'\"]+)@")
+CURL_USER = re.compile(r"(?:^|\s)(?:-u|--user)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|\S+)")
+CURL_DATA = re.compile(r"(?:^|\s)(?:-d|--data(?:-raw|-binary|-urlencode)?|-F|--form)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|\S+)")
+# Commands the shell runs itself: their arguments never reach a process list.
+BUILTINS = {"echo", "printf", "export", "local", "declare", "readonly", "set", "test", "[", "[[", "read", "cat", "tee"}
+# A Groovy step around a shell line: `sh '...'`, `sh(script: "...")`.
+# NAME='fixed' in a script, or NAME = 'fixed' in an environment block.
+LITERAL_ASSIGNMENT = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:'[^'$]*'|\"[^\"$]*\")")
+GROOVY_STEP = re.compile(r"^\s*(sh|bat|powershell|pwsh)\s*\(?\s*(script:\s*)?(\"\"\"|'''|\"|')")
+
+
+def show(name: str) -> str:
+    return f"${{{{ {name} }}}}" if "." in name else f"${name}"
+
+
+def _level(names: list[str]) -> str:
+    return "warning" if all(name in JOB_TOKENS for name in names) else "error"
+
+
+def _secret_value(name: str, value: str) -> list[str]:
+    """The secrets NAME=value passes: a secret-named variable in the value, or any variable given to
+    a secret-named NAME (NPM_TOKEN=$NPM_AUTH); a fixed value (SKIP_TOKEN_CHECK=true) is none."""
+    found = secret_references(value)
+    return found or ([name] if is_secret_name(name) and REFERENCE.search(value) else [])
+
+
+def _in_container_env(part: str) -> Iterator[tuple[list[str], str]]:
+    for flag in ENV_FLAG.finditer(part) if RUNS_CONTAINER.search(part) else []:
+        name = flag.group("name")
+        yield _secret_value(name, flag.group("value")), f"-e {name}={{}} puts the secret in the command line; pass -e {name} and let it come from the environment"
+
+
+def _in_build_args(part: str) -> Iterator[tuple[list[str], str]]:
+    for arg in BUILD_ARG.finditer(part) if BUILDS.search(part) else []:
+        name, value = arg.group("name"), arg.group("value")
+        # A bare name passes the environment's value, which still ends up in the history.
+        found = _secret_value(name, value) if value is not None else [name] if is_secret_name(name) else []
+        yield found, f"--build-arg {name} keeps {{}} in the image's history; use a build secret (--secret id=...) instead"
+
+
+def _in_urls(part: str) -> Iterator[tuple[list[str], str]]:
+    for program, command in simple_commands(part):
+        kept = " (and git keeps it in .git/config)" if program == "git" else ""
+        for url in URL_CREDENTIALS.finditer(command) if program not in BUILTINS else []:
+            password = url.group("userinfo").rsplit(":", 1)[-1]
+            yield secret_references(password), f"a URL with {{}} in it puts the secret in the command line{kept}; use a credential helper or a header read from a file"
+
+
+def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
+    if not re.search(r"\bcurl\b", part):
+        return
+    for user in CURL_USER.finditer(part):
+        value = user.group("value").strip("\"'")
+        yield secret_references(value.rsplit(":", 1)[-1] or value), "curl -u with {} puts the password in the command line; use --netrc-file or -K with a config file"
+    for data in CURL_DATA.finditer(part):
+        yield secret_references(data.group("value")), "curl data with {} puts the secret in the command line; read it from a file (-d @file)"
+
+
+# What every finding of command_line_secrets needs in its line: most lines are passed over at once.
+MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b")
+
+
+def command_line_secrets(text: str, literals: set[str]) -> tuple[list[str], list[str]]:
+    """(what is wrong, the secret names involved) for the secrets a shell line puts in arguments.
+    literals: names the file itself gives a fixed value (a test database's password), public already."""
+    problems: list[str] = []
+    names: list[str] = []
+    if not MAY_HOLD.search(text):
+        return problems, names
+    # `${{ secrets.X }}` as one word, as the runner substitutes it before the shell splits words.
+    text = re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda found: "${{" + found.group(1).replace(" ", "") + "}}", text)
+    for part in SEQUENCE.split(text):
+        for found, problem in [*_in_container_env(part), *_in_build_args(part), *_in_urls(part), *_in_curl(part)]:
+            found = [name for name in found if name.removeprefix("env.") not in literals]
+            if found:
+                names.extend(found)
+                problems.append(problem.format(show(found[0])))
+    return problems, names
+
+
+def _message(problems: list[str]) -> str:
+    return "; ".join(dict.fromkeys(problems))
+
+
+# --- GitLab -----------------------------------------------------------------------------------
+
+
+def _login_secrets(text: str) -> list[str]:
+    """The secret-named variables a registry login in the line reads. GitLab's own job token and
+    registry password (CI_*) are scoped to the job by GitLab."""
+    parts = [part for part in SEQUENCE.split(joined(text)) if LOGIN.search(part)] if "login" in text else []
+    return [name for part in parts for name in secret_references(part) if not name.startswith("CI_")]
+
+
+def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in _runnable(pipeline):
+        logins = [(names, holder, index) for text, holder, index in _script_lines(job) if (names := _login_secrets(text))]
+        if not logins or runs_on_trusted_refs_only(pipeline, job):
+            continue
+        literals = _literals(pipeline, job)
+        for names, holder, index in logins:
+            names = [name for name in names if name not in literals]
+            if names:
+                yield rule.finding(
+                    pipeline, _located(job, holder, index),
+                    f"{job.name}: logs in to a registry with {show(names[0])} but can run on any branch, where whoever pushes the "
+                    "branch can print it; mark the variable protected and limit the job to protected refs "
+                    '(rules: - if: $CI_COMMIT_REF_PROTECTED == "true")',
+                    job=job.name,
+                )
+
+
+def _literals(pipeline: PipelineFile, job: Job) -> set[str]:
+    return {name for name, value in _variables(pipeline, job).items() if "$" not in value}
+
+
+def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job in pipeline.jobs:
+        literals: set[str] | None = None  # read once, for the first line that may hold a secret
+        for text, holder, index in _script_lines(job):
+            if not MAY_HOLD.search(text):
+                continue
+            literals = _literals(pipeline, job) if literals is None else literals
+            problems, names = command_line_secrets(joined(text), literals)
+            if problems:
+                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
+
+
+# --- GitHub -----------------------------------------------------------------------------------
+
+
+def _env(holder: dict[str, Any]) -> dict[str, str]:
+    env = holder.get("env")
+    return {str(key): str(value) for key, value in env.items()} if isinstance(env, dict) else {}
+
+
+def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, job in _jobs(pipeline):
+        for step in _steps(job):
+            env = {**_env(pipeline.root), **_env(job), **_env(step)}
+            literals = {key for key, value in env.items() if "${{" not in value}
+            problems, names = command_line_secrets(joined(str(step.get("run", ""))), literals)
+            if problems:
+                yield rule.finding(pipeline, line_of(step, "run"), f"{name}: {_message(problems)}", level=_level(names))
+            inputs: Any = step.get("with") if isinstance(step.get("with"), dict) else {}
+            for entry in re.split(r"[\n,]", _text(inputs.get("build-args"))) if "build-push-action" in str(step.get("uses", "")) else []:
+                arg, _, value = entry.strip().strip("\"'").partition("=")
+                # An input is no shell: only a ${{ }} expression puts a value in it, never $NAME.
+                expressions = [name for name in secret_references(value) if "." in name]
+                found = expressions or ([arg] if is_secret_name(arg) and "${{" in value else [])
+                if found:
+                    yield rule.finding(
+                        pipeline, line_of(inputs, "build-args"),
+                        f"{name}: build-args {arg} keeps {show(found[0])} in the image's history; pass it with the secrets: input instead",
+                        level=_level(found),
+                    )
+                    break
+
+
+# --- Jenkins ----------------------------------------------------------------------------------
+
+
+def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text))
+    for first, lines in _commands(pipeline.text):
+        command = joined("\n".join(lines))
+        if command.lstrip().startswith(("//", "#", "*", "/*")):
+            continue
+        problems, names = command_line_secrets(GROOVY_STEP.sub("", command), literals)
+        if problems:
+            yield rule.finding(pipeline, first, _message(problems), level=_level(names))
+
+
+GITLAB_SECRET_RULES = [
+    Rule("GL022", "registry-login-on-unprotected-ref", "Registry credentials are used only by jobs limited to protected refs.", registry_login_on_unprotected_ref, "warning"),
+    Rule("GL024", "secret-in-command-arguments", "No secret in a command's arguments: -e NAME=$SECRET, a URL, curl -u/-d, --build-arg.", gitlab_secret_in_arguments),
+]
+GITHUB_SECRET_RULES = [
+    Rule("GH024", "github-secret-in-command-arguments", "No secret in a command's arguments or in build-args.", github_secret_in_arguments),
+]
+JENKINS_SECRET_RULES = [
+    Rule("JK024", "jenkins-secret-in-command-arguments", "No secret in a command's arguments: -e NAME=$SECRET, a URL, curl -u/-d, --build-arg.", jenkins_secret_in_arguments),
+]

@@ -1,0 +1,179 @@
+"""What the trust rules read in any dialect's shell lines: simple commands, secret-looking names,
+and which GitLab refs a job's rules let it run on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from generator.lint.document import Job, PipelineFile
+from generator.lint.gitlab_rules import PREFIXES, SEPARATORS
+
+# Name parts that make a variable a credential, and the parts that say it only describes one.
+SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PW", "TOKEN", "SECRET", "PAT", "APIKEY", "CREDENTIALS"}
+KEY_OWNERS = {"API", "ACCESS", "PRIVATE", "SECRET", "SIGNING", "SSH", "AUTH", "ENCRYPTION"}
+DESCRIBING = {"PATH", "FILE", "URL", "NAME", "ID", "TYPE", "HEADER", "VAR", "ENV", "LENGTH", "DIR", "USER", "USERNAME", "HOST", "ENDPOINT", "KIND", "SCOPE", "EXPIRY"}
+# Tokens the platform makes for one job and revokes when it ends: a leak of them is milder.
+JOB_TOKENS = {"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD", "github.token", "secrets.GITHUB_TOKEN"}
+# Secret contexts hold usernames and hosts too: those are not secrets.
+NOT_SECRET_PARTS = {"USER", "USERNAME", "LOGIN", "ID", "EMAIL", "URL", "HOST", "REGISTRY", "ORG", "NAME", "ACCOUNT", "REGION", "PROJECT", "SERVER"}
+
+# $NAME, ${NAME}, ${{ secrets.NAME }}, ${{ env.NAME }}, ${{ github.token }}, ${env.NAME}, %NAME%, $env:NAME
+REFERENCE = re.compile(
+    r"\$\{\{\s*(?P<expression>(?:secrets|env)\.\w+|github\.token)\s*\}\}"
+    r"|\$\{?(?:env[.:])?(?P<variable>[A-Za-z_]\w*)\}?"
+    r"|%(?P<batch>[A-Za-z_]\w*)%"
+)
+
+
+def is_secret_name(name: str) -> bool:
+    if name.startswith("secrets."):
+        parts = name[len("secrets."):].upper().split("_")
+        return not (set(parts) & NOT_SECRET_PARTS) or bool(set(parts) & SECRET_PARTS) and parts[-1] not in DESCRIBING
+    if name == "github.token":
+        return True
+    parts = name.removeprefix("env.").upper().split("_")
+    if parts[-1] in DESCRIBING:
+        return False
+    if parts[-1] == "KEY":
+        return len(parts) > 1 and parts[-2] in KEY_OWNERS
+    return bool(set(parts) & SECRET_PARTS)
+
+
+def secret_references(text: str) -> list[str]:
+    """The secret-looking names a piece of shell text expands."""
+    names = []
+    for found in REFERENCE.finditer(text):
+        name = found.group("expression") or found.group("variable") or found.group("batch")
+        if name and is_secret_name(name):
+            names.append(name)
+    return names
+
+
+def simple_commands(text: str) -> Iterator[tuple[str, str]]:
+    """(program, the command's own text) for each simple command of a shell line."""
+    for part in SEPARATORS.split(text):
+        if not part:
+            continue
+        words = part.split()
+        while words and (words[0] in PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
+            words = words[1:]
+        if words:
+            yield words[0].strip("'\"(").rsplit("/", 1)[-1], part
+
+
+# --- GitLab: which refs a job's rules let it run on ---------------------------------------
+
+TRUSTED_TERM = re.compile(
+    r"^\$CI_COMMIT_TAG$|^\$CI_COMMIT_TAG\s*(=~|==\s*[\"'][^\"']+)"
+    r"|^\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']$"
+    r"|^\$CI_COMMIT_(BRANCH|REF_NAME|REF_SLUG)\s*(==|=~)"
+    r"|^\$CI_DEFAULT_BRANCH\s*==\s*\$CI_COMMIT_(BRANCH|REF_NAME)$"
+)
+MERGE_REQUEST = re.compile(r"\$CI_PIPELINE_SOURCE\s*(==|=~)\s*[\"'/]?merge_request_event|\$CI_MERGE_REQUEST_I?ID\b(?!\s*==\s*null)")
+
+
+def _split_top(condition: str, operator: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(condition):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and condition.startswith(operator, index):
+            parts.append(condition[start:index])
+            start = index + len(operator)
+    return [part.strip() for part in [*parts, condition[start:]]]
+
+
+def _closing(text: str) -> int:
+    """Where the parenthesis that text starts with closes (-1: nowhere)."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index
+    return -1
+
+
+def _unwrap(condition: str) -> str:
+    """The condition without parentheses that wrap all of it."""
+    condition = condition.strip()
+    while condition.startswith("(") and _closing(condition) == len(condition) - 1:
+        condition = condition[1:-1].strip()
+    return condition
+
+
+def limited_to_trusted_refs(condition: str) -> bool:
+    """Whether an `if:` holds only on tags, protected refs, the default branch or a named branch:
+    every `||` alternative has such a test among its `&&` terms."""
+    alternatives = _split_top(_unwrap(condition), "||")
+    return all(
+        any(TRUSTED_TERM.search(term) or (term.startswith("(") and limited_to_trusted_refs(term)) for term in map(_unwrap, _split_top(alternative, "&&")))
+        for alternative in alternatives
+    )
+
+
+def _only_refs(job: Job) -> list[str] | None:
+    only = job.merged.get("only")
+    refs = only.get("refs") if isinstance(only, dict) else only
+    if isinstance(refs, str):
+        refs = [refs]
+    return [str(ref) for ref in refs] if isinstance(refs, list) else None
+
+
+# A `when: never` rule on this test leaves only protected refs or the default branch to the rules after it.
+EXCLUDES_UNTRUSTED = re.compile(
+    r"^(\$CI_COMMIT_REF_PROTECTED\s*(!=\s*[\"']true|==\s*[\"']false)[\"']"
+    r"|\$CI_COMMIT_(BRANCH|REF_NAME)\s*!=\s*\$CI_DEFAULT_BRANCH|\$CI_DEFAULT_BRANCH\s*!=\s*\$CI_COMMIT_(BRANCH|REF_NAME))$"
+)
+
+
+def rules_limited_to_trusted_refs(rules: Any) -> bool:
+    if not isinstance(rules, list) or not rules:
+        return False
+    for entry in rules:
+        if not isinstance(entry, dict):
+            return False
+        condition = _unwrap(str(entry.get("if", "")))
+        if entry.get("when") == "never":
+            if any(EXCLUDES_UNTRUSTED.match(_unwrap(part)) for part in _split_top(condition, "||")):
+                return True
+            continue
+        if not limited_to_trusted_refs(condition):
+            return False
+    return True
+
+
+def runs_on_trusted_refs_only(pipeline: PipelineFile, job: Job) -> bool:
+    workflow = pipeline.root.get("workflow")
+    if isinstance(workflow, dict) and rules_limited_to_trusted_refs(workflow.get("rules")):
+        return True
+    rules = job.merged.get("rules")
+    if isinstance(rules, list) and rules:
+        return rules_limited_to_trusted_refs(rules)
+    refs = _only_refs(job)
+    return bool(refs) and not {"branches", "merge_requests", "external_pull_requests", "pushes"} & set(refs or [])
+
+
+def can_run_for_merge_requests(job: Job) -> bool:
+    """A merge request or an unprotected branch can run the job: no rules at all, a rule that names
+    merge requests, or a rule with no condition reached before one that excludes them."""
+    rules = job.merged.get("rules")
+    if rules is None and job.merged.get("only") is None and job.merged.get("except") is None:
+        return True
+    if isinstance(rules, list):
+        for entry in rules:
+            if not isinstance(entry, dict):
+                return False
+            condition = str(entry.get("if", ""))
+            if not condition or MERGE_REQUEST.search(condition):
+                return entry.get("when") != "never"
+        return False
+    return "merge_requests" in (_only_refs(job) or [])
+
+
+def merge_requests_only(job: Job) -> bool:
+    rules = job.merged.get("rules")
+    if isinstance(rules, list) and rules:
+        entries = [entry for entry in rules if not (isinstance(entry, dict) and entry.get("when") == "never")]
+        return bool(entries) and all(isinstance(entry, dict) and MERGE_REQUEST.search(str(entry.get("if", ""))) for entry in entries)
+    return _only_refs(job) == ["merge_requests"]

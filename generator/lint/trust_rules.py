@@ -1,0 +1,181 @@
+"""Trust and supply rules (issue 31): what an image goes through before it is published. The other
+themes have modules of their own (cache_rules, secret_rules, host_rules); the rule lists of all of
+them are here, for the engine."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
+from generator.lint.document import Job, PipelineFile
+from generator.lint.findings import PUSHES, Finding, Rule, joined
+from generator.lint.github_rules import SCANNERS
+from generator.lint.gitlab_rules import _expand, _images, _located, _runnable, _script_lines, _variables
+from generator.lint.host_rules import COMPOSE_HOST_RULES, GITHUB_HOST_RULES, GITLAB_HOST_RULES, JENKINS_HOST_RULES
+from generator.lint.jenkins_rules import _commands
+from generator.lint.secret_rules import GITHUB_SECRET_RULES, GITLAB_SECRET_RULES, JENKINS_SECRET_RULES
+
+MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
+# Includes no rule reads that may well hold a scanning job (GitLab's Container-Scanning template).
+SCANNING_INCLUDE = re.compile(r"scan|secur|trivy|grype", re.IGNORECASE)
+LOCAL_REGISTRY = re.compile(r"\b(localhost|127\.0\.0\.1)(:\d+)?/")
+# A scan of the source tree or of config files says nothing about the image's packages.
+NOT_IMAGE_SCAN = re.compile(r"\btrivy\s+(fs|filesystem|config|repo|repository)\b|\bgrype\s+dir:", re.IGNORECASE)
+
+
+def _scan(text: str) -> re.Match[str] | None:
+    if NOT_IMAGE_SCAN.search(text):
+        text = NOT_IMAGE_SCAN.sub("", text)
+    return SCANNERS.search(text) or MORE_SCANNERS.search(text)
+
+
+def _scans(text: str) -> bool:
+    return _scan(text) is not None
+
+
+def _push(text: str, extra: re.Pattern[str] | None = None) -> re.Match[str] | None:
+    # A push to a job-local registry is a candidate for the scan, not a release.
+    found = None if LOCAL_REGISTRY.search(text) else PUSHES.search(text)
+    return found or (extra.search(text) if extra else None)
+
+
+def _scanned_first(text: str, extra: re.Pattern[str] | None = None) -> bool:
+    """A scan in the line, before any push the line makes (`trivy image app && docker push app`)."""
+    scan = _scan(text)
+    push = _push(text, extra)
+    return scan is not None and (push is None or scan.start() < push.start())
+
+
+@functools.lru_cache(maxsize=4096)
+def _marks(text: str) -> tuple[bool, bool]:
+    """(scanned before any push, pushes) for one shell line, read once however many jobs share it."""
+    return _scanned_first(text), _push(text) is not None
+
+
+# --- push without a scan before it (GitLab) -------------------------------------------------
+
+
+def _stage_order(pipeline: PipelineFile) -> list[str]:
+    stages = pipeline.root.get("stages")
+    return [".pre", *(map(str, stages) if isinstance(stages, list) else ["build", "test", "deploy"]), ".post"]
+
+
+def _needs(job: Job) -> set[str]:
+    needs = job.merged.get("needs")
+    names = {need if isinstance(need, str) else need.get("job") for need in (needs if isinstance(needs, list) else []) if isinstance(need, (str, dict))}
+    return {str(name) for name in names if name}
+
+
+def _earlier(jobs: dict[str, Job], order: list[str]) -> dict[str, set[str]]:
+    """For each job, the jobs that finish before it starts: those of earlier stages, and what it
+    needs (transitively)."""
+    def stage(job: Job) -> int:
+        name = str(job.merged.get("stage", "test"))
+        return order.index(name) if name in order else order.index("test") if "test" in order else 1
+
+    stages = {name: stage(job) for name, job in jobs.items()}
+    before = {index: {name for name, other in stages.items() if other < index} for index in set(stages.values())}
+    out = {}
+    for name, job in jobs.items():
+        found, pending = set(before[stages[name]]), list(_needs(job))
+        while pending:
+            need = pending.pop()
+            if need in jobs and need not in found:
+                found.add(need)
+                pending += _needs(jobs[need])
+        out[name] = found
+    return out
+
+
+def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | None = None) -> list[tuple[str, Any, Any]]:
+    """The job's script lines, continued lines joined and static variables filled in."""
+    variables = _variables(pipeline, job) if variables is None else variables
+    return [(_expand(joined(text), variables) if "$" in text else joined(text), holder, index) for text, holder, index in _script_lines(job)]
+
+
+def _scanning_job(job: Job, variables: dict[str, str], texts: list[tuple[str, Any, Any]]) -> bool:
+    images = " ".join(_expand(name, variables) for name, _, _ in _images(job))
+    return _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images)) or any(_marks(text)[0] or _scans(text) for text, _, _ in texts)
+
+
+def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    if any(SCANNING_INCLUDE.search(entry) for entry in pipeline.not_followed):
+        return  # a scanning job we cannot read may run before any push
+    jobs = {job.name: job for job in _runnable(pipeline)}
+    variables = {name: _variables(pipeline, job) for name, job in jobs.items()}
+    texts = {name: _job_texts(pipeline, job, variables[name]) for name, job in jobs.items()}
+    scanners = {name for name, job in jobs.items() if _scanning_job(job, variables[name], texts[name])}
+    pushers = {name for name in jobs if any(_marks(text)[1] for text, _, _ in texts[name])}
+    earlier = _earlier(jobs, _stage_order(pipeline))
+    later: dict[str, set[str]] = {name: set() for name in jobs}
+    for name, before in earlier.items():
+        for other in before:
+            later[other].add(name)
+    for name in sorted(pushers):
+        if earlier[name] & scanners:
+            continue
+        # A push that a later job scans and a job after that publishes again is the scan's candidate.
+        later_scans = later[name] & scanners
+        if later_scans and any(later[scan] & pushers for scan in later_scans):
+            continue
+        for text, holder, index in texts[name]:
+            scanned, pushes = _marks(text)
+            if scanned:
+                break
+            if pushes:
+                yield rule.finding(
+                    pipeline, _located(jobs[name], holder, index),
+                    f"{name}: pushes an image that nothing scanned before it (no scanner earlier in the job, in an earlier stage "
+                    "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
+                    job=name,
+                )
+                break
+
+
+# --- push without a scan before it (Jenkins) ------------------------------------------------
+
+# An image object of the Docker Pipeline plugin: made by docker.build/docker.image, or run as one.
+DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\s*\(|\b(\w+)\.(?:inside|withRun)\s*[({]")
+STAGE = re.compile(r"\bstage\s*\(")
+
+
+def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
+    plugin_push = re.compile(r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names))
+    reported = False  # once per stage: one image pushed under several tags is one problem
+    for first, lines in _commands(pipeline.text):
+        command = joined("\n".join(lines))
+        if command.lstrip().startswith(("//", "#", "*", "/*")):
+            continue
+        reported = reported and not STAGE.search(command)
+        if _scanned_first(command, plugin_push):
+            return  # stages run in the order written: everything after this is scanned
+        if _push(command, plugin_push) and not reported:
+            reported = True
+            yield rule.finding(
+                pipeline, first,
+                "pushes an image that no earlier step or stage scanned; build a candidate, scan it (trivy, grype), and push only "
+                "what passed",
+            )
+
+
+GITLAB_TRUST_RULES = [
+    Rule("GL020", "gitlab-push-without-scan", "A pushed image was scanned first: earlier in the job, in an earlier stage or a job it needs.", gitlab_push_without_scan),
+    *GITLAB_CACHE_RULES,
+    *GITLAB_SECRET_RULES,
+    *GITLAB_HOST_RULES,
+]
+GITHUB_TRUST_RULES = [
+    *GITHUB_CACHE_RULES,
+    *GITHUB_SECRET_RULES,
+    *GITHUB_HOST_RULES,
+]
+JENKINS_TRUST_RULES = [
+    Rule("JK020", "jenkins-push-without-scan", "A Jenkinsfile scans an image before it pushes it.", jenkins_push_without_scan),
+    *JENKINS_SECRET_RULES,
+    *JENKINS_HOST_RULES,
+]
+COMPOSE_TRUST_RULES = COMPOSE_HOST_RULES
