@@ -10,8 +10,18 @@ from typing import Any
 from generator.lint.document import Job, PipelineFile, line_of
 from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps
-from generator.lint.gitlab_rules import _expand, _located, _runnable, _script_lines, _variables
-from generator.lint.shell_words import can_run_for_merge_requests, merge_requests_only, rules_limited_to_trusted_refs
+from generator.lint.gitlab_rules import (
+    _expand,
+    _located,
+    _runnable,
+    _script_lines,
+    _variables,
+)
+from generator.lint.shell_words import (
+    can_run_for_merge_requests,
+    merge_requests_only,
+    rules_limited_to_trusted_refs,
+)
 
 CACHE_FLAG = re.compile(r"--(?P<flag>cache-to|cache-from|export-cache|import-cache)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+)")
 KANIKO_CACHE = re.compile(r"--cache(=true)?(\s|$)")

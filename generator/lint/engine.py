@@ -9,13 +9,20 @@ from generator.lint.findings import Finding, Rule
 from generator.lint.github_rules import GITHUB_RULES
 from generator.lint.gitlab_rules import GITLAB_RULES
 from generator.lint.jenkins_rules import COMPOSE_RULES, JENKINS_RULES
-from generator.lint.trust_rules import COMPOSE_TRUST_RULES, GITHUB_TRUST_RULES, GITLAB_TRUST_RULES, JENKINS_TRUST_RULES
+from generator.lint.trust_rules import (
+    COMPOSE_TRUST_RULES,
+    GITHUB_TRUST_RULES,
+    GITLAB_TRUST_RULES,
+    JENKINS_TRUST_RULES,
+)
 
-RULES_BY_KIND: dict[str, list[Rule]] = {"gitlab": GITLAB_RULES, "github": GITHUB_RULES, "jenkins": JENKINS_RULES, "compose": COMPOSE_RULES}
-RULES_BY_KIND["gitlab"] = RULES_BY_KIND["gitlab"] + GITLAB_TRUST_RULES
-RULES_BY_KIND["github"] = RULES_BY_KIND["github"] + GITHUB_TRUST_RULES
-RULES_BY_KIND["jenkins"] = RULES_BY_KIND["jenkins"] + JENKINS_TRUST_RULES
-RULES_BY_KIND["compose"] = RULES_BY_KIND["compose"] + COMPOSE_TRUST_RULES
+RULES_BY_KIND: dict[str, list[Rule]] = {
+    "gitlab": GITLAB_RULES + GITLAB_TRUST_RULES,
+    "github": GITHUB_RULES + GITHUB_TRUST_RULES,
+    "jenkins": JENKINS_RULES + JENKINS_TRUST_RULES,
+    "compose": COMPOSE_RULES + COMPOSE_TRUST_RULES,
+}
+TRUST_RULE_IDS = {rule.id for rule in GITLAB_TRUST_RULES + GITHUB_TRUST_RULES + JENKINS_TRUST_RULES + COMPOSE_TRUST_RULES}
 ALL_RULES: list[Rule] = [rule for rules in RULES_BY_KIND.values() for rule in rules]
 
 

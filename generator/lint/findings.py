@@ -78,12 +78,17 @@ PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!"}
 SEPARATORS = re.compile(r"&&|\|\||[;|&\n]|\$\(|`|\b(?:then|do|else)\b")
 
 
-def commands(text: str) -> Iterator[str]:
-    """The program of each simple command in a script line: the first word after any separator,
-    past variable assignments and wrappers such as sudo."""
+def simple_commands(text: str) -> Iterator[tuple[str, str]]:
+    """(program, the command's own text) for each simple command of a script line: the first word
+    after any separator, past variable assignments and wrappers such as sudo."""
     for part in SEPARATORS.split(text):
-        words = part.split()
+        words = part.split() if part else []
         while words and (words[0] in PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
             words = words[1:]
         if words:
-            yield words[0].strip("'\"(")
+            yield words[0].strip("'\"("), part
+
+
+def commands(text: str) -> Iterator[str]:
+    for program, _ in simple_commands(text):
+        yield program

@@ -181,8 +181,11 @@ def _flat(value: Any, depth: int = 0) -> Iterator[tuple[str, Any, int]]:
             yield from _flat(item, depth + 1)
 
 
+SCRIPT_SECTIONS = ("before_script", "script", "after_script")
+
+
 def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
-    for section in ("before_script", "script", "after_script"):
+    for section in SCRIPT_SECTIONS:
         lines = job.merged.get(section)
         if isinstance(lines, str):
             lines = [lines]
@@ -462,10 +465,24 @@ def _runs_a_container_engine(pipeline: PipelineFile, job: Job) -> bool:
     return any(_runs_engine(text) for text, _, _ in _script_texts(pipeline, job))
 
 
+def _engine_written_in(pipeline: PipelineFile, job: Job) -> tuple[str, tuple[str, int]]:
+    """The job or template whose script runs the engine: a timeout belongs there, once for every
+    job that extends it."""
+    for text, holder, _ in _script_texts(pipeline, job):
+        if not _runs_engine(text):
+            continue
+        for name, node in zip([job.name, *job.source_names], [job.node, *job.sources]):
+            if node is not job.node and isinstance(node, dict) and name in pipeline.root and any(node.get(section) is holder for section in SCRIPT_SECTIONS):
+                return name, (file_of(node, job.file), line_of(pipeline.root, name))
+        break
+    return job.name, _at(job)
+
+
 def job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
         if "timeout" not in job.merged and "trigger" not in job.merged and _runs_a_container_engine(pipeline, job):
-            yield rule.finding(pipeline, _at(job), f"{job.name}: no timeout, so a hung daemon holds the runner for the project's maximum; set timeout: (e.g. 30 minutes)", job=job.name)
+            name, where = _engine_written_in(pipeline, job)
+            yield rule.finding(pipeline, where, f"{name}: no timeout, so a hung daemon holds the runner for the project's maximum; set timeout: (e.g. 30 minutes)", job=job.name)
 
 
 def debug_trace(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:

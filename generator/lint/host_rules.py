@@ -10,7 +10,15 @@ from typing import Any
 from generator.lint.document import PipelineFile, line_of
 from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
-from generator.lint.gitlab_rules import _dind_services, _expand, _images, _located, _runnable, _script_lines, _variables
+from generator.lint.gitlab_rules import (
+    _dind_services,
+    _expand,
+    _images,
+    _located,
+    _runnable,
+    _script_lines,
+    _variables,
+)
 from generator.lint.jenkins_rules import _commands, _services
 
 # docker 20.10 and everything before it are out of support; stable, edge and git stopped moving
@@ -36,9 +44,8 @@ def _eol_message(where: str, reference: str) -> str:
 
 def gitlab_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
-        variables = _variables(pipeline, job)
-        for written, holder, key in _images(job):
-            reference = _expand(written, variables)
+        for image, holder, key, _ in _images(pipeline, job):
+            reference = image.reference
             if _eol(reference):
                 yield rule.finding(pipeline, _located(job, holder, key), _eol_message(f"{job.name}: ", reference), job=job.name)
 
@@ -103,7 +110,7 @@ SOCKET_ADVICE = "the container can start privileged containers, so it is root on
 def gitlab_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
         # Beside a dind service, or with DOCKER_HOST on TCP, the socket path is the dind daemon's own.
-        if any(_dind_services(job)) or _variables(pipeline, job).get("DOCKER_HOST", "").startswith("tcp://"):
+        if any(_dind_services(pipeline, job)) or _variables(pipeline, job).get("DOCKER_HOST", "").startswith("tcp://"):
             continue
         variables = _variables(pipeline, job)
         for text, holder, index in _script_lines(job):

@@ -12,7 +12,14 @@ from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
 from generator.lint.gitlab_rules import _located, _runnable, _script_lines, _variables
 from generator.lint.jenkins_rules import _commands
-from generator.lint.shell_words import JOB_TOKENS, REFERENCE, is_secret_name, runs_on_trusted_refs_only, secret_references, simple_commands
+from generator.lint.shell_words import (
+    JOB_TOKENS,
+    REFERENCE,
+    is_secret_name,
+    runs_on_trusted_refs_only,
+    secret_references,
+    simple_commands,
+)
 
 LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b")
 # The pieces of a line that run one after another; a pipe keeps `echo "$X" | docker login` together.

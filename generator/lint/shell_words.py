@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from generator.lint import findings
 from generator.lint.document import Job, PipelineFile
-from generator.lint.gitlab_rules import PREFIXES, SEPARATORS
 
 # Name parts that make a variable a credential, and the parts that say it only describes one.
 SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PW", "TOKEN", "SECRET", "PAT", "APIKEY", "CREDENTIALS"}
@@ -52,15 +52,9 @@ def secret_references(text: str) -> list[str]:
 
 
 def simple_commands(text: str) -> Iterator[tuple[str, str]]:
-    """(program, the command's own text) for each simple command of a shell line."""
-    for part in SEPARATORS.split(text):
-        if not part:
-            continue
-        words = part.split()
-        while words and (words[0] in PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
-            words = words[1:]
-        if words:
-            yield words[0].strip("'\"(").rsplit("/", 1)[-1], part
+    """(program without its directory, the command's own text) for each simple command of a shell line."""
+    for program, part in findings.simple_commands(text):
+        yield program.rsplit("/", 1)[-1], part
 
 
 # --- GitLab: which refs a job's rules let it run on ---------------------------------------

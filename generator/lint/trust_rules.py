@@ -13,10 +13,26 @@ from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
 from generator.lint.document import Job, PipelineFile
 from generator.lint.findings import PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
-from generator.lint.gitlab_rules import _expand, _images, _located, _runnable, _script_lines, _variables
-from generator.lint.host_rules import COMPOSE_HOST_RULES, GITHUB_HOST_RULES, GITLAB_HOST_RULES, JENKINS_HOST_RULES
+from generator.lint.gitlab_rules import (
+    _expand,
+    _images,
+    _located,
+    _runnable,
+    _script_lines,
+    _variables,
+)
+from generator.lint.host_rules import (
+    COMPOSE_HOST_RULES,
+    GITHUB_HOST_RULES,
+    GITLAB_HOST_RULES,
+    JENKINS_HOST_RULES,
+)
 from generator.lint.jenkins_rules import _commands
-from generator.lint.secret_rules import GITHUB_SECRET_RULES, GITLAB_SECRET_RULES, JENKINS_SECRET_RULES
+from generator.lint.secret_rules import (
+    GITHUB_SECRET_RULES,
+    GITLAB_SECRET_RULES,
+    JENKINS_SECRET_RULES,
+)
 
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
 # Includes no rule reads that may well hold a scanning job (GitLab's Container-Scanning template).
@@ -96,8 +112,8 @@ def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | Non
     return [(_expand(joined(text), variables) if "$" in text else joined(text), holder, index) for text, holder, index in _script_lines(job)]
 
 
-def _scanning_job(job: Job, variables: dict[str, str], texts: list[tuple[str, Any, Any]]) -> bool:
-    images = " ".join(_expand(name, variables) for name, _, _ in _images(job))
+def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, Any]]) -> bool:
+    images = " ".join(image.reference for image, _, _, _ in _images(pipeline, job))
     return _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images)) or any(_marks(text)[0] or _scans(text) for text, _, _ in texts)
 
 
@@ -107,7 +123,7 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
     jobs = {job.name: job for job in _runnable(pipeline)}
     variables = {name: _variables(pipeline, job) for name, job in jobs.items()}
     texts = {name: _job_texts(pipeline, job, variables[name]) for name, job in jobs.items()}
-    scanners = {name for name, job in jobs.items() if _scanning_job(job, variables[name], texts[name])}
+    scanners = {name for name, job in jobs.items() if _scanning_job(pipeline, job, texts[name])}
     pushers = {name for name in jobs if any(_marks(text)[1] for text, _, _ in texts[name])}
     earlier = _earlier(jobs, _stage_order(pipeline))
     later: dict[str, set[str]] = {name: set() for name in jobs}
