@@ -469,12 +469,12 @@ def _engine_written_in(pipeline: PipelineFile, job: Job) -> tuple[str, tuple[str
     """The job or template whose script runs the engine: a timeout belongs there, once for every
     job that extends it."""
     for text, holder, _ in _script_texts(pipeline, job):
-        if not _runs_engine(text):
-            continue
-        for name, node in zip([job.name, *job.source_names], [job.node, *job.sources]):
-            if node is not job.node and isinstance(node, dict) and name in pipeline.root and any(node.get(section) is holder for section in SCRIPT_SECTIONS):
-                return name, (file_of(node, job.file), line_of(pipeline.root, name))
-        break
+        if _runs_engine(text):
+            section = next((name for name in SCRIPT_SECTIONS if job.merged.get(name) is holder), None)
+            written_in = job.written_in(section) if section else job.name
+            if written_in != job.name and written_in in pipeline.root:
+                return written_in, (file_of(job.origin(section), job.file), line_of(pipeline.root, written_in))
+            break
     return job.name, _at(job)
 
 
