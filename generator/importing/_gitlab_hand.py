@@ -35,6 +35,7 @@ PLACEHOLDERS = {"CI_COMMIT_SHORT_SHA": "{sha8}", "CI_COMMIT_SHA": "{sha40}", "CI
 TOKEN_PASSWORDS = {"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "CI_BUILD_TOKEN"}
 RUN_VALUES = {"-e", "--env", "--network", "--net", "-v", "--volume", "--name", "--entrypoint", "-w", "--workdir", "-u", "--user",
               "-p", "--publish", "--platform", "--env-file", "--mount", "--add-host", "-l", "--label", "--pull"}
+BUILDS = re.compile(r"docker (?:buildx )?build|kaniko|buildah|buildctl")
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
@@ -411,7 +412,10 @@ def read_hand(pipeline: PipelineFile, target: str, name: str, default_branch: st
     reader = HandReader(pipeline, default_branch)
     publishers = reader.read_jobs()
     if not reader.images:
-        raise GitLabImportError(f"{pipeline.path}:1:1: no job builds or pushes an image (docker, kaniko, buildah or buildctl)")
+        templates = [job.name for job in pipeline.jobs if job.hidden and BUILDS.search(str(job.merged.get("script", "")))]
+        hint = (f"; build commands appear only in hidden templates ({', '.join(templates)}): if another file's jobs extend them, import the file that includes both"
+                if templates else "")
+        raise GitLabImportError(f"{pipeline.path}:1:1: no job builds or pushes an image (docker, kaniko, buildah or buildctl){hint}")
     probe = Probe(pipeline, reader.jobs, publishers, default_branch)
     triggers = probe.triggers()
     push = probe.push() if publishers else {"branches": [], "tags": []}

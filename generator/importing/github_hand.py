@@ -106,12 +106,14 @@ class Triggers:
     schedule: list[str]
     manual: bool
     release: bool
+    call: bool = False  # workflow_call: a reusable workflow other workflows run
 
     @property
     def spec(self) -> dict[str, Any]:
-        return {"branches": self.branch_globs, "tags": self.tag_globs,
-                "pull_requests": self.pull_requests if self.pull_requests is not None else False,
-                "schedule": self.schedule, "manual": self.manual, "release": self.release}
+        out = {"branches": self.branch_globs, "tags": self.tag_globs,
+               "pull_requests": self.pull_requests if self.pull_requests is not None else False,
+               "schedule": self.schedule, "manual": self.manual, "release": self.release}
+        return {**out, "call": True} if self.call else out
 
     @property
     def branch_globs(self) -> list[str]:
@@ -152,7 +154,7 @@ def _triggers(workflows: list[Workflow], notes: list[Note]) -> Triggers:
     tags: list[str] | None = []
     prs: list[str] | None = None
     schedule: list[str] = []
-    manual = release = False
+    manual = release = call = False
     for workflow in workflows:
         on = workflow.on
         line = workflow.line_of("on")
@@ -163,26 +165,38 @@ def _triggers(workflows: list[Workflow], notes: list[Note]) -> Triggers:
             if "branches" not in push and "tags" not in push:
                 branches = tags = None
             else:
-                branches = None if branches is None else [*branches, *[str(b) for b in push.get("branches") or []]]
-                tags = None if tags is None else [*tags, *[str(t) for t in push.get("tags") or []]]
+                branches = None if branches is None else [*branches, *_listed(push.get("branches"))]
+                tags = None if tags is None else [*tags, *_listed(push.get("tags"))]
             for key in ("branches-ignore", "tags-ignore", "paths", "paths-ignore"):
                 if key in push:
                     notes.append(Note("not-carried", workflow.file, line, f"on.push.{key}: the spec's triggers list the refs that run",
                                       "list the branches and tags in triggers; images[].paths narrows builds by path"))
         if "pull_request" in on:
             targets = (on["pull_request"] or {}).get("branches") if isinstance(on["pull_request"], dict) else None
-            prs = [*(prs or []), *[str(t) for t in targets]] if targets else ["**"]
+            prs = [*(prs or []), *_listed(targets)] if targets else ["**"]
         if "pull_request_target" in on:
             notes.append(Note("not-carried", workflow.file, line, "on.pull_request_target: runs untrusted code with the base's secrets",
                               "leave it: gen-ci's pull request runs never see secrets"))
-        schedule += [str(e["cron"]) for e in on.get("schedule") or [] if isinstance(e, dict) and "cron" in e]
+        schedule += [str(e["cron"]) for e in _entries(on.get("schedule")) if isinstance(e, dict) and "cron" in e]
         manual |= "workflow_dispatch" in on
+        call |= "workflow_call" in on
         release |= "release" in on
         types = (on.get("release") or {}).get("types") if isinstance(on.get("release"), dict) else None
         if types and "published" not in types:
             notes.append(Note("assumed", workflow.file, line, f"on.release types {types}: gen-ci runs when a release is published",
                               "check that publishing a release is the moment to push"))
-    return Triggers(branches, tags, prs, schedule, manual, release)
+    return Triggers(branches, tags, prs, schedule, manual, release, call)
+
+
+def _listed(value: Any) -> list[str]:
+    """A ref filter as GitHub takes it: a list of patterns, or one pattern written as a string."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    return [str(item) for item in value if isinstance(item, (str, int, float))] if isinstance(value, list) else []
+
+
+def _entries(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _read_workflow(workflow: Workflow, logins: dict[str, dict[str, Any]], notes: list[Note], present: set[str]) -> list[Built]:
