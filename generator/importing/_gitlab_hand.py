@@ -27,6 +27,7 @@ from generator.importing._gitlab_shell import (
     variable_name,
 )
 from generator.importing._gitlab_tagscript import EVENTS
+from generator.importing.common import from_root
 from generator.lint.document import Job, LintInputError, PipelineFile
 
 # CI variables a tag may hold, as gen-ci's placeholders.
@@ -112,7 +113,8 @@ def spelled(repository: str) -> str | None:
     """A repository as the spec writes it, or None when a variable the run alone knows names it."""
     if repository.startswith(("$CI_REGISTRY_IMAGE", "${CI_REGISTRY_IMAGE}")):
         rest = repository.split("}", 1)[1] if repository.startswith("${") else repository[len("$CI_REGISTRY_IMAGE"):]
-        return "platform" + rest
+        # The path under the project's registry as the spec names it (platform/<name>, two levels at most), or unknown.
+        return "platform" + rest if re.fullmatch(r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,2}", rest) else None
     if "$" in repository:
         return None
     first = repository.split("/", 1)[0]
@@ -173,6 +175,7 @@ class HandReader:
         self.logins: list[tuple[Login, Job]] = []
         self.jobs = [job for job in pipeline.jobs if not job.hidden]
         self.modes: list[str] = []
+        self.socket_tags: list[str] = []
 
     def note(self, kind: str, job: Job | None, line: int, message: str, advice: str = "") -> None:
         self.notes.append(Note(kind, (job.file if job else "") or self.pipeline.path, line, message, advice))
@@ -249,9 +252,16 @@ class HandReader:
             return "rootless"
         if any("dind" in name for name in names):
             return "dind"
-        self.note("assumed", job, job.line, f"job {job.name} runs docker with no dind service: taken as the runner's own daemon (docker.mode socket)",
-                  "socket mode needs runners whose config binds the host socket; tag them in runners.gitlab")
-        return "socket"
+        tags = job.merged.get("tags")
+        if isinstance(tags, list) and tags and all(isinstance(tag, str) and "$" not in tag for tag in tags):
+            # The runners this job's tags select are the ones whose daemon it uses: socket mode, on them.
+            self.socket_tags = self.socket_tags or [str(tag) for tag in tags]
+            self.note("assumed", job, job.line, f"job {job.name} runs docker with no dind service, on runners tagged {', '.join(tags)}: "
+                      "taken as those runners' own daemon (docker.mode socket, runners.gitlab)", "check that those runners bind /var/run/docker.sock")
+            return "socket"
+        self.note("assumed", job, job.line, f"job {job.name} runs docker with no dind service and no runner tags: the spec uses a dind service (docker.mode dind)",
+                  "for the runner's own daemon, set docker.mode socket and runners.gitlab to the tags of runners that bind /var/run/docker.sock")
+        return "dind"
 
     def _test(self, job: Job, found: list[tuple[Command, int]]) -> bool:
         tested = False
@@ -365,8 +375,8 @@ class HandReader:
         build = draft.build
         if build is not None:
             if build.dockerfile and build.dockerfile not in ("Dockerfile", "./Dockerfile"):
-                image["dockerfile"] = build.dockerfile.removeprefix("./").removeprefix("$CI_PROJECT_DIR/")
-            context = (build.context or ".").removeprefix("$CI_PROJECT_DIR").strip("/") or "."
+                image["dockerfile"] = from_root(build.dockerfile)
+            context = from_root(build.context or ".")
             if context not in (".", "./"):
                 image["context"] = context
             if build.target:
@@ -431,6 +441,8 @@ def read_hand(pipeline: PipelineFile, target: str, name: str, default_branch: st
     mode = reader.modes[0] if reader.modes else "dind"
     spec: dict[str, Any] = {"version": 1, "name": name, "targets": {"gitlab": target}, "triggers": triggers, "docker": {"mode": mode},
                             "images": images, "push": push}
+    if mode == "socket":
+        spec["runners"] = {"gitlab": reader.socket_tags}
     text = str(pipeline.root)
     if not re.search(r"trivy|grype|container_scanning|Container-Scanning", text, re.IGNORECASE):
         notes.append(Note("added", pipeline.path, 0, "a vulnerability scan (trivy, failing on high) now runs before any push", "set scan.fail_on or scan.mode: report"))

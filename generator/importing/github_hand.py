@@ -13,6 +13,7 @@ from generator.importing.common import (
     DEFAULT_BRANCH,
     additions,
     assume_default_branch,
+    from_root,
     full_repository,
     image_id,
     matches,
@@ -322,8 +323,8 @@ def _build_push(workflow: Workflow, job: dict[str, Any], step: dict[str, Any], g
     build = found.build
     for key, spec_key in (("context", "context"), ("file", "dockerfile"), ("target", "target")):
         value = given.get(key)
-        if value and "${{" not in str(value) and str(value) not in (".", "./Dockerfile", "Dockerfile"):
-            build[spec_key] = str(value).removeprefix("./").rstrip("/") or "."
+        if value and "${{" not in from_root(str(value)) and from_root(str(value)) not in (".", "Dockerfile"):
+            build[spec_key] = from_root(str(value))
     if given.get("platforms"):
         build["platforms"] = [p.strip() for p in re.split(r"[,\n]", str(given["platforms"])) if p.strip()]
     args, secrets = {}, {}
@@ -403,9 +404,9 @@ def _run_step(workflow: Workflow, job: dict[str, Any], step: dict[str, Any], env
             dockerfile = (options.get("-f") or options.get("--file") or ["Dockerfile"])[0]
             context = options.get("", ["."])[-1]
             if dockerfile not in ("Dockerfile", "./Dockerfile"):
-                found.build["dockerfile"] = dockerfile.removeprefix("./")
+                found.build["dockerfile"] = from_root(dockerfile)
             if context not in (".", "./"):
-                found.build["context"] = context.removeprefix("./").rstrip("/")
+                found.build["context"] = from_root(context)
             if options.get("--build-arg"):
                 found.build["build_args"] = dict(a.partition("=")[::2] for a in options["--build-arg"] if "$" not in a)
             if options.get("--target"):

@@ -92,7 +92,7 @@ def _lowercased(spec: dict[str, Any], path: tuple[Any, ...]) -> str | None:
     if not path or path[-1] != "repository":
         return None
     value = _at(spec, path)
-    if not isinstance(value, str) or value == value.lower():
+    if not isinstance(value, str) or value == value.lower() or not re.fullmatch(r"[A-Za-z0-9._:/-]+", value):
         return None
     _at(spec, path[:-1])[path[-1]] = value.lower()
     return f"{json_path(path)}: {value} is written in lower case ({value.lower()}): Docker refuses capitals in a repository"
