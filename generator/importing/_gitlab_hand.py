@@ -78,6 +78,12 @@ def _script(job: Job) -> list[tuple[str, int]]:
     return out
 
 
+def _services(job: Job) -> list[Any]:
+    """A job's services: a list of images or mappings (one image written alone counts as one)."""
+    services = job.merged.get("services")
+    return [services] if isinstance(services, str) else services if isinstance(services, list) else []
+
+
 def _expand(word: str, variables: dict[str, str], depth: int = 0) -> str:
     """The job's own variables put in (theirs only: CI variables stay, the run gives them)."""
     if depth > 5:
@@ -90,7 +96,7 @@ def _expand(word: str, variables: dict[str, str], depth: int = 0) -> str:
 
 def _variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
     out: dict[str, str] = {}
-    for source in (pipeline.global_variables(), job.merged.get("variables") or {}):
+    for source in (pipeline.global_variables(), job.merged.get("variables")):
         if isinstance(source, dict):
             for name, value in source.items():
                 value = value.get("value") if isinstance(value, dict) else value
@@ -244,7 +250,7 @@ class HandReader:
 
     def _mode(self, job: Job, builds: list[Build]) -> str:
         tools = {b.tool for b in builds}
-        services = job.merged.get("services") or []
+        services = _services(job)
         names = [s.get("name", "") if isinstance(s, dict) else str(s) for s in services]
         if tools & {"kaniko", "buildah", "buildctl"}:
             self.note("assumed", job, job.line, f"job {job.name} builds without a daemon ({', '.join(sorted(tools))}): the spec uses rootless BuildKit (docker.mode rootless)",
@@ -287,7 +293,7 @@ class HandReader:
                 draft.test = shlex.join(rest) if rest else "true"
                 if entrypoint:
                     self.note("not-carried", job, command.line, f"the test's --entrypoint {entrypoint} is not carried", "put the full command in images[].test")
-            for service in job.merged.get("services") or []:
+            for service in _services(job):
                 self._service(draft, service, job)
             tested = True
         return tested

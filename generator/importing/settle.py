@@ -23,6 +23,7 @@ _MAX_ROUNDS = 50
 def settle(spec: dict[str, Any], platform: str, file: str) -> list[Note]:
     notes: list[Note] = []
     notes += _schema_values(spec, file)
+    notes += _ids(spec, file)
     notes += _registries(spec, platform, file)
     notes += _daemon(spec, platform, file)
     notes += _some_trigger(spec, file)
@@ -140,6 +141,21 @@ def _reason(error: Any) -> str:
     if error.validator == "additionalProperties":
         return "no such setting"
     return str(error.message)[:80]
+
+
+def _ids(spec: dict[str, Any], file: str) -> list[Note]:
+    """An id YAML or an expression reads as a value (true, null) cannot name jobs: it gets another, unique one."""
+    from generator.importing.common import image_id
+    from generator.rules.images import RESERVED_IDS
+
+    images = [image for image in spec.get("images", []) if isinstance(image, dict)]
+    taken = {str(image.get("id")) for image in images}
+    notes = []
+    for image in images:
+        if image.get("id") in RESERVED_IDS:
+            old, image["id"] = image["id"], image_id(f"image-{image['id']}", taken)
+            notes.append(Note("assumed", file, 0, f"the image id {old} reads as a value, not a name: it is {image['id']}", "choose another id"))
+    return notes
 
 
 # --- where each image goes ------------------------------------------------------------------------
@@ -323,10 +339,22 @@ def _unfired_rules(spec: dict[str, Any], file: str) -> list[Note]:
     except (KeyError, TypeError, ValueError):
         return []  # a shape the rules cannot walk is left to validation to report
     notes = []
+    silent: set[int] = set()
     for path in found:
         rules = _at(spec, path[:-1])
         if isinstance(rules, list) and len(rules) > 1:
             removed = rules.pop(path[-1])
             notes.append(Note("assumed", file, 0, f"{json_path(path)}: the tag rule {_short(removed)} applies to no run the spec publishes, so it is left out",
                               "widen push.branches, push.tags or push.events if it should publish"))
+        else:
+            silent.add(path[1])  # its one rule never fires: the image publishes nothing
+    images = spec["images"]
+    if silent and len(silent) == len(images):
+        spec["push"] = {"branches": [], "tags": []}
+        notes.append(Note("assumed", file, 0, "no tag rule applies to a run the spec publishes: the spec publishes nothing",
+                          "widen push.branches, push.tags or push.events, and the images' tags, to publish"))
+    for index in sorted(silent, reverse=True) if len(silent) < len(images) else []:
+        removed = images.pop(index)
+        notes.append(Note("not-carried", file, 0, f"image {removed.get('id')} is not carried: none of its tags applies to a run the spec publishes",
+                          "add it to images with tag rules for the refs in push.branches and push.tags"))
     return notes
