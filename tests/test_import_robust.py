@@ -272,3 +272,39 @@ def test_dockerfiles_under_the_checkout_and_in_variables_are_read_from_the_root(
     dockerfiles = {image["id"]: image.get("dockerfile", "Dockerfile") for image in spec["images"]}
     assert dockerfiles == {"ci": "docker/Dockerfile.ci", "app": "docker/Dockerfile", "other": "Dockerfile"}
     assert "$.images[2].dockerfile: '$UNKNOWN_PATH' is not something the spec can hold" in stderr
+
+
+# --- the settling step alone -------------------------------------------------------------------------
+
+
+def _spec(*images: dict[str, Any]) -> dict[str, Any]:
+    return {"version": 1, "name": "x", "targets": {"github": "ci.yml"}, "triggers": {"branches": ["main"]}, "images": list(images),
+            "push": {"branches": ["main"], "tags": []}}
+
+
+def test_settle_writes_a_capitalised_repository_in_lower_case_and_says_so():
+    from generator.importing.settle import settle
+
+    spec = _spec({"id": "app", "publish": [{"repository": "registry.hub.docker.com/Acme/app"}]})
+    notes = settle(spec, "github", "ci.yml")
+    assert spec["images"][0]["publish"] == [{"repository": "registry.hub.docker.com/acme/app"}]
+    assert [n.kind for n in notes] == ["assumed"] and "Docker refuses capitals" in notes[0].message
+
+
+def test_settle_joins_one_image_built_twice_and_suffixes_a_different_one():
+    from generator.importing.settle import settle
+
+    same = {"publish": [{"repository": "ghcr.io/acme/app"}]}
+    spec = _spec({"id": "app", **same, "tags": ["sha"]}, {"id": "app-2", **same, "tags": ["edge"]},
+                 {"id": "tools", **same, "dockerfile": "tools/Dockerfile", "tags": ["sha"]})
+    notes = settle(spec, "github", "ci.yml")
+    assert [(i["id"], i["tags"], i.get("tag_suffix")) for i in spec["images"]] == [("app", ["sha", "edge"], None), ("tools", ["sha"], "-tools")]
+    assert len(notes) == 2 and "they are one image" in notes[0].message and "tag_suffix -tools" in notes[1].message
+
+
+def test_settle_leaves_a_valid_spec_alone():
+    from generator.importing.settle import settle
+
+    spec = _spec({"id": "app", "publish": [{"repository": "ghcr.io/acme/app"}], "tags": ["sha"]})
+    before = copy.deepcopy(spec)
+    assert settle(spec, "github", "ci.yml") == [] and spec == before
