@@ -152,14 +152,17 @@ def test_mutated_files_never_crash_and_a_written_spec_validates(cli, tmp_path_fa
     (("jobs", "image"), ["not", "a", "job"]),
 ])
 def test_hand_picked_workflow_mutations(cli, tmp_path, path, value):
-    document = copy.deepcopy(WORKFLOW)
+    imported(cli, _changed(WORKFLOW, path, value, tmp_path / "docker.yml"), tmp_path / "gen-ci.yml", "--compare")
+
+
+def _changed(document: dict[str, Any], path: tuple, value: Any, source: Path) -> Path:
+    document = copy.deepcopy(document)
     parent = document
     for part in path[:-1]:
         parent = parent[part]
     parent[path[-1]] = value
-    source = tmp_path / "docker.yml"
     source.write_text(yaml.safe_dump(document, sort_keys=False))
-    imported(cli, source, tmp_path / "gen-ci.yml", "--compare")
+    return source
 
 
 @pytest.mark.parametrize("path, value", [
@@ -170,14 +173,7 @@ def test_hand_picked_workflow_mutations(cli, tmp_path, path, value):
     (("build",), "docker build ."),
 ])
 def test_hand_picked_gitlab_mutations(cli, tmp_path, path, value):
-    document = copy.deepcopy(GITLAB)
-    parent = document
-    for part in path[:-1]:
-        parent = parent[part]
-    parent[path[-1]] = value
-    source = tmp_path / ".gitlab-ci.yml"
-    source.write_text(yaml.safe_dump(document, sort_keys=False))
-    imported(cli, source, tmp_path / "gen-ci.yml", "--compare")
+    imported(cli, _changed(GITLAB, path, value, tmp_path / ".gitlab-ci.yml"), tmp_path / "gen-ci.yml", "--compare")
 
 
 # --- odd spellings real files use -----------------------------------------------------------------------
@@ -247,7 +243,7 @@ def test_a_gitlab_image_built_and_tested_but_never_pushed_publishes_nothing(cli,
 
 def test_a_jenkins_image_never_pushed_keeps_the_name_it_was_built_as(cli, tmp_path):
     spec, stderr = spec_of(cli, "Jenkinsfile.build-only", tmp_path)
-    assert spec["images"][0]["publish"] == [{"repository": "docker.io/library/app"}] or spec["images"][0]["publish"] == [{"repository": "docker.io/acme/app"}]
+    assert spec["images"][0]["publish"] == [{"repository": "docker.io/acme/app"}]
     assert spec["push"] == {"branches": [], "tags": []} and "push:main             = nothing" in stderr
 
 

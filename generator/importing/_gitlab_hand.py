@@ -28,6 +28,7 @@ from generator.importing._gitlab_shell import (
 )
 from generator.importing._gitlab_tagscript import EVENTS
 from generator.importing.common import from_root
+from generator.importing.settle import BUILT_AS
 from generator.lint.document import Job, LintInputError, PipelineFile
 
 # CI variables a tag may hold, as gen-ci's placeholders.
@@ -399,6 +400,8 @@ class HandReader:
                 registries.append(entry)
         if registries:
             image["publish"] = registries
+        else:
+            image[BUILT_AS] = draft.repository
         rules = self.tag_rules(draft, probe)
         if rules:
             image["tags"] = rules

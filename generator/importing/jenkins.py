@@ -31,6 +31,7 @@ from generator.importing._gitlab_tagscript import (
     spec_publishes,
 )
 from generator.importing.common import from_root
+from generator.importing.settle import BUILT_AS
 from generator.lint.document import LintInputError
 from generator.refs import glob_regex
 from generator.tagging import rules_from_spec, versioned
@@ -424,7 +425,9 @@ class _Reader:
                 if rule not in image["tags"]:
                     image["tags"].append(rule)
         for image in images:
-            image.pop("_repository", None)
+            built = image.pop("_repository", None)
+            if built and not image.get("publish"):
+                image[BUILT_AS] = built
             if not image.get("tags"):
                 image.pop("tags", None)
 

@@ -195,10 +195,15 @@ def _registries(spec: dict[str, Any], platform: str, file: str) -> list[Note]:
 
 def _home(platform: str, ident: str, built: str | None, several: bool) -> str:
     from generator.importing.common import full_repository
+    from generator.validation import spec_schema
 
-    if built and "$" not in built and "{" not in built:
-        named = full_repository(built.rsplit("@", 1)[0])
-        if re.fullmatch(r"[a-z0-9._:/-]+", named):
+    # A bare local name (app:test) names no registry; one with a path (acme/app) names where it would go.
+    if built and "/" in built and "$" not in built and "{" not in built:
+        named = built.rsplit("@", 1)[0]
+        if ":" in named.rsplit("/", 1)[-1]:
+            named = named.rsplit(":", 1)[0]
+        named = full_repository(named)
+        if re.fullmatch(spec_schema()["$defs"]["registry"]["properties"]["repository"]["pattern"], named):
             return named
     own = OWN_REGISTRY.get(platform)
     if own:
