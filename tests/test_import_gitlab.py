@@ -146,5 +146,5 @@ def test_malformed_input_is_a_located_error(fixture: str, where: str) -> None:
 def test_a_github_workflow_is_refused_by_name(tmp_path: Path) -> None:
     workflow = tmp_path / "ci.yml"
     workflow.write_text("on: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps: []\n", encoding="utf-8")
-    with pytest.raises(GitLabImportError, match=r"ci\.yml:1:1: this is a github file"):
+    with pytest.raises(GitLabImportError, match=r"ci\.yml:1:1: this is a GitHub workflow, not a GitLab CI file; gen-ci import reads"):
         read_gitlab([workflow])

@@ -14,6 +14,8 @@ import yaml
 
 from generator.importing import Imported, ImportInputError, Note
 from generator.importing.common import target_path
+from generator.importing.settle import settle
+from generator.lint.document import LintInputError, is_jenkinsfile, load_documents
 
 READERS = {"github": ("generator.importing.github", "read_github"),
            "gitlab": ("generator.importing.gitlab", "read_gitlab"),
@@ -30,7 +32,6 @@ class SpecInvalid(Exception):
 
 def detect(path: Path) -> str:
     """github for a workflow (on: and jobs:), jenkins for a Jenkinsfile (by name or a pipeline block), else gitlab."""
-    from generator.lint.document import LintInputError, is_jenkinsfile, load_documents
 
     if is_jenkinsfile(path):
         return "jenkins"
@@ -72,9 +73,13 @@ def read(files: list[Path], platform: str | None) -> tuple[str, Imported]:
         listed = ", ".join(f"{file} ({kind})" for file, kind in kinds.items())
         raise ImportInputError(f"{files[0]}:1:1: import files of one platform at a time; these are {listed}")
     chosen = next(iter(kinds.values()))
-    imported = reader(chosen, files[0])(files)
+    try:
+        imported = reader(chosen, files[0])(files)
+    except LintInputError as error:  # every reader's located error (GitLabImportError, JenkinsImportError) is one
+        raise ImportInputError(str(error)) from None
     pattern, fallback = TARGETS[chosen]
     imported.spec["targets"] = {chosen: target_path(str(files[0]), pattern, fallback)}
+    imported.notes += settle(imported.spec, chosen, str(files[0]))
     return chosen, imported
 
 

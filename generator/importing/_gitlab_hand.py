@@ -27,6 +27,8 @@ from generator.importing._gitlab_shell import (
     variable_name,
 )
 from generator.importing._gitlab_tagscript import EVENTS
+from generator.importing.common import from_root
+from generator.importing.settle import BUILT_AS
 from generator.lint.document import Job, LintInputError, PipelineFile
 
 # CI variables a tag may hold, as gen-ci's placeholders.
@@ -35,6 +37,7 @@ PLACEHOLDERS = {"CI_COMMIT_SHORT_SHA": "{sha8}", "CI_COMMIT_SHA": "{sha40}", "CI
 TOKEN_PASSWORDS = {"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN", "CI_BUILD_TOKEN"}
 RUN_VALUES = {"-e", "--env", "--network", "--net", "-v", "--volume", "--name", "--entrypoint", "-w", "--workdir", "-u", "--user",
               "-p", "--publish", "--platform", "--env-file", "--mount", "--add-host", "-l", "--label", "--pull"}
+BUILDS = re.compile(r"docker (?:buildx )?build|kaniko|buildah|buildctl")
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
@@ -76,6 +79,12 @@ def _script(job: Job) -> list[tuple[str, int]]:
     return out
 
 
+def _services(job: Job) -> list[Any]:
+    """A job's services: a list of images or mappings (one image written alone counts as one)."""
+    services = job.merged.get("services")
+    return [services] if isinstance(services, str) else services if isinstance(services, list) else []
+
+
 def _expand(word: str, variables: dict[str, str], depth: int = 0) -> str:
     """The job's own variables put in (theirs only: CI variables stay, the run gives them)."""
     if depth > 5:
@@ -88,7 +97,7 @@ def _expand(word: str, variables: dict[str, str], depth: int = 0) -> str:
 
 def _variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
     out: dict[str, str] = {}
-    for source in (pipeline.global_variables(), job.merged.get("variables") or {}):
+    for source in (pipeline.global_variables(), job.merged.get("variables")):
         if isinstance(source, dict):
             for name, value in source.items():
                 value = value.get("value") if isinstance(value, dict) else value
@@ -111,7 +120,8 @@ def spelled(repository: str) -> str | None:
     """A repository as the spec writes it, or None when a variable the run alone knows names it."""
     if repository.startswith(("$CI_REGISTRY_IMAGE", "${CI_REGISTRY_IMAGE}")):
         rest = repository.split("}", 1)[1] if repository.startswith("${") else repository[len("$CI_REGISTRY_IMAGE"):]
-        return "platform" + rest
+        # The path under the project's registry as the spec names it (platform/<name>, two levels at most), or unknown.
+        return "platform" + rest if re.fullmatch(r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*){0,2}", rest) else None
     if "$" in repository:
         return None
     first = repository.split("/", 1)[0]
@@ -172,6 +182,7 @@ class HandReader:
         self.logins: list[tuple[Login, Job]] = []
         self.jobs = [job for job in pipeline.jobs if not job.hidden]
         self.modes: list[str] = []
+        self.socket_tags: list[str] = []
 
     def note(self, kind: str, job: Job | None, line: int, message: str, advice: str = "") -> None:
         self.notes.append(Note(kind, (job.file if job else "") or self.pipeline.path, line, message, advice))
@@ -240,7 +251,7 @@ class HandReader:
 
     def _mode(self, job: Job, builds: list[Build]) -> str:
         tools = {b.tool for b in builds}
-        services = job.merged.get("services") or []
+        services = _services(job)
         names = [s.get("name", "") if isinstance(s, dict) else str(s) for s in services]
         if tools & {"kaniko", "buildah", "buildctl"}:
             self.note("assumed", job, job.line, f"job {job.name} builds without a daemon ({', '.join(sorted(tools))}): the spec uses rootless BuildKit (docker.mode rootless)",
@@ -248,9 +259,16 @@ class HandReader:
             return "rootless"
         if any("dind" in name for name in names):
             return "dind"
-        self.note("assumed", job, job.line, f"job {job.name} runs docker with no dind service: taken as the runner's own daemon (docker.mode socket)",
-                  "socket mode needs runners whose config binds the host socket; tag them in runners.gitlab")
-        return "socket"
+        tags = job.merged.get("tags")
+        if isinstance(tags, list) and tags and all(isinstance(tag, str) and "$" not in tag for tag in tags):
+            # The runners this job's tags select are the ones whose daemon it uses: socket mode, on them.
+            self.socket_tags = self.socket_tags or [str(tag) for tag in tags]
+            self.note("assumed", job, job.line, f"job {job.name} runs docker with no dind service, on runners tagged {', '.join(tags)}: "
+                      "taken as those runners' own daemon (docker.mode socket, runners.gitlab)", "check that those runners bind /var/run/docker.sock")
+            return "socket"
+        self.note("assumed", job, job.line, f"job {job.name} runs docker with no dind service and no runner tags: the spec uses a dind service (docker.mode dind)",
+                  "for the runner's own daemon, set docker.mode socket and runners.gitlab to the tags of runners that bind /var/run/docker.sock")
+        return "dind"
 
     def _test(self, job: Job, found: list[tuple[Command, int]]) -> bool:
         tested = False
@@ -276,7 +294,7 @@ class HandReader:
                 draft.test = shlex.join(rest) if rest else "true"
                 if entrypoint:
                     self.note("not-carried", job, command.line, f"the test's --entrypoint {entrypoint} is not carried", "put the full command in images[].test")
-            for service in job.merged.get("services") or []:
+            for service in _services(job):
                 self._service(draft, service, job)
             tested = True
         return tested
@@ -364,8 +382,8 @@ class HandReader:
         build = draft.build
         if build is not None:
             if build.dockerfile and build.dockerfile not in ("Dockerfile", "./Dockerfile"):
-                image["dockerfile"] = build.dockerfile.removeprefix("./").removeprefix("$CI_PROJECT_DIR/")
-            context = (build.context or ".").removeprefix("$CI_PROJECT_DIR").strip("/") or "."
+                image["dockerfile"] = from_root(build.dockerfile)
+            context = from_root(build.context or ".")
             if context not in (".", "./"):
                 image["context"] = context
             if build.target:
@@ -382,6 +400,8 @@ class HandReader:
                 registries.append(entry)
         if registries:
             image["publish"] = registries
+        else:
+            image[BUILT_AS] = draft.repository
         rules = self.tag_rules(draft, probe)
         if rules:
             image["tags"] = rules
@@ -411,7 +431,10 @@ def read_hand(pipeline: PipelineFile, target: str, name: str, default_branch: st
     reader = HandReader(pipeline, default_branch)
     publishers = reader.read_jobs()
     if not reader.images:
-        raise GitLabImportError(f"{pipeline.path}:1:1: no job builds or pushes an image (docker, kaniko, buildah or buildctl)")
+        templates = [job.name for job in pipeline.jobs if job.hidden and BUILDS.search(str(job.merged.get("script", "")))]
+        hint = (f"; build commands appear only in hidden templates ({', '.join(templates)}): if another file's jobs extend them, import the file that includes both"
+                if templates else "")
+        raise GitLabImportError(f"{pipeline.path}:1:1: no job builds or pushes an image (docker, kaniko, buildah or buildctl){hint}")
     probe = Probe(pipeline, reader.jobs, publishers, default_branch)
     triggers = probe.triggers()
     push = probe.push() if publishers else {"branches": [], "tags": []}
@@ -427,6 +450,8 @@ def read_hand(pipeline: PipelineFile, target: str, name: str, default_branch: st
     mode = reader.modes[0] if reader.modes else "dind"
     spec: dict[str, Any] = {"version": 1, "name": name, "targets": {"gitlab": target}, "triggers": triggers, "docker": {"mode": mode},
                             "images": images, "push": push}
+    if mode == "socket":
+        spec["runners"] = {"gitlab": reader.socket_tags}
     text = str(pipeline.root)
     if not re.search(r"trivy|grype|container_scanning|Container-Scanning", text, re.IGNORECASE):
         notes.append(Note("added", pipeline.path, 0, "a vulnerability scan (trivy, failing on high) now runs before any push", "set scan.fail_on or scan.mode: report"))

@@ -140,7 +140,8 @@ class Probe:
         else:
             pull_requests = _unique([p for p in [*self.targets, *self.branches] if self.runs("pr", example(p))]) or False
         scheduled = any(self.runs("schedule", example(p)) for p in self.branches)
-        manual = any(self.runs("manual", example(p)) for p in self.branches)
+        # A pipeline started by hand on a tag is a manual run too; the original may publish only from those.
+        manual = any(self.runs("manual", example(p)) for p in self.branches) or any(self.runs("manual-tag", example(p)) for p in self.tags)
         return {"branches": branches, "tags": tags, "pull_requests": pull_requests, "schedule": scheduled, "manual": manual}
 
     def push(self, jobs: list[Job] | None = None) -> dict[str, Any]:

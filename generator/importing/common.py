@@ -48,6 +48,18 @@ def regex_globs(regex: str) -> list[str] | None:
     return globs
 
 
+# How CI files spell the checkout's own directory; a path under it is a path from the repository root.
+_WORKSPACE = re.compile(r"^(?:\$\{\{\s*github\.workspace\s*\}\}|\$\{?(?:env\.)?(?:CI_PROJECT_DIR|WORKSPACE|GITHUB_WORKSPACE)\}?)(?:/|$)")
+
+
+def from_root(path: str) -> str:
+    """A Dockerfile or context path as the spec writes it: from the repository root, "." for the root itself."""
+    path = _WORKSPACE.sub("", path.strip())
+    while path.startswith("./"):
+        path = path[2:]
+    return path.rstrip("/") or "."
+
+
 def full_repository(name: str) -> str:
     """A repository as the spec writes it, with its registry host: Docker Hub's short names get docker.io."""
     name = name.strip().lower()

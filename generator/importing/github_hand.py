@@ -13,6 +13,7 @@ from generator.importing.common import (
     DEFAULT_BRANCH,
     additions,
     assume_default_branch,
+    from_root,
     full_repository,
     image_id,
     matches,
@@ -106,12 +107,14 @@ class Triggers:
     schedule: list[str]
     manual: bool
     release: bool
+    call: bool = False  # workflow_call: a reusable workflow other workflows run
 
     @property
     def spec(self) -> dict[str, Any]:
-        return {"branches": self.branch_globs, "tags": self.tag_globs,
-                "pull_requests": self.pull_requests if self.pull_requests is not None else False,
-                "schedule": self.schedule, "manual": self.manual, "release": self.release}
+        out = {"branches": self.branch_globs, "tags": self.tag_globs,
+               "pull_requests": self.pull_requests if self.pull_requests is not None else False,
+               "schedule": self.schedule, "manual": self.manual, "release": self.release}
+        return {**out, "call": True} if self.call else out
 
     @property
     def branch_globs(self) -> list[str]:
@@ -152,7 +155,7 @@ def _triggers(workflows: list[Workflow], notes: list[Note]) -> Triggers:
     tags: list[str] | None = []
     prs: list[str] | None = None
     schedule: list[str] = []
-    manual = release = False
+    manual = release = call = False
     for workflow in workflows:
         on = workflow.on
         line = workflow.line_of("on")
@@ -163,26 +166,38 @@ def _triggers(workflows: list[Workflow], notes: list[Note]) -> Triggers:
             if "branches" not in push and "tags" not in push:
                 branches = tags = None
             else:
-                branches = None if branches is None else [*branches, *[str(b) for b in push.get("branches") or []]]
-                tags = None if tags is None else [*tags, *[str(t) for t in push.get("tags") or []]]
+                branches = None if branches is None else [*branches, *_listed(push.get("branches"))]
+                tags = None if tags is None else [*tags, *_listed(push.get("tags"))]
             for key in ("branches-ignore", "tags-ignore", "paths", "paths-ignore"):
                 if key in push:
                     notes.append(Note("not-carried", workflow.file, line, f"on.push.{key}: the spec's triggers list the refs that run",
                                       "list the branches and tags in triggers; images[].paths narrows builds by path"))
         if "pull_request" in on:
             targets = (on["pull_request"] or {}).get("branches") if isinstance(on["pull_request"], dict) else None
-            prs = [*(prs or []), *[str(t) for t in targets]] if targets else ["**"]
+            prs = [*(prs or []), *_listed(targets)] if targets else ["**"]
         if "pull_request_target" in on:
             notes.append(Note("not-carried", workflow.file, line, "on.pull_request_target: runs untrusted code with the base's secrets",
                               "leave it: gen-ci's pull request runs never see secrets"))
-        schedule += [str(e["cron"]) for e in on.get("schedule") or [] if isinstance(e, dict) and "cron" in e]
+        schedule += [str(e["cron"]) for e in _entries(on.get("schedule")) if isinstance(e, dict) and "cron" in e]
         manual |= "workflow_dispatch" in on
+        call |= "workflow_call" in on
         release |= "release" in on
         types = (on.get("release") or {}).get("types") if isinstance(on.get("release"), dict) else None
         if types and "published" not in types:
             notes.append(Note("assumed", workflow.file, line, f"on.release types {types}: gen-ci runs when a release is published",
                               "check that publishing a release is the moment to push"))
-    return Triggers(branches, tags, prs, schedule, manual, release)
+    return Triggers(branches, tags, prs, schedule, manual, release, call)
+
+
+def _listed(value: Any) -> list[str]:
+    """A ref filter as GitHub takes it: a list of patterns, or one pattern written as a string."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    return [str(item) for item in value if isinstance(item, (str, int, float))] if isinstance(value, list) else []
+
+
+def _entries(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _read_workflow(workflow: Workflow, logins: dict[str, dict[str, Any]], notes: list[Note], present: set[str]) -> list[Built]:
@@ -308,8 +323,8 @@ def _build_push(workflow: Workflow, job: dict[str, Any], step: dict[str, Any], g
     build = found.build
     for key, spec_key in (("context", "context"), ("file", "dockerfile"), ("target", "target")):
         value = given.get(key)
-        if value and "${{" not in str(value) and str(value) not in (".", "./Dockerfile", "Dockerfile"):
-            build[spec_key] = str(value).removeprefix("./").rstrip("/") or "."
+        if value and "${{" not in from_root(str(value)) and from_root(str(value)) not in (".", "Dockerfile"):
+            build[spec_key] = from_root(str(value))
     if given.get("platforms"):
         build["platforms"] = [p.strip() for p in re.split(r"[,\n]", str(given["platforms"])) if p.strip()]
     args, secrets = {}, {}
@@ -389,9 +404,9 @@ def _run_step(workflow: Workflow, job: dict[str, Any], step: dict[str, Any], env
             dockerfile = (options.get("-f") or options.get("--file") or ["Dockerfile"])[0]
             context = options.get("", ["."])[-1]
             if dockerfile not in ("Dockerfile", "./Dockerfile"):
-                found.build["dockerfile"] = dockerfile.removeprefix("./")
+                found.build["dockerfile"] = from_root(dockerfile)
             if context not in (".", "./"):
-                found.build["context"] = context.removeprefix("./").rstrip("/")
+                found.build["context"] = from_root(context)
             if options.get("--build-arg"):
                 found.build["build_args"] = dict(a.partition("=")[::2] for a in options["--build-arg"] if "$" not in a)
             if options.get("--target"):

@@ -18,6 +18,9 @@ from generator.lint.document import read_pipeline
 TARGET = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]+\.ya?ml$")
 
 
+KINDS = {"compose": "a Docker Compose file (services: by name)", "github": "a GitHub workflow", "jenkins": "a Jenkinsfile"}
+READS = "gen-ci import reads GitHub workflows, .gitlab-ci.yml files and declarative Jenkinsfiles that build images"
+
 __all__ = ["GitLabImportError", "read_gitlab"]
 
 
@@ -40,7 +43,7 @@ def read_gitlab(paths: list[Path]) -> Imported:
 def _read_one(path: Path) -> Imported:
     pipeline = read_pipeline(path)
     if pipeline.kind != "gitlab":
-        raise GitLabImportError(f"{path}:1:1: this is a {pipeline.kind} file, not a GitLab CI file")
+        raise GitLabImportError(f"{path}:1:1: this is {KINDS.get(pipeline.kind, 'a ' + pipeline.kind + ' file')}, not a GitLab CI file; {READS}")
     if not pipeline.jobs:
         raise GitLabImportError(f"{path}:{pipeline.root.line}:1: no jobs: a GitLab CI file holds at least one job (a mapping with script)")
     text = path.read_text(encoding="utf-8")

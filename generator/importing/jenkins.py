@@ -30,6 +30,8 @@ from generator.importing._gitlab_tagscript import (
     read_tag_script,
     spec_publishes,
 )
+from generator.importing.common import from_root
+from generator.importing.settle import BUILT_AS
 from generator.lint.document import LintInputError
 from generator.refs import glob_regex
 from generator.tagging import rules_from_spec, versioned
@@ -423,7 +425,9 @@ class _Reader:
                 if rule not in image["tags"]:
                     image["tags"].append(rule)
         for image in images:
-            image.pop("_repository", None)
+            built = image.pop("_repository", None)
+            if built and not image.get("publish"):
+                image[BUILT_AS] = built
             if not image.get("tags"):
                 image.pop("tags", None)
 
@@ -658,10 +662,10 @@ def _ident(text: str) -> str:
 
 def _build_fields(build) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if build.dockerfile and build.dockerfile != "Dockerfile":
-        out["dockerfile"] = build.dockerfile
-    if build.context and build.context not in (".", "./"):
-        out["context"] = build.context
+    if build.dockerfile and from_root(build.dockerfile) != "Dockerfile":
+        out["dockerfile"] = from_root(build.dockerfile)
+    if build.context and from_root(build.context) != ".":
+        out["context"] = from_root(build.context)
     if build.target:
         out["target"] = build.target
     computed = {"$version": "version", "$revision": "revision", "$created": "created", "$source": "source"}
