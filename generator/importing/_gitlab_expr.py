@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from generator.importing import EXAMPLE_SHA
+from generator.importing.common import tokens
 
 _TOKEN = re.compile(r"""
     \s*(?:
@@ -48,21 +49,7 @@ Node = Union[Compare, Present, Join]  # noqa: UP007 (a runtime alias: the | form
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, index = [], 0
-    text = text.strip()
-    while index < len(text):
-        match = _TOKEN.match(text, index)
-        if not match or match.end() == index:
-            raise ExpressionError(f"cannot read {text[index:index + 20]!r} in the expression")
-        kind = match.lastgroup or ""
-        value = match[kind]
-        if kind == "var":
-            value = value.strip("${}")
-        out.append((kind, value))
-        index = match.end()
-        while index < len(text) and text[index].isspace():
-            index += 1
-    return out
+    return [(kind, value.strip("${}") if kind == "var" else value) for kind, value in tokens(text, _TOKEN, ExpressionError)]
 
 
 def parse(text: str) -> Node:

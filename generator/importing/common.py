@@ -121,3 +121,20 @@ def matches(globs: list[str], ref: str) -> bool:
     from generator.refs import glob_regex
 
     return any(re.fullmatch(glob_regex(glob), ref) for glob in globs)
+
+
+def tokens(text: str, pattern: re.Pattern[str], unreadable: type[Exception]) -> list[tuple[str, str]]:
+    """(group name, text) of each token of a condition, GitHub's `if:` or GitLab's `rules: if:`;
+    `pattern` names each kind of token by its group and skips the space before it."""
+    out, index = [], 0
+    text = text.strip()
+    while index < len(text):
+        match = pattern.match(text, index)
+        if not match or match.end() == index:
+            raise unreadable(f"cannot read {text[index:index + 40]!r} in the expression")
+        kind = match.lastgroup or ""
+        out.append((kind, match[kind]))
+        index = match.end()
+        while index < len(text) and text[index].isspace():
+            index += 1
+    return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.importing import EXAMPLE_SHA
-from generator.importing.common import DEFAULT_BRANCH
+from generator.importing.common import DEFAULT_BRANCH, tokens
 
 
 class Unreadable(ValueError):
@@ -59,16 +59,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, index = [], 0
-    text = text.strip()
-    while index < len(text):
-        match = _TOKEN.match(text, index)
-        if not match or match.end() == index:
-            raise Unreadable(f"cannot read {text[index:]!r}")
-        kind = match.lastgroup or ""
-        out.append((kind, match[kind]))
-        index = match.end()
-    return out
+    return tokens(text, _TOKEN, Unreadable)
 
 
 def evaluate(text: Any, event: Event) -> Any:
