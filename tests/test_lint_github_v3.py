@@ -390,3 +390,32 @@ def test_sarif_carries_the_warning_level_of_the_new_rules(cli):
     levels = {(r["ruleId"], r["level"]) for r in json.loads(result.stdout)["runs"][0]["results"]}
     assert {("GH009", "warning"), ("GH010", "warning"), ("GH005", "error"), ("GH008", "error")} <= levels
     assert not {rule for rule, level in levels if rule in ("GH009", "GH010") and level != "warning"}
+
+
+CANDIDATE_PUSH = """\
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+      - id: registry
+        run: |
+          address="{address}"
+          printf '%s\\n' "repository=$address/app" >> "$GITHUB_OUTPUT"
+      - uses: docker/build-push-action@v6
+        with:
+          push: true
+          tags: ${{{{ steps.registry.outputs.repository }}}}:candidate
+"""
+
+
+@pytest.mark.parametrize("address, pushes", [
+    ('localhost:$(docker port "$NAME-registry" 5000/tcp | sed "s/.*://")', False),
+    ("localhost:5000", False),
+    ("ghcr.io/acme", True),
+])
+def test_a_push_named_by_a_run_steps_output_is_read_from_that_step(tmp_path, address, pushes):
+    workflow = tmp_path / "ci.yml"
+    workflow.write_text(CANDIDATE_PUSH.format(address=address))
+    assert ("GH005" in {f.rule for f in lint(read_pipeline(workflow))}) is pushes

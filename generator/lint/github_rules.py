@@ -182,10 +182,29 @@ def _values(expression: str, scope: Scope) -> list[str] | None:
         return _matrix_values(scope.job, parts[1:])
     if parts[0] == "env" and len(parts) == 2 and parts[1] in scope.env:
         return [scope.env[parts[1]]]
-    if len(parts) == 4 and parts[0] == "steps" and parts[2] == "outputs" and parts[3] == "tags" and parts[1] in scope.steps:
-        images = _metadata_images(scope.steps[parts[1]])
-        return [images] if images else None
+    if len(parts) == 4 and parts[0] == "steps" and parts[2] == "outputs" and parts[1] in scope.steps:
+        step = scope.steps[parts[1]]
+        written = _metadata_images(step) if parts[3] == "tags" else None
+        return [written] if written else _run_output(step, parts[3])
     return None
+
+
+def _run_output(step: dict[str, Any], name: str) -> list[str] | None:
+    """What a run step writes to $GITHUB_OUTPUT as `name=value`, its shell variables filled in from
+    plain assignments earlier in the script (a candidate registry's `address=localhost:5000`)."""
+    script = step.get("run")
+    if not isinstance(script, str):
+        return None
+    assigned: dict[str, str] = {}
+    values = []
+    for line in script.splitlines():
+        assignment = re.fullmatch(r"\s*([A-Za-z_]\w*)=(\S.*?)\s*", line)
+        if assignment:
+            assigned[assignment.group(1)] = assignment.group(2).strip("\"'")
+        elif "GITHUB_OUTPUT" in line:
+            for value in re.findall(rf"(?:^|[\s\"'])\b{re.escape(name)}=([^\s\"']+)", line):
+                values.append(re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda m: assigned.get(m.group(1), m.group(0)), value))
+    return values or None
 
 
 def _variants(text: str, scope: Scope, depth: int = 0) -> list[str]:
