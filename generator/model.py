@@ -6,10 +6,12 @@ import copy
 import posixpath
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
-from generator import __version__, pins
+from generator import __version__, exceptions, pins
 from generator.changes import repository_path
+from generator.exceptions import VulnerabilityException, holding, listed, trivy_ignore_lines
 from generator.tagging import TagRule, Versioning, reads_released, rules_from_spec, tag_script
 
 SEVERITIES = ["low", "medium", "high", "critical"]
@@ -188,6 +190,10 @@ class Scan:
     ignore_unfixed: bool
     gate: bool  # findings at fail_on or above fail the job; else report only
     security_report: bool
+    # The exceptions that still hold on the day of the render, as trivy's ignore file, one line
+    # each (empty: none); an ended exception is not rendered.
+    exceptions: list[VulnerabilityException] = field(default_factory=list)
+    ignore_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -399,9 +405,10 @@ def chained(images: list[Image]) -> list[Image]:
     return out
 
 
-def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
+def build_model(data: dict[str, Any], spec_dir: str = "", today: date | None = None) -> Model:
     """data has passed schema and semantic validation and carries every default; spec_dir is the
-    spec's folder from the checkout's root, which version files are named from."""
+    spec's folder from the checkout's root, which version files are named from; today (the real
+    date unless given) decides which vulnerability exceptions still hold."""
     docker = data["docker"]
     version = docker["version"]
     scan = data["scan"]
@@ -502,6 +509,8 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             ignore_unfixed=scan["ignore_unfixed"],
             gate=scan["mode"] == "gate",
             security_report=scan["security_report"],
+            exceptions=(held := holding(listed(scan), today or exceptions.today())),
+            ignore_lines=trivy_ignore_lines(held),
         ),
         push=Push(
             enabled=publishes(push),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import posixpath
+import sys
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
-from generator import pins
+from generator import exceptions, pins
 from generator.diagnostics import SpecError
 from generator.emitting import parsed
 from generator.fingerprint import header, meaning_digest
@@ -22,8 +25,8 @@ def compile_spec(spec_file: str | Path) -> tuple[LoadedSpec, Model]:
     return loaded, model
 
 
-def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
-    """(the spec as read, its data with every default, the model)."""
+def compile_spec_data(spec_file: str | Path, today: date | None = None) -> tuple[LoadedSpec, dict, Model]:
+    """(the spec as read, its data with every default, the model as of today: the real date unless given)."""
     loaded = load_spec(spec_file)
     validate_schema(loaded)
     schema = spec_schema()
@@ -32,7 +35,7 @@ def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
     spec_dir = posixpath.dirname(display_name(Path(spec_file)))
     _, images = pins.read_all_overrides(overrides_path(Path(spec_file)))
     with pins.images_in_use(complete.get("tool_images"), images):
-        return loaded, complete, build_model(complete, spec_dir)
+        return loaded, complete, build_model(complete, spec_dir, today)
 
 
 def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
@@ -56,13 +59,20 @@ def display_name(spec_file: Path) -> str:
         return spec_file.as_posix()
 
 
-def render_outputs(spec_file: str | Path, target: str | None = None, *, every: bool = True) -> list[tuple[str, str, str]]:
+def warn_on_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def render_outputs(spec_file: str | Path, target: str | None = None, *, every: bool = True,
+                   today: date | None = None, warn: Callable[[str], None] = warn_on_stderr) -> list[tuple[str, str, str]]:
     """[(platform, output path declared by the spec, full text with header)].
 
-    One entry for `target`; else every target, or (every=False) the spec's only target.
+    One entry for `target`; else every target, or (every=False) the spec's only target. Rendered as
+    of today (the real date unless given); exceptions that end soon or have ended are said to warn.
     """
     spec_path = Path(spec_file)
-    loaded, complete, model = compile_spec_data(spec_path)
+    day = today or exceptions.today()
+    loaded, complete, model = compile_spec_data(spec_path, day)
     problems = unsafe_outputs(spec_path, model.targets)
     if problems:
         raise SpecError([
@@ -82,9 +92,11 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
         if platform in YAML_OUTPUTS:
             body = parsed(body)
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))
+    for line in exceptions.warnings(loaded, complete["scan"], day):  # once the render has succeeded
+        warn(line)
     return out
 
 
-def generate(spec_file: str | Path, target: str | None = None) -> tuple[str, str, str]:
+def generate(spec_file: str | Path, target: str | None = None, today: date | None = None) -> tuple[str, str, str]:
     """(platform, output path declared by the spec, text) for one target."""
-    return render_outputs(spec_file, target, every=False)[0]
+    return render_outputs(spec_file, target, every=False, today=today)[0]
