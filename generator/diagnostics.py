@@ -77,6 +77,8 @@ CODES: dict[str, tuple[str, str]] = {
     "GC169": ("tool-image-pinned-twice", "A tool pinned both in tool_images and by scan.digest or images[].dockerfile_check.digest: keep one."),
     "GC173": ("exceptions-unsupported", "scan.exceptions with a scanner that cannot end them on their day: grype, whose ignore rules carry no end date, or scan.tool: none."),
     "GC174": ("exception-invalid", "A vulnerability exception whose until is no calendar day (2026-02-30), or one vulnerability id excepted twice."),
+    "GC175": ("mirror-bypassed", "With docker.mirror, an image a job would pull past the mirror: a service, prepare or tool image of a registry other than Docker Hub that the spec does not name in the mirror."),
+    "GC176": ("mirror-unsupported", "docker.mirror where gen-ci cannot route every pull: docker.mode rootless, or socket mode on GitLab or Jenkins, whose host daemon pulls base images by its own configuration."),
     "GC164": ("dockerfile-check-client-too-old", "Retired in 0.4.0: every client image is 29.x, whose buildx has build checks (GC172)."),
 }
 

@@ -179,6 +179,7 @@ class Docker:
     github_daemon: str
     buildkit_image: str
     rootless_image: str  # rootless BuildKit, for docker.mode rootless
+    mirror: str | None = None  # the pull mirror's host: BuildKit's mirror for docker.io
 
 
 @dataclass(frozen=True)
@@ -251,10 +252,10 @@ def tool_image(name: str, tag: str, digest: str | None = None) -> str:
     model is built."""
     own = pins.pins()["images"][name]
     if digest:
-        return f"{own['image']}:{tag}@{digest}"
+        return pins.mirrored(f"{own['image']}:{tag}@{digest}")
     if tag == own["tag"]:
         return pins.image(name)
-    return f"{own['image']}:{tag}"
+    return pins.mirrored(f"{own['image']}:{tag}")
 
 
 def network_switches(docker: dict[str, Any]) -> tuple[bool, bool]:
@@ -278,6 +279,8 @@ def daemon_flags(docker: dict[str, Any]) -> list[str]:
         flags.append(f"--bip={docker['bip']}")
     if "mtu" in docker:
         flags.append(f"--mtu={docker['mtu']}")
+    if "mirror" in docker:  # the daemon's own pulls: the build's base images
+        flags.append(f"--registry-mirror=https://{docker['mirror']}")
     return flags
 
 
@@ -451,7 +454,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "", today: date | None = N
             services=[
                 Service(
                     name=service["name"],
-                    image=service["image"],
+                    image=pins.mirrored(service["image"]),
                     env=dict(service["env"]),
                     ready=service.get("ready", {}).get("command"),
                     timeout_seconds=service.get("ready", {}).get("timeout_seconds", 0),
@@ -465,7 +468,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "", today: date | None = N
                 for test in i.get("checkout_tests", [])
             ],
             prepare=Prepare(
-                i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"]),
+                pins.mirrored(i["prepare"]["image"]), i["prepare"]["script"], list(i["prepare"]["outputs"]),
                 i["prepare"].get("history", False), list(i["prepare"].get("variables", [])), i["prepare"].get("version_file"),
             ) if "prepare" in i else None,
             paths=[repository_path(path) for path in i.get("paths", [])],
@@ -498,6 +501,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "", today: date | None = N
             github_daemon=docker["github_daemon"],
             buildkit_image=tool_image("buildkit", docker["buildkit"]),
             rootless_image=tool_image("buildkit-rootless", f"{docker['buildkit']}-rootless"),
+            mirror=docker.get("mirror"),
         ),
         images=images,
         shared_paths=[repository_path(path) for path in data["shared_paths"]],

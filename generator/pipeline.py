@@ -13,6 +13,7 @@ from generator.diagnostics import SpecError
 from generator.emitting import parsed
 from generator.fingerprint import header, meaning_digest
 from generator.loading import LoadedSpec, load_spec
+from generator.mirror import bypassing
 from generator.model import Model, apply_defaults, build_model
 from generator.project import overrides_path, repository_root, unsafe_outputs
 from generator.rendering import YAML_OUTPUTS, render
@@ -34,7 +35,7 @@ def compile_spec_data(spec_file: str | Path, today: date | None = None) -> tuple
     check_rules(complete, loaded)
     spec_dir = posixpath.dirname(display_name(Path(spec_file)))
     _, images = pins.read_all_overrides(overrides_path(Path(spec_file)))
-    with pins.images_in_use(complete.get("tool_images"), images):
+    with pins.images_in_use(complete.get("tool_images"), images, complete["docker"].get("mirror")):
         return loaded, complete, build_model(complete, spec_dir, today)
 
 
@@ -57,6 +58,16 @@ def display_name(spec_file: Path) -> str:
         return resolved.relative_to(repository_root(resolved.parent)).as_posix()
     except ValueError:
         return spec_file.as_posix()
+
+
+def refuse_bypass(loaded: LoadedSpec, platform: str, body: str, mirror: str) -> None:
+    """GC175: a tool image the output would pull from a registry other than Docker Hub, past the mirror."""
+    escaping = bypassing(body, mirror)
+    if escaping:
+        raise SpecError([loaded.diagnostic(
+            ("docker", "mirror"), "GC175",
+            f"the {platform} output would pull {', '.join(escaping)} past {mirror}, which proxies Docker Hub: "
+            "give that tool a reference in the mirror in tool_images (`gen-ci pins resolve` prints its digest), or remove docker.mirror")])
 
 
 def warn_on_stderr(line: str) -> None:
@@ -87,8 +98,10 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     out = []
     for platform in platforms:
         output = model.targets[platform]
-        with pins.images_in_use(complete.get("tool_images"), images):
+        with pins.images_in_use(complete.get("tool_images"), images, model.docker.mirror):
             body = render(model, platform, action, name)
+        if model.docker.mirror:
+            refuse_bypass(loaded, platform, body, model.docker.mirror)
         if platform in YAML_OUTPUTS:
             body = parsed(body)
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))

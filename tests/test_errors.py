@@ -194,6 +194,8 @@ SEMANTIC = {
     "GC163": "targets: {jenkins: Jenkinsfile}\nimages: [{repository: ghcr.io/acme/app, dockerfile_check: {tool: hadolint}}]\n",
     "GC172": "docker: {mode: dind, version: 27.3.1}\n",
     "GC173": "scan: {tool: grype, exceptions: [{id: CVE-2024-45337, reason: not reachable, owner: alice, until: 2099-01-01}]}\n",
+    "GC175": "docker: {mode: dind, mirror: mirror.acme.internal}\nimages: [{repository: ghcr.io/acme/app, test: 'true', services: [{name: db, image: 'quay.io/acme/db:1.2'}]}]\n",
+    "GC176": "targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [docker]}\ndocker: {mode: socket, mirror: mirror.acme.internal}\nimages: [{publish: [{repository: platform}]}]\n",
     "GC174": "scan: {exceptions: [{id: CVE-2024-45337, reason: a, owner: alice, until: 2099-02-30}]}\n",
     "GC178": "tool_images: {trivy: 'registry.example.com/aquasec/trivy:0.75.0'}\n",
     "GC179": f"tool_images: {{docker-dind: 'docker:29.9.0-dind@sha256:{'a' * 64}'}}\n",

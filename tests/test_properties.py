@@ -102,6 +102,7 @@ def repair(spec: dict) -> dict:
         if docker.get("iptables", not isolated) is False and docker.get("icc", isolated) is False:
             docker.pop("iptables", None)
             docker.pop("icc", None)
+    docker.pop("mirror", None)  # a pull mirror has rules (GC175, GC176) and a golden of its own: tests/test_mirror.py
     # A spec's own tool images: tools gen-ci runs, by tag and digest, each pinned in one place (GC178, GC179, GC169).
     tools = spec.get("tool_images", {})
     for name in list(tools):

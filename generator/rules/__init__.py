@@ -22,6 +22,7 @@ from generator.rules.daemon import (
     socket_without_runner_tags,
 )
 from generator.rules.exceptions import exception_invalid, exceptions_unsupported
+from generator.rules.mirror import mirror_bypassed, mirror_unsupported
 from generator.rules.dockerfile import (
     dockerfile_check_settings,
     dockerfile_check_unsupported,
@@ -131,6 +132,8 @@ RULES: list[Rule] = [
     tool_image_pinned_twice,
     exceptions_unsupported,
     exception_invalid,
+    mirror_unsupported,
+    mirror_bypassed,
 ]
 
 
