@@ -371,6 +371,30 @@ def setup(spec: str | None) -> None:
     click.echo(checklist(model), nl=False)
 
 
+@main.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option("--format", "dialect", type=click.Choice(["sigstore", "kyverno"]), default="sigstore", show_default=True,
+              help="sigstore: policy-controller's ClusterImagePolicy; kyverno: a Kyverno ClusterPolicy.")
+@click.option("--repository", help="owner/name (GitHub) or the project path (GitLab) that runs the pipeline; default: push.upstream.")
+@click.option("--github-server", default="https://github.com", show_default=True, help="GitHub's URL, as GITHUB_SERVER_URL holds it.")
+@click.option("--gitlab-server", default="https://gitlab.com", show_default=True, help="GitLab's URL, as CI_SERVER_URL holds it: the OIDC issuer.")
+def policy(spec: str | None, dialect: str, repository: str | None, github_server: str, gitlab_server: str) -> None:
+    """Print the admission policy that admits only SPEC's images signed keyless by this pipeline
+    (the identity its verify step checks) and carrying its scan attestation.
+
+    \b
+    Example:
+      gen-ci policy > image-policy.yml && kubectl apply -f image-policy.yml
+      gen-ci policy --format kyverno --repository acme/api
+    """
+    from pathlib import Path
+
+    from generator.commands.policy import policy as policy_text
+
+    spec_file = Path(spec) if spec else _specs(())[0]
+    click.echo(policy_text(spec_file, dialect, repository, github_server, gitlab_server), nl=False)
+
+
 @main.group()
 def pins() -> None:
     """Manage pinned actions and tool images."""

@@ -75,6 +75,11 @@ CODES: dict[str, tuple[str, str]] = {
     "GC178": ("tool-image-invalid", "tool_images names a tool gen-ci runs no image for (the closest is suggested), or gives a reference without a tag and a sha256 digest."),
     "GC179": ("tool-image-engine", "tool_images names docker-dind or docker-cli, whose tag follows docker.version: write docker.version with docker.dind_digest and docker.cli_digest."),
     "GC169": ("tool-image-pinned-twice", "A tool pinned both in tool_images and by scan.digest or images[].dockerfile_check.digest: keep one."),
+    "GC173": ("exceptions-unsupported", "scan.exceptions with a scanner that cannot end them on their day: grype, whose ignore rules carry no end date, or scan.tool: none."),
+    "GC174": ("exception-invalid", "A vulnerability exception whose until is no calendar day (2026-02-30), or one vulnerability id excepted twice."),
+    "GC175": ("mirror-bypassed", "With docker.mirror, an image a job would pull past the mirror: a service, prepare or tool image of a registry other than Docker Hub that the spec does not name in the mirror."),
+    "GC176": ("mirror-unsupported", "docker.mirror where gen-ci cannot route every pull: docker.mode rootless, or socket mode on GitLab or Jenkins, whose host daemon pulls base images by its own configuration."),
+    "GC168": ("policy-without-identity", "gen-ci policy for a spec that signs nothing (push.sign: false, or nothing pushed), or whose repository is unknown (no push.upstream and no --repository)."),
     "GC164": ("dockerfile-check-client-too-old", "Retired in 0.4.0: every client image is 29.x, whose buildx has build checks (GC172)."),
 }
 

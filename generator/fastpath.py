@@ -36,7 +36,7 @@ def _discover(root: str) -> list[str] | None:
     return found
 
 
-COMMANDS = ("render", "check", "sync", "lint", "schema", "pins", "explain", "init", "doctor", "plan", "setup")
+COMMANDS = ("render", "check", "sync", "lint", "schema", "pins", "explain", "init", "doctor", "plan", "setup", "policy")
 
 
 def render_to_stdout(argv: list[str]) -> int | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from generator.diagnostics import Diagnostic, SpecError, json_path
@@ -113,6 +114,15 @@ def _kind(value: Any) -> str:
     return "a single value" if value is not None else "nothing"
 
 
+class _Constructor(RoundTripConstructor):
+    """YAML 1.2 has no timestamp type, yet ruamel's round-trip loader builds dates (and fails with
+    no position on 2026-02-30): a date-like scalar is the string it spells, which the schema and the
+    rules then judge where it stands."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
+
+
 def load_spec(path: str | Path, kind: str = "spec") -> LoadedSpec:
     """kind names the file in messages: gen-ci also reads its pin file this way, for positions."""
     file = str(path)
@@ -126,6 +136,7 @@ def load_spec(path: str | Path, kind: str = "spec") -> LoadedSpec:
         text = text.replace("\x85", stand_in)
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
+    yaml.Constructor = _Constructor
     try:
         documents = list(yaml.load_all(text))
     except MarkedYAMLError as exc:

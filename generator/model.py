@@ -6,10 +6,12 @@ import copy
 import posixpath
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
-from generator import __version__, pins
+from generator import __version__, exceptions, pins
 from generator.changes import repository_path
+from generator.exceptions import VulnerabilityException, holding, listed, trivy_ignore_lines
 from generator.tagging import TagRule, Versioning, reads_released, rules_from_spec, tag_script
 
 SEVERITIES = ["low", "medium", "high", "critical"]
@@ -177,6 +179,7 @@ class Docker:
     github_daemon: str
     buildkit_image: str
     rootless_image: str  # rootless BuildKit, for docker.mode rootless
+    mirror: str | None = None  # the pull mirror's host: BuildKit's mirror for docker.io
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,10 @@ class Scan:
     ignore_unfixed: bool
     gate: bool  # findings at fail_on or above fail the job; else report only
     security_report: bool
+    # The exceptions that still hold on the day of the render, as trivy's ignore file, one line
+    # each (empty: none); an ended exception is not rendered.
+    exceptions: list[VulnerabilityException] = field(default_factory=list)
+    ignore_lines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -245,10 +252,10 @@ def tool_image(name: str, tag: str, digest: str | None = None) -> str:
     model is built."""
     own = pins.pins()["images"][name]
     if digest:
-        return f"{own['image']}:{tag}@{digest}"
+        return pins.mirrored(f"{own['image']}:{tag}@{digest}")
     if tag == own["tag"]:
         return pins.image(name)
-    return f"{own['image']}:{tag}"
+    return pins.mirrored(f"{own['image']}:{tag}")
 
 
 def network_switches(docker: dict[str, Any]) -> tuple[bool, bool]:
@@ -272,6 +279,8 @@ def daemon_flags(docker: dict[str, Any]) -> list[str]:
         flags.append(f"--bip={docker['bip']}")
     if "mtu" in docker:
         flags.append(f"--mtu={docker['mtu']}")
+    if "mirror" in docker:  # the daemon's own pulls: the build's base images
+        flags.append(f"--registry-mirror=https://{docker['mirror']}")
     return flags
 
 
@@ -399,9 +408,10 @@ def chained(images: list[Image]) -> list[Image]:
     return out
 
 
-def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
+def build_model(data: dict[str, Any], spec_dir: str = "", today: date | None = None) -> Model:
     """data has passed schema and semantic validation and carries every default; spec_dir is the
-    spec's folder from the checkout's root, which version files are named from."""
+    spec's folder from the checkout's root, which version files are named from; today (the real
+    date unless given) decides which vulnerability exceptions still hold."""
     docker = data["docker"]
     version = docker["version"]
     scan = data["scan"]
@@ -444,7 +454,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             services=[
                 Service(
                     name=service["name"],
-                    image=service["image"],
+                    image=pins.mirrored(service["image"]),
                     env=dict(service["env"]),
                     ready=service.get("ready", {}).get("command"),
                     timeout_seconds=service.get("ready", {}).get("timeout_seconds", 0),
@@ -458,7 +468,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
                 for test in i.get("checkout_tests", [])
             ],
             prepare=Prepare(
-                i["prepare"]["image"], i["prepare"]["script"], list(i["prepare"]["outputs"]),
+                pins.mirrored(i["prepare"]["image"]), i["prepare"]["script"], list(i["prepare"]["outputs"]),
                 i["prepare"].get("history", False), list(i["prepare"].get("variables", [])), i["prepare"].get("version_file"),
             ) if "prepare" in i else None,
             paths=[repository_path(path) for path in i.get("paths", [])],
@@ -491,6 +501,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             github_daemon=docker["github_daemon"],
             buildkit_image=tool_image("buildkit", docker["buildkit"]),
             rootless_image=tool_image("buildkit-rootless", f"{docker['buildkit']}-rootless"),
+            mirror=docker.get("mirror"),
         ),
         images=images,
         shared_paths=[repository_path(path) for path in data["shared_paths"]],
@@ -502,6 +513,8 @@ def build_model(data: dict[str, Any], spec_dir: str = "") -> Model:
             ignore_unfixed=scan["ignore_unfixed"],
             gate=scan["mode"] == "gate",
             security_report=scan["security_report"],
+            exceptions=(held := holding(listed(scan), today or exceptions.today())),
+            ignore_lines=trivy_ignore_lines(held),
         ),
         push=Push(
             enabled=publishes(push),

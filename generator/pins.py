@@ -36,6 +36,9 @@ IN_TEXT = re.compile(rf"(?<![\w.:/@-])(?P<image>(?:{HOST}/)?{COMPONENT}(?:/{COMP
 # The tool images of the spec being built and rendered: name -> {image, tag, digest}.
 _IN_USE: ContextVar[dict[str, dict[str, str]] | None] = ContextVar("gen_ci_tool_images", default=None)
 
+# The pull mirror of the spec being built and rendered (docker.mirror), or None.
+_MIRROR: ContextVar[str | None] = ContextVar("gen_ci_mirror", default=None)
+
 # Their tag follows docker.version (docker.dind_digest, docker.cli_digest): no override or
 # tool_images entry may name another tag for them.
 ENGINE_IMAGES = ("docker-dind", "docker-cli")
@@ -108,15 +111,25 @@ def spec_images(tool_images: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 @contextmanager
-def images_in_use(tool_images: dict[str, str] | None, overrides: dict[str, dict[str, str]] | None) -> Iterator[dict[str, dict[str, str]]]:
+def images_in_use(tool_images: dict[str, str] | None, overrides: dict[str, dict[str, str]] | None,
+                  mirror: str | None = None) -> Iterator[dict[str, dict[str, str]]]:
     """While a spec is built and rendered, `image(name)` (the templates' pinned_image) answers with
-    the spec's tool_images first, then the project's overrides, then gen-ci's pins.json."""
+    the spec's tool_images first, then the project's overrides, then gen-ci's pins.json, through
+    the spec's pull mirror when it names one."""
     chosen = {**(overrides or {}), **spec_images(tool_images or {})}
-    token = _IN_USE.set(chosen)
+    token, mirror_token = _IN_USE.set(chosen), _MIRROR.set(mirror)
     try:
         yield chosen
     finally:
         _IN_USE.reset(token)
+        _MIRROR.reset(mirror_token)
+
+
+def mirrored(reference: str) -> str:
+    """reference as the jobs pull it: through the pull mirror in use, if any."""
+    from generator.mirror import through
+
+    return through(reference, _MIRROR.get())
 
 
 def resolver(overrides: dict[str, dict[str, str]]):
@@ -146,7 +159,7 @@ def image(name: str) -> str:
     """`name:tag@sha256:...`: a tag alone is not an identity, so every pinned image carries its digest."""
     pin = image_pin(name)
     reference = f"{pin['image']}:{pin['tag']}"
-    return f"{reference}@{pin['digest']}" if pin["digest"] else reference
+    return mirrored(f"{reference}@{pin['digest']}" if pin["digest"] else reference)
 
 
 def image_tag(name: str) -> str:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import posixpath
+import sys
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
-from generator import pins
+from generator import exceptions, pins
 from generator.diagnostics import SpecError
 from generator.emitting import parsed
 from generator.fingerprint import header, meaning_digest
 from generator.loading import LoadedSpec, load_spec
+from generator.mirror import bypassing
 from generator.model import Model, apply_defaults, build_model
 from generator.project import overrides_path, repository_root, unsafe_outputs
 from generator.rendering import YAML_OUTPUTS, render
@@ -22,8 +26,8 @@ def compile_spec(spec_file: str | Path) -> tuple[LoadedSpec, Model]:
     return loaded, model
 
 
-def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
-    """(the spec as read, its data with every default, the model)."""
+def compile_spec_data(spec_file: str | Path, today: date | None = None) -> tuple[LoadedSpec, dict, Model]:
+    """(the spec as read, its data with every default, the model as of today: the real date unless given)."""
     loaded = load_spec(spec_file)
     validate_schema(loaded)
     schema = spec_schema()
@@ -31,8 +35,8 @@ def compile_spec_data(spec_file: str | Path) -> tuple[LoadedSpec, dict, Model]:
     check_rules(complete, loaded)
     spec_dir = posixpath.dirname(display_name(Path(spec_file)))
     _, images = pins.read_all_overrides(overrides_path(Path(spec_file)))
-    with pins.images_in_use(complete.get("tool_images"), images):
-        return loaded, complete, build_model(complete, spec_dir)
+    with pins.images_in_use(complete.get("tool_images"), images, complete["docker"].get("mirror")):
+        return loaded, complete, build_model(complete, spec_dir, today)
 
 
 def choose_target(loaded: LoadedSpec, model: Model, target: str | None) -> str:
@@ -56,13 +60,30 @@ def display_name(spec_file: Path) -> str:
         return spec_file.as_posix()
 
 
-def render_outputs(spec_file: str | Path, target: str | None = None, *, every: bool = True) -> list[tuple[str, str, str]]:
+def refuse_bypass(loaded: LoadedSpec, platform: str, body: str, mirror: str) -> None:
+    """GC175: a tool image the output would pull from a registry other than Docker Hub, past the mirror."""
+    escaping = bypassing(body, mirror)
+    if escaping:
+        raise SpecError([loaded.diagnostic(
+            ("docker", "mirror"), "GC175",
+            f"the {platform} output would pull {', '.join(escaping)} past {mirror}, which proxies Docker Hub: "
+            "give that tool a reference in the mirror in tool_images (`gen-ci pins resolve` prints its digest), or remove docker.mirror")])
+
+
+def warn_on_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
+def render_outputs(spec_file: str | Path, target: str | None = None, *, every: bool = True,
+                   today: date | None = None, warn: Callable[[str], None] = warn_on_stderr) -> list[tuple[str, str, str]]:
     """[(platform, output path declared by the spec, full text with header)].
 
-    One entry for `target`; else every target, or (every=False) the spec's only target.
+    One entry for `target`; else every target, or (every=False) the spec's only target. Rendered as
+    of today (the real date unless given); exceptions that end soon or have ended are said to warn.
     """
     spec_path = Path(spec_file)
-    loaded, complete, model = compile_spec_data(spec_path)
+    day = today or exceptions.today()
+    loaded, complete, model = compile_spec_data(spec_path, day)
     problems = unsafe_outputs(spec_path, model.targets)
     if problems:
         raise SpecError([
@@ -77,14 +98,18 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
     out = []
     for platform in platforms:
         output = model.targets[platform]
-        with pins.images_in_use(complete.get("tool_images"), images):
+        with pins.images_in_use(complete.get("tool_images"), images, model.docker.mirror):
             body = render(model, platform, action, name)
+        if model.docker.mirror:
+            refuse_bypass(loaded, platform, body, model.docker.mirror)
         if platform in YAML_OUTPUTS:
             body = parsed(body)
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))
+    for line in exceptions.warnings(loaded, complete["scan"], day):  # once the render has succeeded
+        warn(line)
     return out
 
 
-def generate(spec_file: str | Path, target: str | None = None) -> tuple[str, str, str]:
+def generate(spec_file: str | Path, target: str | None = None, today: date | None = None) -> tuple[str, str, str]:
     """(platform, output path declared by the spec, text) for one target."""
-    return render_outputs(spec_file, target, every=False)[0]
+    return render_outputs(spec_file, target, every=False, today=today)[0]

@@ -12,7 +12,7 @@ import shlex
 from functools import cache
 from typing import Any
 
-from generator import changes, combining, containers, jenkins, logins, pins
+from generator import changes, combining, containers, exceptions, identity, jenkins, logins, pins
 from generator.dockerfile_check import dockerfile_check_script
 from generator.model import Model
 from generator.plan import arms_context, event_of
@@ -123,6 +123,8 @@ def _environment(platform: str) -> Any:
     env.globals["pinned_tool"] = pins.tool
     env.globals["containers"] = containers
     env.globals["dockerfile_check_script"] = dockerfile_check_script
+    env.globals["ignore_file"] = exceptions.IGNORE_FILE
+    env.globals["identity"] = identity  # the signing identity the verify steps check (gen-ci policy writes the same)
     env.globals["logins"] = logins
     env.globals["changes_script"] = changes.github_script
     env.globals["publish_when"] = jenkins.publish_when

@@ -67,7 +67,8 @@ def test_every_trivy_output_is_converted_from_the_one_report(path):
                 continue
             script = step["run"]
             # The one scan writes the JSON report; the function every conversion goes through reads that file.
-            assert re.search(r'--format json "\$CANDIDATE" > "\$REPORT"$', script, re.M), job_id
+            # With exceptions (scenario 33) the scanner is created, handed the ignore file, then started.
+            assert re.search(r'--format json "\$CANDIDATE" > "\$REPORT"$|^docker start --attach "\$scanner" > "\$REPORT"$', script, re.M), job_id
             assert 'convert "$@" /dev/stdin < "$REPORT"' in script, job_id
             converts = re.findall(r"^convert (.*)$", script, re.M)
             assert all("--format" in c for c in converts) and "--format table" in converts, job_id

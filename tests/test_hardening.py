@@ -209,18 +209,22 @@ def test_push_job_is_bound_to_the_named_environment(path):
             assert "environment" not in job
 
 
+# Docker's dind image, or the same through a pull mirror (scenario 32).
+DOCKER_DIND = r"^(?:[a-z0-9.:-]+/library/)?docker:[0-9.]+-dind@"
+
+
 @params
 def test_privileged_only_on_the_daemon(path):
     for job_id, job in _jobs(path).items():
         assert "container" not in job, job_id  # jobs run on the runner itself, never in a privileged container
         for service_id, service in (job.get("services") or {}).items():
             assert service_id == "dind" and service["options"] == "--privileged", job_id
-            assert service["image"].startswith("docker:") and "-dind" in service["image"]
+            assert re.match(DOCKER_DIND, service["image"]), service["image"]
         for step in job["steps"]:
             run = step.get("run", "")
             if "--privileged" in run:
                 assert run.count("--privileged") == 1 and '"$DIND_IMAGE"' in run, step["name"]
-                assert step["env"]["DIND_IMAGE"].startswith("docker:") and "-dind" in step["env"]["DIND_IMAGE"]
+                assert re.match(DOCKER_DIND, step["env"]["DIND_IMAGE"]), step["env"]["DIND_IMAGE"]
 
 
 @params

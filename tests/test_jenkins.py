@@ -118,17 +118,21 @@ def test_every_image_gen_ci_names_is_pinned_from_pins_json(path):
     from generator.pipeline import compile_spec
 
     _, model = compile_spec(path.parent / "spec.yml")
-    pinned = {pins.image(name) for name in pins.pins()["images"]}
+    with pins.images_in_use(None, None, model.docker.mirror):  # through the spec's pull mirror, if any (scenario 32)
+        pinned = {pins.image(name) for name in pins.pins()["images"]}
+        jenkins = pins.image("jenkins")
     own = {image.prepare.image for image in model.images if image.prepare} | {s.image for image in model.images for s in image.services}
-    named = re.findall(r"(?:^\s*(?:- )?image: |^\s*FROM |^scanner=)(\S+)", path.read_text(), re.MULTILINE)
+    text = path.read_text().replace("\\\\\n", "")  # a shell line continued (\ at the end, doubled in Groovy)
+    named = re.findall(r"(?:^\s*(?:- )?image: |^\s*FROM |^scanner=)(\S+)", text, re.MULTILINE)
     assert named
     for reference in named:
         reference = reference.strip("'\"")
         assert reference in pinned or reference in own, reference
-        if reference.startswith("docker:"):
-            assert reference.split("@")[0] in ("docker:29.8.1-dind", "docker:29.8.1-cli"), reference
+        docker = re.sub(r"^.*/library/", "", reference) if model.docker.mirror else reference
+        if docker.startswith("docker:"):
+            assert docker.split("@")[0] in ("docker:29.8.1-dind", "docker:29.8.1-cli"), reference
     if path.name != "Jenkinsfile":
-        assert pins.image("jenkins") in named and pins.image("jenkins").startswith("jenkins/jenkins:2.568.3-lts-jdk21@sha256:c1e4")
+        assert jenkins in named and re.match(r"(?:.*/)?jenkins/jenkins:2\.568\.3-lts-jdk21@sha256:c1e4", jenkins)
 
 
 # --- npm-groovy-lint --------------------------------------------------------------------------

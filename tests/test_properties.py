@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import re
+from datetime import date
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -101,6 +102,7 @@ def repair(spec: dict) -> dict:
         if docker.get("iptables", not isolated) is False and docker.get("icc", isolated) is False:
             docker.pop("iptables", None)
             docker.pop("icc", None)
+    docker.pop("mirror", None)  # a pull mirror has rules (GC175, GC176) and a golden of its own: tests/test_mirror.py
     # A spec's own tool images: tools gen-ci runs, by tag and digest, each pinned in one place (GC178, GC179, GC169).
     tools = spec.get("tool_images", {})
     for name in list(tools):
@@ -120,7 +122,7 @@ def repair(spec: dict) -> dict:
     elif docker["version"] != pins.image_tag("docker-cli").removesuffix("-cli"):
         if docker.get("mode", "socket") == "dind":
             docker.setdefault("dind_digest", "sha256:" + "0" * 64)
-        if {"gitlab", "jenkins"} & set(spec["targets"]):
+        if {"gitlab", "jenkins", "jenkins_agent"} & set(spec["targets"]):  # the agent's target brings the Jenkinsfile's
             docker.setdefault("cli_digest", "sha256:" + "1" * 64)
     triggers = spec.setdefault("triggers", {})
     # A class's range runs forwards within one kind of character (GC013, tested on its own).
@@ -162,6 +164,18 @@ def repair(spec: dict) -> dict:
     if scan.get("tool") == "none":
         for key in ("fail_on", "ignore_unfixed", "digest", "mode", "security_report"):
             scan.pop(key, None)
+    # Exceptions need trivy (GC173), real days and one entry an id (GC174), each tested on its own.
+    if scan.get("tool", "trivy") != "trivy":
+        scan.pop("exceptions", None)
+    if "exceptions" in scan:
+        kept: dict[str, dict] = {}
+        for entry in scan["exceptions"]:
+            try:
+                date.fromisoformat(entry["until"])
+            except ValueError:
+                continue
+            kept.setdefault(entry["id"], entry)
+        scan["exceptions"] = list(kept.values())
     if scan.get("tool") == "grype" and "gitlab" in spec["targets"]:
         scan.pop("security_report", None)  # GitLab's report needs trivy's template (GC105)
     auth = push.get("auth", "token")

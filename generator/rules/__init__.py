@@ -21,6 +21,8 @@ from generator.rules.daemon import (
     tool_image_unpinned,
     socket_without_runner_tags,
 )
+from generator.rules.exceptions import exception_invalid, exceptions_unsupported
+from generator.rules.mirror import mirror_bypassed, mirror_unsupported
 from generator.rules.dockerfile import (
     dockerfile_check_settings,
     dockerfile_check_unsupported,
@@ -128,6 +130,10 @@ RULES: list[Rule] = [
     dockerfile_check_unsupported,
     tool_images_invalid,
     tool_image_pinned_twice,
+    exceptions_unsupported,
+    exception_invalid,
+    mirror_unsupported,
+    mirror_bypassed,
 ]
 
 
