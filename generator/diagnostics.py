@@ -78,7 +78,7 @@ CODES: dict[str, tuple[str, str]] = {
     "GC173": ("exceptions-unsupported", "scan.exceptions with a scanner that cannot end them on their day: grype, whose ignore rules carry no end date, or scan.tool: none."),
     "GC174": ("exception-invalid", "A vulnerability exception whose until is no calendar day (2026-02-30), or one vulnerability id excepted twice."),
     "GC175": ("mirror-bypassed", "With docker.mirror, an image a job would pull past the mirror: a service, prepare or tool image of a registry other than Docker Hub that the spec does not name in the mirror."),
-    "GC176": ("mirror-unsupported", "docker.mirror where gen-ci cannot route every pull: docker.mode rootless, or socket mode on GitLab or Jenkins, whose host daemon pulls base images by its own configuration."),
+    "GC176": ("mirror-unsupported", "docker.mirror where gen-ci cannot route every pull: docker.mode rootless, socket mode on GitLab or Jenkins, whose host daemon pulls base images by its own configuration, or GitLab's dependency proxy with a target other than GitLab."),
     "GC168": ("policy-without-identity", "gen-ci policy for a spec that signs nothing (push.sign: false, or nothing pushed), or whose repository is unknown (no push.upstream and no --repository)."),
     "GC164": ("dockerfile-check-client-too-old", "Retired in 0.4.0: every client image is 29.x, whose buildx has build checks (GC172)."),
 }

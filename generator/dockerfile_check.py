@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import shlex
 
+from generator.mirror import BASE_ARG
 from generator.model import DockerfileCheck
 
 
-def dockerfile_check_script(check: DockerfileCheck | dict, builder: bool = False, build_args: dict[str, str] | None = None) -> str:
+def dockerfile_check_script(check: DockerfileCheck | dict, builder: bool = False, build_args: dict[str, str] | None = None,
+                            proxy: str | None = None) -> str:
     """check as the model holds it, or as the templates see it (a plain mapping); builder: the
-    buildx builder the job set up is named in $BUILDER (GitHub), else the daemon's own (GitLab)."""
+    buildx builder the job set up is named in $BUILDER (GitHub), else the daemon's own (GitLab);
+    proxy: the variable holding GitLab's dependency proxy prefix, which the build passes to FROM."""
     if isinstance(check, dict):
         check = DockerfileCheck(**check)
     if check.tool == "hadolint":
@@ -34,4 +37,6 @@ def dockerfile_check_script(check: DockerfileCheck | dict, builder: bool = False
     named = ' --builder "$BUILDER"' if builder else ""
     # The spec's own build args, from the variables that hold them, so FROM ${ARG} reads as the build will.
     args = "".join(f' --build-arg "{name}=$GEN_CI_BUILD_ARG_{name}"' for name in build_args or {} if name.isidentifier())
+    if proxy:
+        args += f' --build-arg "{BASE_ARG}=${proxy}"'
     return f'docker buildx build{named} --call=check --file "$GEN_CI_DOCKERFILE"{skip}{args} "$GEN_CI_CONTEXT"'

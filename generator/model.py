@@ -12,6 +12,7 @@ from typing import Any
 from generator import __version__, exceptions, pins
 from generator.changes import repository_path
 from generator.exceptions import VulnerabilityException, holding, listed, trivy_ignore_lines
+from generator.mirror import proxy_variable
 from generator.tagging import TagRule, Versioning, reads_released, rules_from_spec, tag_script
 
 SEVERITIES = ["low", "medium", "high", "critical"]
@@ -179,7 +180,8 @@ class Docker:
     github_daemon: str
     buildkit_image: str
     rootless_image: str  # rootless BuildKit, for docker.mode rootless
-    mirror: str | None = None  # the pull mirror's host: BuildKit's mirror for docker.io
+    mirror: str | None = None  # the pull mirror's host (BuildKit's mirror for docker.io), or the proxy's $VARIABLE
+    dependency_proxy: str | None = None  # GitLab's: the variable that holds its prefix
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,9 @@ def daemon_flags(docker: dict[str, Any]) -> list[str]:
         flags.append(f"--bip={docker['bip']}")
     if "mtu" in docker:
         flags.append(f"--mtu={docker['mtu']}")
-    if "mirror" in docker:  # the daemon's own pulls: the build's base images
+    # The daemon's own pulls, the build's base images among them. GitLab's dependency proxy is a
+    # path on the GitLab host, which --registry-mirror (a host) cannot name.
+    if "mirror" in docker and not proxy_variable(docker["mirror"]):
         flags.append(f"--registry-mirror=https://{docker['mirror']}")
     return flags
 
@@ -502,6 +506,7 @@ def build_model(data: dict[str, Any], spec_dir: str = "", today: date | None = N
             buildkit_image=tool_image("buildkit", docker["buildkit"]),
             rootless_image=tool_image("buildkit-rootless", f"{docker['buildkit']}-rootless"),
             mirror=docker.get("mirror"),
+            dependency_proxy=proxy_variable(docker.get("mirror")),
         ),
         images=images,
         shared_paths=[repository_path(path) for path in data["shared_paths"]],

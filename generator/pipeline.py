@@ -13,7 +13,7 @@ from generator.diagnostics import SpecError
 from generator.emitting import parsed
 from generator.fingerprint import header, meaning_digest
 from generator.loading import LoadedSpec, load_spec
-from generator.mirror import bypassing
+from generator.mirror import base_image_note, bypassing, proxy_variable
 from generator.model import Model, apply_defaults, build_model
 from generator.project import overrides_path, repository_root, unsafe_outputs
 from generator.rendering import YAML_OUTPUTS, render
@@ -64,10 +64,11 @@ def refuse_bypass(loaded: LoadedSpec, platform: str, body: str, mirror: str) -> 
     """GC175: a tool image the output would pull from a registry other than Docker Hub, past the mirror."""
     escaping = bypassing(body, mirror)
     if escaping:
+        where = "a Docker Hub copy of it" if proxy_variable(mirror) else "a reference in the mirror"
         raise SpecError([loaded.diagnostic(
             ("docker", "mirror"), "GC175",
             f"the {platform} output would pull {', '.join(escaping)} past {mirror}, which proxies Docker Hub: "
-            "give that tool a reference in the mirror in tool_images (`gen-ci pins resolve` prints its digest), or remove docker.mirror")])
+            f"give that tool {where} in tool_images (`gen-ci pins resolve` prints its digest), or remove docker.mirror")])
 
 
 def warn_on_stderr(line: str) -> None:
@@ -107,6 +108,10 @@ def render_outputs(spec_file: str | Path, target: str | None = None, *, every: b
         out.append((platform, output, header(name, platform, output, fingerprint, body) + body))
     for line in exceptions.warnings(loaded, complete["scan"], day):  # once the render has succeeded
         warn(line)
+    note = base_image_note(model.docker.mirror)
+    if note:
+        line, column = loaded.position(("docker", "mirror"))
+        warn(f"{loaded.file}:{line}:{column}: note: $.docker.mirror: {note}")
     return out
 
 

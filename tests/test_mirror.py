@@ -120,3 +120,136 @@ def test_without_a_mirror_nothing_changes(write_spec):
     (_, _, text), = render_outputs(write_spec(_spec_with("docker: {mode: dind}\n")))
     assert "--registry-mirror" not in text and "mirrors = " not in text
     assert f"{pins.pins()['images']['docker-dind']['image']}:{pins.pins()['images']['docker-dind']['tag']}@" in text
+
+
+# GitLab's dependency proxy (scenario 32 on GitLab alone): the same routing under the CI variable
+# that holds the proxy's prefix, a login for the dind daemon, and the prefix handed to the build.
+PROXY_CASE = GOLDEN / "scenario-32-dependency-proxy"
+PROXY = "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}"
+PROXY_SPEC = ("targets: {gitlab: .gitlab-ci.yml}\nrunners: {gitlab: [dind]}\n"
+              "docker: {mode: dind, mirror: $CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}\npush: {sign: false}\n")
+
+
+def _named_images(text: str) -> set[str]:
+    """What a GitLab output names as an image: image:, services' name:, *_IMAGE variables."""
+    found = set()
+    for key, value in _fields(YAML(typ="safe").load(split(text)[1])):
+        if key == "image" or key.endswith("_IMAGE") or (key == "name" and ":" in value and " " not in value):
+            found.add(value)
+    return found
+
+
+def _proxy_jobs() -> dict:
+    return YAML(typ="safe").load(split((PROXY_CASE / "gitlab.yml").read_text(encoding="utf-8"))[1])
+
+
+def test_no_job_names_an_image_outside_the_dependency_proxy():
+    text = (PROXY_CASE / "gitlab.yml").read_text(encoding="utf-8")
+    named = _named_images(text)
+    # The job's client, the dind daemon, the scanner and the test's Redis.
+    assert len(named) == 4, named
+    assert [ref for ref in named if not ref.startswith(PROXY + "/")] == []
+    # No digest-pinned reference anywhere else in the text (scripts, comments) escapes the proxy.
+    assert [match[0] for match in pins.IN_TEXT.finditer(split(text)[1])] == []
+    assert "--registry-mirror" not in text  # a path on the GitLab host is no registry mirror
+
+
+def test_the_pins_hold_through_the_dependency_proxy():
+    named = _named_images((PROXY_CASE / "gitlab.yml").read_text(encoding="utf-8"))
+    for name, short in (("docker-dind", "docker"), ("docker-cli", "docker"), ("trivy", "aquasec/trivy")):
+        pin = pins.pins()["images"][name]
+        assert f"{PROXY}/{short}:{pin['tag']}@{pin['digest']}" in named
+    assert f"{PROXY}/redis:7.4.1-alpine" in named
+
+
+def test_the_dind_daemon_logs_in_to_the_proxy_before_it_pulls_and_the_password_stays_off_the_command_line():
+    jobs = _proxy_jobs()
+    login = ('printenv CI_DEPENDENCY_PROXY_PASSWORD | docker login --username "$CI_DEPENDENCY_PROXY_USER" '
+             '--password-stdin "$CI_DEPENDENCY_PROXY_SERVER"')
+    for name in (".gen-ci-docker", ".gen-ci-shop"):
+        steps = jobs[name]["before_script"]
+        assert steps.index(login) == 1, name  # right after the daemon answers
+        assert all("docker run" not in step and "docker build" not in step for step in steps[:2])
+    assert "--password " not in str(jobs) and " -p " not in str(jobs)
+    # The service variable GitLab must expand for the prefix is no longer expand: false.
+    assert jobs[".gen-ci-shop"]["variables"]["GEN_CI_SERVICE_1_IMAGE"] == f"{PROXY}/redis:7.4.1-alpine"
+
+
+def test_the_build_gets_the_prefix_and_the_render_says_which_base_images_it_cannot_route():
+    notes: list[str] = []
+    render_outputs(PROXY_CASE / "spec.yml", warn=notes.append)
+    build = [step for step in _proxy_jobs()[".gen-ci-shop"]["before_script"] if "docker build" in step]
+    assert len(build) == 1 and '--build-arg GEN_CI_DOCKER_HUB="$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX"' in build[0]
+    (note,) = notes
+    assert note.startswith(f"{PROXY_CASE / 'spec.yml'}:12:11: note: $.docker.mirror:")
+    assert "GEN_CI_DOCKER_HUB" in note and "still comes from Docker Hub" in note
+
+
+def test_a_named_mirror_draws_no_base_image_note():
+    notes: list[str] = []
+    render_outputs(CASE / "spec.yml", warn=notes.append)
+    assert notes == []
+
+
+@pytest.mark.parametrize(("reference", "mirror", "expected"), [
+    ("docker:29.8.1-dind@sha256:" + "a" * 64, "$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX", f"{PROXY}/docker:29.8.1-dind@sha256:" + "a" * 64),
+    ("docker.io/library/redis:7.4.1", "$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX", f"{PROXY}/redis:7.4.1"),
+    ("aquasec/trivy:0.74.0", "${CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX}", "${CI_DEPENDENCY_PROXY_DIRECT_GROUP_IMAGE_PREFIX}/aquasec/trivy:0.74.0"),
+    ("ghcr.io/acme/tool:1", "$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX", "ghcr.io/acme/tool:1"),
+])
+def test_docker_hub_names_as_the_dependency_proxy_serves_them(reference, mirror, expected):
+    assert through(reference, mirror) == expected
+
+
+def test_the_dependency_proxy_on_another_target_is_refused(cli, write_spec):
+    spec = _spec_with(PROXY_SPEC.replace("targets: {gitlab: .gitlab-ci.yml}", "targets: {gitlab: .gitlab-ci.yml, github: ci.yml}")
+                      + "images: [{publish: [{repository: platform}]}]\n")
+    rows = _errors(cli(str(write_spec(spec)), "--target", "gitlab"))
+    assert [(r["code"], r["path"]) for r in rows] == [("GC176", "$.docker.mirror")]
+    assert "github" in rows[0]["msg"] and "GitLab's dependency proxy" in rows[0]["msg"]
+
+
+def test_a_service_of_another_registry_is_refused_by_the_dependency_proxy(cli, write_spec):
+    spec = _spec_with(PROXY_SPEC + "images: [{publish: [{repository: platform}], test: 'true', "
+                      "services: [{name: db, image: 'quay.io/acme/db:1.2'}]}]\n")
+    rows = _errors(cli(str(write_spec(spec))))
+    assert [(r["code"], r["path"]) for r in rows] == [("GC175", "$.images[0].services[0].image")]
+    assert "Docker Hub" in rows[0]["msg"]
+
+
+def test_a_tool_off_docker_hub_is_refused_until_tool_images_names_a_docker_hub_copy(cli, write_spec):
+    base = PROXY_SPEC.replace("push: {sign: false}\n", "") + "images: [{publish: [{repository: platform}]}]\n"
+    rows = _errors(cli(str(write_spec(_spec_with(base)))))
+    assert [(r["code"], r["path"]) for r in rows] == [("GC175", "$.docker.mirror")]
+    assert "ghcr.io/sigstore/cosign/cosign" in rows[0]["msg"] and "Docker Hub copy" in rows[0]["msg"]
+    cosign = pins.pins()["images"]["cosign"]
+    copy = f"docker.io/acme/cosign:{cosign['tag']}@{cosign['digest']}"
+    result = cli(str(write_spec(_spec_with(base + f"tool_images: {{cosign: '{copy}'}}\n"))))
+    assert result.exit_code == 0, result.stderr
+    assert f"{PROXY}/acme/cosign:{cosign['tag']}@{cosign['digest']}" in result.stdout
+    assert [ref for ref in _named_images(result.stdout) if not ref.startswith(PROXY + "/")] == []
+
+
+def test_a_service_variable_that_only_ends_in_image_keeps_its_value_literal(cli, write_spec):
+    spec = _spec_with(PROXY_SPEC + "images: [{publish: [{repository: platform}], test: 'true', "
+                      "services: [{name: db, image: 'redis:7', env: {base_image: '$HOME'}}]}]\n")
+    result = cli(str(write_spec(spec)))
+    assert result.exit_code == 0, result.stderr
+    variables = YAML(typ="safe").load(split(result.stdout)[1])[".gen-ci-image"]["variables"]
+    assert variables["GEN_CI_SERVICE_1_ENV_1_BASE_IMAGE"] == {"value": "$HOME", "expand": False}
+    assert variables["GEN_CI_SERVICE_1_IMAGE"] == f"{PROXY}/redis:7"
+
+
+def test_buildkits_dockerfile_check_reads_from_lines_as_the_build_will(cli, write_spec):
+    spec = _spec_with(PROXY_SPEC + "images: [{publish: [{repository: platform}], dockerfile_check: {tool: buildkit}}]\n")
+    result = cli(str(write_spec(spec)))
+    assert result.exit_code == 0, result.stderr
+    (check,) = [line for line in result.stdout.splitlines() if "--call=check" in line]
+    assert '--build-arg "GEN_CI_DOCKER_HUB=$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX"' in check
+
+
+@pytest.mark.parametrize("mirror", ["'${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX'", "$CI_REGISTRY_IMAGE"])
+def test_a_misspelt_proxy_variable_is_a_located_error(cli, write_spec, mirror):
+    spec = _spec_with(PROXY_SPEC.replace("$CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX", mirror) + "images: [{publish: [{repository: platform}]}]\n")
+    rows = _errors(cli(str(write_spec(spec))))
+    assert [r["path"] for r in rows] == ["$.docker.mirror"]

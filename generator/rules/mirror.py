@@ -7,7 +7,7 @@ from typing import Any
 
 from generator.diagnostics import Diagnostic
 from generator.loading import LoadedSpec
-from generator.mirror import on_docker_hub
+from generator.mirror import on_docker_hub, prefix, proxy_variable
 
 
 def mirror_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagnostic]:
@@ -15,6 +15,13 @@ def mirror_unsupported(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Dia
     docker = spec["docker"]
     if "mirror" not in docker:
         return
+    variable = proxy_variable(docker["mirror"])
+    elsewhere = sorted(set(spec["targets"]) - {"gitlab"})
+    if variable and elsewhere:
+        yield loaded.diagnostic(
+            ("docker", "mirror"), "GC176",
+            f"${variable} is GitLab's dependency proxy, which only GitLab jobs can reach; the spec also targets {', '.join(elsewhere)}: "
+            "name a pull-through cache's host instead (mirror.acme.internal), or target GitLab alone")
     if docker["mode"] == "rootless":
         yield loaded.diagnostic(("docker", "mirror"), "GC176", "docker.mode rootless does not render a pull mirror yet; use docker.mode: dind")
     elif docker["mode"] == "socket" and {"gitlab", "jenkins"} & set(spec["targets"]):
@@ -29,11 +36,13 @@ def mirror_bypassed(spec: dict[str, Any], loaded: LoadedSpec) -> Iterator[Diagno
     mirror = spec["docker"].get("mirror")
     if not mirror:
         return
+    start = prefix(mirror) + "/"
+    fix = ("pull it from Docker Hub (a copy there comes through the proxy), or name a pull-through cache's host as docker.mirror"
+           if proxy_variable(mirror) else f"name it in the mirror ({mirror}/...)")
     for index, image in enumerate(spec["images"]):
         named = [(("images", index, "services", number, "image"), service["image"]) for number, service in enumerate(image["services"])]
         if "prepare" in image:
             named.append((("images", index, "prepare", "image"), image["prepare"]["image"]))
         for path, reference in named:
-            if not on_docker_hub(reference) and not reference.startswith(mirror + "/"):
-                yield loaded.diagnostic(path, "GC175", f"{reference} is not on Docker Hub, which {mirror} proxies, so the job would pull it past the mirror: "
-                                                       f"name it in the mirror ({mirror}/...)")
+            if not on_docker_hub(reference) and not reference.startswith(start):
+                yield loaded.diagnostic(path, "GC175", f"{reference} is not on Docker Hub, which {mirror} proxies, so the job would pull it past the mirror: {fix}")
