@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.lint.document import Job, Located, PipelineFile, every_pipeline, file_of, line_of
+from generator.lint.document import Job, Located, PipelineFile, every_pipeline, file_of, line_of, line_within
 from generator.lint.findings import (
     ENGINES,
     LOGIN_WITH_PASSWORD,
@@ -166,6 +166,12 @@ def _dind_services(pipeline: PipelineFile, job: Job) -> Iterator[tuple[ImageRef,
 def _located(job: Job, holder: Any, key: Any) -> tuple[str, int]:
     line = line_of(holder, key) if holder is not None else 1
     return (file_of(holder, job.file, key), line) if line > 1 else (job.file, job.line)
+
+
+def _located_within(job: Job, holder: Any, key: Any, needle: str, after: int = 0) -> tuple[str, int]:
+    """Where `needle` is written in a script entry that spans several lines (a `|` block)."""
+    file, line = _located(job, holder, key)
+    return (file, line_within(holder, key, needle, job.file, after)) if holder is not None and line > 1 else (file, line)
 
 
 def _at(job: Job) -> tuple[str, int]:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.lint.document import Job, PipelineFile, line_of
-from generator.lint.findings import Finding, Rule, joined
+from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
-from generator.lint.gitlab_rules import _located, _runnable, _script_lines, _variables
+from generator.lint.gitlab_rules import _located, _located_within, _runnable, _script_lines, _variables
 from generator.lint.jenkins_rules import _commands
 from generator.lint.shell_words import (
     JOB_TOKENS,
@@ -86,25 +86,58 @@ def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
         yield secret_references(data.group("value")), "curl data with {} puts the secret in the command line; read it from a file (-d @file)"
 
 
+# Words that run no program of their own: what they are given never reaches a process list.
+SHELL_WORDS = BUILTINS | {"{", "}", "(", "if", "elif", "while", "until", "for", "case", "!", ":", "true", "false", "unset", "exit", "return", "eval", "[", "[[", "test"}
+
+
+FUNCTION = re.compile(r"(?:^|[\s;{])(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{")
+
+
+def _in_arguments(part: str, functions: set[str]) -> Iterator[tuple[list[str], str]]:
+    """Any other program given a secret as an argument: `sshpass -p "$SSH_PASSWORD"`, `helm repo add
+    --password $X`, `kubectl ... --docker-password=$X`, `curl -H "PRIVATE-TOKEN: $X"`. A registry
+    login's own password flag is GL006's; a process substitution (`<(echo "$KEY")`) and a call of a
+    function the script defines are the shell's own."""
+    for piece in re.split(r"[<>]\(", part):
+        for program, command in simple_commands(piece):
+            if program in SHELL_WORDS or program in functions or not program:
+                continue
+            login = LOGIN_WITH_PASSWORD.search(command)
+            command = command[: login.start()] if login else command
+            start = command.find(program)
+            names = secret_references(command[start + len(program):]) if start >= 0 else []
+            yield names, "{} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"
+
+
 # What every finding of command_line_secrets needs in its line: most lines are passed over at once.
-MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b")
+MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|CREDENTIAL|secrets\.|github\.token", re.IGNORECASE)
 
 
-def command_line_secrets(text: str, literals: set[str]) -> tuple[list[str], list[str]]:
+def command_line_secrets(text: str, literals: set[str], script: str = "") -> tuple[list[str], list[str]]:
     """(what is wrong, the secret names involved) for the secrets a shell line puts in arguments.
-    literals: names the file itself gives a fixed value (a test database's password), public already."""
+    literals: names the file itself gives a fixed value (a test database's password), public already.
+    script: the whole script the line belongs to, for the shell functions it defines."""
     problems: list[str] = []
     names: list[str] = []
     if not MAY_HOLD.search(text):
         return problems, names
     # `${{ secrets.X }}` as one word, as the runner substitutes it before the shell splits words.
     text = re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda found: "${{" + found.group(1).replace(" ", "") + "}}", text)
+    functions = set(FUNCTION.findall(script or text))
     for part in SEQUENCE.split(text):
+        named = False
         for found, problem in [*_in_container_env(part), *_in_build_args(part), *_in_urls(part), *_in_curl(part)]:
+            found = [name for name in found if name.removeprefix("env.") not in literals]
+            if found:
+                named = True
+                names.extend(found)
+                problems.append(problem.format(show(found[0])))
+        for found, problem in [] if named else _in_arguments(part, functions):
             found = [name for name in found if name.removeprefix("env.") not in literals]
             if found:
                 names.extend(found)
                 problems.append(problem.format(show(found[0])))
+                break
     return problems, names
 
 
@@ -151,9 +184,14 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
             if not MAY_HOLD.search(text):
                 continue
             literals = _literals(pipeline, job) if literals is None else literals
-            problems, names = command_line_secrets(joined(text), literals)
-            if problems:
-                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
+            after = 0  # each command of a `|` block is reported on the line that names its secret
+            for command in joined(text).split("\n"):
+                problems, names = command_line_secrets(command, literals, text)
+                if problems:
+                    start = _located_within(job, holder, index, " ".join(command.split()[:2]), after)[1]
+                    where = _located_within(job, holder, index, names[0].rsplit(".", 1)[-1], start)
+                    after = where[1] + 1
+                    yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
 
 
 # --- GitHub -----------------------------------------------------------------------------------
