@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.lint.document import PipelineFile, line_of
+from generator.lint.document import PipelineFile, line_of, line_within
 from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
 from generator.lint.gitlab_rules import (
@@ -123,7 +123,7 @@ def github_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         for step in _steps(job):
             env = {**(job.get("env") if isinstance(job.get("env"), dict) else {}), **(step.get("env") if isinstance(step.get("env"), dict) else {})}
             if not str(env.get("DOCKER_HOST", "")).startswith("tcp://") and _mounts_socket(joined(str(step.get("run", "")))):
-                yield rule.finding(pipeline, line_of(step, "run"), f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}")
+                yield rule.finding(pipeline, line_within(step, "run", "docker.sock", pipeline.path), f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}")
 
 
 # The Docker Pipeline plugin shares the workspace with its daemon, so that daemon is the agent host's.

@@ -17,6 +17,7 @@ from generator.lint.gitlab_rules import (
     _expand,
     _images,
     _located,
+    _located_within,
     _runnable,
     _script_lines,
     _variables,
@@ -142,8 +143,10 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
             if scanned:
                 break
             if pushes:
+                found = _push(text)
+                needle = found.group(0).split()[-1] if found else ""
                 yield rule.finding(
-                    pipeline, _located(jobs[name], holder, index),
+                    pipeline, _located_within(jobs[name], holder, index, needle),
                     f"{name}: pushes an image that nothing scanned before it (no scanner earlier in the job, in an earlier stage "
                     "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
                     job=name,
