@@ -415,6 +415,8 @@ def _only_scope(only: Any) -> tuple[int, set[str]]:
     refs = [refs] if isinstance(refs, str) else _list(refs)
     names: set[str] = set()
     for ref in refs:
+        # `master@group/project`: that ref, in that project only (forks run nothing).
+        ref = ref.split("@", 1)[0] if isinstance(ref, str) and not ref.startswith("/") else ref
         if not isinstance(ref, str) or ref in _ONLY_KEYWORDS or ref.startswith("/") or "@" in ref:
             return OPEN, set()
         names.add("tags" if ref == "tags" else f"branch {ref}")

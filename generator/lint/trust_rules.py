@@ -36,8 +36,17 @@ from generator.lint.secret_rules import (
 )
 
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
-# Includes no rule reads that may well hold a scanning job (GitLab's Container-Scanning template).
+# Includes no rule reads that may well hold a scanning job. GitLab's own templates are known: of
+# them only Container-Scanning scans an image (SAST, Secret-Detection, Dependency- and
+# License-Scanning read the source).
 SCANNING_INCLUDE = re.compile(r"scan|secur|trivy|grype", re.IGNORECASE)
+IMAGE_SCANNING_TEMPLATE = re.compile(r"container[-_]?scanning", re.IGNORECASE)
+
+
+def _may_scan(include: str) -> bool:
+    if include.startswith("template "):
+        return bool(IMAGE_SCANNING_TEMPLATE.search(include))
+    return bool(SCANNING_INCLUDE.search(include))
 LOCAL_REGISTRY = re.compile(r"\b(localhost|127\.0\.0\.1)(:\d+)?/")
 # A scan of the source tree or of config files says nothing about the image's packages.
 NOT_IMAGE_SCAN = re.compile(r"\btrivy\s+(fs|filesystem|config|repo|repository)\b|\bgrype\s+dir:", re.IGNORECASE)
@@ -119,7 +128,7 @@ def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, 
 
 
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    if any(SCANNING_INCLUDE.search(entry) for entry in pipeline.not_followed):
+    if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
     jobs = {job.name: job for job in _runnable(pipeline)}
     variables = {name: _variables(pipeline, job) for name, job in jobs.items()}

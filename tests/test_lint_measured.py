@@ -1,0 +1,43 @@
+"""gen-ci lint, measured on real CI files judged by hand (issue 31): the patterns those files showed,
+each in a minimal file of our own. The fixtures under tests/fixtures/lint carry most of them
+(`# expect:` lines); these are the ones a level or a message tells apart."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from generator.lint.document import read_pipeline
+from generator.lint.engine import lint
+
+PUSH_JOB = """\
+publish:
+  image: docker:27.3.1-cli
+  timeout: 30 minutes
+  only:
+    refs:
+{refs}
+  script:
+    - docker push registry.example.com/acme/app:1.0.0
+"""
+
+
+@pytest.mark.parametrize(("refs", "level"), [
+    (["master@acme/app"], "warning"),
+    (["tags@acme/app"], "warning"),
+    (["main"], "warning"),
+    (["branches@acme/app"], "error"),
+    (["/^release-.*$/@acme/app"], "error"),
+])
+def test_only_refs_in_one_project_are_named_refs(tmp_path, refs, level):
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(PUSH_JOB.format(refs="\n".join(f"      - {ref!r}" for ref in refs)))
+    levels = [f.level for f in lint(read_pipeline(path)) if f.rule == "GL007"]
+    assert levels == [level]
+
+
+def _rules(tmp_path, text: str, name: str = ".gitlab-ci.yml") -> list[tuple[str, int]]:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return sorted((f.rule, f.line) for f in lint(read_pipeline(path)))
