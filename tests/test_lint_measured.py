@@ -41,3 +41,11 @@ def _rules(tmp_path, text: str, name: str = ".gitlab-ci.yml") -> list[tuple[str,
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
     return sorted((f.rule, f.line) for f in lint(read_pipeline(path)))
+
+
+def test_a_default_image_written_in_an_included_file_is_reported_there(tmp_path):
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "base.yml").write_text("# shared settings\nimage: python:latest\n")
+    (tmp_path / ".gitlab-ci.yml").write_text("include:\n  - local: ci/base.yml\n\nunit:\n  script: [pytest]\n")
+    found = [(f.rule, f.file, f.line) for f in lint(read_pipeline(tmp_path / ".gitlab-ci.yml"))]
+    assert found == [("GL001", str(tmp_path / "ci" / "base.yml"), 2)]

@@ -42,6 +42,7 @@ class Located(dict):
     line: int = 1
     key_lines: dict[Any, int]
     key_ends: dict[Any, int] | None = None  # each value's last line: a `run: |` block spans several
+    key_files: dict[Any, str] | None = None  # a pipeline's top-level keys come from its includes too
 
 
 class LocatedList(list):
@@ -92,6 +93,8 @@ def line_within(node: Any, key: Any, needle: str, fallback: str, after: int = 0)
 
 
 def file_of(node: Any, fallback: str, key: Any = None) -> str:
+    if isinstance(node, Located) and node.key_files and key in node.key_files:
+        return node.key_files[key]
     files = getattr(node, "item_files", None)
     if files and isinstance(key, int) and key < len(files):
         return files[key]
@@ -404,7 +407,7 @@ def _unreadable(entry: Any) -> str | None:
 def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: int = 0) -> Located:
     """The pipeline with its local includes merged in, as GitLab merges them: the including file wins."""
     merged = Located()
-    merged.file, merged.line, merged.key_lines = root.file, root.line, {}
+    merged.file, merged.line, merged.key_lines, merged.key_files = root.file, root.line, {}, {}
     for entry in _as_list(root.get("include")):
         skipped = _unreadable(entry)
         if skipped:
@@ -422,6 +425,7 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
             for key, value in included.items():
                 merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
                 merged.key_lines[key] = included.key_lines.get(key, 1)
+                merged.key_files[key] = (included.key_files or {}).get(key, included.file)
     for key, value in root.items():
         if key == "include":
             continue
@@ -429,6 +433,7 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
             value = _merge(merged[key], value)
         merged[key] = value
         merged.key_lines[key] = root.key_lines.get(key, 1)
+        merged.key_files[key] = root.file
     return merged
 
 
