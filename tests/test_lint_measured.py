@@ -49,3 +49,22 @@ def test_a_default_image_written_in_an_included_file_is_reported_there(tmp_path)
     (tmp_path / ".gitlab-ci.yml").write_text("include:\n  - local: ci/base.yml\n\nunit:\n  script: [pytest]\n")
     found = [(f.rule, f.file, f.line) for f in lint(read_pipeline(tmp_path / ".gitlab-ci.yml"))]
     assert found == [("GL001", str(tmp_path / "ci" / "base.yml"), 2)]
+
+
+def test_an_image_name_overridden_in_a_job_is_reported_on_its_name_line_and_a_placeholder_is_no_image(tmp_path):
+    found = _rules(tmp_path, """\
+    .entrypoint:
+      image:
+        name: _
+        entrypoint: [""]
+    .lint:
+      image:
+        name: registry.example.com/tools/lint:1.2.0
+        entrypoint: [""]
+      script: [lint .]
+    lint:hub:
+      extends: .lint
+      image:
+        name: tools/lint
+    """)
+    assert found == [("GL001", 13)]

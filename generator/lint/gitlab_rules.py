@@ -149,7 +149,9 @@ def _images(pipeline: PipelineFile, job: Job) -> list[tuple[ImageRef, Any, Any, 
 def _read_images(job: Job, variables: dict[str, str]) -> Iterator[tuple[ImageRef, Any, Any, Any]]:
     image = job.merged.get("image")
     if isinstance(image, dict) and isinstance(image.get("name"), str):
-        yield _image_ref(image["name"], variables), image, "name", None
+        # A mapping merged through extends is a new one: the name is located where it is written.
+        written = next((node["image"] for node in [job.node, *job.sources] if isinstance(node, dict) and isinstance(node.get("image"), Located) and "name" in node["image"]), image)
+        yield _image_ref(image["name"], variables), written, "name", None
     elif isinstance(image, str):
         yield _image_ref(image, variables), job.origin("image"), "image", None
     services = _list(job.merged.get("services"))
@@ -238,7 +240,8 @@ def _counted(job: Job) -> str | None:
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
-            if ref.digest or ref.tag is None or (ref.tag and _fixed_tag(ref.tag)) or not (ref.name or ref.tag):
+            # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
+            if ref.digest or ref.tag is None or (ref.tag and _fixed_tag(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
                 continue
             why = "has no tag (so :latest)" if not ref.tag else f"uses the moving tag :{ref.tag}"
             through = f" (through {ref.written})" if ref.written != ref.reference else ""
