@@ -68,3 +68,29 @@ def test_an_image_name_overridden_in_a_job_is_reported_on_its_name_line_and_a_pl
         name: tools/lint
     """)
     assert found == [("GL001", 13)]
+
+
+def test_a_merge_request_pushing_the_image_a_release_reads_as_cache_writes_that_cache(tmp_path):
+    found = _rules(tmp_path, """\
+    default:
+      image: docker:27.3.1-cli
+      timeout: 30 minutes
+    variables:
+      CACHE_IMAGE: registry.example.com/acme/app:cache
+    mr-build:
+      rules:
+        - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+      script:
+        - docker build -t "$CACHE_IMAGE" .
+        - trivy image --exit-code 1 "$CACHE_IMAGE"
+        - docker push "$CACHE_IMAGE"
+        - docker push registry.example.com/acme/app:mr-$CI_MERGE_REQUEST_IID
+    release-build:
+      rules:
+        - if: $CI_COMMIT_REF_PROTECTED == "true" && $CI_COMMIT_TAG
+      script:
+        - docker build --cache-from "$CACHE_IMAGE" -t registry.example.com/acme/app:$CI_COMMIT_TAG .
+        - trivy image --exit-code 1 registry.example.com/acme/app:$CI_COMMIT_TAG
+        - docker push registry.example.com/acme/app:$CI_COMMIT_TAG
+    """)
+    assert [line for rule, line in found if rule == "GL021"] == [12]
