@@ -69,6 +69,8 @@ PUSHES = re.compile(
     r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
     r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
     r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)[^\n|;&]*--destination"
+    # Jib builds and pushes in one task (jibDockerBuild and jibBuildTar only build).
+    r"|\b(gradlew?|mvnw?)\b[^\n|;&]*\s(jib|jib:build|com\.google\.cloud\.tools:jib-maven-plugin:[\w.-]*:build)(?=\s|$|['\"])"
 )
 
 

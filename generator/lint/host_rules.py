@@ -137,9 +137,14 @@ JENKINS_SOCKET = re.compile(
 
 
 def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for line, command in _groovy_lines(pipeline):
-        if JENKINS_SOCKET.search(command):
-            yield rule.finding(pipeline, line, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
+    lines = list(_groovy_lines(pipeline))
+    agent = [line for line, command in lines if JENKINS_SOCKET.search(command)]
+    for line in agent:
+        yield rule.finding(pipeline, line, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
+    # Where the agent itself has the host's socket, a container a shell step starts with it has it too.
+    for line, command in lines if agent else []:
+        if line not in agent and SOCKET_MOUNT.search(command):
+            yield rule.finding(pipeline, line, f"a shell step hands the host's Docker socket (the agent's) to a container: {SOCKET_ADVICE}")
 
 
 JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")

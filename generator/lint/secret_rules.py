@@ -11,7 +11,7 @@ from generator.lint.document import Job, PipelineFile, line_of
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
 from generator.lint.gitlab_rules import _located, _located_within, _runnable, _script_lines, _variables
-from generator.lint.jenkins_rules import _commands
+from generator.lint.jenkins_rules import _commands, bound_secrets
 from generator.lint.shell_words import (
     JOB_TOKENS,
     REFERENCE,
@@ -93,7 +93,7 @@ SHELL_WORDS = BUILTINS | {"{", "}", "(", "if", "elif", "while", "until", "for", 
 FUNCTION = re.compile(r"(?:^|[\s;{])(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{")
 
 
-def _in_arguments(part: str, functions: set[str]) -> Iterator[tuple[list[str], str]]:
+def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[tuple[list[str], str]]:
     """Any other program given a secret as an argument: `sshpass -p "$SSH_PASSWORD"`, `helm repo add
     --password $X`, `kubectl ... --docker-password=$X`, `curl -H "PRIVATE-TOKEN: $X"`. A registry
     login's own password flag is GL006's; a process substitution (`<(echo "$KEY")`) and a call of a
@@ -105,7 +105,10 @@ def _in_arguments(part: str, functions: set[str]) -> Iterator[tuple[list[str], s
             login = LOGIN_WITH_PASSWORD.search(command)
             command = command[: login.start()] if login else command
             start = command.find(program)
-            names = secret_references(command[start + len(program):]) if start >= 0 else []
+            arguments = command[start + len(program):] if start >= 0 else ""
+            names = secret_references(arguments) + [
+                name for found in REFERENCE.finditer(arguments) if (name := found.group("variable") or found.group("batch")) in known
+            ]
             yield names, "{} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"
 
 
@@ -113,10 +116,11 @@ def _in_arguments(part: str, functions: set[str]) -> Iterator[tuple[list[str], s
 MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|CREDENTIAL|secrets\.|github\.token", re.IGNORECASE)
 
 
-def command_line_secrets(text: str, literals: set[str], script: str = "") -> tuple[list[str], list[str]]:
+def command_line_secrets(text: str, literals: set[str], script: str = "", known: set[str] | None = None) -> tuple[list[str], list[str]]:
     """(what is wrong, the secret names involved) for the secrets a shell line puts in arguments.
     literals: names the file itself gives a fixed value (a test database's password), public already.
-    script: the whole script the line belongs to, for the shell functions it defines."""
+    script: the whole script the line belongs to, for the shell functions it defines.
+    known: names that hold a secret whatever they are called (what a Jenkinsfile's withCredentials binds)."""
     problems: list[str] = []
     names: list[str] = []
     if not MAY_HOLD.search(text):
@@ -132,7 +136,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "") -> tup
                 named = True
                 names.extend(found)
                 problems.append(problem.format(show(found[0])))
-        for found, problem in [] if named else _in_arguments(part, functions):
+        for found, problem in [] if named else _in_arguments(part, functions, known or set()):
             found = [name for name in found if name.removeprefix("env.") not in literals]
             if found:
                 names.extend(found)
@@ -230,11 +234,12 @@ def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
 
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text))
+    bound = bound_secrets(pipeline.text)
     for first, lines in _commands(pipeline.text):
         command = joined("\n".join(lines))
         if command.lstrip().startswith(("//", "#", "*", "/*")):
             continue
-        problems, names = command_line_secrets(GROOVY_STEP.sub("", command), literals)
+        problems, names = command_line_secrets(GROOVY_STEP.sub("", command), literals, known=bound)
         if problems:
             yield rule.finding(pipeline, first, _message(problems), level=_level(names))
 

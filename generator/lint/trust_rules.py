@@ -166,7 +166,8 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
 # --- push without a scan before it (Jenkins) ------------------------------------------------
 
 # An image object of the Docker Pipeline plugin: made by docker.build/docker.image, or run as one.
-DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\s*\(|\b(\w+)\.(?:inside|withRun)\s*[({]")
+# Groovy calls a method without parentheses too: `app = docker.build registry + ":$BUILD_NUMBER"`.
+DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\b\s*[(\w'\"]|\b(\w+)\.(?:inside|withRun)\s*[({]")
 STAGE = re.compile(r"\bstage\s*\(")
 
 
