@@ -94,3 +94,18 @@ def test_a_merge_request_pushing_the_image_a_release_reads_as_cache_writes_that_
         - docker push registry.example.com/acme/app:$CI_COMMIT_TAG
     """)
     assert [line for rule, line in found if rule == "GL021"] == [12]
+
+
+def test_compose_judges_the_default_of_an_image_variable(tmp_path):
+    found = _rules(tmp_path, """\
+    services:
+      cache:
+        image: ${CACHE_IMAGE:-valkey/valkey}
+      proxy:
+        image: ${PROXY_IMAGE:-nginx:1.27.2}
+      app:
+        image: ${APP_IMAGE}
+      worker:
+        image: registry.example.com/${TEAM-acme}/worker:2.4.1
+    """, "compose.yml")
+    assert found == [("JK103", 3)]

@@ -149,27 +149,35 @@ def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]
 
 JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")
 CONTROLLER_NAME = re.compile(r"^jenkins([_-]?(controller|master|server|ci))?$")
+HOST_SOCKET = re.compile(r"/(var/)?run/docker\.sock")
+
+
+def _ci_agent(service: dict[str, Any]) -> bool:
+    """A CI agent whose work is driving the daemon (socket mode, which gen-ci's own agent file offers
+    for trusted builds and explains): its socket is the trade-off it was set up for."""
+    image = str(service.get("image", ""))
+    return "agent" in image or "agent.jar" in _text(service.get("command")) or "slave" in image or "gitlab-runner" in image
 
 
 def _controller(name: str, service: dict[str, Any]) -> bool:
-    """A Jenkins controller: its image, or a service called jenkins that builds its own; not an agent."""
-    image = str(service.get("image", ""))
-    agent = "agent" in image or "agent.jar" in _text(service.get("command")) or "slave" in image
-    return not agent and bool(JENKINS_CONTROLLER.search(image) or CONTROLLER_NAME.match(name))
+    """A Jenkins controller: its image, or a service called jenkins that builds its own."""
+    return bool(JENKINS_CONTROLLER.search(str(service.get("image", ""))) or CONTROLLER_NAME.match(name))
 
 
 def compose_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
-        controller = _controller(name, service)
-        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) else []
-        for volume in volumes if controller else []:
+        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) and not _ci_agent(service) else []
+        for index, volume in enumerate(volumes):
             source = str(volume.get("source", "")) if isinstance(volume, dict) else str(volume).split(":", 1)[0]
-            if re.fullmatch(r"/(var/)?run/docker\.sock", source):
-                yield rule.finding(
-                    pipeline, line_of(service, "volumes"),
-                    f"{name}: the Jenkins controller mounts the host's Docker socket, so every job and every script-console user is "
-                    "root on the host; build on agents with a TLS dind daemon of their own",
-                )
+            if not HOST_SOCKET.fullmatch(source):
+                continue
+            yield rule.finding(
+                pipeline, line_of(volumes, index),
+                f"{name}: the Jenkins controller mounts the host's Docker socket, so every job and every script-console user is "
+                "root on the host; build on agents with a TLS dind daemon of their own" if _controller(name, service) else
+                f"{name}: mounts the host's Docker socket, so the service, and whoever controls its image or its input, is root on "
+                "the host; give it a daemon of its own, or a socket proxy that allows only what it reads",
+            )
 
 
 GITLAB_HOST_RULES = [
@@ -186,5 +194,5 @@ JENKINS_HOST_RULES = [
 ]
 COMPOSE_HOST_RULES = [
     Rule("JK123", "compose-end-of-life-engine", "No Docker release past its end of life in a service image.", compose_end_of_life_engine, "warning"),
-    Rule("JK125", "compose-host-socket-in-controller", "A Jenkins controller never mounts the host's Docker socket.", compose_host_socket),
+    Rule("JK125", "compose-host-socket-in-service", "No service but a CI agent in socket mode mounts the host's Docker socket.", compose_host_socket),
 ]
