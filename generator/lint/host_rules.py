@@ -150,13 +150,15 @@ def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]
 JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")
 CONTROLLER_NAME = re.compile(r"^jenkins([_-]?(controller|master|server|ci))?$")
 HOST_SOCKET = re.compile(r"/(var/)?run/docker\.sock")
+# Jenkins's agent images (inbound-agent, ssh-agent, the old jnlp-slave) and GitLab's runner; not any
+# image that happens to be called an agent.
+CI_AGENT_IMAGE = re.compile(r"(^|/)(jenkins|jenkinsci)/[^:@/]*(agent|slave)|(^|/)gitlab-runner(:|@|$)")
 
 
 def _ci_agent(service: dict[str, Any]) -> bool:
     """A CI agent whose work is driving the daemon (socket mode, which gen-ci's own agent file offers
     for trusted builds and explains): its socket is the trade-off it was set up for."""
-    image = str(service.get("image", ""))
-    return "agent" in image or "agent.jar" in _text(service.get("command")) or "slave" in image or "gitlab-runner" in image
+    return bool(CI_AGENT_IMAGE.search(str(service.get("image", "")))) or "agent.jar" in _text(service.get("command"))
 
 
 def _controller(name: str, service: dict[str, Any]) -> bool:
