@@ -109,3 +109,30 @@ def test_compose_judges_the_default_of_an_image_variable(tmp_path):
         image: registry.example.com/${TEAM-acme}/worker:2.4.1
     """, "compose.yml")
     assert found == [("JK103", 3)]
+
+
+def test_every_unscanned_push_step_of_a_job_is_reported(tmp_path):
+    found = _rules(tmp_path, """\
+    on: push
+    jobs:
+      publish:
+        runs-on: ubuntu-24.04
+        timeout-minutes: 30
+        steps:
+          - uses: docker/build-push-action@v6
+            with:
+              push: true
+              tags: registry.example.com/acme/app:1.4.0
+          - uses: docker/build-push-action@v6
+            with:
+              push: true
+              tags: registry.example.com/acme/app:latest
+          - uses: aquasecurity/trivy-action@0.28.0
+            with:
+              image-ref: registry.example.com/acme/app:1.4.0
+          - uses: docker/build-push-action@v6
+            with:
+              push: true
+              tags: registry.example.com/acme/app:scanned
+    """, "publish.yml")
+    assert [line for rule, line in found if rule == "GH005"] == [7, 11]

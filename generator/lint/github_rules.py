@@ -375,7 +375,6 @@ def push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                     f"{name}: this step pushes an image that no earlier step of the job scanned; build to a local or candidate "
                     "location, scan it (trivy, grype), and push only that tested digest", job=name,
                 )
-                break
             scanned = scanned or _scans(step)
 
 
