@@ -136,3 +136,16 @@ def test_every_unscanned_push_step_of_a_job_is_reported(tmp_path):
               tags: registry.example.com/acme/app:scanned
     """, "publish.yml")
     assert [line for rule, line in found if rule == "GH005"] == [7, 11]
+
+
+@pytest.mark.parametrize(("step", "pushes"), [
+    ("uses: ./\n        with:\n          push: ${{ github.event_name != 'pull_request' }}\n          tags: registry.example.com/acme/app:1", True),
+    ("uses: acme/build-action@v2\n        with:\n          push: true\n          tags: registry.example.com/acme/app:1", True),
+    ("uses: acme/build-action@v2\n        with:\n          push: false\n          tags: registry.example.com/acme/app:1", False),
+    ("uses: EndBug/add-and-commit@v9\n        with:\n          push: true\n          tag: v1.0.0", False),
+    ("uses: ad-m/github-push-action@v0.8.0\n        with:\n          tags: true", False),
+])
+def test_an_action_with_build_push_inputs_pushes(tmp_path, step, pushes):
+    text = f"on: push\njobs:\n  publish:\n    runs-on: ubuntu-24.04\n    timeout-minutes: 30\n    steps:\n      - {step}\n"
+    found = _rules(tmp_path, text, "publish.yml")
+    assert ("GH005", 7) in found if pushes else "GH005" not in {rule for rule, _ in found}

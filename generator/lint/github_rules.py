@@ -331,7 +331,9 @@ def _build_push_pushes(inputs: dict[str, Any], scope: Scope) -> bool:
 def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     uses = str(step.get("uses", ""))
     inputs = _inputs(step)
-    if uses.startswith("docker/build-push-action"):
+    # Another action taking build-push-action's `push:` and image `tags:` inputs (a wrapper, or the
+    # repository's own `./` action) pushes as it does; git actions push with neither pair.
+    if uses.startswith("docker/build-push-action") or ("push" in inputs and "tags" in inputs and not uses.startswith("docker/")):
         return _build_push_pushes(inputs, scope)
     if uses.startswith("docker/bake-action"):
         sets = "\n".join(_variants(_text_lines(inputs.get("set")), scope))
