@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
-from generator.lint.document import Job, PipelineFile
+from generator.lint.document import Job, Located, PipelineFile
 from generator.lint.findings import PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
 from generator.lint.gitlab_rules import (
@@ -44,9 +44,17 @@ IMAGE_SCANNING_TEMPLATE = re.compile(r"container[-_]?scanning", re.IGNORECASE)
 
 
 def _may_scan(include: str) -> bool:
-    if include.startswith("template "):
-        return bool(IMAGE_SCANNING_TEMPLATE.search(include))
-    return bool(SCANNING_INCLUDE.search(include))
+    """An include the lint cannot read that may hold a scan it cannot place in the pipeline. GitLab's
+    own templates are known: of them only Container-Scanning scans an image, and its job is placed."""
+    return not include.startswith("template ") and bool(SCANNING_INCLUDE.search(include))
+
+
+def _with_template_scan(pipeline: PipelineFile, jobs: dict[str, Job]) -> dict[str, Job]:
+    """GitLab's Container-Scanning template adds a job `container_scanning` in stage test; a job of
+    that name in the file overrides where it runs."""
+    if "container_scanning" in jobs or not any(entry.startswith("template ") and IMAGE_SCANNING_TEMPLATE.search(entry) for entry in pipeline.not_followed):
+        return jobs
+    return {**jobs, "container_scanning": Job("container_scanning", Located(), {"stage": "test"}, 1)}
 LOCAL_REGISTRY = re.compile(r"\b(localhost|127\.0\.0\.1)(:\d+)?/")
 # A scan of the source tree or of config files says nothing about the image's packages.
 NOT_IMAGE_SCAN = re.compile(r"\btrivy\s+(fs|filesystem|config|repo|repository)\b|\bgrype\s+dir:", re.IGNORECASE)
@@ -130,7 +138,7 @@ def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, 
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
-    jobs = {job.name: job for job in _runnable(pipeline)}
+    jobs = _with_template_scan(pipeline, {job.name: job for job in _runnable(pipeline)})
     variables = {name: _variables(pipeline, job) for name, job in jobs.items()}
     texts = {name: _job_texts(pipeline, job, variables[name]) for name, job in jobs.items()}
     scanners = {name for name, job in jobs.items() if _scanning_job(pipeline, job, texts[name])}
