@@ -149,3 +149,21 @@ def test_an_action_with_build_push_inputs_pushes(tmp_path, step, pushes):
     text = f"on: push\njobs:\n  publish:\n    runs-on: ubuntu-24.04\n    timeout-minutes: 30\n    steps:\n      - {step}\n"
     found = _rules(tmp_path, text, "publish.yml")
     assert ("GH005", 7) in found if pushes else "GH005" not in {rule for rule, _ in found}
+
+
+@pytest.mark.parametrize(("command", "pushes"), [
+    ('/kaniko/executor --context "$CI_PROJECT_DIR" $DESTINATIONS', True),
+    ('/kaniko/executor --context "$CI_PROJECT_DIR" --destination "$CI_REGISTRY_IMAGE:1"', True),
+    ('/kaniko/executor --context "$CI_PROJECT_DIR" --no-push --tar-path image.tar', False),
+])
+def test_kanikos_executor_pushes_unless_told_not_to(tmp_path, command, pushes):
+    found = _rules(tmp_path, f"""\
+    build:
+      image: gcr.io/kaniko-project/executor:v1.23.2-debug
+      timeout: 30 minutes
+      rules:
+        - if: $CI_COMMIT_REF_PROTECTED == "true"
+      script:
+        - '{command}'
+    """)
+    assert found == ([("GL020", 7)] if pushes else [])
