@@ -167,3 +167,19 @@ def test_kanikos_executor_pushes_unless_told_not_to(tmp_path, command, pushes):
         - '{command}'
     """)
     assert found == ([("GL020", 7)] if pushes else [])
+
+
+def test_a_docker_config_written_from_a_variable_is_a_login_and_a_token_the_script_makes_is_not_a_project_secret(tmp_path):
+    found = _rules(tmp_path, """\
+    build:
+      image: alpine:3.20.3
+      script:
+        - echo "{\\"auths\\":{\\"https://index.docker.io/v1/\\":{\\"auth\\":\\"$HUB_AUTH\\"}}}" > config.json
+        - echo "{\\"auths\\":{\\"$CI_REGISTRY\\":{\\"auth\\":\\"$CI_REGISTRY_AUTH\\"}}}" > ci.json
+    ecr:
+      image: alpine:3.20.3
+      script:
+        - export ECR_AUTH=$(aws ecr get-login-password | base64)
+        - echo "{\\"auths\\":{\\"ecr\\":{\\"auth\\":\\"$ECR_AUTH\\"}}}" > config.json
+    """)
+    assert [line for rule, line in found if rule == "GL022"] == [4]

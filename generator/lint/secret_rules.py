@@ -152,11 +152,18 @@ def _message(problems: list[str]) -> str:
 # --- GitLab -----------------------------------------------------------------------------------
 
 
+ASSIGNED = re.compile(r"(?:^|[\s;&|(])(?:export\s+)?([A-Za-z_]\w*)=")
+# A Docker config written by hand: its `"auth"` value is a registry credential whatever it is called.
+CONFIG_AUTH = re.compile(r"""\\?["']auth\\?["']\s*:\s*\\?["']\$\{?([A-Za-z_]\w*)""")
+
+
 def _login_secrets(text: str) -> list[str]:
-    """The secret-named variables a registry login in the line reads. GitLab's own job token and
-    registry password (CI_*) are scoped to the job by GitLab."""
+    """The secret-named variables a registry login in the line reads, and a variable written as the
+    auth of a Docker config. GitLab's own job token and registry password (CI_*) are scoped to the
+    job by GitLab."""
     parts = [part for part in SEQUENCE.split(joined(text)) if LOGIN.search(part)] if "login" in text else []
-    return [name for part in parts for name in secret_references(part) if not name.startswith("CI_")]
+    names = [name for part in parts for name in secret_references(part)] + (CONFIG_AUTH.findall(text) if "auth" in text else [])
+    return [name for name in names if not name.startswith("CI_")]
 
 
 def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -164,7 +171,8 @@ def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Ite
         logins = [(names, holder, index) for text, holder, index in _script_lines(job) if (names := _login_secrets(text))]
         if not logins or runs_on_trusted_refs_only(pipeline, job):
             continue
-        literals = _literals(pipeline, job)
+        # A value the script makes itself (a token fetched from a cloud's CLI) is no project variable.
+        literals = _literals(pipeline, job) | {name for text, _, _ in _script_lines(job) for name in ASSIGNED.findall(text)}
         for names, holder, index in logins:
             names = [name for name in names if name not in literals]
             if names:
