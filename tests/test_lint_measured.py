@@ -183,3 +183,38 @@ def test_a_docker_config_written_from_a_variable_is_a_login_and_a_token_the_scri
         - echo "{\\"auths\\":{\\"ecr\\":{\\"auth\\":\\"$ECR_AUTH\\"}}}" > config.json
     """)
     assert [line for rule, line in found if rule == "GL022"] == [4]
+
+
+def test_a_candidate_push_is_left_to_its_scan_but_a_tag_users_pull_is_published_unscanned(tmp_path):
+    found = _rules(tmp_path, """\
+    stages: [security, build, scan, release]
+    default:
+      image: docker:27.3.1-cli
+      timeout: 30 minutes
+    .protected:
+      rules:
+        - if: $CI_COMMIT_REF_PROTECTED == "true"
+    deps:
+      extends: .protected
+      stage: security
+      image: aquasec/trivy:0.57.1
+      script:
+        - trivy fs --exit-code 1 .
+    merge:
+      extends: .protected
+      stage: build
+      script:
+        - docker buildx imagetools create -t "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA" "$CI_REGISTRY_IMAGE:amd64-$CI_COMMIT_SHORT_SHA"
+        - docker buildx imagetools create -t "$CI_REGISTRY_IMAGE:main" "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA"
+    scan:
+      extends: .protected
+      stage: scan
+      script:
+        - trivy image --exit-code 1 "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA"
+    release:
+      extends: .protected
+      stage: release
+      script:
+        - docker buildx imagetools create -t "$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG" "$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA"
+    """)
+    assert [line for rule, line in found if rule == "GL020"] == [19]

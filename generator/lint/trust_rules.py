@@ -20,6 +20,7 @@ from generator.lint.gitlab_rules import (
     _located_within,
     _runnable,
     _script_lines,
+    _script_texts,
     _variables,
 )
 from generator.lint.host_rules import (
@@ -131,8 +132,28 @@ def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | Non
 
 
 def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, Any]]) -> bool:
+    if any(_marks(text)[0] or _scans(text) for text, _, _ in texts):
+        return True
+    # A job whose scanner reads the source tree (`trivy fs`) is no image scan, whatever its name or image.
+    if any(NOT_IMAGE_SCAN.search(text) for text, _, _ in texts):
+        return False
     images = " ".join(image.reference for image, _, _, _ in _images(pipeline, job))
-    return _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images)) or any(_marks(text)[0] or _scans(text) for text, _, _ in texts)
+    return _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images))
+
+
+# Tags that publish: a release's version or git tag, a branch's name, and the moving words users
+# pull (latest, main, stable, ...). Others (the commit, the pipeline, `candidate`) name a candidate.
+RELEASE_TAG = re.compile(
+    r"^v?\d+(\.\d+)+|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
+    r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$"
+)
+DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&]+)")
+
+
+def _publishes(text: str) -> bool:
+    """Whether the command pushes an image under a tag users pull, not only a candidate's."""
+    destinations = [found.group(1) or found.group(2) for found in DESTINATION.finditer(text)]
+    return any(RELEASE_TAG.search(destination.rsplit("/", 1)[-1].partition(":")[2]) for destination in destinations)
 
 
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -151,14 +172,17 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
     for name in sorted(pushers):
         if earlier[name] & scanners:
             continue
-        # A push that a later job scans and a job after that publishes again is the scan's candidate.
+        # A push that a later job scans and a job after that publishes again is the scan's candidate,
+        # unless it also goes to a tag users pull (main, latest, a version): that is published unscanned.
         later_scans = later[name] & scanners
-        if later_scans and any(later[scan] & pushers for scan in later_scans):
-            continue
-        for text, holder, index in texts[name]:
+        candidates = bool(later_scans) and any(later[scan] & pushers for scan in later_scans)
+        assigned = [text for text, _, _ in _script_texts(pipeline, jobs[name])] if candidates and jobs[name].node else []
+        for number, (text, holder, index) in enumerate(texts[name]):
             scanned, pushes = _marks(text)
             if scanned:
                 break
+            if pushes and candidates and not _publishes(assigned[number] if number < len(assigned) else text):
+                continue
             if pushes:
                 found = _push(text)
                 needle = found.group(0).split()[-1] if found else ""
