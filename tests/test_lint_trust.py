@@ -98,7 +98,20 @@ def test_a_template_login_is_reported_once_with_the_jobs_it_reaches(tmp_path):
 def test_a_scan_include_the_lint_cannot_read_keeps_gl020_quiet(tmp_path):
     job = "publish:\n  rules: [{if: $CI_COMMIT_REF_PROTECTED == \"true\"}]\n  script: [docker push registry.example.com/app:1]\n"
     assert [f.rule for f in _lint_text(tmp_path, job)] == ["GL020"]
-    assert _lint_text(tmp_path, "include:\n  - template: Jobs/Container-Scanning.gitlab-ci.yml\n" + job) == []
+    assert _lint_text(tmp_path, "include:\n  - project: acme/image-scanning\n    file: scan.yml\n" + job) == []
+
+
+@pytest.mark.parametrize(("stage", "override", "rules"), [
+    ("deploy", "", []),  # the template's container_scanning runs in stage test, before deploy
+    ("test", "", ["GL020"]),  # beside it, not after it
+    ("deploy", "container_scanning:\n  stage: release\n", ["GL020"]),  # moved after the push
+])
+def test_the_container_scanning_template_scans_in_its_stage(tmp_path, stage, override, rules):
+    text = (
+        "stages: [build, test, deploy, release]\ninclude:\n  - template: Jobs/Container-Scanning.gitlab-ci.yml\n" + override
+        + f"publish:\n  stage: {stage}\n  rules: [{{if: $CI_COMMIT_REF_PROTECTED == \"true\"}}]\n  script: [docker push registry.example.com/app:1]\n"
+    )
+    assert [f.rule for f in _lint_text(tmp_path, text)] == rules
 
 
 def test_sarif_of_every_dialect_is_valid(cli):

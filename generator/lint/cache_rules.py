@@ -12,7 +12,7 @@ from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps
 from generator.lint.gitlab_rules import (
     _expand,
-    _located,
+    _located_within,
     _runnable,
     _script_lines,
     _variables,
@@ -25,6 +25,8 @@ from generator.lint.shell_words import (
 
 CACHE_FLAG = re.compile(r"--(?P<flag>cache-to|cache-from|export-cache|import-cache)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+)")
 KANIKO_CACHE = re.compile(r"--cache(=true)?(\s|$)")
+# An image pushed under the name another build gives --cache-from is a cache that push writes.
+PUSHED = re.compile(r"\b(?:docker|podman)\s+(?:image\s+)?push\s+[\"']?([^\s\"']+)")
 # A cache named after the ref, the request or the run is not the one another ref's build reads.
 GITLAB_SCOPED = re.compile(r"CI_COMMIT_REF_(SLUG|NAME)|CI_COMMIT_BRANCH|CI_MERGE_REQUEST_|CI_COMMIT_(SHORT_)?SHA|CI_PIPELINE_I|CI_JOB_ID|CI_COMMIT_TAG")
 GITHUB_SCOPED = re.compile(r"github\.(ref|head_ref|sha|run_id|run_number)|pull_request|event\.number|\bGITHUB_(REF|HEAD_REF|SHA|RUN_ID)")
@@ -55,6 +57,8 @@ def _shell_caches(text: str) -> Iterator[tuple[str, str]]:
         ref = cache_ref(found.group("value"))
         if ref:
             yield ("write" if found.group("flag") in ("cache-to", "export-cache") else "read"), ref
+    for found in PUSHED.finditer(text):
+        yield "write", found.group(1)
     if "executor" in text and KANIKO_CACHE.search(text):
         repo = re.search(r"--cache-repo(?:=|\s+)[\"']?([^\s\"']+)", text)
         destination = re.search(r"--destination(?:=|\s+)[\"']?([^\s\"']+)", text)
@@ -62,6 +66,11 @@ def _shell_caches(text: str) -> Iterator[tuple[str, str]]:
         if ref:
             yield "write", ref
             yield "read", ref
+
+
+def _cache_needle(text: str, ref: str) -> str:
+    """What to look for on the line that writes the cache, in a script entry of several lines."""
+    return next((flag for flag in ("--cache-to", "--export-cache", "--cache-repo", "--cache") if flag in text), "push")
 
 
 def _reader(reader: str, writer: str) -> str:
@@ -75,14 +84,14 @@ def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     readers: dict[str, str] = {}
     writers: list[tuple[Job, str, tuple[str, int]]] = []
     for job in _runnable(pipeline):
-        lines = [(text, holder, index) for text, holder, index in _script_lines(job) if "cache" in text]
+        lines = [(text, holder, index) for text, holder, index in _script_lines(job) if "cache" in text.lower()]
         variables = _variables(pipeline, job) if lines else {}
         for text, holder, index in lines:
             for mode, ref in _shell_caches(_expand(joined(text), variables)):
                 if mode == "read" and not merge_requests_only(job):
                     readers.setdefault(ref, job.name)
                 elif mode == "write" and can_run_for_merge_requests(job) and not GITLAB_SCOPED.search(ref):
-                    writers.append((job, ref, _located(job, holder, index)))
+                    writers.append((job, ref, _located_within(job, holder, index, _cache_needle(text, ref))))
     for job, ref, where in writers:
         if ref in readers:
             yield rule.finding(

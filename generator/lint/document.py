@@ -9,6 +9,7 @@ followed; every other kind is listed as not audited.
 
 from __future__ import annotations
 
+
 import glob
 import os
 import re
@@ -40,6 +41,8 @@ class Located(dict):
     file: str = ""
     line: int = 1
     key_lines: dict[Any, int]
+    key_ends: dict[Any, int] | None = None  # each value's last line: a `run: |` block spans several
+    key_files: dict[Any, str] | None = None  # a pipeline's top-level keys come from its includes too
 
 
 class LocatedList(list):
@@ -47,6 +50,7 @@ class LocatedList(list):
     line: int = 1
     item_lines: list[int]
     item_files: list[str] | None = None  # where items came in through `!reference` from elsewhere
+    item_ends: list[int] | None = None  # each item's last line: a block or folded script entry spans several
 
 
 class Reference(LocatedList):
@@ -61,7 +65,36 @@ def line_of(node: Any, key: Any = None) -> int:
     return getattr(node, "line", 1)
 
 
+def end_of(node: Any, key: Any) -> int:
+    """The last line of a list's item or a mapping's value (its first line when unknown)."""
+    if isinstance(node, Located):
+        return (node.key_ends or {}).get(key, line_of(node, key))
+    ends = getattr(node, "item_ends", None)
+    return ends[key] if ends and isinstance(key, int) and key < len(ends) else line_of(node, key)
+
+
+def _source_lines(file: str) -> tuple[str, ...]:
+    # Read only for a finding's line, so not kept: a file rewritten between two reads is read anew.
+    try:
+        return tuple(Path(file).read_text(errors="replace").splitlines())
+    except OSError:
+        return ()
+
+
+def line_within(node: Any, key: Any, needle: str, fallback: str, after: int = 0) -> int:
+    """The line of a multi-line list item or mapping value (a `|` block, or a command continued
+    over lines) where `needle` is written, from line `after` on; its first line when not found."""
+    first, last = line_of(node, key), end_of(node, key)
+    lines = _source_lines(file_of(node, fallback, key)) if needle and last > first else ()
+    for number in range(max(first, after), min(last, len(lines)) + 1):
+        if needle in lines[number - 1]:
+            return number
+    return first
+
+
 def file_of(node: Any, fallback: str, key: Any = None) -> str:
+    if isinstance(node, Located) and node.key_files and key in node.key_files:
+        return node.key_files[key]
     files = getattr(node, "item_files", None)
     if files and isinstance(key, int) and key < len(files):
         return files[key]
@@ -99,11 +132,12 @@ class _Converter:
             return self._mapping(node)
         if isinstance(node, yaml.SequenceNode):
             out = Reference() if node.tag == "!reference" else LocatedList()
-            out.file, out.line, out.item_lines = self.file, node.start_mark.line + 1, []
+            out.file, out.line, out.item_lines, out.item_ends = self.file, node.start_mark.line + 1, [], []
             self.memo[id(node)] = out
             for item in node.value:
                 out.append(self.convert(item))
                 out.item_lines.append(item.start_mark.line + 1)
+                out.item_ends.append(_last_line(item))
             return out
         if node.tag.startswith("tag:yaml.org,2002:"):
             try:
@@ -128,6 +162,7 @@ class _Converter:
                         merged.update(value)
                         if isinstance(value, Located):
                             out.key_lines.update({k: line for k, line in value.key_lines.items() if k not in out.key_lines})
+                            out.key_ends = {**(value.key_ends or {}), **(out.key_ends or {})}
                 continue
             key = self.convert(key_node)
             if isinstance(key, list):
@@ -136,9 +171,16 @@ class _Converter:
                 key = str(key)  # a mapping as a key: GitLab refuses it, and no rule reads it
             out[key] = self.convert(value_node)  # a repeated key keeps its last value, as GitLab does
             out.key_lines[key] = key_node.start_mark.line + 1
+            out.key_ends = out.key_ends if out.key_ends is not None else {}
+            out.key_ends[key] = _last_line(value_node)
         for key, value in merged.items():
             out.setdefault(key, value)
         return out
+
+
+def _last_line(node: yaml.Node) -> int:
+    # A block scalar ends at the start of the line after it (column 0); a plain one on its own line.
+    return node.end_mark.line + (0 if node.end_mark.column == 0 else 1)
 
 
 def _hashable(value: Any) -> bool:
@@ -249,7 +291,7 @@ def _resolve(value: Any, root: dict, depth: int = 0, memo: dict[int, Any] | None
         out = LocatedList()
         out.file, out.line, out.item_lines = getattr(value, "file", ""), getattr(value, "line", 1), []
         memo[id(value)] = out
-        out.item_files = []
+        out.item_files, out.item_ends = [], []
         lines = getattr(value, "item_lines", [])
         for index, item in enumerate(value):
             resolved = _resolve(item, root, depth, memo)
@@ -258,15 +300,18 @@ def _resolve(value: Any, root: dict, depth: int = 0, memo: dict[int, Any] | None
                 out.extend(resolved)
                 out.item_lines.extend(line_of(resolved, n) for n in range(len(resolved)))
                 out.item_files.extend(file_of(resolved, out.file, n) for n in range(len(resolved)))
+                out.item_ends.extend(end_of(resolved, n) for n in range(len(resolved)))
             else:
                 out.append(resolved)
                 out.item_lines.append(lines[index] if index < len(lines) else out.line)
                 out.item_files.append(out.file)
+                out.item_ends.append(end_of(value, index))
         return out
     if isinstance(value, dict):
         out_map = Located()
         out_map.file, out_map.line = getattr(value, "file", ""), getattr(value, "line", 1)
         out_map.key_lines = dict(getattr(value, "key_lines", {}))
+        out_map.key_ends = dict(getattr(value, "key_ends", None) or {})
         memo[id(value)] = out_map
         for key, item in value.items():
             out_map[key] = _resolve(item, root, depth, memo)
@@ -362,7 +407,7 @@ def _unreadable(entry: Any) -> str | None:
 def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: int = 0) -> Located:
     """The pipeline with its local includes merged in, as GitLab merges them: the including file wins."""
     merged = Located()
-    merged.file, merged.line, merged.key_lines = root.file, root.line, {}
+    merged.file, merged.line, merged.key_lines, merged.key_files = root.file, root.line, {}, {}
     for entry in _as_list(root.get("include")):
         skipped = _unreadable(entry)
         if skipped:
@@ -380,6 +425,7 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
             for key, value in included.items():
                 merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
                 merged.key_lines[key] = included.key_lines.get(key, 1)
+                merged.key_files[key] = (included.key_files or {}).get(key, included.file)
     for key, value in root.items():
         if key == "include":
             continue
@@ -387,6 +433,7 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
             value = _merge(merged[key], value)
         merged[key] = value
         merged.key_lines[key] = root.key_lines.get(key, 1)
+        merged.key_files[key] = root.file
     return merged
 
 

@@ -68,7 +68,11 @@ PUSHES = re.compile(
     r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
     r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
     r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
-    r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)[^\n|;&]*--destination"
+    # kaniko's executor pushes unless told --no-push (it refuses to run with neither that nor a
+    # --destination), so a destination built in a variable is a push too.
+    r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)(?:[^\n|;&]*--destination|(?=[^\n|;&]*(--context|\$)))"
+    # Jib builds and pushes in one task (jibDockerBuild and jibBuildTar only build).
+    r"|\b(gradlew?|mvnw?)\b[^\n|;&]*\s(jib|jib:build|com\.google\.cloud\.tools:jib-maven-plugin:[\w.-]*:build)(?=\s|$|['\"])"
 )
 
 

@@ -350,7 +350,9 @@ def _build_push_pushes(inputs: dict[str, Any], scope: Scope) -> bool:
 def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     uses = str(step.get("uses", ""))
     inputs = _inputs(step)
-    if uses.startswith("docker/build-push-action"):
+    # Another action taking build-push-action's `push:` and image `tags:` inputs (a wrapper, or the
+    # repository's own `./` action) pushes as it does; git actions push with neither pair.
+    if uses.startswith("docker/build-push-action") or ("push" in inputs and "tags" in inputs and not uses.startswith("docker/")):
         return _build_push_pushes(inputs, scope)
     if uses.startswith("docker/bake-action"):
         sets = "\n".join(_variants(_text_lines(inputs.get("set")), scope))
@@ -394,7 +396,6 @@ def push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                     f"{name}: this step pushes an image that no earlier step of the job scanned; build to a local or candidate "
                     "location, scan it (trivy, grype), and push only that tested digest", job=name,
                 )
-                break
             scanned = scanned or _scans(step)
 
 

@@ -7,15 +7,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.lint.document import Job, PipelineFile, every_pipeline, file_of, line_of
+from generator.lint.document import Job, Located, PipelineFile, every_pipeline, file_of, line_of, line_within
 from generator.lint.findings import (
     ENGINES,
     LOGIN_WITH_PASSWORD,
     PUSHES,
     Finding,
     Rule,
-    commands,
     joined,
+    simple_commands,
 )
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
@@ -149,7 +149,9 @@ def _images(pipeline: PipelineFile, job: Job) -> list[tuple[ImageRef, Any, Any, 
 def _read_images(job: Job, variables: dict[str, str]) -> Iterator[tuple[ImageRef, Any, Any, Any]]:
     image = job.merged.get("image")
     if isinstance(image, dict) and isinstance(image.get("name"), str):
-        yield _image_ref(image["name"], variables), image, "name", None
+        # A mapping merged through extends is a new one: the name is located where it is written.
+        written = next((node["image"] for node in [job.node, *job.sources] if isinstance(node, dict) and isinstance(node.get("image"), Located) and "name" in node["image"]), image)
+        yield _image_ref(image["name"], variables), written, "name", None
     elif isinstance(image, str):
         yield _image_ref(image, variables), job.origin("image"), "image", None
     services = _list(job.merged.get("services"))
@@ -166,6 +168,12 @@ def _dind_services(pipeline: PipelineFile, job: Job) -> Iterator[tuple[ImageRef,
 def _located(job: Job, holder: Any, key: Any) -> tuple[str, int]:
     line = line_of(holder, key) if holder is not None else 1
     return (file_of(holder, job.file, key), line) if line > 1 else (job.file, job.line)
+
+
+def _located_within(job: Job, holder: Any, key: Any, needle: str, after: int = 0) -> tuple[str, int]:
+    """Where `needle` is written in a script entry that spans several lines (a `|` block)."""
+    file, line = _located(job, holder, key)
+    return (file, line_within(holder, key, needle, job.file, after)) if holder is not None and line > 1 else (file, line)
 
 
 def _at(job: Job) -> tuple[str, int]:
@@ -232,7 +240,8 @@ def _counted(job: Job) -> str | None:
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
-            if ref.digest or ref.tag is None or (ref.tag and _fixed_tag(ref.tag)) or not (ref.name or ref.tag):
+            # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
+            if ref.digest or ref.tag is None or (ref.tag and _fixed_tag(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
                 continue
             why = "has no tag (so :latest)" if not ref.tag else f"uses the moving tag :{ref.tag}"
             through = f" (through {ref.written})" if ref.written != ref.reference else ""
@@ -409,6 +418,8 @@ def _only_scope(only: Any) -> tuple[int, set[str]]:
     refs = [refs] if isinstance(refs, str) else _list(refs)
     names: set[str] = set()
     for ref in refs:
+        # `master@group/project`: that ref, in that project only (forks run nothing).
+        ref = ref.split("@", 1)[0] if isinstance(ref, str) and not ref.startswith("/") else ref
         if not isinstance(ref, str) or ref in _ONLY_KEYWORDS or ref.startswith("/") or "@" in ref:
             return OPEN, set()
         names.add("tags" if ref == "tags" else f"branch {ref}")
@@ -447,34 +458,78 @@ def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Find
 
 
 # Engines run containers or builds, so a hung one holds the runner. Registry clients (skopeo,
-# crane, regctl, oras) only talk to registries and are left out.
-def _runs_engine(text: str) -> bool:
-    for program in commands(text):
+# crane, regctl, oras) only talk to registries and are left out, as are an engine's bookkeeping
+# commands (a login, a tag): they return at once, and a job doing only those builds nothing.
+BOOKKEEPING = {"login", "logout", "version", "info", "tag", "rmi", "images", "inspect", "context", "config"}
+# What `ssh host "docker pull ..."` runs, it runs on the remote host, not on the runner.
+REMOTE_COMMAND = re.compile(r"\bssh\b[^\"'\n]*(\"(?:[^\"\\]|\\.)*\"|'[^']*')")
+
+
+def _runs_engine(text: str, login: bool = False) -> bool:
+    """Whether the line runs an engine; of its bookkeeping commands, a login counts when `login`."""
+    for program, part in simple_commands(REMOTE_COMMAND.sub("ssh", text)):
         name = program.rsplit("/", 1)[-1]
-        if name in ENGINES and (name != "executor" or "kaniko" in program):
+        if name not in ENGINES or (name == "executor" and "kaniko" not in program):
+            continue
+        words = [word for word in part.split() if not word.startswith("-")]
+        after = words.index(program) + 1 if program in words else len(words)
+        subcommand = words[after] if after < len(words) else ""
+        if subcommand not in BOOKKEEPING or (login and subcommand == "login"):
             return True
     return False
 
 
+def _engine_sections(pipeline: PipelineFile, job: Job) -> list[str]:
+    """The script sections that run an engine, `script:` first. A login in the job's own script
+    says it uses the daemon; one it inherits (a pipeline-wide before_script) says nothing."""
+    texts = _script_texts(pipeline, job)
+    return [
+        section for section in SCRIPT_SECTIONS[1:2] + SCRIPT_SECTIONS[:1] + SCRIPT_SECTIONS[2:]
+        if any(_runs_engine(text, job.written_in(section) == job.name) for text, holder, _ in texts if holder is job.merged.get(section))
+    ]
+
+
 def _runs_a_container_engine(pipeline: PipelineFile, job: Job) -> bool:
     """The reason for GL008 (a hung daemon holds the runner) applies only where an engine runs: an
-    engine command the job runs, or a dind service the job declares itself (a service inherited
-    from default: or a template counts only when the job talks to a daemon)."""
-    if "services" in job.node and any(_dind_services(pipeline, job)):
+    engine command the job runs, a dind service the job declares itself, or one a template gives a
+    job that runs in the docker client image (a service inherited from default: counts only when
+    the job talks to a daemon)."""
+    dind = any(_dind_services(pipeline, job))
+    if dind and ("services" in job.node or _client_image(pipeline, job) and job.written_in("services") not in ("default", "the pipeline")):
         return True
-    return any(_runs_engine(text) for text, _, _ in _script_texts(pipeline, job))
+    return bool(_engine_sections(pipeline, job))
+
+
+def _client_image(pipeline: PipelineFile, job: Job) -> bool:
+    image = next((ref for ref, _, _, service in _images(pipeline, job) if service is None), None)
+    return image is not None and image.official and not image.dind
+
+
+def _template_writing(pipeline: PipelineFile, job: Job, key: str) -> str:
+    """The job or template where `key` is written, a YAML merge key (`<<: *anchor`) followed to the
+    top-level mapping the anchor names."""
+    name = job.written_in(key)
+    node = pipeline.root.get(name)
+    value = node.get(key) if isinstance(node, Located) else None
+    if not isinstance(value, (list, dict)) or not isinstance(node, Located):
+        return name
+    line = line_of(node, key)
+    # Merged in: the value is shared with the mapping that writes it, the nearest one above its key.
+    holders = [
+        (other.line, other_name) for other_name, other in pipeline.root.items()
+        if isinstance(other, Located) and other.get(key) is value and other.file == node.file and other.line <= line
+    ]
+    return max(holders)[1] if holders else name
 
 
 def _engine_written_in(pipeline: PipelineFile, job: Job) -> tuple[str, tuple[str, int]]:
-    """The job or template whose script runs the engine: a timeout belongs there, once for every
-    job that extends it."""
-    for text, holder, _ in _script_texts(pipeline, job):
-        if _runs_engine(text):
-            section = next((name for name in SCRIPT_SECTIONS if job.merged.get(name) is holder), None)
-            written_in = job.written_in(section) if section else job.name
-            if written_in != job.name and written_in in pipeline.root:
-                return written_in, (file_of(job.origin(section), job.file), line_of(pipeline.root, written_in))
-            break
+    """The job or template whose script runs the engine (its `script:` before its before_script),
+    or else the one that writes the script a dind service serves: a timeout belongs there, once for
+    every job that extends it."""
+    sections = _engine_sections(pipeline, job)
+    name = _template_writing(pipeline, job, sections[0] if sections else "services" if "services" in job.node else "script")
+    if name != job.name and isinstance(pipeline.root.get(name), Located):
+        return name, (pipeline.root[name].file or job.file, line_of(pipeline.root, name))
     return job.name, _at(job)
 
 

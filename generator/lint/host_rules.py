@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.lint.document import PipelineFile, line_of
+from generator.lint.document import PipelineFile, line_of, line_within
 from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
 from generator.lint.gitlab_rules import (
@@ -123,7 +123,7 @@ def github_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         for step in _steps(job):
             env = {**(job.get("env") if isinstance(job.get("env"), dict) else {}), **(step.get("env") if isinstance(step.get("env"), dict) else {})}
             if not str(env.get("DOCKER_HOST", "")).startswith("tcp://") and _mounts_socket(joined(str(step.get("run", "")))):
-                yield rule.finding(pipeline, line_of(step, "run"), f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}")
+                yield rule.finding(pipeline, line_within(step, "run", "docker.sock", pipeline.path), f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}")
 
 
 # The Docker Pipeline plugin shares the workspace with its daemon, so that daemon is the agent host's.
@@ -137,34 +137,49 @@ JENKINS_SOCKET = re.compile(
 
 
 def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for line, command in _groovy_lines(pipeline):
-        if JENKINS_SOCKET.search(command):
-            yield rule.finding(pipeline, line, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
+    lines = list(_groovy_lines(pipeline))
+    agent = [line for line, command in lines if JENKINS_SOCKET.search(command)]
+    for line in agent:
+        yield rule.finding(pipeline, line, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
+    # Where the agent itself has the host's socket, a container a shell step starts with it has it too.
+    for line, command in lines if agent else []:
+        if line not in agent and SOCKET_MOUNT.search(command):
+            yield rule.finding(pipeline, line, f"a shell step hands the host's Docker socket (the agent's) to a container: {SOCKET_ADVICE}")
 
 
 JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")
 CONTROLLER_NAME = re.compile(r"^jenkins([_-]?(controller|master|server|ci))?$")
+HOST_SOCKET = re.compile(r"/(var/)?run/docker\.sock")
+# Jenkins's agent images (inbound-agent, ssh-agent, the old jnlp-slave) and GitLab's runner; not any
+# image that happens to be called an agent.
+CI_AGENT_IMAGE = re.compile(r"(^|/)(jenkins|jenkinsci)/[^:@/]*(agent|slave)|(^|/)gitlab-runner(:|@|$)")
+
+
+def _ci_agent(service: dict[str, Any]) -> bool:
+    """A CI agent whose work is driving the daemon (socket mode, which gen-ci's own agent file offers
+    for trusted builds and explains): its socket is the trade-off it was set up for."""
+    return bool(CI_AGENT_IMAGE.search(str(service.get("image", "")))) or "agent.jar" in _text(service.get("command"))
 
 
 def _controller(name: str, service: dict[str, Any]) -> bool:
-    """A Jenkins controller: its image, or a service called jenkins that builds its own; not an agent."""
-    image = str(service.get("image", ""))
-    agent = "agent" in image or "agent.jar" in _text(service.get("command")) or "slave" in image
-    return not agent and bool(JENKINS_CONTROLLER.search(image) or CONTROLLER_NAME.match(name))
+    """A Jenkins controller: its image, or a service called jenkins that builds its own."""
+    return bool(JENKINS_CONTROLLER.search(str(service.get("image", ""))) or CONTROLLER_NAME.match(name))
 
 
 def compose_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
-        controller = _controller(name, service)
-        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) else []
-        for volume in volumes if controller else []:
+        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) and not _ci_agent(service) else []
+        for index, volume in enumerate(volumes):
             source = str(volume.get("source", "")) if isinstance(volume, dict) else str(volume).split(":", 1)[0]
-            if re.fullmatch(r"/(var/)?run/docker\.sock", source):
-                yield rule.finding(
-                    pipeline, line_of(service, "volumes"),
-                    f"{name}: the Jenkins controller mounts the host's Docker socket, so every job and every script-console user is "
-                    "root on the host; build on agents with a TLS dind daemon of their own",
-                )
+            if not HOST_SOCKET.fullmatch(source):
+                continue
+            yield rule.finding(
+                pipeline, line_of(volumes, index),
+                f"{name}: the Jenkins controller mounts the host's Docker socket, so every job and every script-console user is "
+                "root on the host; build on agents with a TLS dind daemon of their own" if _controller(name, service) else
+                f"{name}: mounts the host's Docker socket, so the service, and whoever controls its image or its input, is root on "
+                "the host; give it a daemon of its own, or a socket proxy that allows only what it reads",
+            )
 
 
 GITLAB_HOST_RULES = [
@@ -181,5 +196,5 @@ JENKINS_HOST_RULES = [
 ]
 COMPOSE_HOST_RULES = [
     Rule("JK123", "compose-end-of-life-engine", "No Docker release past its end of life in a service image.", compose_end_of_life_engine, "warning"),
-    Rule("JK125", "compose-host-socket-in-controller", "A Jenkins controller never mounts the host's Docker socket.", compose_host_socket),
+    Rule("JK125", "compose-host-socket-in-service", "No service but a CI agent in socket mode mounts the host's Docker socket.", compose_host_socket),
 ]

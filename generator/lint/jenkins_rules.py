@@ -490,18 +490,26 @@ def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterat
             yield rule.finding(pipeline, line_of(service, "privileged"), f"{name}: privileged, and not a docker:*-dind daemon; privilege belongs to the dind container alone")
 
 
+COMPOSE_DEFAULT = re.compile(r"\$\{\w+:?-([^}$]*)\}")
+
+
 def compose_unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     # With a build:, image: names what Compose builds, not something it pulls; other services of
     # the file may run that same build.
     built = {service.get("image") for _, service in _services(pipeline) if "build" in service}
     for name, service in _services(pipeline):
-        image = service.get("image")
-        # Compose fills ${VAR} from the environment: such an image cannot be judged from the file.
-        if not isinstance(image, str) or "$" in image or image in built:
+        written = service.get("image")
+        if not isinstance(written, str) or written in built:
+            continue
+        # Compose fills ${VAR} from the environment: such an image cannot be judged from the file,
+        # but ${VAR:-default} runs the default wherever VAR is not set.
+        image = COMPOSE_DEFAULT.sub(lambda found: found.group(1), written)
+        if "$" in image:
             continue
         reason = unpinned_reason(image)
         if reason:
-            yield rule.finding(pipeline, line_of(service, "image"), f"{name}: {image} {reason}; pin an exact version, and a digest where you can")
+            default = f" (the default of {written})" if image != written else ""
+            yield rule.finding(pipeline, line_of(service, "image"), f"{name}: {image}{default} {reason}; pin an exact version, and a digest where you can")
 
 
 JENKINS_RULES = [

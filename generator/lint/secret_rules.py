@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.lint.document import Job, PipelineFile, line_of
-from generator.lint.findings import Finding, Rule, joined
+from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
-from generator.lint.gitlab_rules import _located, _runnable, _script_lines, _variables
-from generator.lint.jenkins_rules import _commands
+from generator.lint.gitlab_rules import _located, _located_within, _runnable, _script_lines, _variables
+from generator.lint.jenkins_rules import _commands, bound_secrets
 from generator.lint.shell_words import (
     JOB_TOKENS,
     REFERENCE,
@@ -86,25 +86,62 @@ def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
         yield secret_references(data.group("value")), "curl data with {} puts the secret in the command line; read it from a file (-d @file)"
 
 
+# Words that run no program of their own: what they are given never reaches a process list.
+SHELL_WORDS = BUILTINS | {"{", "}", "(", "if", "elif", "while", "until", "for", "case", "!", ":", "true", "false", "unset", "exit", "return", "eval", "[", "[[", "test"}
+
+
+FUNCTION = re.compile(r"(?:^|[\s;{])(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{")
+
+
+def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[tuple[list[str], str]]:
+    """Any other program given a secret as an argument: `sshpass -p "$SSH_PASSWORD"`, `helm repo add
+    --password $X`, `kubectl ... --docker-password=$X`, `curl -H "PRIVATE-TOKEN: $X"`. A registry
+    login's own password flag is GL006's; a process substitution (`<(echo "$KEY")`) and a call of a
+    function the script defines are the shell's own."""
+    for piece in re.split(r"[<>]\(", part):
+        for program, command in simple_commands(piece):
+            if program in SHELL_WORDS or program in functions or not program:
+                continue
+            login = LOGIN_WITH_PASSWORD.search(command)
+            command = command[: login.start()] if login else command
+            start = command.find(program)
+            arguments = command[start + len(program):] if start >= 0 else ""
+            names = secret_references(arguments) + [
+                name for found in REFERENCE.finditer(arguments) if (name := found.group("variable") or found.group("batch")) in known
+            ]
+            yield names, "{} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"
+
+
 # What every finding of command_line_secrets needs in its line: most lines are passed over at once.
-MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b")
+MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|CREDENTIAL|secrets\.|github\.token", re.IGNORECASE)
 
 
-def command_line_secrets(text: str, literals: set[str]) -> tuple[list[str], list[str]]:
+def command_line_secrets(text: str, literals: set[str], script: str = "", known: set[str] | None = None) -> tuple[list[str], list[str]]:
     """(what is wrong, the secret names involved) for the secrets a shell line puts in arguments.
-    literals: names the file itself gives a fixed value (a test database's password), public already."""
+    literals: names the file itself gives a fixed value (a test database's password), public already.
+    script: the whole script the line belongs to, for the shell functions it defines.
+    known: names that hold a secret whatever they are called (what a Jenkinsfile's withCredentials binds)."""
     problems: list[str] = []
     names: list[str] = []
     if not MAY_HOLD.search(text):
         return problems, names
     # `${{ secrets.X }}` as one word, as the runner substitutes it before the shell splits words.
     text = re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda found: "${{" + found.group(1).replace(" ", "") + "}}", text)
+    functions = set(FUNCTION.findall(script or text))
     for part in SEQUENCE.split(text):
+        named = False
         for found, problem in [*_in_container_env(part), *_in_build_args(part), *_in_urls(part), *_in_curl(part)]:
+            found = [name for name in found if name.removeprefix("env.") not in literals]
+            if found:
+                named = True
+                names.extend(found)
+                problems.append(problem.format(show(found[0])))
+        for found, problem in [] if named else _in_arguments(part, functions, known or set()):
             found = [name for name in found if name.removeprefix("env.") not in literals]
             if found:
                 names.extend(found)
                 problems.append(problem.format(show(found[0])))
+                break
     return problems, names
 
 
@@ -115,11 +152,18 @@ def _message(problems: list[str]) -> str:
 # --- GitLab -----------------------------------------------------------------------------------
 
 
+ASSIGNED = re.compile(r"(?:^|[\s;&|(])(?:export\s+)?([A-Za-z_]\w*)=")
+# A Docker config written by hand: its `"auth"` value is a registry credential whatever it is called.
+CONFIG_AUTH = re.compile(r"""\\?["']auth\\?["']\s*:\s*\\?["']\$\{?([A-Za-z_]\w*)""")
+
+
 def _login_secrets(text: str) -> list[str]:
-    """The secret-named variables a registry login in the line reads. GitLab's own job token and
-    registry password (CI_*) are scoped to the job by GitLab."""
+    """The secret-named variables a registry login in the line reads, and a variable written as the
+    auth of a Docker config. GitLab's own job token and registry password (CI_*) are scoped to the
+    job by GitLab."""
     parts = [part for part in SEQUENCE.split(joined(text)) if LOGIN.search(part)] if "login" in text else []
-    return [name for part in parts for name in secret_references(part) if not name.startswith("CI_")]
+    names = [name for part in parts for name in secret_references(part)] + (CONFIG_AUTH.findall(text) if "auth" in text else [])
+    return [name for name in names if not name.startswith("CI_")]
 
 
 def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -127,7 +171,8 @@ def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Ite
         logins = [(names, holder, index) for text, holder, index in _script_lines(job) if (names := _login_secrets(text))]
         if not logins or runs_on_trusted_refs_only(pipeline, job):
             continue
-        literals = _literals(pipeline, job)
+        # A value the script makes itself (a token fetched from a cloud's CLI) is no project variable.
+        literals = _literals(pipeline, job) | {name for text, _, _ in _script_lines(job) for name in ASSIGNED.findall(text)}
         for names, holder, index in logins:
             names = [name for name in names if name not in literals]
             if names:
@@ -151,9 +196,14 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
             if not MAY_HOLD.search(text):
                 continue
             literals = _literals(pipeline, job) if literals is None else literals
-            problems, names = command_line_secrets(joined(text), literals)
-            if problems:
-                yield rule.finding(pipeline, _located(job, holder, index), f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
+            after = 0  # each command of a `|` block is reported on the line that names its secret
+            for command in joined(text).split("\n"):
+                problems, names = command_line_secrets(command, literals, text)
+                if problems:
+                    start = _located_within(job, holder, index, " ".join(command.split()[:2]), after)[1]
+                    where = _located_within(job, holder, index, names[0].rsplit(".", 1)[-1], start)
+                    after = where[1] + 1
+                    yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
 
 
 # --- GitHub -----------------------------------------------------------------------------------
@@ -192,11 +242,12 @@ def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
 
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text))
+    bound = bound_secrets(pipeline.text)
     for first, lines in _commands(pipeline.text):
         command = joined("\n".join(lines))
         if command.lstrip().startswith(("//", "#", "*", "/*")):
             continue
-        problems, names = command_line_secrets(GROOVY_STEP.sub("", command), literals)
+        problems, names = command_line_secrets(GROOVY_STEP.sub("", command), literals, known=bound)
         if problems:
             yield rule.finding(pipeline, first, _message(problems), level=_level(names))
 

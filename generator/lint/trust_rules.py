@@ -10,15 +10,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
-from generator.lint.document import Job, PipelineFile
+from generator.lint.document import Job, Located, PipelineFile
 from generator.lint.findings import PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
 from generator.lint.gitlab_rules import (
     _expand,
     _images,
     _located,
+    _located_within,
     _runnable,
     _script_lines,
+    _script_texts,
     _variables,
 )
 from generator.lint.host_rules import (
@@ -35,8 +37,25 @@ from generator.lint.secret_rules import (
 )
 
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
-# Includes no rule reads that may well hold a scanning job (GitLab's Container-Scanning template).
+# Includes no rule reads that may well hold a scanning job. GitLab's own templates are known: of
+# them only Container-Scanning scans an image (SAST, Secret-Detection, Dependency- and
+# License-Scanning read the source).
 SCANNING_INCLUDE = re.compile(r"scan|secur|trivy|grype", re.IGNORECASE)
+IMAGE_SCANNING_TEMPLATE = re.compile(r"container[-_]?scanning", re.IGNORECASE)
+
+
+def _may_scan(include: str) -> bool:
+    """An include the lint cannot read that may hold a scan it cannot place in the pipeline. GitLab's
+    own templates are known: of them only Container-Scanning scans an image, and its job is placed."""
+    return not include.startswith("template ") and bool(SCANNING_INCLUDE.search(include))
+
+
+def _with_template_scan(pipeline: PipelineFile, jobs: dict[str, Job]) -> dict[str, Job]:
+    """GitLab's Container-Scanning template adds a job `container_scanning` in stage test; a job of
+    that name in the file overrides where it runs."""
+    if "container_scanning" in jobs or not any(entry.startswith("template ") and IMAGE_SCANNING_TEMPLATE.search(entry) for entry in pipeline.not_followed):
+        return jobs
+    return {**jobs, "container_scanning": Job("container_scanning", Located(), {"stage": "test"}, 1)}
 LOCAL_REGISTRY = re.compile(r"\b(localhost|127\.0\.0\.1)(:\d+)?/")
 # A scan of the source tree or of config files says nothing about the image's packages.
 NOT_IMAGE_SCAN = re.compile(r"\btrivy\s+(fs|filesystem|config|repo|repository)\b|\bgrype\s+dir:", re.IGNORECASE)
@@ -113,14 +132,34 @@ def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | Non
 
 
 def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, Any]]) -> bool:
+    if any(_marks(text)[0] or _scans(text) for text, _, _ in texts):
+        return True
+    # A job whose scanner reads the source tree (`trivy fs`) is no image scan, whatever its name or image.
+    if any(NOT_IMAGE_SCAN.search(text) for text, _, _ in texts):
+        return False
     images = " ".join(image.reference for image, _, _, _ in _images(pipeline, job))
-    return _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images)) or any(_marks(text)[0] or _scans(text) for text, _, _ in texts)
+    return _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images))
+
+
+# Tags that publish: a release's version or git tag, a branch's name, and the moving words users
+# pull (latest, main, stable, ...). Others (the commit, the pipeline, `candidate`) name a candidate.
+RELEASE_TAG = re.compile(
+    r"^v?\d+(\.\d+)+|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
+    r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$"
+)
+DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&]+)")
+
+
+def _publishes(text: str) -> bool:
+    """Whether the command pushes an image under a tag users pull, not only a candidate's."""
+    destinations = [found.group(1) or found.group(2) for found in DESTINATION.finditer(text)]
+    return any(RELEASE_TAG.search(destination.rsplit("/", 1)[-1].partition(":")[2]) for destination in destinations)
 
 
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    if any(SCANNING_INCLUDE.search(entry) for entry in pipeline.not_followed):
+    if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
-    jobs = {job.name: job for job in _runnable(pipeline)}
+    jobs = _with_template_scan(pipeline, {job.name: job for job in _runnable(pipeline)})
     variables = {name: _variables(pipeline, job) for name, job in jobs.items()}
     texts = {name: _job_texts(pipeline, job, variables[name]) for name, job in jobs.items()}
     scanners = {name for name, job in jobs.items() if _scanning_job(pipeline, job, texts[name])}
@@ -133,17 +172,22 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
     for name in sorted(pushers):
         if earlier[name] & scanners:
             continue
-        # A push that a later job scans and a job after that publishes again is the scan's candidate.
+        # A push that a later job scans and a job after that publishes again is the scan's candidate,
+        # unless it also goes to a tag users pull (main, latest, a version): that is published unscanned.
         later_scans = later[name] & scanners
-        if later_scans and any(later[scan] & pushers for scan in later_scans):
-            continue
-        for text, holder, index in texts[name]:
+        candidates = bool(later_scans) and any(later[scan] & pushers for scan in later_scans)
+        assigned = [text for text, _, _ in _script_texts(pipeline, jobs[name])] if candidates and jobs[name].node else []
+        for number, (text, holder, index) in enumerate(texts[name]):
             scanned, pushes = _marks(text)
             if scanned:
                 break
+            if pushes and candidates and not _publishes(assigned[number] if number < len(assigned) else text):
+                continue
             if pushes:
+                found = _push(text)
+                needle = found.group(0).split()[-1] if found else ""
                 yield rule.finding(
-                    pipeline, _located(jobs[name], holder, index),
+                    pipeline, _located_within(jobs[name], holder, index, needle),
                     f"{name}: pushes an image that nothing scanned before it (no scanner earlier in the job, in an earlier stage "
                     "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
                     job=name,
@@ -154,7 +198,8 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
 # --- push without a scan before it (Jenkins) ------------------------------------------------
 
 # An image object of the Docker Pipeline plugin: made by docker.build/docker.image, or run as one.
-DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\s*\(|\b(\w+)\.(?:inside|withRun)\s*[({]")
+# Groovy calls a method without parentheses too: `app = docker.build registry + ":$BUILD_NUMBER"`.
+DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\b\s*[(\w'\"]|\b(\w+)\.(?:inside|withRun)\s*[({]")
 STAGE = re.compile(r"\bstage\s*\(")
 
 
