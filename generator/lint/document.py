@@ -9,7 +9,6 @@ followed; every other kind is listed as not audited.
 
 from __future__ import annotations
 
-
 import glob
 import os
 import re

@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from generator.lint.document import Job, Located, PipelineFile, every_pipeline, file_of, line_of, line_within
+from generator.lint.document import (
+    Job,
+    Located,
+    PipelineFile,
+    every_pipeline,
+    file_of,
+    line_of,
+    line_within,
+)
 from generator.lint.findings import (
     ENGINES,
     LOGIN_WITH_PASSWORD,

@@ -10,7 +10,13 @@ from typing import Any
 from generator.lint.document import Job, PipelineFile, line_of
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps, _text
-from generator.lint.gitlab_rules import _located, _located_within, _runnable, _script_lines, _variables
+from generator.lint.gitlab_rules import (
+    _located,
+    _located_within,
+    _runnable,
+    _script_lines,
+    _variables,
+)
 from generator.lint.jenkins_rules import _commands, bound_secrets
 from generator.lint.shell_words import (
     JOB_TOKENS,

@@ -16,7 +16,6 @@ from generator.lint.github_rules import SCANNERS
 from generator.lint.gitlab_rules import (
     _expand,
     _images,
-    _located,
     _located_within,
     _runnable,
     _script_lines,
