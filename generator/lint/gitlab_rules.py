@@ -201,11 +201,14 @@ SCRIPT_SECTIONS = ("before_script", "script", "after_script")
 
 
 def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
+    """(text, holder, key) of each script entry: holder[key] is where it is written, so a finding can
+    be located in it. A section written as one string (`script: |`) is held by its job's mapping."""
     for section in SCRIPT_SECTIONS:
         lines = job.merged.get(section)
         if isinstance(lines, str):
-            lines = [lines]
-        yield from _flat(lines)
+            yield lines, job.origin(section), section
+        else:
+            yield from _flat(lines)
 
 
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=([\"']?)([^\"'\n]*)\2\s*$")
@@ -349,7 +352,7 @@ def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
             found = LOGIN_WITH_PASSWORD.search(text)
             if found:
                 yield rule.finding(
-                    pipeline, _located(job, holder, index),
+                    pipeline, _located_within(job, holder, index, "login"),
                     f"{job.name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process lists; "
                     "pipe it to --password-stdin (or write a Docker config file)",
                     job=_counted(job),
