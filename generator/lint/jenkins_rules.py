@@ -214,8 +214,10 @@ BOUND_SECRETS = [
     re.compile(r"""\$class\s*:\s*['"](?:StringBinding|UsernamePasswordBinding)['"][^\]]*?\bvariable\s*:\s*['"](\w+)['"]"""),
     re.compile(r"""\benvVar\s*:\s*['"](\w+)['"]"""),  # the Vault plugin's vaultSecrets entries
 ]
-# environment { REG = credentials('id') } binds REG (user:password, or the secret text) and REG_PSW.
+# environment { REG = credentials('id') } binds REG (user:password, or the secret text), REG_PSW
+# and REG_USR, the username.
 CREDENTIALS_CALL = re.compile(r"""\b(\w+)\s*=\s*credentials\s*\(""")
+USERNAME_VARIABLE = re.compile(r"""\busernameVariable\s*:\s*['"](\w+)['"]""")
 SCRIPT_STEP = re.compile(r"(?<![.\w$])(sh|bat|powershell|pwsh)\b")
 # What may stand between a step's name and a literal of its arguments: a parenthesis, commas,
 # named arguments (script:, label:) and their plain values.
@@ -244,6 +246,11 @@ def bound_secrets(text: str) -> set[str]:
     for match in CREDENTIALS_CALL.finditer(text):
         names |= {match.group(1), f"{match.group(1)}_PSW"}
     return names
+
+
+def bound_usernames(text: str) -> set[str]:
+    """The usernames credentials bind: no secret, whatever the credential's name says (REG_USR)."""
+    return {f"{match.group(1)}_USR" for match in CREDENTIALS_CALL.finditer(text)} | set(USERNAME_VARIABLE.findall(text))
 
 
 def _step_literals(groovy: Groovy) -> Iterator[Literal]:

@@ -17,14 +17,21 @@ from generator.lint.gitlab_rules import (
     _script_lines,
     _variables,
 )
-from generator.lint.jenkins_rules import _commands, bound_secrets
+from generator.lint.jenkins_rules import (
+    _commands,
+    _name_parts,
+    bound_secrets,
+    bound_usernames,
+)
 from generator.lint.shell_words import (
+    DESCRIBING,
     JOB_TOKENS,
     REFERENCE,
     is_secret_name,
     runs_on_trusted_refs_only,
     secret_references,
     simple_commands,
+    without_stdin,
 )
 
 LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b")
@@ -97,29 +104,64 @@ SHELL_WORDS = BUILTINS | {"{", "}", "(", "if", "elif", "while", "until", "for", 
 
 
 FUNCTION = re.compile(r"(?:^|[\s;{])(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{")
+# A variable given where a command wants a file: GitLab's File-type variables hold a path
+# (`ssh -i $SSH_PRIVATE_KEY`, `--key-file=$DEPLOY_TOKEN`, `< $DB_PASSWORD`), not the secret.
+PATH_OPERAND = re.compile(
+    r"(?:(?<=\s)(?:-[if]|--[\w-]*(?:file|path|dir|kubeconfig|cert|identity))(?:=|\s+)|[<>]\s*)[\"']?\$\{?[A-Za-z_]\w*\}?[\"']?"
+)
+# Programs whose operands are files: `ssh-add $SSH_PRIVATE_KEY` adds the key file a File variable names.
+FILE_PROGRAMS = {"ssh-add", "chmod", "chown", "cp", "mv", "rm", "source", "."}
+# name=value in an argument: ansible's `-e k=v`, Java's `-Dk=v`, helm's `--set k=v`, a URL's `?k=v`.
+# Never a flag's own `--k=v`, whose value is often a file (`--private-key=$KEY`).
+NAMED_VALUE = re.compile(r"(?:(?<=[\s\"'?&,=])|(?<=\s-D)|^-D|^)(?P<name>[A-Za-z_][\w.-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s&\"']*)")
+SECRET_PARAMETERS = {"PASSWORD", "PASSWD", "PASS", "TOKEN", "SECRET", "APIKEY", "AUTH", "KEY"}
+# What a key named this way opens is no secret: a cache, a sort, a table's row, an S3 object.
+PLAIN_KEYS = {"CACHE", "PROJECT", "SORT", "PUBLIC", "PRIMARY", "FOREIGN", "PARTITION", "ROUTING", "OBJECT", "S3", "BUCKET", "LOOKUP", "HASH", "GROUP", "LABEL", "STATE", "LOCK", "CONFIG"}
+
+
+def _plain_key(parts: list[str]) -> bool:
+    return len(parts) > 1 and parts[-1] == "KEY" and parts[-2] in PLAIN_KEYS
+
+
+def _named_secrets(arguments: str) -> list[str]:
+    """The variables an argument passes as the value of a secret-named parameter (`key=${HOOK_2}`),
+    whatever they are called; a value made by a command (`token=$(vault read ...)`), a path-like
+    or plain-key variable and the platform's own CI_ variables are left to the name check."""
+    names = []
+    for found in NAMED_VALUE.finditer(arguments) if "=" in arguments else []:
+        parts = _name_parts(found.group("name"))
+        if not parts or parts[-1] not in SECRET_PARAMETERS or _plain_key(parts) or "$(" in found.group("value"):
+            continue
+        for reference in REFERENCE.finditer(found.group("value")):
+            name = reference.group("expression") or reference.group("variable") or reference.group("batch") or ""
+            variable = _name_parts(name.rsplit(".", 1)[-1])
+            if variable and variable[-1] not in DESCRIBING and not _plain_key(variable) and not name.startswith(("CI_", "GITHUB_", "RUNNER_")):
+                names.append(name)
+    return names
 
 
 def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[tuple[list[str], str]]:
     """Any other program given a secret as an argument: `sshpass -p "$SSH_PASSWORD"`, `helm repo add
     --password $X`, `kubectl ... --docker-password=$X`, `curl -H "PRIVATE-TOKEN: $X"`. A registry
     login's own password flag is GL006's; a process substitution (`<(echo "$KEY")`) and a call of a
-    function the script defines are the shell's own."""
+    function the script defines are the shell's own. Any variable given to a secret-named parameter
+    (`-e cloudflare_key=$CF`, `?key=$HOOK`) counts too; a variable given as a file does not."""
     for piece in re.split(r"[<>]\(", part):
         for program, command in simple_commands(piece):
-            if program in SHELL_WORDS or program in functions or not program:
+            if program in SHELL_WORDS or program in FILE_PROGRAMS or program in functions or not program:
                 continue
             login = LOGIN_WITH_PASSWORD.search(command)
             command = command[: login.start()] if login else command
             start = command.find(program)
-            arguments = command[start + len(program):] if start >= 0 else ""
+            arguments = PATH_OPERAND.sub(" ", command[start + len(program):] if start >= 0 else "")
             names = secret_references(arguments) + [
                 name for found in REFERENCE.finditer(arguments) if (name := found.group("variable") or found.group("batch")) in known
-            ]
+            ] + _named_secrets(arguments)
             yield names, "{} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"
 
 
 # What every finding of command_line_secrets needs in its line: most lines are passed over at once.
-MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|CREDENTIAL|secrets\.|github\.token", re.IGNORECASE)
+MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|CREDENTIAL|AUTH|secrets\.|github\.token", re.IGNORECASE)
 
 
 def command_line_secrets(text: str, literals: set[str], script: str = "", known: set[str] | None = None) -> tuple[list[str], list[str]]:
@@ -131,6 +173,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     names: list[str] = []
     if not MAY_HOLD.search(text):
         return problems, names
+    text = without_stdin(text)
     # `${{ secrets.X }}` as one word, as the runner substitutes it before the shell splits words.
     text = re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda found: "${{" + found.group(1).replace(" ", "") + "}}", text)
     functions = set(FUNCTION.findall(script or text))
@@ -195,6 +238,15 @@ def _literals(pipeline: PipelineFile, job: Job) -> set[str]:
     return {name for name, value in _variables(pipeline, job).items() if "$" not in value}
 
 
+def _command_start(job: Job, holder: Any, key: Any, first: str, after: int) -> int:
+    """The line where a command of a script entry starts: its whole first line, so two commands
+    that start alike are told apart; in a folded entry, whose lines are not the file's, its first
+    two words."""
+    entry = _located(job, holder, key)[1]
+    start = _located_within(job, holder, key, first.strip(), after)[1]
+    return _located_within(job, holder, key, " ".join(first.split()[:2]), after)[1] if start == entry else start
+
+
 def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         literals: set[str] | None = None  # read once, for the first line that may hold a secret
@@ -203,10 +255,10 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
                 continue
             literals = _literals(pipeline, job) if literals is None else literals
             after = 0  # each command of a `|` block is reported on the line that names its secret
-            for command in joined(text).split("\n"):
-                problems, names = command_line_secrets(command, literals, text)
+            for _, lines in _commands(without_stdin(text)):
+                problems, names = command_line_secrets(joined("\n".join(lines)), literals, text)
                 if problems:
-                    start = _located_within(job, holder, index, " ".join(command.split()[:2]), after)[1]
+                    start = _command_start(job, holder, index, lines[0], after)
                     where = _located_within(job, holder, index, names[0].rsplit(".", 1)[-1], start)
                     after = where[1] + 1
                     yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
@@ -247,9 +299,9 @@ def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
 
 
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text))
+    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text)
     bound = bound_secrets(pipeline.text)
-    for first, lines in _commands(pipeline.text):
+    for first, lines in _commands(without_stdin(pipeline.text)):
         command = joined("\n".join(lines))
         if command.lstrip().startswith(("//", "#", "*", "/*")):
             continue

@@ -51,6 +51,30 @@ def secret_references(text: str) -> list[str]:
     return names
 
 
+# `<<WORD`, `<<-'WORD'`, `<< "WORD"`; never `<<<` (a here-string) nor `1 << 2`.
+HEREDOC = re.compile(r"(?<!<)<<-?\s*(['\"]?)([A-Za-z_][\w.-]*)\1")
+HERE_STRING = re.compile(r"<<<\s*(?:\"[^\"]*\"|'[^']*'|\S+)")
+
+
+def without_stdin(text: str) -> str:
+    """The text with what the shell feeds a command on stdin blanked out: a heredoc's body (each of
+    its lines kept, empty, so line numbers hold) and a here-string. A `<<WORD` with no line WORD
+    after it is no heredoc (Groovy's `list << item`) and is left alone."""
+    if "<<" not in text:
+        return text
+    lines = text.split("\n")
+    number = 0
+    while number < len(lines):
+        lines[number] = HERE_STRING.sub("<<< ''", lines[number])
+        for word in [found.group(2) for found in HEREDOC.finditer(lines[number])]:
+            end = next((later for later in range(number + 1, len(lines)) if lines[later].strip() == word), None)
+            if end is not None:
+                lines[number + 1:end] = [""] * (end - number - 1)
+                number = end
+        number += 1
+    return "\n".join(lines)
+
+
 def simple_commands(text: str) -> Iterator[tuple[str, str]]:
     """(program without its directory, the command's own text) for each simple command of a shell line."""
     for program, part in findings.simple_commands(text):
