@@ -12,8 +12,17 @@ import pytest
 from generator.lint.cache_rules import cache_ref
 from generator.lint.document import read_pipeline
 from generator.lint.engine import ALL_RULES, lint
-from generator.lint.shell_words import is_secret_name, limited_to_trusted_refs
-from generator.lint.trust_rules import COMPOSE_TRUST_RULES, GITHUB_TRUST_RULES, GITLAB_TRUST_RULES, JENKINS_TRUST_RULES
+from generator.lint.shell_words import (
+    is_secret_name,
+    limited_to_trusted_refs,
+    without_stdin,
+)
+from generator.lint.trust_rules import (
+    COMPOSE_TRUST_RULES,
+    GITHUB_TRUST_RULES,
+    GITLAB_TRUST_RULES,
+    JENKINS_TRUST_RULES,
+)
 from tests.conftest import GOLDEN, ROOT
 from tests.test_lint import _expected
 
@@ -187,3 +196,99 @@ def test_odd_github_and_compose_shapes_do_not_crash(tmp_path):
     compose = "services:\n  jenkins:\n    image: jenkins/jenkins:2.462.3-lts\n    volumes: /var/run/docker.sock\n  b:\n    image: 5\n"
     assert isinstance(_lint_text(tmp_path, workflow, "ci.yml"), list)
     assert _lint_text(tmp_path, compose, "compose.yml") == []
+
+
+# --- GL024/GH024/JK024: where a secret is and is not in a command's arguments -------------------
+
+SECRET_PATTERNS = [
+    # (a command that passes a secret in its arguments, a near miss that does not)
+    ("sonar-scanner -Dsonar.login=$SONAR_TOKEN", "sonar-scanner -Dsonar.projectKey=$CI_PROJECT_NAME"),
+    ("curl -s -u $SONAR_TOKEN: https://sonar.example.com/api", "curl -s -u $SONAR_USER: https://sonar.example.com/api"),
+    ("snyk auth $SNYK_TOKEN", "ssh -i $SSH_PRIVATE_KEY deploy@host.example.com"),
+    ('ansible-playbook -e "cloudflare_key=$CLOUDFLARE_KEY" site.yml', 'ansible-playbook -e "cloudflare_cert=$CLOUDFLARE_CERT" site.yml'),
+    ('ansible-playbook --extra-vars "api_token=${DNS_HOOK}" site.yml', 'ansible-playbook --extra-vars "api_token_file=${DNS_HOOK_FILE}" site.yml'),
+    ('curl -s "https://hooks.example.com/deploy/srv-${HOOK_1}?key=${HOOK_2}"', 'curl -s "https://hooks.example.com/deploy/srv-${HOOK_1}"'),
+    ("helm upgrade app ./chart --set payments.apiKey=$PAYMENTS", "helm upgrade app ./chart --set cache_key=$CI_COMMIT_REF_SLUG"),
+]
+
+
+@pytest.mark.parametrize("form", ["block", "list"])
+@pytest.mark.parametrize(("fires", "quiet"), SECRET_PATTERNS, ids=[fires.split()[0] + str(n) for n, (fires, _) in enumerate(SECRET_PATTERNS)])
+def test_a_secret_in_arguments_is_found_on_its_line_and_its_near_miss_is_not(tmp_path, fires, quiet, form):
+    script = f"  script: |\n    echo start\n    {quiet}\n    {fires}\n" if form == "block" else f"  script:\n    - echo start\n    - '{quiet}'\n    - '{fires}'\n"
+    findings = _lint_text(tmp_path, "job:\n" + script)
+    assert [(f.rule, f.line) for f in findings if f.rule == "GL024"] == [("GL024", 5)]
+
+
+def test_a_secret_fed_on_stdin_is_not_in_arguments(tmp_path):
+    gitlab = _lint_text(tmp_path, """\
+        job:
+          script:
+            - |
+              cat > config.json <<EOF
+              {"auth": "$REGISTRY_PASSWORD"}
+              EOF
+              mysql -u ci <<< "$DB_PASSWORD"
+              curl -u ci:$REGISTRY_PASSWORD https://registry.example.com/v2/
+        """)
+    assert [(f.rule, f.line) for f in gitlab if f.rule == "GL024"] == [("GL024", 8)]
+    github = _lint_text(tmp_path, """\
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-24.04
+            steps:
+              - run: |
+                  cat <<-'END' > ~/.npmrc
+                    //registry.npmjs.org/:_authToken=${{ secrets.NPM_TOKEN }}
+                  END
+        """, "ci.yml")
+    assert [f.rule for f in github if f.rule == "GH024"] == []
+
+
+def test_a_jenkins_username_binding_is_no_secret_and_its_password_is(tmp_path):
+    findings = _lint_text(tmp_path, """\
+        pipeline {
+            agent any
+            environment { REG_CREDENTIALS = credentials('registry') }
+            stages {
+                stage('a') {
+                    steps {
+                        sh 'docker tag app:1 registry.example.com/$REG_CREDENTIALS_USR/app:1'
+                        sh 'curl -u x:$REG_CREDENTIALS_PSW https://registry.example.com/'
+                        withCredentials([usernamePassword(credentialsId: 'n', usernameVariable: 'API_TOKEN_OWNER', passwordVariable: 'API_PASS')]) {
+                            sh 'mvn deploy -Dnexus.user=$API_TOKEN_OWNER'
+                            sh 'mvn deploy -Dnexus.password=$API_PASS'
+                        }
+                    }
+                }
+            }
+        }
+        """, "Jenkinsfile")
+    assert [(f.rule, f.line) for f in findings if f.rule == "JK024"] == [("JK024", 8), ("JK024", 11)]
+
+
+def test_rules_locate_commands_inside_a_script_written_as_one_string(tmp_path):
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(textwrap.dedent("""\
+        job:
+          image: docker:27.3.1-cli
+          script: |
+            echo start
+            docker login -u ci -p $REGISTRY_PASSWORD registry.example.com
+            docker build -t registry.example.com/app:1 .
+            docker push registry.example.com/app:1
+        """))
+    found = {(f.rule, f.line) for f in lint(read_pipeline(path)) if f.rule in ("GL006", "GL020", "GL024")}
+    assert found == {("GL006", 5), ("GL020", 7)}
+
+
+@pytest.mark.parametrize(("text", "left"), [
+    ("cat > f <<EOF\n$A_TOKEN\nEOF\nrun $B", "cat > f <<EOF\n\nEOF\nrun $B"),
+    ("cat <<-'END'\n  $A_TOKEN\n  END", "cat <<-'END'\n\n  END"),
+    ("mysql <<< \"$DB_PASSWORD\" -h db", "mysql <<< '' -h db"),
+    ("items << extra\nrun $A_TOKEN", "items << extra\nrun $A_TOKEN"),  # no line `extra`: Groovy, no heredoc
+    ("echo $((1 << 2))", "echo $((1 << 2))"),
+])
+def test_what_stdin_is_fed_is_blanked_line_for_line(text, left):
+    assert without_stdin(text) == left
