@@ -496,7 +496,7 @@ def _engine_sections(pipeline: PipelineFile, job: Job) -> list[str]:
     texts = _script_texts(pipeline, job)
     return [
         section for section in SCRIPT_SECTIONS[1:2] + SCRIPT_SECTIONS[:1] + SCRIPT_SECTIONS[2:]
-        if any(_runs_engine(text, job.written_in(section) == job.name) for text, holder, _ in texts if holder is job.merged.get(section))
+        if any(_runs_engine(text, job.written_in(section) == job.name) for text, holder, key in texts if holder is job.merged.get(section) or key == section)
     ]
 
 
