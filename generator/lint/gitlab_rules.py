@@ -25,6 +25,7 @@ from generator.lint.findings import (
     joined,
     simple_commands,
 )
+from generator.lint.images import official_docker, runs_dockerd, tag_names_a_version
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -94,15 +95,6 @@ def _expand(text: str, variables: dict[str, str]) -> str:
 
 # Image references, read for their fixed part even behind an unresolvable prefix.
 
-# Release codenames name a fixed release, as a number does (debian:bookworm-slim is Debian 12).
-CODENAMES = {
-    "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky",
-    "xenial", "bionic", "focal", "jammy", "noble", "oracular", "plucky", "questing",
-}
-# Words that move with every release, whatever codename stands beside them (node:lts-bookworm).
-MOVING = {"latest", "lts", "stable", "edge", "current", "rolling", "nightly", "sid", "testing", "unstable", "rc", "beta", "dev"}
-
-
 @dataclass(frozen=True)
 class ImageRef:
     written: str
@@ -114,13 +106,11 @@ class ImageRef:
 
     @property
     def official(self) -> bool:
-        """Docker's own image, from Docker Hub or through a variable's proxy prefix (GitLab's dependency proxy)."""
-        path = self.reference.split("@", 1)[0].rpartition("/")[0]
-        return self.name == "docker" and (path in ("", "docker.io", "docker.io/library", "index.docker.io/library", "library") or path.startswith("$"))
+        return official_docker(self.reference)
 
     @property
     def dind(self) -> bool:
-        return "dind" in self.reference.rsplit("/", 1)[-1]
+        return runs_dockerd(self.reference)
 
 
 def _image_ref(written: str, variables: dict[str, str]) -> ImageRef:
@@ -135,15 +125,6 @@ def _image_ref(written: str, variables: dict[str, str]) -> ImageRef:
     else:
         name, _, tag = last.partition(":")
     return ImageRef(written, reference, name, tag, "@sha256:" in reference, "/" in reference.split("@", 1)[0])
-
-
-def _fixed_tag(tag: str) -> bool:
-    words = set(re.split(r"[-_.]", tag.lower()))
-    if not tag or "latest" in words:
-        return False
-    if re.search(r"\d", tag):
-        return True
-    return bool(words & CODENAMES) and not words & MOVING
 
 
 def _images(pipeline: PipelineFile, job: Job) -> list[tuple[ImageRef, Any, Any, Any]]:
@@ -249,7 +230,7 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
             # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
-            if ref.digest or ref.tag is None or (ref.tag and _fixed_tag(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
+            if ref.digest or ref.tag is None or (ref.tag and tag_names_a_version(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
                 continue
             why = "has no tag (so :latest)" if not ref.tag else f"uses the moving tag :{ref.tag}"
             through = f" (through {ref.written})" if ref.written != ref.reference else ""
@@ -510,7 +491,8 @@ def _runs_a_container_engine(pipeline: PipelineFile, job: Job) -> bool:
 
 def _client_image(pipeline: PipelineFile, job: Job) -> bool:
     image = next((ref for ref, _, _, service in _images(pipeline, job) if service is None), None)
-    return image is not None and image.official and not image.dind
+    # docker:27 is the dind image too, and as the job's own image it is the client all the same.
+    return image is not None and image.official
 
 
 def _template_writing(pipeline: PipelineFile, job: Job, key: str) -> str:
