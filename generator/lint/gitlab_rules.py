@@ -450,8 +450,15 @@ def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Find
 # crane, regctl, oras) only talk to registries and are left out, as are an engine's bookkeeping
 # commands (a login, a tag): they return at once, and a job doing only those builds nothing.
 BOOKKEEPING = {"login", "logout", "version", "info", "tag", "rmi", "images", "inspect", "context", "config"}
-# What `ssh host "docker pull ..."` runs, it runs on the remote host, not on the runner.
-REMOTE_COMMAND = re.compile(r"\bssh\b[^\"'\n]*(\"(?:[^\"\\]|\\.)*\"|'[^']*')")
+# What ssh runs, it runs on the remote host, not on the runner: every word after the host, quoted
+# or not (`ssh host "cd app" "docker pull ..."`, `ssh host docker ps`), up to a separator outside
+# quotes, and a here-document's lines (`ssh host <<EOF`). ssh-add and ssh-keyscan run locally.
+REMOTE_COMMAND = re.compile(
+    r"(?<![\w.$-])ssh(?![\w.-])"
+    r"(?:[^\"'\n;&|<]|<(?!<)|\"(?:[^\"\\]|\\.)*\"|'[^']*')*"
+    r"(?:<<-?[ \t]*([\"']?)(\w+)\1[^\n]*\n(?:.*?\n)??[ \t]*\2[ \t]*(?=\n|$))?",
+    re.DOTALL,
+)
 
 
 def _runs_engine(text: str, login: bool = False) -> bool:
