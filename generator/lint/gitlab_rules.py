@@ -391,12 +391,31 @@ def _condition_scope(condition: str, depth: int = 0) -> tuple[int, set[str]]:
     return OPEN, set()
 
 
-def _rules_scope(rules: Any) -> tuple[int, set[str]]:
+def _excluded_scope(condition: str) -> tuple[int, set[str]]:
+    """What the refs that get past `- if: <condition>` + `when: never` have in common: past
+    `$CI_COMMIT_BRANCH != $CI_DEFAULT_BRANCH` only the default branch is left. Read for `!=`
+    comparisons, alone or joined by ||, whose `==` form names a scope."""
     scopes = [
-        _condition_scope(str(entry["if"])) if isinstance(entry, dict) and "if" in entry else (OPEN, set())
-        for entry in _list(rules)
-        if not (isinstance(entry, dict) and entry.get("when") == "never")
+        _condition_scope(part.replace("!=", "==", 1)) if part.count("!=") == 1 and "==" not in part else (OPEN, set())
+        for part in _split_top(condition.strip(), "||")
     ]
+    best = max(level for level, _ in scopes)
+    return best, {ref for level, refs in scopes if level == best for ref in refs}
+
+
+def _rules_scope(rules: Any) -> tuple[int, set[str]]:
+    """Rules are tried in order and the first that matches decides, so a `when: never` rule narrows
+    every rule after it to the refs that get past it."""
+    floor: tuple[int, set[str]] = (OPEN, set())
+    scopes = []
+    for entry in _list(rules):
+        condition = str(entry["if"]) if isinstance(entry, dict) and "if" in entry else None
+        if isinstance(entry, dict) and entry.get("when") == "never":
+            # With changes: or exists: beside the if:, a ref the condition names may still get past.
+            if condition is not None and set(entry) <= {"if", "when"}:
+                floor = max(floor, _excluded_scope(condition), key=lambda s: s[0])
+            continue
+        scopes.append(max(_condition_scope(condition) if condition is not None else (OPEN, set()), floor, key=lambda s: s[0]))
     if not scopes:
         return OPEN, set()
     return min(level for level, _ in scopes), {ref for _, refs in scopes for ref in refs}
