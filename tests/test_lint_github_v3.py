@@ -17,7 +17,8 @@ import pytest
 
 from generator.lint.document import read_pipeline
 from generator.lint.engine import lint
-from generator.lint.github_rules import GITHUB_RULES, image_moves
+from generator.lint.github_rules import GITHUB_RULES
+from generator.lint.images import unpinned_reason as image_moves
 from tests.conftest import ROOT
 from tests.test_lint import _expected
 

@@ -16,11 +16,11 @@ import pytest
 from generator.lint.document import read_pipeline
 from generator.lint.engine import TRUST_RULE_IDS
 from generator.lint.engine import lint as lint_every_rule
+from generator.lint.images import tag_names_a_version as names_a_version
 from generator.lint.jenkins_rules import (
     COMPOSE_RULES,
     JENKINS_RULES,
     looks_secret,
-    names_a_version,
     read_groovy,
 )
 from tests.conftest import ROOT

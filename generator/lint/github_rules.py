@@ -24,6 +24,7 @@ from generator.lint.findings import (
     commands,
     joined,
 )
+from generator.lint.images import runs_dockerd, unpinned_reason
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
 SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
@@ -45,7 +46,7 @@ def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 def _dind_services(job: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     services = job.get("services")
     for name, service in (services.items() if isinstance(services, dict) else []):
-        if isinstance(service, dict) and "dind" in str(service.get("image", "")).rsplit("/", 1)[-1]:
+        if isinstance(service, dict) and runs_dockerd(str(service.get("image", ""))):
             yield str(name), service
 
 
@@ -444,27 +445,6 @@ def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                     )
 
 
-# Tag words that move: a tag made only of these (and no digit or codename) names no version.
-CODENAMES = {"jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky", "xenial", "bionic", "focal", "jammy", "noble",
-             "oracular", "plucky", "questing"}
-MOVING_WORDS = {"latest", "lts", "stable", "current", "edge", "nightly", "rolling", "master", "main", "dev", "devel", "beta", "canary",
-                "testing", "unstable", "sid"}
-
-
-def image_moves(reference: str) -> str | None:
-    """Why an image reference is not pinned (no tag, a tag naming no version), or None: a digest, a version number
-    (3.12-slim) or a distribution codename (bookworm-slim) pins it."""
-    if "@sha256:" in reference:
-        return None
-    tag = reference.rsplit("/", 1)[-1].partition(":")[2]
-    if not tag:
-        return "has no tag (so :latest)"
-    words = set(re.split(r"[-_.]", tag.lower()))
-    if re.search(r"\d", tag) or (words & CODENAMES and not words & MOVING_WORDS):
-        return None
-    return f"uses the moving tag :{tag}"
-
-
 def _job_images(job: dict[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:
     """(what, holder, key, image as written) for the job container and each service."""
     container = job.get("container")
@@ -484,7 +464,7 @@ def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
         for what, holder, key, written in _job_images(job):
             # An empty image (matrix rows with container: '') runs on the runner itself.
             images = {variant.strip().removeprefix("docker://") for variant in _variants(written, scope)} - {""}
-            moving = sorted((image, why) for image in images if "${{" not in image for why in [image_moves(image)] if why)
+            moving = sorted((image, why) for image in images if "${{" not in image for why in [unpinned_reason(image)] if why)
             if moving:
                 listed = "; ".join(f"{image} {why}" for image, why in moving)
                 yield rule.finding(

@@ -25,6 +25,7 @@ from generator.lint.findings import (
     joined,
     simple_commands,
 )
+from generator.lint.images import official_docker, runs_dockerd, tag_names_a_version
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -94,15 +95,6 @@ def _expand(text: str, variables: dict[str, str]) -> str:
 
 # Image references, read for their fixed part even behind an unresolvable prefix.
 
-# Release codenames name a fixed release, as a number does (debian:bookworm-slim is Debian 12).
-CODENAMES = {
-    "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky",
-    "xenial", "bionic", "focal", "jammy", "noble", "oracular", "plucky", "questing",
-}
-# Words that move with every release, whatever codename stands beside them (node:lts-bookworm).
-MOVING = {"latest", "lts", "stable", "edge", "current", "rolling", "nightly", "sid", "testing", "unstable", "rc", "beta", "dev"}
-
-
 @dataclass(frozen=True)
 class ImageRef:
     written: str
@@ -114,13 +106,11 @@ class ImageRef:
 
     @property
     def official(self) -> bool:
-        """Docker's own image, from Docker Hub or through a variable's proxy prefix (GitLab's dependency proxy)."""
-        path = self.reference.split("@", 1)[0].rpartition("/")[0]
-        return self.name == "docker" and (path in ("", "docker.io", "docker.io/library", "index.docker.io/library", "library") or path.startswith("$"))
+        return official_docker(self.reference)
 
     @property
     def dind(self) -> bool:
-        return "dind" in self.reference.rsplit("/", 1)[-1]
+        return runs_dockerd(self.reference)
 
 
 def _image_ref(written: str, variables: dict[str, str]) -> ImageRef:
@@ -135,15 +125,6 @@ def _image_ref(written: str, variables: dict[str, str]) -> ImageRef:
     else:
         name, _, tag = last.partition(":")
     return ImageRef(written, reference, name, tag, "@sha256:" in reference, "/" in reference.split("@", 1)[0])
-
-
-def _fixed_tag(tag: str) -> bool:
-    words = set(re.split(r"[-_.]", tag.lower()))
-    if not tag or "latest" in words:
-        return False
-    if re.search(r"\d", tag):
-        return True
-    return bool(words & CODENAMES) and not words & MOVING
 
 
 def _images(pipeline: PipelineFile, job: Job) -> list[tuple[ImageRef, Any, Any, Any]]:
@@ -252,7 +233,7 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
             # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
-            if ref.digest or ref.tag is None or (ref.tag and _fixed_tag(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
+            if ref.digest or ref.tag is None or (ref.tag and tag_names_a_version(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
                 continue
             why = "has no tag (so :latest)" if not ref.tag else f"uses the moving tag :{ref.tag}"
             through = f" (through {ref.written})" if ref.written != ref.reference else ""
@@ -413,12 +394,31 @@ def _condition_scope(condition: str, depth: int = 0) -> tuple[int, set[str]]:
     return OPEN, set()
 
 
-def _rules_scope(rules: Any) -> tuple[int, set[str]]:
+def _excluded_scope(condition: str) -> tuple[int, set[str]]:
+    """What the refs that get past `- if: <condition>` + `when: never` have in common: past
+    `$CI_COMMIT_BRANCH != $CI_DEFAULT_BRANCH` only the default branch is left. Read for `!=`
+    comparisons, alone or joined by ||, whose `==` form names a scope."""
     scopes = [
-        _condition_scope(str(entry["if"])) if isinstance(entry, dict) and "if" in entry else (OPEN, set())
-        for entry in _list(rules)
-        if not (isinstance(entry, dict) and entry.get("when") == "never")
+        _condition_scope(part.replace("!=", "==", 1)) if part.count("!=") == 1 and "==" not in part else (OPEN, set())
+        for part in _split_top(condition.strip(), "||")
     ]
+    best = max(level for level, _ in scopes)
+    return best, {ref for level, refs in scopes if level == best for ref in refs}
+
+
+def _rules_scope(rules: Any) -> tuple[int, set[str]]:
+    """Rules are tried in order and the first that matches decides, so a `when: never` rule narrows
+    every rule after it to the refs that get past it."""
+    floor: tuple[int, set[str]] = (OPEN, set())
+    scopes = []
+    for entry in _list(rules):
+        condition = str(entry["if"]) if isinstance(entry, dict) and "if" in entry else None
+        if isinstance(entry, dict) and entry.get("when") == "never":
+            # With changes: or exists: beside the if:, a ref the condition names may still get past.
+            if condition is not None and set(entry) <= {"if", "when"}:
+                floor = max(floor, _excluded_scope(condition), key=lambda s: s[0])
+            continue
+        scopes.append(max(_condition_scope(condition) if condition is not None else (OPEN, set()), floor, key=lambda s: s[0]))
     if not scopes:
         return OPEN, set()
     return min(level for level, _ in scopes), {ref for _, refs in scopes for ref in refs}
@@ -472,8 +472,15 @@ def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Find
 # crane, regctl, oras) only talk to registries and are left out, as are an engine's bookkeeping
 # commands (a login, a tag): they return at once, and a job doing only those builds nothing.
 BOOKKEEPING = {"login", "logout", "version", "info", "tag", "rmi", "images", "inspect", "context", "config"}
-# What `ssh host "docker pull ..."` runs, it runs on the remote host, not on the runner.
-REMOTE_COMMAND = re.compile(r"\bssh\b[^\"'\n]*(\"(?:[^\"\\]|\\.)*\"|'[^']*')")
+# What ssh runs, it runs on the remote host, not on the runner: every word after the host, quoted
+# or not (`ssh host "cd app" "docker pull ..."`, `ssh host docker ps`), up to a separator outside
+# quotes, and a here-document's lines (`ssh host <<EOF`). ssh-add and ssh-keyscan run locally.
+REMOTE_COMMAND = re.compile(
+    r"(?<![\w.$-])ssh(?![\w.-])"
+    r"(?:[^\"'\n;&|<]|<(?!<)|\"(?:[^\"\\]|\\.)*\"|'[^']*')*"
+    r"(?:<<-?[ \t]*([\"']?)(\w+)\1[^\n]*\n(?:.*?\n)??[ \t]*\2[ \t]*(?=\n|$))?",
+    re.DOTALL,
+)
 
 
 def _runs_engine(text: str, login: bool = False) -> bool:
@@ -513,7 +520,8 @@ def _runs_a_container_engine(pipeline: PipelineFile, job: Job) -> bool:
 
 def _client_image(pipeline: PipelineFile, job: Job) -> bool:
     image = next((ref for ref, _, _, service in _images(pipeline, job) if service is None), None)
-    return image is not None and image.official and not image.dind
+    # docker:27 is the dind image too, and as the job's own image it is the client all the same.
+    return image is not None and image.official
 
 
 def _template_writing(pipeline: PipelineFile, job: Job, key: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
+from generator.lint.images import runs_dockerd, unpinned_reason
 
 PLAIN_TCP = re.compile(r"\btcp://[^\s'\"/]+:2375\b")
 TLS_OFF = re.compile(r"""\bDOCKER_TLS_CERTDIR\s*[=:]\s*(""|''|(?=\s|$|[;&|]))""", re.MULTILINE)
@@ -310,36 +311,6 @@ def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[
 
 # --- JK004 ------------------------------------------------------------------------------------
 
-# Release codenames name a version as a number does (debian:bookworm is Debian 12).
-CODENAMES = {
-    "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie",
-    "bionic", "focal", "jammy", "noble", "oracular", "plucky",
-}
-DISTRIBUTIONS = ("alpine", "ubuntu", "debian", "ubi", "centos", "rockylinux", "el", "ltsc", "nanoserver", "windowsservercore")
-
-
-def names_a_version(tag: str) -> bool:
-    """A tag that says which release it is: a number, v1.2, a codename, alpine3.20, a commit id.
-    lts, stable, dind, alpine, jdk17 alone say nothing of the image's own version."""
-    for part in re.split(r"[-_]", tag.lower()):
-        if re.match(r"v?\d", part) or part in CODENAMES or re.fullmatch(r"[0-9a-f]{7,40}", part) and re.search(r"\d", part):
-            return True
-        if any(re.fullmatch(re.escape(name) + r"\d+(\.\d+)*", part) for name in DISTRIBUTIONS):
-            return True
-    return False
-
-
-def unpinned_reason(image: str) -> str | None:
-    """Why an image reference moves under the file, or None when it names a version or a digest."""
-    if "@sha256:" in image:
-        return None
-    last = image.rsplit("/", 1)[-1]
-    tag = last.partition(":")[2]
-    if not tag:
-        return "has no tag (so :latest)"
-    return None if names_a_version(tag) else f"uses the moving tag :{tag}"
-
-
 ASSIGNMENT = re.compile(r"""(?m)^[ \t]*(?:(?:def|final|static|String|private)\s+)*([A-Za-z_]\w*)\s*=\s*(?=['"])""")
 DOCKER_AGENT = re.compile(r"""\bagent\s*\{\s*docker\s*\(?\s*(?=['"])|\b(?:docker|containerTemplate)\s*\{[^{}]*?\bimage\s*\(?\s*(?=['"])""")
 DOCKER_IMAGE = re.compile(r"""\bdocker\.image\s*\(\s*(?=['"])""")
@@ -474,7 +445,7 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
 
 
 def _is_dind(service: dict[str, Any]) -> bool:
-    return bool(re.search(r"(^|/)docker:[^@\s]*dind", str(service.get("image", ""))))
+    return runs_dockerd(str(service.get("image", "")))
 
 
 def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -494,7 +465,7 @@ def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
 def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
         if service.get("privileged") is True and not _is_dind(service):
-            yield rule.finding(pipeline, line_of(service, "privileged"), f"{name}: privileged, and not a docker:*-dind daemon; privilege belongs to the dind container alone")
+            yield rule.finding(pipeline, line_of(service, "privileged"), f"{name}: privileged, and not a Docker daemon (docker:dind, docker:27); privilege belongs to the dind container alone")
 
 
 COMPOSE_DEFAULT = re.compile(r"\$\{\w+:?-([^}$]*)\}")
@@ -528,6 +499,6 @@ JENKINS_RULES = [
 ]
 COMPOSE_RULES = [
     Rule("JK101", "compose-plain-tcp-daemon", "DinD keeps TLS, clients use 2376, and no daemon port is published.", compose_plain_tcp),
-    Rule("JK102", "compose-privileged-beyond-dind", "Only the docker:*-dind service is privileged.", compose_privileged_beyond_dind),
+    Rule("JK102", "compose-privileged-beyond-dind", "Only the Docker daemon service (docker:dind, docker:27) is privileged.", compose_privileged_beyond_dind),
     Rule("JK103", "compose-unpinned-image", "Every service image names a version: not untagged, latest, lts or dind.", compose_unpinned_image),
 ]

@@ -1,0 +1,95 @@
+"""Image references as every dialect reads them: whether a tag names a version, and whether an image
+is the Docker daemon (dind). GitLab, GitHub, Jenkins and Compose rules all ask these two questions
+and must answer them alike."""
+
+from __future__ import annotations
+
+import re
+
+# Release codenames name a fixed release, as a number does (debian:bookworm-slim is Debian 12).
+CODENAMES = {
+    "jessie", "stretch", "buster", "bullseye", "bookworm", "trixie", "forky",
+    "trusty", "xenial", "bionic", "focal", "jammy", "noble", "oracular", "plucky", "questing",
+}
+# Words that name a release channel, not a release: the image under them moves, whatever distro
+# suffix stands beside them (node:current-alpine3.18, nginx:stable-alpine, node:lts-bookworm).
+CHANNELS = {
+    "latest", "lts", "stable", "current", "edge", "mainline", "rolling", "nightly", "weekly", "daily", "testing",
+    "unstable", "sid", "rc", "alpha", "beta", "preview", "canary", "next", "experimental", "snapshot",
+    "dev", "devel", "develop", "master", "main", "trunk", "head",
+}
+# A distribution with its release number (alpine3.20, ubuntu22.04, ltsc2022): pins the base, so
+# the tag is taken as pinned where nothing else in it moves.
+DISTRIBUTIONS = ("alpine", "ubuntu", "debian", "ubi", "centos", "rockylinux", "el", "ltsc", "nanoserver", "windowsservercore")
+_DISTRIBUTION_RELEASE = re.compile(rf"(?:{'|'.join(DISTRIBUTIONS)})\d+(?:\.\d+)*")
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+
+
+def _image_version(part: str) -> bool:
+    """A tag part that is the image's own version: 3.12, v1.23.2, or a commit id."""
+    return bool(re.match(r"v?\d", part)) or bool(_COMMIT.fullmatch(part)) and bool(re.search(r"\d", part))
+
+
+def tag_names_a_version(tag: str) -> bool:
+    """Whether a tag pins what it names: its own version (3.12-slim, v1.2, a commit id) unless it
+    says latest; otherwise a codename or a distribution's release (bookworm-slim, alpine3.20) with no
+    channel word beside it. lts, current-alpine3.18, stable-cli, dind, alpine, jdk17 name no version."""
+    parts = re.split(r"[-_]", tag.lower())
+    if not tag or "latest" in parts:
+        return False
+    if any(_image_version(part) for part in parts):
+        return True
+    if any(part in CHANNELS for part in parts):
+        return False
+    return any(part in CODENAMES or _DISTRIBUTION_RELEASE.fullmatch(part) for part in parts)
+
+
+def unpinned_reason(reference: str) -> str | None:
+    """Why an image reference moves under the file (no tag, a tag naming no version), or None when
+    a digest or the tag pins it."""
+    if "@sha256:" in reference:
+        return None
+    tag = reference.rsplit("/", 1)[-1].partition(":")[2]
+    if not tag:
+        return "has no tag (so :latest)"
+    return None if tag_names_a_version(tag) else f"uses the moving tag :{tag}"
+
+
+# Where Docker Hub's official images are reached: Docker Hub itself, a pull-through mirror of its
+# library (mirror.gcr.io/library), and a prefix left to a variable (GitLab's dependency proxy).
+_HUB_PATHS = {"", "docker.io", "docker.io/library", "index.docker.io/library", "registry-1.docker.io/library", "library"}
+
+
+def _parts(reference: str) -> tuple[str, str, str]:
+    """(path before the name, name, tag) of a reference, its digest left off; tag "" for none."""
+    path, _, last = reference.strip().split("@", 1)[0].rpartition("/")
+    name, _, tag = last.partition(":")
+    return path, name, tag
+
+
+def official_docker(reference: str) -> bool:
+    """Docker's own `docker` image, from Docker Hub, a mirror of its library, or behind a variable
+    standing for a proxy prefix."""
+    path, name, _ = _parts(reference)
+    return name == "docker" and (path in _HUB_PATHS or path.startswith("$") or path.endswith(("/library", "/dependency_proxy/containers")))
+
+
+# The official image's plain version tags and `latest` are the dind variant since Docker 23.0
+# (docker-library/official-images, library/docker, February 2023); through 20.10 they were the
+# client. `rc` came with 23.0 too. -cli, -git, -windowsservercore tags never run a daemon.
+_DAEMON_TAG = re.compile(r"(?:latest|rc|(?P<major>\d+)(?:\.\d+)*(?:-rc(?:\.\d+)?)?)(?:-alpine[\d.]*)?")
+FIRST_DIND_RELEASE = 23
+
+
+def runs_dockerd(reference: str) -> bool:
+    """Whether a container of this image is a Docker daemon: any image with dind in its name or tag
+    (docker:27-dind, docker:dind-rootless, a team's own ci-dind), and Docker's official image at no
+    tag, latest or a version from 23 on (docker:27.3.1 is docker:27.3.1-dind). A job's own image is
+    still its client: only a service, a Compose service or a pod container runs the daemon."""
+    _, name, tag = _parts(reference)
+    if "dind" in f"{name}:{tag}":
+        return True
+    if not official_docker(reference):
+        return False
+    found = _DAEMON_TAG.fullmatch(tag) if tag else None
+    return not tag or bool(found) and (found.group("major") is None or int(found.group("major")) >= FIRST_DIND_RELEASE)
