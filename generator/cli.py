@@ -138,6 +138,8 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
     Example:
       gen-ci lint .gitlab-ci.yml --format sarif > gen-ci.sarif
     """
+    import os
+
     from generator.lint.document import LintInputError, read_pipeline
     from generator.lint.engine import lint as run_rules
     from generator.lint.report import FORMATS
@@ -149,9 +151,16 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
         except LintInputError as error:
             click.echo(f"gen-ci: {error}", err=True)
             sys.exit(EXIT_INVALID)
-        findings.extend(run_rules(pipeline))
+        # A local workflow, action or pod file two of the files given both read is reported once.
+        reported = {(f.rule, os.path.realpath(f.file), f.line) for f in findings}
+        findings.extend(f for f in run_rules(pipeline) if (f.rule, os.path.realpath(f.file), f.line) not in reported)
         if pipeline.not_followed:
-            click.echo(f"gen-ci: {file}: {len(pipeline.not_followed)} include{'s' if len(pipeline.not_followed) != 1 else ''} not audited: {', '.join(pipeline.not_followed)}", err=True)
+            # What a file names and the lint could not read: GitLab includes, GitHub's local workflows
+            # and actions, Jenkins pod files.
+            nouns = {"github": ("local workflow or action", "local workflows and actions"), "jenkins": ("pod file", "pod files")}
+            count = len(pipeline.not_followed)
+            noun = nouns.get(pipeline.kind, ("include", "includes"))[count != 1]
+            click.echo(f"gen-ci: {file}: {count} {noun} not audited: {', '.join(pipeline.not_followed)}", err=True)
     click.echo(FORMATS[output_format](findings), nl=False)
     sys.exit(EXIT_FINDINGS if findings else EXIT_OK)
 

@@ -227,6 +227,23 @@ class Job:
         return next((name for name, node in places if isinstance(node, dict) and key in node), self.name)
 
 
+@dataclass(frozen=True)
+class LocalFile:
+    """A reusable workflow a job calls, or an action a step uses, from the repository itself (`uses: ./...`)."""
+
+    path: str
+    root: Located
+
+
+@dataclass(frozen=True)
+class PodFile:
+    """A pod's YAML that a Jenkinsfile's kubernetes agent names with `yamlFile`, read as text as the pod rules read inline YAML."""
+
+    line: int  # where the Jenkinsfile names it
+    path: str
+    text: str
+
+
 @dataclass
 class PipelineFile:
     path: str
@@ -238,6 +255,9 @@ class PipelineFile:
     text: str = ""  # a Jenkinsfile's own text: Groovy, read by line
     children: list[PipelineFile] = field(default_factory=list)  # `trigger: include:` child pipelines
     referenced: set[str] = field(default_factory=set)  # jobs and templates named by `!reference`
+    base: str = ""  # the repository root that local paths start from
+    local: dict[str, LocalFile] = field(default_factory=dict)  # GitHub: `uses: ./...` read, by the path as written
+    pods: list[PodFile] = field(default_factory=list)  # Jenkins: the pod files `yamlFile` names, read
 
     def global_variables(self) -> dict[str, Any]:
         variables = self.root.get("variables")
@@ -373,6 +393,13 @@ def _inside(path: str, base: Path) -> bool:
     return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
+def _unreadable_path(path: str, base: Path) -> str | None:
+    """Why a file a pipeline names from the repository root is not read, or None when it is."""
+    if not _inside(path, base):
+        return "outside the repository"
+    return None if os.path.isfile(path) else "not found"
+
+
 def _local_files(local: str, base: Path, not_followed: list[str]) -> list[str]:
     """The files a `local:` include names, read from the repository root and never outside it."""
     if "\0" in local:
@@ -382,10 +409,9 @@ def _local_files(local: str, base: Path, not_followed: list[str]) -> list[str]:
     paths = sorted(glob.glob(pattern, recursive=True)) if any(c in local for c in "*?[") else [pattern]
     found = []
     for path in paths:
-        if not _inside(path, base):
-            not_followed.append(f"local {local} (outside the repository)")
-        elif not os.path.isfile(path):
-            not_followed.append(f"local {local} (not found)")
+        why = _unreadable_path(path, base)
+        if why:
+            not_followed.append(f"local {local} ({why})")
         else:
             found.append(path)
     return found
@@ -497,7 +523,7 @@ def _jobs(root: Located) -> Iterator[Job]:
 def _gitlab(root: Located, path: str, base: Path, files: list[str], top: PipelineFile | None, seen: set[tuple[str, ...]]) -> PipelineFile:
     """A GitLab pipeline with its includes, jobs and child pipelines; `top` collects what was not
     audited, so the command lists a child's unreadable includes with its parent's."""
-    pipeline = PipelineFile(path, root, files=list(files))
+    pipeline = PipelineFile(path, root, files=list(files), base=str(base))
     top = top or pipeline
     pipeline.root = _follow_includes(root, base, pipeline)
     pipeline.jobs = list(_jobs(pipeline.root))
@@ -536,21 +562,109 @@ def _child(job: Job, include: Any, base: Path, top: PipelineFile, seen: set[tupl
     return _gitlab(root, files[0], base, [], top, seen)
 
 
+# --- what a GitHub workflow or a Jenkinsfile reads from its own repository --------------------
+
+MAX_LOCAL_FILES = 100  # more local workflows and actions than any repository has; a bound on what one file makes the lint read
+
+
+def github_base(path: Path) -> Path:
+    """A workflow's repository root: GitHub reads workflows from <root>/.github/workflows/, and `uses: ./`
+    paths start at the root; a workflow kept anywhere else is taken to sit at its root, as a GitLab file is."""
+    parent = path.parent
+    return parent.parent.parent if parent.name == "workflows" and parent.parent.name == ".github" else parent
+
+
+def _local_uses(root: Any) -> Iterator[str]:
+    """The `./` paths a workflow's jobs and steps, or a composite action's steps, call."""
+    jobs = root.get("jobs") if isinstance(root, dict) else None
+    runs = root.get("runs") if isinstance(root, dict) else None
+    holders = [job for job in jobs.values() if isinstance(job, dict)] if isinstance(jobs, dict) else []
+    steps = [step for job in holders for step in _as_list(job.get("steps"))]
+    steps += _as_list(runs.get("steps")) if isinstance(runs, dict) else []
+    for holder in [*holders, *steps]:
+        uses = holder.get("uses") if isinstance(holder, dict) else None
+        if isinstance(uses, str) and uses.startswith("./") and "\0" not in uses:
+            yield uses
+
+
+def _local_target(uses: str, base: Path) -> str:
+    # A reusable workflow is a file; an action is a directory holding action.yml (or action.yaml).
+    path = str(base / uses[2:])
+    if os.path.isdir(path):
+        return next((os.path.join(path, name) for name in ("action.yml", "action.yaml") if os.path.isfile(os.path.join(path, name))),
+                    os.path.join(path, "action.yml"))
+    return path
+
+
+def _follow_local_uses(pipeline: PipelineFile, base: Path) -> None:
+    """Every local workflow and action the workflow calls, and those they call, read once each;
+    a path out of the repository or one that is missing is listed as not audited."""
+    pending = list(_local_uses(pipeline.root))
+    seen = {os.path.realpath(file) for file in pipeline.files}
+    while pending and len(pipeline.local) < MAX_LOCAL_FILES:
+        uses = pending.pop(0)
+        if uses in pipeline.local or any(item.startswith(f"uses {uses} (") for item in pipeline.not_followed):
+            continue
+        path = _local_target(uses, base)
+        why = _unreadable_path(path, base)
+        if why:
+            pipeline.not_followed.append(f"uses {uses} ({why})")
+            continue
+        pipeline.local[uses] = LocalFile(path, _pipeline_document(_read_file(Path(path)), path))
+        if os.path.realpath(path) not in seen:
+            seen.add(os.path.realpath(path))
+            pipeline.files.append(path)
+        pending += _local_uses(pipeline.local[uses].root)
+
+
+# `kubernetes { yamlFile 'pod.yaml' }`, also `yamlFile: '...'` and `yamlFile('...')`; a path Groovy computes is not read.
+_YAML_FILE = re.compile(r"""\byamlFile\b\s*[:(]?\s*(['"])([^'"\n$]+)\1""")
+
+
+def _read_pods(pipeline: PipelineFile, base: Path) -> None:
+    """The pod files a Jenkinsfile names, from the repository root as Jenkins reads them (readTrusted:
+    a path from the root of the checkout), and never outside it; one that is missing is listed as not audited."""
+    # Imported here: the module with the Groovy reader imports this one.
+    from generator.lint.jenkins_rules import read_groovy
+
+    groovy = read_groovy(pipeline.text)
+    for match in _YAML_FILE.finditer(pipeline.text):
+        if not groovy.in_code(match.start()):
+            continue
+        named = match.group(2).strip()
+        path = str(base / named.lstrip("/"))
+        why = _unreadable_path(path, base)
+        try:
+            text = "" if why else Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            why = "cannot read"
+        if why:
+            pipeline.not_followed.append(f"yamlFile {named} ({why})")
+        elif all(pod.path != path for pod in pipeline.pods):
+            pipeline.pods.append(PodFile(groovy.line(match.start()), path, text))
+            pipeline.files.append(path)
+
+
 def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineFile:
-    """base: the repository root that `include: local` paths start from (default: the file's directory)."""
+    """base: the repository root that local paths (`include: local`, `uses: ./`, `yamlFile`) start from
+    (default: the file's directory; for a workflow in .github/workflows/, the directory holding .github)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LintInputError(f"{path}:1:1: cannot read: {exc}") from None
     if is_jenkinsfile(path, text):
-        return PipelineFile(str(path), Located(), kind="jenkins", files=[str(path)], text=text)
+        pipeline = PipelineFile(str(path), Located(), kind="jenkins", files=[str(path)], text=text, base=str(Path(base) if base else path.parent))
+        _read_pods(pipeline, Path(pipeline.base))
+        return pipeline
     root = _pipeline_document(load_documents(text, str(path)), str(path))
     if _is_github_workflow(root):
         if not isinstance(root["jobs"], dict):
             found = "a list" if isinstance(root["jobs"], list) else repr(root["jobs"])[:40]
             raise LintInputError(f"{path}:{line_of(root, 'jobs')}:1: jobs: expected a mapping of job ids to jobs, found {found}")
-        return PipelineFile(str(path), root, kind="github", files=[str(path)])
+        pipeline = PipelineFile(str(path), root, kind="github", files=[str(path)], base=str(Path(base) if base else github_base(path)))
+        _follow_local_uses(pipeline, Path(pipeline.base))
+        return pipeline
     # Compose's services are a mapping by name; GitLab's top-level services are a list of images.
     if is_compose(path, root):
         return PipelineFile(str(path), root, kind="compose", files=[str(path)])

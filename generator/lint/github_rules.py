@@ -9,13 +9,14 @@ taken for a problem, except a `push:` that may be true.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from generator.lint.document import PipelineFile, line_of
+from generator.lint.document import LocalFile, PipelineFile, line_of
 from generator.lint.findings import (
     LOGIN_WITH_PASSWORD,
     PUSHES,
@@ -32,7 +33,11 @@ SCAN_ACTIONS = ("aquasecurity/trivy-action", "anchore/scan-action", "docker/scou
 
 
 def _jobs(pipeline: PipelineFile) -> Iterator[tuple[str, dict[str, Any]]]:
-    jobs = pipeline.root.get("jobs")
+    return _jobs_of(pipeline.root)
+
+
+def _jobs_of(root: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    jobs = root.get("jobs")
     for name, job in (jobs.items() if isinstance(jobs, dict) else []):
         if isinstance(job, dict):
             yield str(name), job
@@ -123,6 +128,7 @@ class Scope:
     job: dict[str, Any]
     env: dict[str, str]  # the workflow's, the job's and the step's env, nearest winning
     steps: dict[str, dict[str, Any]]  # the job's steps by id, for steps.<id>.outputs
+    inputs: dict[str, list[str]] = field(default_factory=dict)  # a followed local workflow's or action's inputs, as its caller gives them
 
 
 def _scalar(value: Any) -> str:
@@ -183,6 +189,8 @@ def _values(expression: str, scope: Scope) -> list[str] | None:
         return _matrix_values(scope.job, parts[1:])
     if parts[0] == "env" and len(parts) == 2 and parts[1] in scope.env:
         return [scope.env[parts[1]]]
+    if parts[0] == "inputs" and len(parts) == 2 and parts[1] in scope.inputs:
+        return scope.inputs[parts[1]]
     if len(parts) == 4 and parts[0] == "steps" and parts[2] == "outputs" and parts[1] in scope.steps:
         step = scope.steps[parts[1]]
         written = _metadata_images(step) if parts[3] == "tags" else None
@@ -375,29 +383,142 @@ def _needs(job: dict[str, Any]) -> list[str]:
     return [needs] if isinstance(needs, str) else [n for n in needs if isinstance(n, str)] if isinstance(needs, list) else []
 
 
-def _scanned_before(name: str, jobs: dict[str, dict[str, Any]], seen: frozenset[str] = frozenset()) -> bool:
-    """Whether a job this one needs (directly or not) scans: its output is what this job publishes.
-    A called reusable workflow (a job with uses:) is unread, so it may scan: such a need counts as a scan."""
+# --- GH005 through the repository's own reusable workflows and composite actions -----------------
+
+MAX_CALL_DEPTH = 20  # deeper than any repository nests its workflows and actions
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where steps are written and what reaches them: a followed workflow or action is audited with
+    what its caller gives it, and its findings stay in its own file."""
+
+    file: str
+    holders: tuple[Any, ...]  # what gives the steps env: the workflow and the job, and an action's steps the step using it
+    inputs: dict[str, list[str]]
+    called: str  # where the file was called from, for the message ("" in the file given)
+    job: str  # the job of the file given that the finding counts toward
+    stack: tuple[str, ...]  # the files on the way (resolved), so a file calling itself is not followed again
+
+
+def _followed(pipeline: PipelineFile, uses: Any, stack: tuple[str, ...]) -> LocalFile | None:
+    """The local workflow or action `uses:` names, when the reader found it and following it makes no cycle."""
+    local = pipeline.local.get(uses) if isinstance(uses, str) else None
+    return local if local and os.path.realpath(local.path) not in stack and len(stack) < MAX_CALL_DEPTH else None
+
+
+def _composite_steps(action: LocalFile | None) -> list[dict[str, Any]] | None:
+    runs = action.root.get("runs") if action else None
+    if not isinstance(runs, dict) or runs.get("using") != "composite":
+        return None  # a JavaScript or Docker action: its code is not YAML the lint reads
+    return [step for step in runs.get("steps") or [] if isinstance(step, dict)] if isinstance(runs.get("steps"), list) else []
+
+
+def _called_inputs(declared: Any, given: dict[str, Any], scope: Scope) -> dict[str, list[str]]:
+    """Each input's possible values: what the caller passes (its expressions resolved where the caller
+    can resolve them), else the declared default, else GitHub's empty value for the type."""
+    values: dict[str, list[str]] = {}
+    for name, spec in declared.items() if isinstance(declared, dict) else ():
+        spec = spec if isinstance(spec, dict) else {}
+        default = spec.get("default")
+        empty = {"boolean": "false", "number": "0"}.get(str(spec.get("type")), "")
+        values[str(name)] = [_scalar(default) if default is not None else empty]
+    for name, value in given.items():
+        if not isinstance(value, (dict, list)):
+            values[str(name)] = _variants(_scalar(value), scope)
+    return values
+
+
+def _step_scans(pipeline: PipelineFile, step: dict[str, Any], stack: tuple[str, ...]) -> bool:
+    action = _followed(pipeline, step.get("uses"), stack)
+    inner = _composite_steps(action)
+    if action and inner is not None:
+        return any(_step_scans(pipeline, s, (*stack, os.path.realpath(action.path))) for s in inner)
+    return _scans(step)
+
+
+def _job_scans(pipeline: PipelineFile, job: dict[str, Any], stack: tuple[str, ...]) -> bool:
+    """Whether a job scans. A reusable workflow the lint cannot read (remote, or missing) may scan;
+    a local one does when one of its jobs does."""
+    if "uses" in job:
+        callee = _followed(pipeline, job["uses"], stack)
+        if callee is None:
+            return True
+        inner = (*stack, os.path.realpath(callee.path))
+        return any(_job_scans(pipeline, called, inner) for _, called in _jobs_of(callee.root))
+    return any(_step_scans(pipeline, step, stack) for step in _steps(job))
+
+
+def _scanned_before(pipeline: PipelineFile, name: str, jobs: dict[str, dict[str, Any]], stack: tuple[str, ...],
+                    seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a job this one needs (directly or not) scans: its output is what this job publishes."""
     for need in _needs(jobs.get(name, {})):
         if need not in jobs or need in seen:
             continue
-        if "uses" in jobs[need] or any(_scans(step) for step in _steps(jobs[need])) or _scanned_before(need, jobs, seen | {name}):
+        if _job_scans(pipeline, jobs[need], stack) or _scanned_before(pipeline, need, jobs, stack, seen | {name}):
             return True
     return False
 
 
-def push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    jobs = dict(_jobs(pipeline))
+def _where(pipeline: PipelineFile, file: str, line: int) -> str:
+    relative = os.path.relpath(file, pipeline.base) if pipeline.base else file
+    return f"{file if relative.startswith('..') else relative}:{line}"
+
+
+def _steps_pushes(pipeline: PipelineFile, rule: Rule, job: dict[str, Any], steps: list[dict[str, Any]], scanned: bool,
+                  place: _Place) -> tuple[list[Finding], bool]:
+    """GH005's findings in steps run in order (into the composite actions they use), and whether a scan ran by their end."""
+    findings: list[Finding] = []
+    ids = {str(s["id"]): s for s in steps if "id" in s}
+    for step in steps:
+        scope = Scope(job, _env(*place.holders, step), ids, place.inputs)
+        action = _followed(pipeline, step.get("uses"), place.stack)
+        inner = _composite_steps(action)
+        if action and inner is not None:
+            called = f" (in the action used at {_where(pipeline, place.file, line_of(step))})"
+            into = _Place(action.path, (*place.holders, step), _called_inputs(action.root.get("inputs"), _inputs(step), scope),
+                          called, place.job, (*place.stack, os.path.realpath(action.path)))
+            found, inner_scanned = _steps_pushes(pipeline, rule, job, inner, scanned, into)
+            findings += found
+            scanned = scanned or inner_scanned
+            continue
+        if not scanned and _pushes(step, scope):
+            findings.append(rule.finding(
+                pipeline, (place.file, line_of(step)),
+                f"{place.job}: this step pushes an image that no earlier step of the job scanned{place.called}; build to a local "
+                "or candidate location, scan it (trivy, grype), and push only that tested digest", job=place.job,
+            ))
+        scanned = scanned or _scans(step)
+    return findings, scanned
+
+
+def _workflow_pushes(pipeline: PipelineFile, rule: Rule, root: dict[str, Any], place: _Place) -> Iterator[Finding]:
+    jobs = dict(_jobs_of(root))
     for name, job in jobs.items():
-        scanned = _scanned_before(name, jobs)
-        for step in _steps(job):
-            if not scanned and _pushes(step, _scope(pipeline, job, step)):
-                yield rule.finding(
-                    pipeline, line_of(step),
-                    f"{name}: this step pushes an image that no earlier step of the job scanned; build to a local or candidate "
-                    "location, scan it (trivy, grype), and push only that tested digest", job=name,
-                )
-            scanned = scanned or _scans(step)
+        scanned = _scanned_before(pipeline, name, jobs, place.stack)
+        top = place.job or name
+        callee = _followed(pipeline, job.get("uses"), place.stack)
+        if callee is not None and not scanned:
+            # `with:` of a calling job sees matrix and inputs, not env.
+            inputs = _called_inputs(_workflow_call(callee.root).get("inputs"), _inputs(job), Scope(job, {}, {}, place.inputs))
+            called = f" (in the workflow called at {_where(pipeline, place.file, line_of(job, 'uses'))})"
+            yield from _workflow_pushes(pipeline, rule, callee.root, _Place(
+                callee.path, (), inputs, called, top, (*place.stack, os.path.realpath(callee.path))))
+        if "uses" in job:
+            continue
+        found, _ = _steps_pushes(pipeline, rule, job, _steps(job), scanned, _Place(place.file, (root, job), place.inputs, place.called, top, place.stack))
+        yield from found
+
+
+def _workflow_call(root: dict[str, Any]) -> dict[str, Any]:
+    # A YAML 1.1 reader turns the `on` key into true.
+    on = root.get("on", root.get(True))
+    call = on.get("workflow_call") if isinstance(on, dict) else None
+    return call if isinstance(call, dict) else {}
+
+
+def push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    yield from _workflow_pushes(pipeline, rule, pipeline.root, _Place(pipeline.path, (), {}, "", "", (os.path.realpath(pipeline.path),)))
 
 
 def _container(job: dict[str, Any]) -> dict[str, Any] | None:
@@ -460,7 +581,8 @@ def _job_images(job: dict[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:
 
 def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in _jobs(pipeline):
-        scope = _scope(pipeline, job)
+        # A job's container and services see matrix (and inputs, vars, needs), never env.
+        scope = Scope(job, {}, {})
         for what, holder, key, written in _job_images(job):
             # An empty image (matrix rows with container: '') runs on the runner itself.
             images = {variant.strip().removeprefix("docker://") for variant in _variants(written, scope)} - {""}

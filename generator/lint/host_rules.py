@@ -19,7 +19,7 @@ from generator.lint.gitlab_rules import (
     _script_lines,
     _variables,
 )
-from generator.lint.jenkins_rules import _commands, _services
+from generator.lint.jenkins_rules import _commands, _services, pod_lines
 
 # docker 20.10 and everything before it are out of support; stable, edge and git stopped moving
 # years ago, at 19.03/20.10.
@@ -82,10 +82,16 @@ def _groovy_lines(pipeline: PipelineFile) -> Iterator[tuple[int, str]]:
             yield first, command
 
 
+def _jenkins_lines(pipeline: PipelineFile) -> Iterator[tuple[str, int, str]]:
+    """(file, line, text): the Jenkinsfile's code lines, then its pod files' lines."""
+    yield from ((pipeline.path, line, command) for line, command in _groovy_lines(pipeline))
+    yield from pod_lines(pipeline)
+
+
 def jenkins_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for line, command in _groovy_lines(pipeline):
+    for file, line, command in _jenkins_lines(pipeline):
         for word in EOL_WORD.finditer(command):
-            yield rule.finding(pipeline, line, _eol_message("", word.group(0)))
+            yield rule.finding(pipeline, (file, line), _eol_message("", word.group(0)))
 
 
 def compose_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -137,13 +143,13 @@ JENKINS_SOCKET = re.compile(
 
 
 def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    lines = list(_groovy_lines(pipeline))
-    agent = [line for line, command in lines if JENKINS_SOCKET.search(command)]
-    for line in agent:
-        yield rule.finding(pipeline, line, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
+    lines = list(_jenkins_lines(pipeline))
+    agent = [(file, line) for file, line, command in lines if JENKINS_SOCKET.search(command)]
+    for where in agent:
+        yield rule.finding(pipeline, where, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
     # Where the agent itself has the host's socket, a container a shell step starts with it has it too.
-    for line, command in lines if agent else []:
-        if line not in agent and SOCKET_MOUNT.search(command):
+    for file, line, command in lines if agent else []:
+        if file == pipeline.path and (file, line) not in agent and SOCKET_MOUNT.search(command):
             yield rule.finding(pipeline, line, f"a shell step hands the host's Docker socket (the agent's) to a container: {SOCKET_ADVICE}")
 
 

@@ -157,16 +157,37 @@ def _groovy(pipeline: PipelineFile) -> Groovy:
 
 # --- JK001 ------------------------------------------------------------------------------------
 
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _yaml_comment(text: str, offset: int) -> bool:
+    """On a `#` comment line of a pod file, or after a `#` that starts a comment on its line."""
+    before = text[text.rfind("\n", 0, offset) + 1:offset]
+    return before.lstrip().startswith("#") or " #" in before
+
+
+def pod_lines(pipeline: PipelineFile) -> Iterator[tuple[str, int, str]]:
+    """(file, line, text) of every line of the pod files `yamlFile` names, comment lines left out."""
+    for pod in pipeline.pods:
+        for number, line in enumerate(pod.text.splitlines(), 1):
+            if not line.lstrip().startswith("#"):
+                yield pod.path, number, line
+
+
 def jenkins_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     groovy = _groovy(pipeline)
-    for match in PLAIN_TCP.finditer(groovy.text):
-        if not groovy.commented(match.start()):
-            yield rule.finding(pipeline, groovy.line(match.start()), f"{match.group(0)} is a daemon on plain TCP: whoever reaches the port owns it; use TLS on 2376 with client certificates")
-    for pattern in (TLS_OFF, POD_TLS_OFF, ENV_VAR_TLS_OFF):
-        for match in pattern.finditer(groovy.text):
-            if not groovy.commented(match.start()):
-                # Where the empty value is written: the pod YAML's `value:` line.
-                yield rule.finding(pipeline, groovy.line(match.end()), "an empty DOCKER_TLS_CERTDIR turns the daemon's TLS off; set it to /certs and share /certs/client with the client")
+    # The Jenkinsfile, then each pod file it names, read with the same patterns as its inline pod YAML.
+    texts = [(pipeline.path, groovy.text, groovy.commented), *((pod.path, pod.text, functools.partial(_yaml_comment, pod.text)) for pod in pipeline.pods)]
+    for file, text, commented in texts:
+        for match in PLAIN_TCP.finditer(text):
+            if not commented(match.start()):
+                yield rule.finding(pipeline, (file, _line(text, match.start())), f"{match.group(0)} is a daemon on plain TCP: whoever reaches the port owns it; use TLS on 2376 with client certificates")
+        for pattern in (TLS_OFF, POD_TLS_OFF, ENV_VAR_TLS_OFF):
+            for match in pattern.finditer(text):
+                if not commented(match.start()):
+                    # Where the empty value is written: the pod YAML's `value:` line.
+                    yield rule.finding(pipeline, (file, _line(text, match.end())), "an empty DOCKER_TLS_CERTDIR turns the daemon's TLS off; set it to /certs and share /certs/client with the client")
 
 
 # --- JK002 ------------------------------------------------------------------------------------
@@ -415,12 +436,15 @@ def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator
     found = [(offset, values.of(literal), values.text(literal)) for offset, literal in _agent_images(groovy)]
     found += list(_pod_images(groovy, values))
     built = _built(groovy, values)
-    for offset, image, written in found:
+    located = [(pipeline.path, groovy.line(offset), image, written) for offset, image, written in found]
+    # A pod file is read by the plugin as it is: no Groovy fills anything into it.
+    located += [(file, number, image.group(2), image.group(2)) for file, number, line in pod_lines(pipeline) for image in POD_IMAGE.finditer(line)]
+    for file, line, image, written in located:
         judged = _judged(image.strip())
         reason = unpinned_reason(judged) if judged and _repository(image.strip()) not in built else None
         if reason:
             through = f" (through {written})" if written != image else ""
-            yield rule.finding(pipeline, groovy.line(offset), f"image {image}{through} {reason}: the build runs whatever the tag points to next; pin an exact version, and a digest where you can")
+            yield rule.finding(pipeline, (file, line), f"image {image}{through} {reason}: the build runs whatever the tag points to next; pin an exact version, and a digest where you can")
 
 
 # --- Compose ----------------------------------------------------------------------------------
