@@ -232,6 +232,53 @@ def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Ite
                     '(rules: - if: $CI_COMMIT_REF_PROTECTED == "true")',
                     job=job.name,
                 )
+    yield from _config_logins_on_unprotected_refs(pipeline, rule)
+
+
+# --- a Docker config written by hand, on unprotected refs (GL022) -----------------------------
+
+# Writing a registry's entry into a Docker config (kaniko's /kaniko/.docker/config.json, by echo or
+# a here-document) is a login: kaniko, buildah and crane read it. _login_secrets reads `"auth": "$X"`;
+# these are the other fields that hold the credential, and an auth computed in the line
+# (`"auth": "$(printf %s:%s "$USER" "$HUB_PASSWORD" | base64)"`).
+CONFIG_CREDENTIAL = re.compile(r"""\\?["'](?:auth|password|identitytoken|registrytoken)\\?["']\s*:\s*(?P<value>[^,}\n]*)""", re.IGNORECASE)
+
+
+def _config_secrets(text: str) -> list[str]:
+    """The variables a hand-written Docker config takes its credential from: secret-named ones
+    where the value names several (a user beside the password), else any; GitLab's own CI_* are
+    scoped to the job by GitLab."""
+    if "auths" not in text:
+        return []
+    names = [
+        found.group("variable") for value in CONFIG_CREDENTIAL.finditer(text)
+        for found in REFERENCE.finditer(value.group("value")) if found.group("variable")
+    ]
+    names = [name for name in dict.fromkeys(names) if not name.startswith("CI_")]
+    return [name for name in names if is_secret_name(name)] or names
+
+
+def _unprotected_config_writes(pipeline: PipelineFile) -> Iterator[tuple[Job, str, Any, Any]]:
+    """(job, the credential's variable, holder, index) for each config a job that any branch can run
+    writes. A line _login_secrets reads as a login already is left to it, and a value the file
+    fixes or the script makes itself (a token from a cloud's CLI) is no project variable."""
+    for job in _runnable(pipeline):
+        lines = list(_script_lines(job))
+        writes = [(names, holder, index) for text, holder, index in lines if not _login_secrets(text) and (names := _config_secrets(text))]
+        if writes and not runs_on_trusted_refs_only(pipeline, job):
+            made = _literals(pipeline, job) | {name for text, _, _ in lines for name in ASSIGNED.findall(text)}
+            yield from ((job, name, holder, index) for names, holder, index in writes for name in [n for n in names if n not in made][:1])
+
+
+def _config_logins_on_unprotected_refs(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for job, name, holder, index in _unprotected_config_writes(pipeline):
+        yield rule.finding(
+            pipeline, _located_within(job, holder, index, name),
+            f"{job.name}: writes {show(name)} into a Docker config as a registry credential (a login) but can run on any branch, "
+            'where whoever pushes the branch can print it; mark the variable protected and limit the job to protected refs '
+            '(rules: - if: $CI_COMMIT_REF_PROTECTED == "true")',
+            job=job.name,
+        )
 
 
 def _literals(pipeline: PipelineFile, job: Job) -> set[str]:

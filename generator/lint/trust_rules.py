@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
@@ -31,18 +30,9 @@ from generator.lint.host_rules import (
 )
 from generator.lint.jenkins_rules import _commands
 from generator.lint.secret_rules import (
-    ASSIGNED,
     GITHUB_SECRET_RULES,
     GITLAB_SECRET_RULES,
     JENKINS_SECRET_RULES,
-    _literals,
-    _login_secrets,
-    show,
-)
-from generator.lint.shell_words import (
-    REFERENCE,
-    is_secret_name,
-    runs_on_trusted_refs_only,
 )
 
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
@@ -232,69 +222,10 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
             )
 
 
-# --- a Docker config written by hand, on unprotected refs (GL022) -----------------------------
-
-# Writing a registry's entry into a Docker config (kaniko's /kaniko/.docker/config.json, by echo or
-# a here-document) is a login: kaniko, buildah and crane read it. secret_rules reads `"auth": "$X"`;
-# these are the other fields that hold the credential, and an auth computed in the line
-# (`"auth": "$(printf %s:%s "$USER" "$HUB_PASSWORD" | base64)"`).
-CONFIG_CREDENTIAL = re.compile(r"""\\?["'](?:auth|password|identitytoken|registrytoken)\\?["']\s*:\s*(?P<value>[^,}\n]*)""", re.IGNORECASE)
-
-
-def _config_secrets(text: str) -> list[str]:
-    """The variables a hand-written Docker config takes its credential from: secret-named ones
-    where the value names several (a user beside the password), else any; GitLab's own CI_* are
-    scoped to the job by GitLab."""
-    if "auths" not in text:
-        return []
-    names = [
-        found.group("variable") for value in CONFIG_CREDENTIAL.finditer(text)
-        for found in REFERENCE.finditer(value.group("value")) if found.group("variable")
-    ]
-    names = [name for name in dict.fromkeys(names) if not name.startswith("CI_")]
-    return [name for name in names if is_secret_name(name)] or names
-
-
-def _unprotected_config_writes(pipeline: PipelineFile) -> Iterator[tuple[Job, str, Any, Any]]:
-    """(job, the credential's variable, holder, index) for each config a job that any branch can run
-    writes. A line secret_rules reports as a login already is left to it, and a value the file
-    fixes or the script makes itself (a token from a cloud's CLI) is no project variable."""
-    for job in _runnable(pipeline):
-        lines = list(_script_lines(job))
-        writes = [(names, holder, index) for text, holder, index in lines if not _login_secrets(text) and (names := _config_secrets(text))]
-        if writes and not runs_on_trusted_refs_only(pipeline, job):
-            made = _literals(pipeline, job) | {name for text, _, _ in lines for name in ASSIGNED.findall(text)}
-            yield from ((job, name, holder, index) for names, holder, index in writes for name in [n for n in names if n not in made][:1])
-
-
-def gitlab_config_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for job, name, holder, index in _unprotected_config_writes(pipeline):
-        yield rule.finding(
-            pipeline, _located_within(job, holder, index, name),
-            f"{job.name}: writes {show(name)} into a Docker config as a registry credential (a login) but can run on any branch, "
-            'where whoever pushes the branch can print it; mark the variable protected and limit the job to protected refs '
-            '(rules: - if: $CI_COMMIT_REF_PROTECTED == "true")',
-            job=job.name,
-        )
-
-
-def _with_config_logins(rule: Rule) -> Rule:
-    """GL022 reads hand-written Docker configs too, as one rule."""
-    if rule.id != "GL022":
-        return rule
-    logins = rule.check
-
-    def check(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-        yield from logins(pipeline, rule)
-        yield from gitlab_config_login_on_unprotected_ref(pipeline, rule)
-
-    return replace(rule, check=check)
-
-
 GITLAB_TRUST_RULES = [
     Rule("GL020", "gitlab-push-without-scan", "A pushed image was scanned first: earlier in the job, in an earlier stage or a job it needs.", gitlab_push_without_scan),
     *GITLAB_CACHE_RULES,
-    *map(_with_config_logins, GITLAB_SECRET_RULES),
+    *GITLAB_SECRET_RULES,
     *GITLAB_HOST_RULES,
 ]
 GITHUB_TRUST_RULES = [
