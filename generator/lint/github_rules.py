@@ -26,6 +26,7 @@ from generator.lint.findings import (
     joined,
 )
 from generator.lint.images import runs_dockerd, unpinned_reason
+from generator.lint.shell_words import one_word_expressions
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
 SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
@@ -199,21 +200,44 @@ def _values(expression: str, scope: Scope) -> list[str] | None:
 
 
 def _run_output(step: dict[str, Any], name: str) -> list[str] | None:
-    """What a run step writes to $GITHUB_OUTPUT as `name=value`, its shell variables filled in from
+    """What a run step writes to $GITHUB_OUTPUT as `name`, its shell variables filled in from
     plain assignments earlier in the script (a candidate registry's `address=localhost:5000`)."""
     script = step.get("run")
     if not isinstance(script, str):
         return None
     assigned: dict[str, str] = {}
     values = []
-    for line in script.splitlines():
-        assignment = re.fullmatch(r"\s*([A-Za-z_]\w*)=(\S.*?)\s*", line)
+    for line, written in _output_lines(script, name):
+        assignment = None if written else re.fullmatch(r"\s*([A-Za-z_]\w*)=(\S.*?)\s*", line)
         if assignment:
             assigned[assignment.group(1)] = assignment.group(2).strip("\"'")
-        elif "GITHUB_OUTPUT" in line:
-            for value in re.findall(rf"(?:^|[\s\"'])\b{re.escape(name)}=([^\s\"']+)", line):
-                values.append(re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda m: assigned.get(m.group(1), m.group(0)), value))
+        for value in written:
+            values.append(re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda m: assigned.get(m.group(1), m.group(0)), value))
     return values or None
+
+
+# An expression counts as one word of a value written out: `name=${{ secrets.X }}`.
+_WRITTEN_VALUE = r"((?:\$\{\{.*?\}\}|[^\s\"'])+)"
+_ECHOED = re.compile(r"\b(?:echo|printf)\s+(?:-[en]\s+)?([\"']?)(?P<text>.*?)\1\s*>>")
+
+
+def _output_lines(script: str, name: str) -> Iterator[tuple[str, list[str]]]:
+    """Each line of a script with the values it writes to $GITHUB_OUTPUT as `name`: `name=value`, or
+    each line echoed between `name<<DELIMITER` and the delimiter (a multi-line value)."""
+    delimiter = None
+    for line in script.splitlines():
+        echoed = _ECHOED.search(line) if "GITHUB_OUTPUT" in line else None
+        text = echoed.group("text").strip() if echoed else None
+        if delimiter is not None and text is not None:
+            delimiter = None if text == delimiter else delimiter
+            yield line, [text] if delimiter else []
+            continue
+        opened = re.fullmatch(rf"{re.escape(name)}<<-?([\w-]+)", text or "")
+        if opened:
+            delimiter = opened.group(1)
+            yield line, []
+            continue
+        yield line, re.findall(rf"(?:^|[\s\"'])\b{re.escape(name)}={_WRITTEN_VALUE}", line) if "GITHUB_OUTPUT" in line else []
 
 
 def _variants(text: str, scope: Scope, depth: int = 0) -> list[str]:
@@ -238,6 +262,7 @@ def _shell_variants(text: str, scope: Scope) -> list[str]:
 
     out = []
     for variant in _variants(text, scope):
+        variant = one_word_expressions(variant)
         code = "\n".join(line for line in joined(variant).splitlines() if not line.lstrip().startswith("#"))
         out.append(SHELL_VARIABLE.sub(filled, code))
     return out
@@ -251,6 +276,23 @@ def _inputs(step: dict[str, Any]) -> dict[str, Any]:
 def _text_lines(value: Any) -> str:
     """An action's list input as the action reads it: one item a line, whether written as a YAML list or a string."""
     return "\n".join(map(_scalar, value)) if isinstance(value, list) else _scalar(value) if value is not None else ""
+
+
+# Shells whose script lines start programs with their arguments; python, node or `perl {0}` read the
+# script as code of their own, where `T = '${{ secrets.X }}'` is an assignment, never a command.
+SHELLS = {"bash", "sh", "dash", "ksh", "zsh", "pwsh", "powershell", "cmd"}
+
+
+def runs_shell(step: dict[str, Any], *holders: Any) -> bool:
+    """Whether a run step's script is read by a shell: its own shell:, else the nearest holder's
+    (the job's, then the workflow's) defaults.run.shell. None set, or one given by an expression, is."""
+    shell = step.get("shell")
+    for holder in reversed(holders):
+        defaults = holder.get("defaults") if shell is None and isinstance(holder, dict) else None
+        run = defaults.get("run") if isinstance(defaults, dict) else None
+        shell = run.get("shell") if isinstance(run, dict) else shell
+    words = str(shell).split() if shell is not None else []
+    return not words or "${{" in words[0] or os.path.basename(words[0]).removesuffix(".exe") in SHELLS
 
 
 # Wrapper actions (ssh, retry, ...) run shell commands given as inputs with names like these.
@@ -579,6 +621,14 @@ def _job_images(job: dict[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:
             yield f"services.{service_name}", service, "image", service["image"]
 
 
+def _literal_tag_unpinned(image: str) -> str | None:
+    """unpinned_reason of an image whose last path part (name and tag) is written out, whatever
+    expressions name its registry or owner (ghcr.io/${{ github.repository }}/dind); None when an
+    expression is in that part, whose tag is unknown."""
+    image = one_word_expressions(image)
+    return None if "${{" in image.rsplit("/", 1)[-1] else unpinned_reason(image)
+
+
 def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in _jobs(pipeline):
         # A job's container and services see matrix (and inputs, vars, needs), never env.
@@ -586,7 +636,7 @@ def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
         for what, holder, key, written in _job_images(job):
             # An empty image (matrix rows with container: '') runs on the runner itself.
             images = {variant.strip().removeprefix("docker://") for variant in _variants(written, scope)} - {""}
-            moving = sorted((image, why) for image in images if "${{" not in image for why in [unpinned_reason(image)] if why)
+            moving = sorted((image, why) for image in images for why in [_literal_tag_unpinned(image)] if why)
             if moving:
                 listed = "; ".join(f"{image} {why}" for image, why in moving)
                 yield rule.finding(

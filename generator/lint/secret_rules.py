@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.lint.document import Job, PipelineFile, line_of
+from generator.lint.document import Job, PipelineFile, line_of, line_within
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
-from generator.lint.github_rules import _jobs, _steps, _text
+from generator.lint.github_rules import _jobs, _run_output, _steps, _text, runs_shell
 from generator.lint.gitlab_rules import (
     _located,
     _located_within,
@@ -28,6 +28,7 @@ from generator.lint.shell_words import (
     JOB_TOKENS,
     REFERENCE,
     is_secret_name,
+    one_word_expressions,
     runs_on_trusted_refs_only,
     secret_references,
     simple_commands,
@@ -174,8 +175,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     if not MAY_HOLD.search(text):
         return problems, names
     text = without_stdin(text)
-    # `${{ secrets.X }}` as one word, as the runner substitutes it before the shell splits words.
-    text = re.sub(r"\$\{\{\s*(.*?)\s*\}\}", lambda found: "${{" + found.group(1).replace(" ", "") + "}}", text)
+    text = one_word_expressions(text)
     functions = set(FUNCTION.findall(script or text))
     for part in SEQUENCE.split(text):
         named = False
@@ -319,24 +319,59 @@ def _env(holder: dict[str, Any]) -> dict[str, str]:
     return {str(key): str(value) for key, value in env.items()} if isinstance(env, dict) else {}
 
 
+STEP_OUTPUT = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}")
+
+
+def _through_outputs(text: str, steps: dict[str, dict[str, Any]]) -> str:
+    """text with each step output that a run step writes a secret into (`echo "args=NPM_TOKEN=${{
+    secrets.npm-token }}" >> $GITHUB_OUTPUT`) replaced by the value that carries the secret: whoever
+    reads the output is given the secret."""
+    def carried(found: re.Match[str]) -> str:
+        step = steps.get(found.group(1))
+        values = _run_output(step, found.group(2)) if step else None
+        return next((value for value in values or [] if secret_references(value)), found.group(0))
+
+    return STEP_OUTPUT.sub(carried, text) if "steps." in text else text
+
+
+def _run_secrets(pipeline: PipelineFile, rule: Rule, name: str, step: dict[str, Any], literals: set[str],
+                 steps: dict[str, dict[str, Any]]) -> Iterator[Finding]:
+    """Each command of a run: script that passes a secret in its arguments, found on the line naming it."""
+    script = str(step["run"])
+    after = 0
+    for _, lines in _commands(without_stdin(script)):
+        command = "\n".join(lines)
+        problems, names = command_line_secrets(joined(_through_outputs(command, steps)), literals, script)
+        if problems:
+            start = line_within(step, "run", lines[0].strip(), pipeline.path, after)
+            needle = next((word for word in (names[0].rsplit(".", 1)[-1], "steps.") if word in command), "")
+            where = line_within(step, "run", needle, pipeline.path, start) if needle else start
+            after = where + 1
+            yield rule.finding(pipeline, where, f"{name}: {_message(problems)}", level=_level(names))
+
+
 def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in _jobs(pipeline):
-        for step in _steps(job):
+        steps = _steps(job)
+        ids = {str(s["id"]): s for s in steps if "id" in s}
+        for step in steps:
             env = {**_env(pipeline.root), **_env(job), **_env(step)}
             literals = {key for key, value in env.items() if "${{" not in value}
-            problems, names = command_line_secrets(joined(str(step.get("run", ""))), literals)
-            if problems:
-                yield rule.finding(pipeline, line_of(step, "run"), f"{name}: {_message(problems)}", level=_level(names))
+            if isinstance(step.get("run"), str) and runs_shell(step, pipeline.root, job):
+                yield from _run_secrets(pipeline, rule, name, step, literals, ids)
             inputs: Any = step.get("with") if isinstance(step.get("with"), dict) else {}
-            for entry in re.split(r"[\n,]", _text(inputs.get("build-args"))) if "build-push-action" in str(step.get("uses", "")) else []:
+            build_args = _text(inputs.get("build-args"))
+            for entry in re.split(r"[\n,]", _through_outputs(build_args, ids)) if "build-push-action" in str(step.get("uses", "")) else []:
                 arg, _, value = entry.strip().strip("\"'").partition("=")
                 # An input is no shell: only a ${{ }} expression puts a value in it, never $NAME.
                 expressions = [name for name in secret_references(value) if "." in name]
                 found = expressions or ([arg] if is_secret_name(arg) and "${{" in value else [])
                 if found:
+                    through = "" if found[0] in build_args else ", given it through a step's output"
                     yield rule.finding(
                         pipeline, line_of(inputs, "build-args"),
-                        f"{name}: build-args {arg} keeps {show(found[0])} in the image's history; pass it with the secrets: input instead",
+                        f"{name}: build-args {arg} keeps {show(found[0])} in the image's history{through}; pass it with the "
+                        "secrets: input instead",
                         level=_level(found),
                     )
                     break

@@ -19,9 +19,10 @@ JOB_TOKENS = {"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSW
 # Secret contexts hold usernames and hosts too: those are not secrets.
 NOT_SECRET_PARTS = {"USER", "USERNAME", "LOGIN", "ID", "EMAIL", "URL", "HOST", "REGISTRY", "ORG", "NAME", "ACCOUNT", "REGION", "PROJECT", "SERVER"}
 
-# $NAME, ${NAME}, ${{ secrets.NAME }}, ${{ env.NAME }}, ${{ github.token }}, ${env.NAME}, %NAME%, $env:NAME
+# $NAME, ${NAME}, ${{ secrets.NAME }}, ${{ env.NAME }}, ${{ github.token }}, ${env.NAME}, %NAME%, $env:NAME;
+# a reusable workflow's secrets may have hyphens in their names (secrets.npm-token).
 REFERENCE = re.compile(
-    r"\$\{\{\s*(?P<expression>(?:secrets|env)\.\w+|github\.token)\s*\}\}"
+    r"\$\{\{\s*(?P<expression>(?:secrets|env)\.[\w-]+|github\.token)\s*\}\}"
     r"|\$\{?(?:env[.:])?(?P<variable>[A-Za-z_]\w*)\}?"
     r"|%(?P<batch>[A-Za-z_]\w*)%"
 )
@@ -29,16 +30,35 @@ REFERENCE = re.compile(
 
 def is_secret_name(name: str) -> bool:
     if name.startswith("secrets."):
-        parts = name[len("secrets."):].upper().split("_")
+        parts = re.split(r"[_-]", name[len("secrets."):].upper())
         return not (set(parts) & NOT_SECRET_PARTS) or bool(set(parts) & SECRET_PARTS) and parts[-1] not in DESCRIBING
     if name == "github.token":
         return True
-    parts = name.removeprefix("env.").upper().split("_")
+    parts = re.split(r"[_-]", name.removeprefix("env.").upper())
     if parts[-1] in DESCRIBING:
         return False
     if parts[-1] == "KEY":
         return len(parts) > 1 and parts[-2] in KEY_OWNERS
     return bool(set(parts) & SECRET_PARTS)
+
+
+GITHUB_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+GITHUB_SECRET = re.compile(r"\bsecrets\.[\w-]+|\bgithub\.token\b")
+
+
+def one_word_expressions(text: str) -> str:
+    """The text with each `${{ }}` as one shell word: the runner puts the expression's value in the
+    script before any shell reads it, so its `&&`, `||` and spaces never split a command. A plain name
+    stays readable (`${{secrets.X}}`); anything else becomes a placeholder naming the first secret it
+    reads, if any."""
+    def word(found: re.Match[str]) -> str:
+        expression = found.group(1)
+        if re.fullmatch(r"[\w.-]+", expression):
+            return "${{" + expression + "}}"
+        secret = GITHUB_SECRET.search(expression)
+        return "${{" + (secret.group(0) if secret else "expression") + "}}"
+
+    return GITHUB_EXPRESSION.sub(word, text)
 
 
 def secret_references(text: str) -> list[str]:
