@@ -135,7 +135,7 @@ def test_every_unscanned_push_step_of_a_job_is_reported(tmp_path):
               push: true
               tags: registry.example.com/acme/app:scanned
     """, "publish.yml")
-    assert [line for rule, line in found if rule == "GH005"] == [7, 11]
+    assert [line for rule, line in found if rule == "GH005"] == [9, 13]  # each on its push: line
 
 
 @pytest.mark.parametrize(("step", "pushes"), [
@@ -148,7 +148,7 @@ def test_every_unscanned_push_step_of_a_job_is_reported(tmp_path):
 def test_an_action_with_build_push_inputs_pushes(tmp_path, step, pushes):
     text = f"on: push\njobs:\n  publish:\n    runs-on: ubuntu-24.04\n    timeout-minutes: 30\n    steps:\n      - {step}\n"
     found = _rules(tmp_path, text, "publish.yml")
-    assert ("GH005", 7) in found if pushes else "GH005" not in {rule for rule, _ in found}
+    assert ("GH005", 9) in found if pushes else "GH005" not in {rule for rule, _ in found}
 
 
 @pytest.mark.parametrize(("command", "pushes"), [

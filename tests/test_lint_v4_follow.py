@@ -59,7 +59,7 @@ def test_the_called_files_are_read_and_listed(tmp_path):
 
 def test_a_push_in_a_called_workflow_names_the_caller(tmp_path):
     finding = next(f for f in lint(read_pipeline(ENTRIES[0])) if f.file.endswith("build.yml"))
-    assert finding.rule == "GH005" and finding.line == 15
+    assert finding.rule == "GH005" and finding.line == 17
     assert "image:" in finding.message and "called at .github/workflows/ci-release.yml:10" in finding.message
 
 

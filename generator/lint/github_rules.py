@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.lint.document import LocalFile, PipelineFile, line_of
+from generator.lint.document import LocalFile, PipelineFile, line_of, line_within
 from generator.lint.findings import (
     LOGIN_WITH_PASSWORD,
     PUSHES,
@@ -411,6 +411,24 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     return any(_script_pushes(text, scope) for _, _, text in _scripts(step))
 
 
+PUSH_WORD = re.compile(r"--push\b|\bpush=true\b|type=registry\b|\bpush\b")
+
+
+def _push_line(step: dict[str, Any], scope: Scope, file: str) -> int:
+    """The line that pushes, where a reviewer fixes it: the action's push, outputs or set input, or
+    the script line with the push (a command continued over lines: the line that says push)."""
+    inputs = _inputs(step)
+    for key in ("push", "outputs", "set"):
+        if key in inputs and (key != "push" or _on(inputs[key], scope)):
+            return line_of(inputs, key)
+    for holder, key, text in _scripts(step):
+        lines = [line.strip() for line in text.splitlines() if not line.lstrip().startswith("#")]
+        pushing = next((line for line in lines if _script_pushes(line, scope)), None) or next((line for line in lines if PUSH_WORD.search(line)), None)
+        if pushing:
+            return line_within(holder, key, pushing, file)
+    return line_of(step)
+
+
 def _scans(step: dict[str, Any]) -> bool:
     uses = str(step.get("uses", ""))
     if uses.startswith("docker/scout-action"):
@@ -526,7 +544,7 @@ def _steps_pushes(pipeline: PipelineFile, rule: Rule, job: dict[str, Any], steps
             continue
         if not scanned and _pushes(step, scope):
             findings.append(rule.finding(
-                pipeline, (place.file, line_of(step)),
+                pipeline, (place.file, _push_line(step, scope, place.file)),
                 f"{place.job}: this step pushes an image that no earlier step of the job scanned{place.called}; build to a local "
                 "or candidate location, scan it (trivy, grype), and push only that tested digest", job=place.job,
             ))
