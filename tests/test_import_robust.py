@@ -304,3 +304,9 @@ def test_settle_leaves_a_valid_spec_alone():
     spec = _spec({"id": "app", "publish": [{"repository": "ghcr.io/acme/app"}], "tags": ["sha"]})
     before = copy.deepcopy(spec)
     assert settle(spec, "github", "ci.yml") == [] and spec == before
+
+
+def test_a_workflow_run_by_hand_alone_publishes_nothing_it_cannot_name(cli, tmp_path):
+    spec, stderr = spec_of(cli, "dispatch-only.yml", tmp_path)
+    assert spec["triggers"]["manual"] is True and "events" not in spec["push"]
+    assert "publishes on manual runs from refs the spec cannot name: push.events leaves manual out" in stderr

@@ -259,6 +259,13 @@ def _events(spec: dict[str, Any], file: str) -> list[Note]:
     kept = [event for event in push["events"] if needs.get(event, True)]
     notes = [Note("assumed", file, 0, f"the original would publish on {event} runs, which the spec's triggers never start: push.events leaves {event} out",
                   f"turn on the {event} trigger and add {event} to push.events") for event in push["events"] if event not in kept]
+    # A run publishes only the refs push.branches or push.tags name (gen-ci's rule GC114).
+    refs = {"release": ("tags",), "schedule": ("branches",), "manual": ("branches", "tags")}
+    named = [event for event in kept if any(push.get(key) for key in refs.get(event, ("branches", "tags")))]
+    notes += [Note("assumed", file, 0, f"the original publishes on {event} runs from refs the spec cannot name: push.events leaves {event} out",
+                   f"list the branches or tags that publish in push.branches or push.tags, then add {event} to push.events")
+              for event in kept if event not in named and event != "push"]
+    kept = [event for event in kept if event in named or event == "push"]
     if kept and kept != ["push"]:
         push["events"] = kept
     else:
