@@ -21,9 +21,10 @@ from generator.lint.gitlab_rules import (
 )
 from generator.lint.jenkins_rules import _commands, _services, pod_lines
 
-# docker 20.10 and everything before it are out of support; stable, edge and git stopped moving
-# years ago, at 19.03/20.10.
-EOL_TAG = r"(?:(?:1\.\d+|1[0-9]|20)(?:\.\d+)*(?:-[\w.-]+)?|(?:stable|edge)(?:-[\w.-]+)?|git)"
+# docker 20.10 and everything before it are out of support, and so are 23.0 (its last maintainer's
+# end, 2025-05-19) and 24 (never in Moby's maintained branches); the official image stopped building
+# both by mid-2024. stable, edge and git stopped moving years ago, at 19.03/20.10.
+EOL_TAG = r"(?:(?:1\.\d+|1[0-9]|20|23|24)(?:\.\d+)*(?:-[\w.-]+)?|(?:stable|edge)(?:-[\w.-]+)?|git)"
 EOL_IMAGE = re.compile(rf"^(?:[^\s/]+/)*?(?:library/)?docker:(?P<tag>{EOL_TAG})(?:@sha256:[0-9a-f]+)?$")
 # The same, as a word in a shell or Groovy line (not tcp://docker:2375, not a path).
 EOL_WORD = re.compile(rf"(?<![\w/.:$-])(?:[\w.-]+\.[\w.-]+/(?:[\w.-]+/)*)?(?:library/)?docker:{EOL_TAG}(?![\w.:/-])")
@@ -189,7 +190,7 @@ def compose_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]
 
 
 GITLAB_HOST_RULES = [
-    Rule("GL023", "end-of-life-engine", "No Docker engine or client release past its end of life (20.10 and older, stable, edge, git).", gitlab_end_of_life_engine, "warning"),
+    Rule("GL023", "end-of-life-engine", "No Docker engine or client release past its end of life (24 and older, stable, edge, git).", gitlab_end_of_life_engine, "warning"),
     Rule("GL025", "host-socket-in-tool-container", "No container a script starts gets the host's Docker socket.", gitlab_host_socket),
 ]
 GITHUB_HOST_RULES = [
