@@ -84,7 +84,8 @@ def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     readers: dict[str, str] = {}
     writers: list[tuple[Job, str, tuple[str, int]]] = []
     for job in _runnable(pipeline):
-        lines = [(text, holder, index) for text, holder, index in _script_lines(job) if "cache" in text.lower()]
+        # A push writes a cache only under a name some build reads, but that reader may be the same job.
+        lines = [(text, holder, index) for text, holder, index in _script_lines(job) if "cache" in text.lower() or PUSHED.search(text)]
         variables = _variables(pipeline, job) if lines else {}
         for text, holder, index in lines:
             for mode, ref in _shell_caches(_expand(joined(text), variables)):

@@ -26,6 +26,7 @@ from generator.lint.jenkins_rules import (
 from generator.lint.shell_words import (
     DESCRIBING,
     JOB_TOKENS,
+    ONE_WORD_SECRET,
     REFERENCE,
     is_secret_name,
     one_word_expressions,
@@ -113,7 +114,7 @@ PATH_OPERAND = re.compile(
 # Programs whose operands are files: `ssh-add $SSH_PRIVATE_KEY` adds the key file a File variable names.
 FILE_PROGRAMS = {"ssh-add", "chmod", "chown", "cp", "mv", "rm", "source", "."}
 # name=value in an argument: ansible's `-e k=v`, Java's `-Dk=v`, helm's `--set k=v`, a URL's `?k=v`.
-# Never a flag's own `--k=v`, whose value is often a file (`--private-key=$KEY`).
+# Never a flag's own `--k=v`, whose value is often a file (`--private-key=$KEY`): FLAG_VALUE reads those.
 NAMED_VALUE = re.compile(r"(?:(?<=[\s\"'?&,=])|(?<=\s-D)|^-D|^)(?P<name>[A-Za-z_][\w.-]*)=(?P<value>\"[^\"]*\"|'[^']*'|[^\s&\"']*)")
 SECRET_PARAMETERS = {"PASSWORD", "PASSWD", "PASS", "TOKEN", "SECRET", "APIKEY", "AUTH", "KEY"}
 # What a key named this way opens is no secret: a cache, a sort, a table's row, an S3 object.
@@ -135,10 +136,39 @@ def _named_secrets(arguments: str) -> list[str]:
             continue
         for reference in REFERENCE.finditer(found.group("value")):
             name = reference.group("expression") or reference.group("variable") or reference.group("batch") or ""
-            variable = _name_parts(name.rsplit(".", 1)[-1])
-            if variable and variable[-1] not in DESCRIBING and not _plain_key(variable) and not name.startswith(("CI_", "GITHUB_", "RUNNER_")):
+            if _may_hold_secret(name):
                 names.append(name)
     return names
+
+
+def _may_hold_secret(name: str) -> bool:
+    """Whether a variable given as a secret parameter's value may be the secret: not one named as a
+    path or a plain key, nor the platform's own CI_ variables."""
+    variable = _name_parts(name.rsplit(".", 1)[-1])
+    return bool(variable) and variable[-1] not in DESCRIBING and not _plain_key(variable) and not name.startswith(("CI_", "GITHUB_", "RUNNER_"))
+
+
+# --token $X, --api-key="$X": a secret-named flag given one variable. A value with more in it
+# (docker build's `--secret id=npm,src=$FILE`) is no secret itself.
+FLAG_VALUE = re.compile(r"(?:^|\s)--(?P<flag>[A-Za-z][\w-]*)(?:=|\s+)(?P<quote>\"?)\$\{?(?P<variable>[A-Za-z_]\w*)\}?(?P=quote)(?=\s|$)")
+# A flag's KEY is often a file (`--private-key`, `--ssh-key`): only these owners make it the secret.
+FLAG_KEY_OWNERS = {"API", "ACCESS", "SECRET", "AUTH"}
+
+
+def _secret_flag(flag: str) -> bool:
+    parts = _name_parts(flag)
+    return bool(parts) and (
+        parts[-1] in {"PASSWORD", "PASSWD", "TOKEN", "SECRET"} or bool(ONE_WORD_SECRET.fullmatch(parts[-1]))
+        or parts[-1] == "KEY" and len(parts) > 1 and parts[-2] in FLAG_KEY_OWNERS
+    )
+
+
+def _flag_secrets(arguments: str) -> list[str]:
+    """The variables given to a secret-named flag (`--authkey $TS`), whatever they are called."""
+    return [
+        found.group("variable") for found in FLAG_VALUE.finditer(arguments)
+        if _secret_flag(found.group("flag")) and _may_hold_secret(found.group("variable"))
+    ]
 
 
 def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[tuple[list[str], str]]:
@@ -146,7 +176,8 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
     --password $X`, `kubectl ... --docker-password=$X`, `curl -H "PRIVATE-TOKEN: $X"`. A registry
     login's own password flag is GL006's; a process substitution (`<(echo "$KEY")`) and a call of a
     function the script defines are the shell's own. Any variable given to a secret-named parameter
-    (`-e cloudflare_key=$CF`, `?key=$HOOK`) counts too; a variable given as a file does not."""
+    (`-e cloudflare_key=$CF`, `?key=$HOOK`) or to a secret-named flag (`--token $X`) counts too; a
+    variable given as a file does not."""
     for piece in re.split(r"[<>]\(", part):
         for program, command in simple_commands(piece):
             if program in SHELL_WORDS or program in FILE_PROGRAMS or program in functions or not program:
@@ -157,7 +188,7 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
             arguments = PATH_OPERAND.sub(" ", command[start + len(program):] if start >= 0 else "")
             names = secret_references(arguments) + [
                 name for found in REFERENCE.finditer(arguments) if (name := found.group("variable") or found.group("batch")) in known
-            ] + _named_secrets(arguments)
+            ] + _named_secrets(arguments) + _flag_secrets(arguments)
             yield names, "{} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"
 
 
@@ -258,13 +289,31 @@ def _config_secrets(text: str) -> list[str]:
     return [name for name in names if is_secret_name(name)] or names
 
 
+# A whole Docker config kept in a variable (GitLab's DOCKER_AUTH_CONFIG, a File variable) and written
+# where a registry client reads it: `echo "$X" > /kaniko/.docker/config.json`, `| tee`, `cp $X ...`.
+# Only the variable as the whole content counts: `{"credHelpers": {"$ECR_REGISTRY": ...}}` names a host.
+WHOLE_CONFIG = re.compile(
+    r"(?:^|[\s;&|(])(?:echo(?:\s+-[neE]+)*|printf\s+[\"']%s(?:\\n)?[\"']|cat|cp(?:\s+-\w+)*)\s+"
+    r"(?P<quote>[\"']?)\$\{?(?P<variable>[A-Za-z_]\w*)\}?(?P=quote)"
+    r"(?:\s*\|\s*base64\s+(?:-d|--decode))?(?:\s*>>?\s*|\s*\|\s*tee\s+(?:-a\s+)?|\s+)[\"']?"
+    r"(?P<path>[^\s\"';|&]*(?:\.docker/|kaniko/|DOCKER_CONFIG\}?/|containers/)(?:config|auth)\.json)"
+)
+
+
+def _whole_configs(text: str) -> list[str]:
+    """The variables a line writes whole into a Docker config; GitLab's own CI_* are scoped to the job."""
+    if ".json" not in text:
+        return []
+    return [name for found in WHOLE_CONFIG.finditer(text) if not (name := found.group("variable")).startswith("CI_")]
+
+
 def _unprotected_config_writes(pipeline: PipelineFile) -> Iterator[tuple[Job, str, Any, Any]]:
     """(job, the credential's variable, holder, index) for each config a job that any branch can run
     writes. A line _login_secrets reads as a login already is left to it, and a value the file
     fixes or the script makes itself (a token from a cloud's CLI) is no project variable."""
     for job in _runnable(pipeline):
         lines = list(_script_lines(job))
-        writes = [(names, holder, index) for text, holder, index in lines if not _login_secrets(text) and (names := _config_secrets(text))]
+        writes = [(names, holder, index) for text, holder, index in lines if not _login_secrets(text) and (names := _config_secrets(text) or _whole_configs(text))]
         if writes and not runs_on_trusted_refs_only(pipeline, job):
             made = _literals(pipeline, job) | {name for text, _, _ in lines for name in ASSIGNED.findall(text)}
             yield from ((job, name, holder, index) for names, holder, index in writes for name in [n for n in names if n not in made][:1])

@@ -13,11 +13,18 @@ from generator.lint.document import Job, PipelineFile
 # Name parts that make a variable a credential, and the parts that say it only describes one.
 SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PW", "TOKEN", "SECRET", "PAT", "APIKEY", "CREDENTIALS"}
 KEY_OWNERS = {"API", "ACCESS", "PRIVATE", "SECRET", "SIGNING", "SSH", "AUTH", "ENCRYPTION"}
-DESCRIBING = {"PATH", "FILE", "URL", "NAME", "ID", "TYPE", "HEADER", "VAR", "ENV", "LENGTH", "DIR", "USER", "USERNAME", "HOST", "ENDPOINT", "KIND", "SCOPE", "EXPIRY"}
+DESCRIBING = {"PATH", "FILE", "URL", "NAME", "ID", "TYPE", "HEADER", "VAR", "ENV", "LENGTH", "DIR", "USER", "USERNAME", "HOST", "ENDPOINT", "KIND", "SCOPE", "EXPIRY", "FINGERPRINT"}
 # Tokens the platform makes for one job and revokes when it ends: a leak of them is milder.
 JOB_TOKENS = {"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD", "github.token", "secrets.GITHUB_TOKEN"}
 # Secret contexts hold usernames and hosts too: those are not secrets.
 NOT_SECRET_PARTS = {"USER", "USERNAME", "LOGIN", "ID", "EMAIL", "URL", "HOST", "REGISTRY", "ORG", "NAME", "ACCOUNT", "REGION", "PROJECT", "SERVER"}
+# A credential written as one word: AUTHKEY, APITOKEN, DBPASSWORD, CLIENTSECRET. A KEY needs an
+# owner before it, so MONKEY and HOTKEY stay plain words.
+ONE_WORD_SECRET = re.compile(r"[A-Z0-9]+(?:TOKEN|PASSWORD|PASSWD|SECRET)|(?:" + "|".join(sorted(KEY_OWNERS)) + r")KEY")
+
+
+def is_secret_part(part: str) -> bool:
+    return part in SECRET_PARTS or bool(ONE_WORD_SECRET.fullmatch(part))
 
 # $NAME, ${NAME}, ${{ secrets.NAME }}, ${{ env.NAME }}, ${{ github.token }}, ${env.NAME}, %NAME%, $env:NAME;
 # a reusable workflow's secrets may have hyphens in their names (secrets.npm-token).
@@ -39,7 +46,8 @@ def is_secret_name(name: str) -> bool:
         return False
     if parts[-1] == "KEY":
         return len(parts) > 1 and parts[-2] in KEY_OWNERS
-    return bool(set(parts) & SECRET_PARTS)
+    # A qualifier after the credential keeps it one: PYPI_API_KEY_ACTUAL, NPM_TOKEN_PROD.
+    return any(is_secret_part(part) or part == "KEY" and index and parts[index - 1] in KEY_OWNERS for index, part in enumerate(parts))
 
 
 GITHUB_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
