@@ -25,7 +25,7 @@ from generator.lint.findings import (
     commands,
     joined,
 )
-from generator.lint.images import runs_dockerd, unpinned_reason
+from generator.lint.images import moving_buildkit_tags, runs_dockerd, unpinned_reason
 from generator.lint.shell_words import one_word_expressions
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
@@ -321,24 +321,13 @@ def unpinned_buildkit(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
             texts = [(inputs, key, _text(value)) for key, value in inputs.items()] if uses.startswith("docker/setup-buildx-action") else []
             texts += list(_scripts(step))
             for holder, key, text in texts:
-                moving = sorted({tag for variant in _shell_variants(text, scope) for tag in _moving_buildkit_tags(variant)})
+                moving = sorted({tag for variant in _shell_variants(text, scope) for tag in moving_buildkit_tags(variant)})
                 if moving:
                     images = ", ".join(f"moby/buildkit{':' + tag if tag else ''}" for tag in moving)
                     yield rule.finding(
                         pipeline, line_of(holder, key),
                         f"{name}: {images} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)", job=name,
                     )
-
-
-BUILDKIT_IMAGE = re.compile(r"(?<!github\.com/)\bmoby/buildkit(?::(?P<tag>\$\{\{[^}]*\}\}|\$\{?\w+\}?|[\w.-]+))?(?P<digest>@sha256:[0-9a-f]{64})?(?![\w/@.-])")
-
-
-def _moving_buildkit_tags(text: str) -> Iterator[str]:
-    """Tags of moby/buildkit that name no release (none, latest, master, buildx-stable-1, rootless); a digest pins."""
-    for image in BUILDKIT_IMAGE.finditer(text):
-        tag = image.group("tag") or ""
-        if not image.group("digest") and not tag.startswith("$") and not re.match(r"v?\d+\.\d+", tag):
-            yield tag
 
 
 LOCAL_REGISTRY = ("localhost", "127.0.0.1")

@@ -10,6 +10,7 @@ from typing import Any
 from generator.lint.document import (
     Job,
     Located,
+    LocatedList,
     PipelineFile,
     every_pipeline,
     file_of,
@@ -25,7 +26,7 @@ from generator.lint.findings import (
     joined,
     simple_commands,
 )
-from generator.lint.images import official_docker, runs_dockerd, tag_names_a_version
+from generator.lint.images import moving_buildkit_tags, official_docker, runs_dockerd, tag_names_a_version
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -154,15 +155,22 @@ def _dind_services(pipeline: PipelineFile, job: Job) -> Iterator[tuple[ImageRef,
     return ((ref, holder, key, service) for ref, holder, key, service in _images(pipeline, job) if service is not None and ref.dind)
 
 
+def _positioned(holder: Any, key: Any) -> bool:
+    """Whether the holder knows where `key` is written. A mapping merged through extends is built
+    anew and knows nothing; line 1 is a real place (an included file's top-level `image:`)."""
+    if isinstance(holder, Located):
+        return key in holder.key_lines
+    return isinstance(holder, LocatedList) and isinstance(key, int) and key < len(holder.item_lines)
+
+
 def _located(job: Job, holder: Any, key: Any) -> tuple[str, int]:
-    line = line_of(holder, key) if holder is not None else 1
-    return (file_of(holder, job.file, key), line) if line > 1 else (job.file, job.line)
+    return (file_of(holder, job.file, key), line_of(holder, key)) if _positioned(holder, key) else (job.file, job.line)
 
 
 def _located_within(job: Job, holder: Any, key: Any, needle: str, after: int = 0) -> tuple[str, int]:
     """Where `needle` is written in a script entry that spans several lines (a `|` block)."""
     file, line = _located(job, holder, key)
-    return (file, line_within(holder, key, needle, job.file, after)) if holder is not None and line > 1 else (file, line)
+    return (file, line_within(holder, key, needle, job.file, after)) if _positioned(holder, key) else (file, line)
 
 
 def _at(job: Job) -> tuple[str, int]:
@@ -239,6 +247,21 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
             through = f" (through {ref.written})" if ref.written != ref.reference else ""
             where = job.written_in("services" if isinstance(key, int) else "image")
             yield rule.finding(pipeline, _located(job, holder, key), f"{where}: image {ref.reference}{through} {why}; pin an exact version, and a digest where you can", job=_counted(job))
+        yield from _unpinned_buildkit(pipeline, rule, job)
+
+
+def _unpinned_buildkit(pipeline: PipelineFile, rule: Rule, job: Job) -> Iterator[Finding]:
+    """The BuildKit image a script names (a buildx driver's image=, a buildkitd container it runs)
+    moves as an `image:` does. A template's script is located where written, once for its jobs."""
+    for text, holder, key in _script_texts(pipeline, job):
+        moving = sorted(set(moving_buildkit_tags(text)))
+        if moving:
+            images = ", ".join(f"moby/buildkit{':' + tag if tag else ''}" for tag in moving)
+            yield rule.finding(
+                pipeline, _located_within(job, holder, key, "moby/buildkit"),
+                f"{_script_writer(pipeline, job, holder, key)}: the script's BuildKit image {images} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)",
+                job=_counted(job),
+            )
 
 
 # dind and TLS. The official docker:dind image sets DOCKER_TLS_CERTDIR=/certs itself since 19.03.
@@ -541,12 +564,20 @@ def _template_writing(pipeline: PipelineFile, job: Job, key: str) -> str:
     return max(holders)[1] if holders else name
 
 
+def _script_writer(pipeline: PipelineFile, job: Job, holder: Any, key: Any) -> str:
+    """The job or template that writes the script section holding holder[key]."""
+    section = key if isinstance(key, str) else next((name for name in SCRIPT_SECTIONS if job.merged.get(name) is holder), None)
+    return _template_writing(pipeline, job, section) if section else job.name
+
+
 def _engine_written_in(pipeline: PipelineFile, job: Job) -> tuple[str, tuple[str, int]]:
     """The job or template whose script runs the engine (its `script:` before its before_script),
     or else the one that writes the script a dind service serves: a timeout belongs there, once for
-    every job that extends it."""
+    every job that extends it. A dind service the job writes itself places it at the job; one merged
+    in from an anchor (`<<: *job`) does not, as jobs sharing the anchor may differ in their scripts."""
     sections = _engine_sections(pipeline, job)
-    name = _template_writing(pipeline, job, sections[0] if sections else "services" if "services" in job.node else "script")
+    own_services = "services" in job.node and _template_writing(pipeline, job, "services") == job.name
+    name = _template_writing(pipeline, job, sections[0] if sections else "services" if own_services else "script")
     if name != job.name and isinstance(pipeline.root.get(name), Located):
         return name, (pipeline.root[name].file or job.file, line_of(pipeline.root, name))
     return job.name, _at(job)

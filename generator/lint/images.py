@@ -5,6 +5,7 @@ and must answer them alike."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 # Release codenames name a fixed release, as a number does (debian:bookworm-slim is Debian 12).
 CODENAMES = {
@@ -93,3 +94,16 @@ def runs_dockerd(reference: str) -> bool:
         return False
     found = _DAEMON_TAG.fullmatch(tag) if tag else None
     return not tag or bool(found) and (found.group("major") is None or int(found.group("major")) >= FIRST_DIND_RELEASE)
+
+
+# BuildKit's image named anywhere in a command or an input (a buildx driver option, a mirror path
+# before it). A tag still left to a variable once the caller has filled in what it knows is not judged.
+BUILDKIT_IMAGE = re.compile(r"(?<!github\.com/)\bmoby/buildkit(?::(?P<tag>\$\{\{[^}]*\}\}|\$\{?\w+\}?|[\w.-]+))?(?P<digest>@sha256:[0-9a-f]{64})?(?![\w/@.-])")
+
+
+def moving_buildkit_tags(text: str) -> Iterator[str]:
+    """Tags of moby/buildkit in the text that name no release (none, latest, master, buildx-stable-1, rootless); a digest pins."""
+    for image in BUILDKIT_IMAGE.finditer(text):
+        tag = image.group("tag") or ""
+        if not image.group("digest") and not tag.startswith("$") and not re.match(r"v?\d+\.\d+", tag):
+            yield tag
