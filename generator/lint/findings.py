@@ -65,6 +65,8 @@ PUSHES = re.compile(
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b[^\n|;&]*\s--push\b"
     r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +
     r"|\bbake\b[^\n|;&]*\s--set[= ][\"']?[^\s=]*\.output=" + _PUSHING_OUTPUT +
+    # Compose pushes the images its services name (`docker compose push`, `build --push`).
+    r"|\b(docker[- ]compose|podman-compose|nerdctl\s+compose)\b[^\n|;&]*\s(--)?push\b"
     r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
     r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
     r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
