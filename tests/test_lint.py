@@ -63,7 +63,7 @@ def test_the_copy_paste_pipeline(cli):
     assert ("GL001", 2) in messages  # docker:latest
     assert ("GL001", 5) in messages  # bare docker:dind
     assert ("GL003", 5) not in messages  # docker:dind is reached as docker: GitLab derives the alias
-    assert ("GL002", 5) in messages  # plain TCP
+    assert ("GL002", 9) in messages  # plain TCP, where DOCKER_TLS_CERTDIR is emptied
     assert ("GL006", 14) in messages and ("GL006", 24) in messages  # docker login -p
     assert ("GL007", 19) in messages  # only: [master]
     assert ("GL008", 19) in messages

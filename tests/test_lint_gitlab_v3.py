@@ -89,7 +89,7 @@ def test_an_empty_certdir_in_the_services_own_variables_is_plain_tcp(tmp_path):
     # The job's DOCKER_TLS_CERTDIR is /certs; the service's own variables override it for the daemon.
     text = SAFE_JOB.replace('      command: ["--storage-driver=overlay2"]\n', '      variables: {DOCKER_TLS_CERTDIR: ""}\n')
     assert text != SAFE_JOB
-    assert [(f.rule, f.line) for f in _lint_text(tmp_path, text)] == [("GL002", 5)]
+    assert [(f.rule, f.line) for f in _lint_text(tmp_path, text)] == [("GL002", 7)]  # the service's variables
 
 
 def test_pushes_limited_to_named_refs_are_warnings_worded_apart():
@@ -135,7 +135,7 @@ def test_child_pipelines_are_audited_in_their_own_file_and_artifacts_listed(cli)
     assert {(Path(f.file), f.rule) for f in findings} == {(child, "GL002"), (child, "GL008")}
     assert pipeline.not_followed == ["artifact generated.yml (made by job generate while the pipeline runs) for the child pipeline of generated-child"]
     result = cli("lint", str(V3 / "child-parent.gitlab-ci.yml"))
-    assert result.exit_code == 1 and f"{child}:7: GL002" in result.stdout
+    assert result.exit_code == 1 and f"{child}:2: GL002" in result.stdout
     assert "1 include not audited: artifact generated.yml" in result.stderr
 
 
@@ -297,7 +297,7 @@ variables:
     - name: $DIND_SERVICE
       alias: docker
 """ + jobs)
-    assert [(f.rule, f.line) for f in findings] == [("GL002", 9)]
+    assert [(f.rule, f.line) for f in findings] == [("GL002", 4)]  # where DOCKER_HOST is written
     assert findings[0].message.endswith("(affects 13 jobs)")
 
 

@@ -26,7 +26,7 @@ from generator.lint.findings import (
     joined,
     simple_commands,
 )
-from generator.lint.images import moving_buildkit_tags, official_docker, runs_dockerd, tag_names_a_version
+from generator.lint.images import built_repositories, image_repository, moving_buildkit_tags, official_docker, runs_dockerd, tag_names_a_version
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -238,8 +238,11 @@ def _counted(job: Job) -> str | None:
 
 
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) for name in built_repositories(text)}
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
+            if image_repository(ref.reference) in built:
+                continue
             # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
             if ref.digest or ref.tag is None or (ref.tag and tag_names_a_version(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
                 continue
@@ -287,9 +290,9 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
     certdir, host = daemon.get("DOCKER_TLS_CERTDIR"), variables.get("DOCKER_HOST", "")
     if certdir == "":
         # Whatever the job's client uses, the daemon itself then listens on plain TCP.
-        yield "GL002", "DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs", holder, key
+        yield "GL002", "DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs", *_variable_written(job, own, "DOCKER_TLS_CERTDIR", (holder, key))
     elif re.search(r":2375\b", host):
-        yield "GL002", "DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client", holder, key
+        yield "GL002", "DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client", *_variable_written(job, None, "DOCKER_HOST", (holder, key))
     elif template or host.startswith("unix://"):
         return  # a unix socket is a daemon of the job's own, not this service over the network
     elif certdir is None:
@@ -304,12 +307,24 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
         yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
 
 
+def _variable_written(job: Job, service_variables: Any, name: str, otherwise: tuple[Any, Any]) -> tuple[Any, Any]:
+    """Where the value the job sees for `name` is written: the service's own variables, then the job's
+    and its templates', then the pipeline's. A value written once for many jobs is reported once there."""
+    holders = [service_variables, *(node.get("variables") for node in [job.node, *job.sources] if isinstance(node, dict))]
+    return next(((holder, name) for holder in holders if isinstance(holder, dict) and name in holder and _positioned(holder, name)), otherwise)
+
+
 def dind_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     """GL002 and GL010 both: one reading of the daemon's TLS, each rule taking its own findings."""
     for job in _audited(pipeline):
         for rule_id, message, holder, key in _daemon_tls(pipeline, job, job.hidden):
             if rule_id == rule.id:
-                yield rule.finding(pipeline, _located(job, holder, key), f"{job.written_in('services')}: {message}", job=_counted(job))
+                yield rule.finding(pipeline, _located(job, holder, key), f"{_tls_writer(job, holder)}: {message}", job=_counted(job))
+
+
+def _tls_writer(job: Job, holder: Any) -> str:
+    places = zip([job.name, *job.source_names], [job.node, *job.sources])
+    return next((name for name, node in places if isinstance(node, dict) and node.get("variables") is holder), job.written_in("services"))
 
 
 def _docker_client_sets_tls(job: Job, variables: dict[str, str]) -> bool:

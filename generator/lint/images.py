@@ -107,3 +107,39 @@ def moving_buildkit_tags(text: str) -> Iterator[str]:
         tag = image.group("tag") or ""
         if not image.group("digest") and not tag.startswith("$") and not re.match(r"v?\d+\.\d+", tag):
             yield tag
+
+
+def _plain(image: str) -> str:
+    # `${NAME}` and `$NAME` are one name, as the shell reads them.
+    return re.sub(r"\$\{(\w+)\}", r"$\1", image.split("@", 1)[0])
+
+
+def image_repository(image: str) -> str:
+    """The image without its tag or digest: what a build names and what a job runs are compared by this."""
+    image = _plain(image)
+    head, _, last = image.rpartition("/")
+    return f"{head}/{last.partition(':')[0]}" if head else last.partition(":")[0]
+
+
+# A build command, up to the end of the command, and the names it gives its result; `docker tag`
+# gives its second operand.
+_BUILD_COMMAND = re.compile(r"(?:\b(?:(?:docker|podman|nerdctl)\s+(?:buildx\s+)?build|buildah\s+(?:bud|build))|/kaniko/executor)\b[^\n;&|]*")
+_BUILD_NAME = re.compile(r"(?:\s-t|--tag|--destination)(?:=|\s+)[\"']?([^\s\"';&|]+)")
+_TAG_COMMAND = re.compile(r"\b(?:docker|podman|nerdctl|buildah)\s+(?:image\s+)?tag\s+[\"']?[^\s\"';&|]+[\"']?\s+[\"']?([^\s\"';&|]+)")
+
+
+def built_images(script: str) -> list[str]:
+    """The names a script gives the images it builds or tags, as written."""
+    built = [name.group(1) for build in _BUILD_COMMAND.finditer(script) for name in _BUILD_NAME.finditer(build.group(0))]
+    return built + [tagged.group(1) for tagged in _TAG_COMMAND.finditer(script)]
+
+
+def built_repositories(script: str) -> set[str]:
+    """The repositories a script builds itself: what a job then runs of those is the pipeline's own
+    output, which it pins by building it, not an image that moves under it."""
+    return {image_repository(name) for name in built_images(script)}
+
+
+def image_tag(image: str) -> str:
+    """The tag an image reference names, `latest` when it names none."""
+    return _plain(image).rsplit("/", 1)[-1].partition(":")[2] or "latest"

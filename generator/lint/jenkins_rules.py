@@ -20,7 +20,7 @@ from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
-from generator.lint.images import runs_dockerd, unpinned_reason
+from generator.lint.images import built_images, image_repository, runs_dockerd, unpinned_reason
 
 PLAIN_TCP = re.compile(r"\btcp://[^\s'\"/]+:2375\b")
 TLS_OFF = re.compile(r"""\bDOCKER_TLS_CERTDIR\s*[=:]\s*(""|''|(?=\s|$|[;&|]))""", re.MULTILINE)
@@ -337,7 +337,6 @@ DOCKER_AGENT = re.compile(r"""\bagent\s*\{\s*docker\s*\(?\s*(?=['"])|\b(?:docker
 DOCKER_IMAGE = re.compile(r"""\bdocker\.image\s*\(\s*(?=['"])""")
 RUNS = re.compile(r"""\s*\)\s*\.\s*(inside|withRun|run)\b""")
 DOCKER_BUILD = re.compile(r"""\bdocker\.build\s*\(\s*(?=['"])""")
-BUILD_TAG = re.compile(r"""\b(?:docker|podman|buildah)\s+(?:buildx\s+)?(?:build|bud)\b[^\n'"]*?\s(?:-t|--tag)[\s=]+([^\s'"$]+)""")
 IMAGE_VARIABLE = re.compile(r"""\b(\w+)\s*=\s*docker\.image\s*\(\s*(?=['"])""")
 # containerTemplate(image: ...), and withDockerContainer, the step docker.image().inside runs.
 CONTAINER_TEMPLATE = re.compile(
@@ -418,16 +417,16 @@ def _pod_images(groovy: Groovy, values: _Values) -> Iterator[tuple[int, str, str
             yield image.start(2), values.resolve(image.group(2), literal.interpolates), image.group(2)
 
 
-def _repository(image: str) -> str:
-    head, _, last = image.rpartition("/")
-    return f"{head}/{last.partition(':')[0]}" if head else last.partition(":")[0]
+def built_by(groovy: Groovy, values: _Values) -> list[str]:
+    """The images the file builds or tags itself (docker.build, docker build -t, docker tag)."""
+    built = [values.of(literal) for match in DOCKER_BUILD.finditer(groovy.text) if (literal := groovy.literal_at(match.end()))]
+    return built + built_images(groovy.text)
 
 
 def _built(groovy: Groovy, values: _Values) -> set[str]:
-    """The repositories the file builds itself (docker.build, docker build -t): what it runs of
-    those is its own build's output, not an image that moves under it."""
-    built = {_repository(values.of(literal)) for match in DOCKER_BUILD.finditer(groovy.text) if (literal := groovy.literal_at(match.end()))}
-    return built | {_repository(match.group(1)) for match in BUILD_TAG.finditer(groovy.text)}
+    """The repositories the file builds itself: what it runs of those is its own build's output,
+    not an image that moves under it."""
+    return {image_repository(image) for image in built_by(groovy, values)}
 
 
 def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -441,7 +440,7 @@ def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator
     located += [(file, number, image.group(2), image.group(2)) for file, number, line in pod_lines(pipeline) for image in POD_IMAGE.finditer(line)]
     for file, line, image, written in located:
         judged = _judged(image.strip())
-        reason = unpinned_reason(judged) if judged and _repository(image.strip()) not in built else None
+        reason = unpinned_reason(judged) if judged and image_repository(image.strip()) not in built else None
         if reason:
             through = f" (through {written})" if written != image else ""
             yield rule.finding(pipeline, (file, line), f"image {image}{through} {reason}: the build runs whatever the tag points to next; pin an exact version, and a digest where you can")

@@ -39,7 +39,11 @@ from generator.lint.shell_words import (
 LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b")
 # The pieces of a line that run one after another; a pipe keeps `echo "$X" | docker login` together.
 SEQUENCE = re.compile(r"&&|\|\||;|\n")
-RUNS_CONTAINER = re.compile(r"\b(docker|podman|nerdctl)\s+(container\s+)?(run|create|exec)\b")
+RUNS_CONTAINER = re.compile(
+    r"\b(docker|podman|nerdctl)\s+(container\s+)?(run|create|exec)\b"
+    # Compose's run and exec take -e as docker's do, after any global options (-f file, -p name).
+    r"|\b(docker[\s-]compose|podman-compose|nerdctl\s+compose)\b[^\n;&|]*?\s(run|exec)\b"
+)
 BUILDS = re.compile(r"\b(docker|podman|nerdctl)\s+(buildx\s+)?build\b|\bbuildah\s+(bud|build)\b|(\b|/)executor\b")
 ENV_FLAG = re.compile(r"(?:^|\s)(?:-e|--env)(?:=|\s+)[\"']?(?P<name>[A-Za-z_]\w*)=(?P<value>\"[^\"]*\"|'[^']*'|\S*)")
 BUILD_ARG = re.compile(r"--build-arg(?:=|\s+)[\"']?(?P<name>[A-Za-z_]\w*)(?:=(?P<value>\"[^\"]*\"|'[^']*'|\S*))?")
@@ -246,15 +250,31 @@ def _login_secrets(text: str) -> list[str]:
     return [name for name in names if not name.startswith("CI_")]
 
 
+# A login whose password a cloud's CLI makes from the cloud's keys: the keys are the credential.
+CLOUD_TOKEN = re.compile(r"\baws\s+ecr\s+get-login(?:-password)?\b")
+CLOUD_KEY = re.compile(r"\$\{?(?P<name>\w*AWS_(?:SECRET_ACCESS_KEY|SESSION_TOKEN)\w*)\}?")
+
+
+def _cloud_keys(job: Job) -> list[str]:
+    """The cloud keys the job's script names itself (`export AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY`,
+    `aws configure set aws_secret_access_key $PROD_AWS_SECRET_ACCESS_KEY`): only then is a project
+    variable known to hold them, rather than the runner's own role."""
+    return [found.group("name") for text, _, _ in _script_lines(job) for found in CLOUD_KEY.finditer(text)]
+
+
 def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
-        logins = [(names, holder, index) for text, holder, index in _script_lines(job) if (names := _login_secrets(text))]
+        keys = _cloud_keys(job)
+        logins = [
+            (names, holder, index) for text, holder, index in _script_lines(job)
+            if (names := _login_secrets(text) or (keys if LOGIN.search(text) and CLOUD_TOKEN.search(text) else []))
+        ]
         if not logins or runs_on_trusted_refs_only(pipeline, job):
             continue
         # A value the script makes itself (a token fetched from a cloud's CLI) is no project variable.
         literals = _literals(pipeline, job) | {name for text, _, _ in _script_lines(job) for name in ASSIGNED.findall(text)}
         for names, holder, index in logins:
-            names = [name for name in names if name not in literals]
+            names = [name for name in names if name not in literals or name in keys]
             if names:
                 yield rule.finding(
                     pipeline, _located(job, holder, index),

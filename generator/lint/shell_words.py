@@ -16,8 +16,9 @@ KEY_OWNERS = {"API", "ACCESS", "PRIVATE", "SECRET", "SIGNING", "SSH", "AUTH", "E
 DESCRIBING = {"PATH", "FILE", "URL", "NAME", "ID", "TYPE", "HEADER", "VAR", "ENV", "LENGTH", "DIR", "USER", "USERNAME", "HOST", "ENDPOINT", "KIND", "SCOPE", "EXPIRY", "FINGERPRINT"}
 # Tokens the platform makes for one job and revokes when it ends: a leak of them is milder.
 JOB_TOKENS = {"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD", "github.token", "secrets.GITHUB_TOKEN"}
-# Secret contexts hold usernames and hosts too: those are not secrets.
-NOT_SECRET_PARTS = {"USER", "USERNAME", "LOGIN", "ID", "EMAIL", "URL", "HOST", "REGISTRY", "ORG", "NAME", "ACCOUNT", "REGION", "PROJECT", "SERVER"}
+# Secret contexts hold usernames and hosts too: those are not secrets. A URL kept there is one
+# (a webhook, a DSN, a connection string) unless it names a registry, host or server.
+NOT_SECRET_PARTS = {"USER", "USERNAME", "LOGIN", "ID", "EMAIL", "HOST", "REGISTRY", "ORG", "NAME", "ACCOUNT", "REGION", "PROJECT", "SERVER"}
 # A credential written as one word: AUTHKEY, APITOKEN, DBPASSWORD, CLIENTSECRET. A KEY needs an
 # owner before it, so MONKEY and HOTKEY stay plain words.
 ONE_WORD_SECRET = re.compile(r"[A-Z0-9]+(?:TOKEN|PASSWORD|PASSWD|SECRET)|(?:" + "|".join(sorted(KEY_OWNERS)) + r")KEY")

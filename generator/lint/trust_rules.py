@@ -28,7 +28,8 @@ from generator.lint.host_rules import (
     GITLAB_HOST_RULES,
     JENKINS_HOST_RULES,
 )
-from generator.lint.jenkins_rules import _commands
+from generator.lint.images import image_repository, image_tag
+from generator.lint.jenkins_rules import _commands, _Values, built_by, read_groovy
 from generator.lint.secret_rules import (
     GITHUB_SECRET_RULES,
     GITLAB_SECRET_RULES,
@@ -202,23 +203,38 @@ DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\b\s*[(\w'\"]|
 STAGE = re.compile(r"\bstage\s*\(")
 
 
+def _scanned_another_tag(command: str, built: dict[str, set[str]]) -> str | None:
+    """The image a scan names when it names only tags of the file's own repositories that the file
+    never builds (a stale `app:latest` while `app:$BUILD_ID` is built and pushed): that scan read
+    some other image, not the one pushed."""
+    named = [word for word in re.findall(r"[^\s'\"]+", command) if image_repository(word) in built]
+    return named[0] if named and not any(image_tag(word) in built[image_repository(word)] for word in named) else None
+
+
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
     plugin_push = re.compile(r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names))
+    groovy = read_groovy(pipeline.text)
+    built: dict[str, set[str]] = {}
+    for image in built_by(groovy, _Values(groovy)):
+        built.setdefault(image_repository(image), set()).add(image_tag(image))
     reported = False  # once per stage: one image pushed under several tags is one problem
+    stale = None  # a scan of a tag the file never builds
     for first, lines in _commands(pipeline.text):
         command = joined("\n".join(lines))
         if command.lstrip().startswith(("//", "#", "*", "/*")):
             continue
         reported = reported and not STAGE.search(command)
         if _scanned_first(command, plugin_push):
-            return  # stages run in the order written: everything after this is scanned
+            stale = _scanned_another_tag(command, built)
+            if stale is None:
+                return  # stages run in the order written: everything after this is scanned
         if _push(command, plugin_push) and not reported:
             reported = True
+            scanned = f"the only scan before it reads {stale}, a tag this file never builds" if stale else "no earlier step or stage scanned it"
             yield rule.finding(
                 pipeline, first,
-                "pushes an image that no earlier step or stage scanned; build a candidate, scan it (trivy, grype), and push only "
-                "what passed",
+                f"pushes an image, and {scanned}; build a candidate, scan it (trivy, grype), and push only what passed",
             )
 
 
