@@ -12,6 +12,7 @@ from generator.lint.document import every_pipeline, read_pipeline
 from generator.lint.engine import lint
 from generator.lint.images import built_images, built_repositories, image_repository, image_tag
 from generator.lint.shell_words import is_secret_name
+from generator.lint.secret_rules import _shell_of
 from generator.lint.trust_rules import _scanned_another_tag
 from tests.conftest import ROOT
 from tests.test_lint import _expected
@@ -29,7 +30,7 @@ def test_fixture_findings_exactly(path):
 
 def test_the_fixtures_cover_every_changed_rule():
     files = [file for path in FIXTURES for each in every_pipeline(read_pipeline(path)) for file in each.files]
-    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL022", "GH024", "JK020"}
+    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL022", "GH024", "JK020", "JK024"}
 
 
 def _messages(path: Path, rule: str) -> list[str]:
@@ -151,3 +152,17 @@ def test_every_name_a_build_gives_is_read():
     assert built_images("docker build -t shop:${BUILD_ID} -t shop:latest . && docker tag shop:1 shop:candidate") == [
         "shop:${BUILD_ID}", "shop:latest", "shop:candidate",
     ]
+
+
+# --- JK024: the shell text of a Groovy step ---------------------------------------------------------
+
+@pytest.mark.parametrize(("step", "shell"), [
+    ("sh 'tailscale up --authkey=$KEY'", "tailscale up --authkey=$KEY"),
+    ("sh 'tailscale up --authkey=$KEY'  // a comment", "tailscale up --authkey=$KEY"),
+    ('sh(script: "up --authkey \\$KEY")', "up --authkey $KEY"),
+    ("sh 'echo \\$HOME'", "echo \\$HOME"),  # single quotes keep the backslash for the shell
+    ("bat 'login %TOKEN%'", "login %TOKEN%"),
+    ("echo not a step", "echo not a step"),
+])
+def test_the_shell_text_of_a_groovy_step(step, shell):
+    assert _shell_of(step) == shell

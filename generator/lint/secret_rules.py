@@ -449,6 +449,20 @@ def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
 # --- Jenkins ----------------------------------------------------------------------------------
 
 
+def _shell_of(command: str) -> str:
+    """The shell text of a Groovy step (`sh 'x'`, `sh(script: "x")`) without the quotes around it:
+    a closing quote left on the last word would hide `--authkey=$KEY'` from the flag reading. In a
+    double-quoted Groovy string `\\$X` is the shell's `$X`."""
+    step = GROOVY_STEP.match(command)
+    if not step:
+        return command
+    quote = step.group(3)
+    body = command[step.end():]
+    closing = re.search(rf"{re.escape(quote)}\s*\)?\s*(?://.*)?$", body)
+    body = body[: closing.start()] if closing else body
+    return body.replace("\\$", "$") if quote.startswith('"') else body
+
+
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text)
     bound = bound_secrets(pipeline.text)
@@ -456,7 +470,7 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
         command = joined("\n".join(lines))
         if command.lstrip().startswith(("//", "#", "*", "/*")):
             continue
-        problems, names = command_line_secrets(GROOVY_STEP.sub("", command), literals, known=bound)
+        problems, names = command_line_secrets(_shell_of(command), literals, known=bound)
         if problems:
             yield rule.finding(pipeline, first, _message(problems), level=_level(names))
 
