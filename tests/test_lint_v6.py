@@ -30,7 +30,7 @@ def test_fixture_findings_exactly(path):
 
 def test_the_fixtures_cover_every_changed_rule():
     files = [file for path in FIXTURES for each in every_pipeline(read_pipeline(path)) for file in each.files]
-    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL022", "GH024", "JK020", "JK024"}
+    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL007", "GL022", "GH024", "JK020", "JK024"}
 
 
 def _messages(path: Path, rule: str) -> list[str]:
@@ -166,3 +166,23 @@ def test_every_name_a_build_gives_is_read():
 ])
 def test_the_shell_text_of_a_groovy_step(step, shell):
     assert _shell_of(step) == shell
+
+
+# --- GL007 where the refs meet the push -------------------------------------------------------------
+
+def test_a_template_that_decides_for_its_jobs_is_one_finding_naming_it():
+    messages = {f.line: f.message for f in lint(read_pipeline(V6 / "push-refs-written-once.gitlab-ci.yml")) if f.rule == "GL007"}
+    assert messages[16].startswith(".publish-main: pushes images only on branch main") and messages[16].endswith("(affects 2 jobs)")
+    assert messages[31].startswith(".feature: pushes images but can run on unprotected refs") and messages[31].endswith("(affects 2 jobs)")
+    assert messages[55].startswith("release: ") and "affects" not in messages[55]
+
+
+def test_a_job_used_as_a_template_decides_for_the_jobs_extending_it(tmp_path):
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(
+        "push-bot:\n  timeout: 30m\n  script:\n    - trivy image app && docker push app\n  rules:\n    - if: $CI_COMMIT_TAG\n"
+        "push-lambda:\n  extends: push-bot\n"
+        "push-events:\n  extends: push-bot\n"
+    )
+    (finding,) = [f for f in lint(read_pipeline(path)) if f.rule == "GL007"]
+    assert finding.line == 1 and finding.message.endswith("(affects 3 jobs)")

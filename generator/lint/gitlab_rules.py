@@ -9,6 +9,7 @@ from typing import Any
 
 from generator.lint.document import (
     Job,
+    _ancestors,
     Located,
     LocatedList,
     PipelineFile,
@@ -488,18 +489,53 @@ def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
     return scope
 
 
+def _top_keys(pipeline: PipelineFile, file: str) -> list[tuple[int, str]]:
+    """(line, name) of the top-level keys written in one file, in order."""
+    root = pipeline.root
+    return sorted((line_of(root, key), str(key)) for key in root if file_of(root, pipeline.path, key) == file)
+
+
+def _owner(pipeline: PipelineFile, place: tuple[str, int]) -> tuple[str, int] | None:
+    """The top-level job or template whose mapping holds a line: (name, its line)."""
+    file, line = place
+    enclosing = [(name, start) for start, name in _top_keys(pipeline, file) if start <= line]
+    return enclosing[-1] if enclosing else None
+
+
+def _deciding_place(pipeline: PipelineFile, job: Job, push: tuple[Any, Any]) -> tuple[tuple[str, int], str]:
+    """Where a pushing job's refs meet its push, and the name written there. A template (through
+    `extends:` or a YAML anchor) that writes the `rules:`/`only:` and pushes, itself or through a
+    template it extends, decides for every job that uses it: one finding there. A job that brings
+    the two together itself (rules from one template, the push from another or its own script), or
+    that has no rules at all, is reported at the job."""
+    ref_key = "rules" if "rules" in job.merged else "only" if "only" in job.merged else None
+    holder = job.origin(ref_key) if ref_key else None
+    if holder is None or not _positioned(holder, ref_key):
+        return _at(job), job.name
+    refs, pushes = _owner(pipeline, _located(job, holder, ref_key)), _owner(pipeline, _located(job, *push))
+    if refs is None or pushes is None or refs[0] == job.name:
+        return _at(job), job.name
+    if refs == pushes or pushes[0] in {name for name, _ in _ancestors(refs[0], pipeline.root)}:
+        file, _ = _located(job, holder, ref_key)
+        return (file, refs[1]), refs[0]
+    return _at(job), job.name
+
+
 def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     limited = []
     for job in _runnable(pipeline):
-        if not any(PUSHES.search(text) for text, _, _ in _script_texts(pipeline, job)):
+        push = next(((holder, key) for text, holder, key in _script_texts(pipeline, job) if PUSHES.search(text)), None)
+        if push is None:
             continue
         level, refs = _ref_scope(pipeline, job)
+        if level in (OPEN, LIMITED):
+            place, name = _deciding_place(pipeline, job, push)
         if level == OPEN:
-            yield rule.finding(pipeline, _at(job), f"{job.name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...", job=job.name)
+            yield rule.finding(pipeline, place, f"{name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...", job=job.name)
         elif level == LIMITED:
             limited.append(rule.finding(
-                pipeline, _at(job),
-                f"{job.name}: pushes images only on {' or '.join(sorted(refs))}, refs that are safe only while the project protects them; "
+                pipeline, place,
+                f"{name}: pushes images only on {' or '.join(sorted(refs))}, refs that are safe only while the project protects them; "
                 "say so in the rule (if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...) so an unprotected ref of that name never pushes",
                 level="warning", job=job.name,
             ))
