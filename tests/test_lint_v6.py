@@ -37,6 +37,13 @@ def _messages(path: Path, rule: str) -> list[str]:
     return [f.message for f in lint(read_pipeline(path)) if f.rule == rule]
 
 
+def _one(tmp_path: Path, text: str, rule: str):
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(text)
+    (finding,) = [f for f in lint(read_pipeline(path)) if f.rule == rule]
+    return finding
+
+
 # --- GL002 where the variable is written ---------------------------------------------------------
 
 def test_a_pipeline_wide_plain_tcp_daemon_is_one_finding_naming_the_pipeline_and_its_jobs():
@@ -51,13 +58,13 @@ def test_a_job_or_service_that_writes_the_variable_is_named():
 
 
 def test_a_template_that_writes_the_variable_is_named(tmp_path):
-    path = tmp_path / ".gitlab-ci.yml"
-    path.write_text(
+    finding = _one(
+        tmp_path,
         ".daemon:\n  variables:\n    DOCKER_TLS_CERTDIR: ''\n"
         "build:\n  extends: .daemon\n  timeout: 30m\n  image: docker:27.3.1-cli\n  services:\n    - name: docker:27.3.1-dind\n      alias: docker\n"
-        "  script:\n    - docker build -t app .\n"
+        "  script:\n    - docker build -t app .\n",
+        "GL002",
     )
-    (finding,) = [f for f in lint(read_pipeline(path)) if f.rule == "GL002"]
     assert (finding.line, finding.message.split(":", 1)[0]) == (3, ".daemon")
 
 
@@ -101,12 +108,12 @@ def test_a_login_from_named_cloud_keys_names_the_key_and_the_job():
 
 
 def test_keys_from_a_differently_named_variable_count(tmp_path):
-    path = tmp_path / ".gitlab-ci.yml"
-    path.write_text(
+    finding = _one(
+        tmp_path,
         "push:\n  script:\n    - aws configure set aws_secret_access_key $PROD_AWS_SECRET_ACCESS_KEY\n"
-        "    - aws ecr get-login-password | docker login -u AWS --password-stdin $REGISTRY\n"
+        "    - aws ecr get-login-password | docker login -u AWS --password-stdin $REGISTRY\n",
+        "GL022",
     )
-    (finding,) = [f for f in lint(read_pipeline(path)) if f.rule == "GL022"]
     assert finding.line == 4 and "$PROD_AWS_SECRET_ACCESS_KEY" in finding.message
 
 
@@ -178,11 +185,11 @@ def test_a_template_that_decides_for_its_jobs_is_one_finding_naming_it():
 
 
 def test_a_job_used_as_a_template_decides_for_the_jobs_extending_it(tmp_path):
-    path = tmp_path / ".gitlab-ci.yml"
-    path.write_text(
+    finding = _one(
+        tmp_path,
         "push-bot:\n  timeout: 30m\n  script:\n    - trivy image app && docker push app\n  rules:\n    - if: $CI_COMMIT_TAG\n"
         "push-lambda:\n  extends: push-bot\n"
-        "push-events:\n  extends: push-bot\n"
+        "push-events:\n  extends: push-bot\n",
+        "GL007",
     )
-    (finding,) = [f for f in lint(read_pipeline(path)) if f.rule == "GL007"]
     assert finding.line == 1 and finding.message.endswith("(affects 3 jobs)")
