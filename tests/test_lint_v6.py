@@ -11,7 +11,7 @@ import pytest
 from generator.lint.document import every_pipeline, read_pipeline
 from generator.lint.engine import lint
 from generator.lint.images import built_images, built_repositories, image_repository, image_tag
-from generator.lint.shell_words import is_secret_name
+from generator.lint.shell_words import guarded_commands, is_secret_name, shell_test_as_rule
 from generator.lint.secret_rules import _shell_of
 from generator.lint.trust_rules import _scanned_another_tag
 from tests.conftest import ROOT
@@ -193,3 +193,50 @@ def test_a_job_used_as_a_template_decides_for_the_jobs_extending_it(tmp_path):
         "GL007",
     )
     assert finding.line == 1 and finding.message.endswith("(affects 3 jobs)")
+
+
+# --- a push under a shell test of the ref ------------------------------------------------------------
+
+SCRIPT = """mkdir -p out
+if [ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]; then
+  docker push app:1
+elif [[ -n $CI_COMMIT_TAG ]]; then
+  docker push app:2; echo done
+else
+  echo "no push; here"
+fi
+test "$CI_COMMIT_REF_NAME" = main && docker push app:3
+docker push app:4"""
+
+
+def test_each_command_with_the_tests_it_runs_under():
+    assert list(guarded_commands(SCRIPT)) == [
+        ("mkdir -p out", ()),
+        ("docker push app:1", ('[ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]',)),
+        ("docker push app:2", ("[[ -n $CI_COMMIT_TAG ]]",)),
+        ("echo done", ("[[ -n $CI_COMMIT_TAG ]]",)),
+        ('echo "no push; here"', ()),
+        ("docker push app:3", ('test "$CI_COMMIT_REF_NAME" = main',)),
+        ("docker push app:4", ()),
+    ]
+
+
+@pytest.mark.parametrize(("test", "rule"), [
+    ('[ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ]', "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"),
+    ('[ "${CI_COMMIT_REF_NAME}" == main ]', '$CI_COMMIT_REF_NAME == "main"'),
+    ("[[ -n $CI_COMMIT_TAG ]]", "$CI_COMMIT_TAG"),
+    ('[ "$CI_COMMIT_BRANCH" = main ] || [ -n "$CI_COMMIT_TAG" ]', '$CI_COMMIT_BRANCH == "main" || $CI_COMMIT_TAG'),
+    ('[[ "$CI_COMMIT_REF_PROTECTED" == "true" ]]', '$CI_COMMIT_REF_PROTECTED == "true"'),
+    ('[ -z "$CI_COMMIT_TAG" ]', "false"),
+    ('[ ! "$CI_COMMIT_BRANCH" = main ]', "false"),
+])
+def test_a_shell_test_read_as_a_rule(test, rule):
+    assert shell_test_as_rule(test) == rule
+
+
+def test_the_same_cache_write_outside_the_test_is_a_merge_requests(tmp_path):
+    text = (V6 / "push-under-shell-test.gitlab-ci.yml").read_text()
+    unguarded = text.replace('if [ "$CI_COMMIT_BRANCH" = "$CI_DEFAULT_BRANCH" ] || [ -n "$CI_COMMIT_TAG" ]; then', "if true; then")
+    assert unguarded != text
+    finding = _one(tmp_path, unguarded, "GL021")
+    assert finding.message.startswith("container: can run for merge requests")

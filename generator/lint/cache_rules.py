@@ -12,13 +12,16 @@ from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps
 from generator.lint.gitlab_rules import (
     _expand,
+    OPEN,
     _located_within,
     _runnable,
     _script_lines,
     _variables,
+    guard_scope,
 )
 from generator.lint.shell_words import (
     can_run_for_merge_requests,
+    guarded_commands,
     merge_requests_only,
     rules_limited_to_trusted_refs,
 )
@@ -88,10 +91,14 @@ def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         lines = [(text, holder, index) for text, holder, index in _script_lines(job) if "cache" in text.lower() or PUSHED.search(text)]
         variables = _variables(pipeline, job) if lines else {}
         for text, holder, index in lines:
-            for mode, ref in _shell_caches(_expand(joined(text), variables)):
+            expanded = _expand(joined(text), variables)
+            for mode, ref in _shell_caches(expanded):
                 if mode == "read" and not merge_requests_only(job):
                     readers.setdefault(ref, job.name)
-                elif mode == "write" and can_run_for_merge_requests(job) and not GITLAB_SCOPED.search(ref):
+            # A write under a shell test of the ref (`if [ "$CI_COMMIT_BRANCH" = main ]`) is not a merge request's.
+            unguarded = "\n".join(command for command, tests in guarded_commands(expanded) if guard_scope(tests)[0] == OPEN)
+            for mode, ref in _shell_caches(unguarded) if can_run_for_merge_requests(job) else ():
+                if mode == "write" and not GITLAB_SCOPED.search(ref):
                     writers.append((job, ref, _located_within(job, holder, index, _cache_needle(text, ref))))
     for job, ref, where in writers:
         if ref in readers:

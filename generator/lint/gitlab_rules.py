@@ -28,6 +28,7 @@ from generator.lint.findings import (
     simple_commands,
 )
 from generator.lint.images import built_repositories, image_repository, moving_buildkit_tags, official_docker, runs_dockerd, tag_names_a_version
+from generator.lint.shell_words import guarded_commands, shell_test_as_rule
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -521,13 +522,34 @@ def _deciding_place(pipeline: PipelineFile, job: Job, push: tuple[Any, Any]) -> 
     return _at(job), job.name
 
 
+def guard_scope(tests: tuple[str, ...]) -> tuple[int, set[str]]:
+    """How far the shell tests a command runs under limit the refs it runs on."""
+    return max([(OPEN, set()), *(_condition_scope(shell_test_as_rule(test)) for test in tests)], key=lambda scope: scope[0])
+
+
+def _push_scope(pipeline: PipelineFile, job: Job) -> tuple[tuple[int, set[str]], tuple[Any, Any]] | None:
+    """The refs the job's pushes run on, and where the first is written: the job's rules, narrowed
+    for each push by a shell test it runs under (`if [ "$CI_COMMIT_BRANCH" = main ]; then docker push`)."""
+    rules = _ref_scope(pipeline, job)
+    first, scopes = None, []
+    for text, holder, key in _script_texts(pipeline, job):
+        if PUSHES.search(text):
+            first = first or (holder, key)
+            scopes += [max(rules, guard_scope(tests), key=lambda s: s[0]) for command, tests in guarded_commands(text) if PUSHES.search(command)]
+    if first is None:
+        return None
+    scopes = scopes or [rules]  # a push no single command shows (one held across lines) keeps the rules'
+    level = min(level for level, _ in scopes)
+    return (level, {ref for each, refs in scopes if each == level for ref in refs}), first
+
+
 def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     limited = []
     for job in _runnable(pipeline):
-        push = next(((holder, key) for text, holder, key in _script_texts(pipeline, job) if PUSHES.search(text)), None)
-        if push is None:
+        found = _push_scope(pipeline, job)
+        if found is None:
             continue
-        level, refs = _ref_scope(pipeline, job)
+        (level, refs), push = found
         if level in (OPEN, LIMITED):
             place, name = _deciding_place(pipeline, job, push)
         if level == OPEN:

@@ -110,6 +110,75 @@ def simple_commands(text: str) -> Iterator[tuple[str, str]]:
         yield program.rsplit("/", 1)[-1], part
 
 
+# --- the `if` a command runs under ----------------------------------------------------------------
+
+def _shell_segments(script: str) -> Iterator[str]:
+    """The script cut at newlines and `;` outside quotes: each piece a command or a keyword with its
+    command (`then docker push x`)."""
+    start, quote, index = 0, "", 0
+    while index < len(script):
+        char = script[index]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char == "\\":
+            index += 1
+        elif char in "\"'":
+            quote = char
+        elif char in ";\n":
+            yield script[start:index]
+            start = index + 1
+        index += 1
+    yield script[start:]
+
+
+SHELL_KEYWORD = re.compile(r"(if|elif|then|else|fi|do|done)(?:\s+|$)")
+# `[ "$CI_COMMIT_BRANCH" = main ] && docker push x`: a test guarding the command after it.
+TEST_AND = re.compile(r"^(\[\[?\s.*?\s\]\]?|test\s[^&|]*?)\s*&&\s*(.+)$")
+
+
+def guarded_commands(script: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each command of a shell script with the `if` tests it runs under (`if [ ... ]; then`, and a
+    test joined by `&&`). A command in an `else` branch runs when its test failed, which names no
+    ref: that test is left out, not negated."""
+    stack: list[list[Any]] = []  # [test, in else]
+    for segment in _shell_segments(script):
+        words = segment.strip()
+        while words:
+            keyword = SHELL_KEYWORD.match(words)
+            if keyword is None:
+                break
+            word, words = keyword.group(1), words[keyword.end():]
+            if word == "if":
+                stack.append([words, False])
+                words = ""
+            elif word == "elif" and stack:
+                stack[-1] = [words, False]
+                words = ""
+            elif word == "else" and stack:
+                stack[-1][1] = True
+            elif word == "fi" and stack:
+                stack.pop()
+        if not words:
+            continue
+        tests = tuple(test for test, in_else in stack if not in_else)
+        guarded = TEST_AND.match(words)
+        yield (guarded.group(2), (*tests, guarded.group(1))) if guarded else (words, tests)
+
+
+def shell_test_as_rule(test: str) -> str:
+    """A shell test of GitLab's ref variables written as a rules `if:` says it, so one reading judges
+    both: `[ "$CI_COMMIT_BRANCH" = main ]` is `$CI_COMMIT_BRANCH == "main"`, `[ -n "$CI_COMMIT_TAG" ]`
+    is `$CI_COMMIT_TAG`. A negation or `-z` names no ref and reads as a test of nothing."""
+    if re.search(r"(^|\s)(!|-z)\s", test):
+        return "false"
+    text = re.sub(r"\[\[|\]\]|(?<!\S)[\[\]](?!\S)|^\s*test\s", " ", test)
+    text = re.sub(r"[\"']?\$\{?(\w+)\}?[\"']?", r"$\1", text)
+    text = re.sub(r"(?<![=!<>])=(?!=)", "==", text)
+    text = re.sub(r"-n\s+", "", text)
+    text = re.sub(r"==\s*([\w./-]+)", r'== "\1"', text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
 # --- GitLab: which refs a job's rules let it run on ---------------------------------------
 
 TRUSTED_TERM = re.compile(
