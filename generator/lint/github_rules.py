@@ -24,12 +24,22 @@ from generator.lint.findings import (
     Rule,
     commands,
     joined,
+    simple_commands,
 )
-from generator.lint.images import moving_buildkit_tags, runs_dockerd, unpinned_reason
+from generator.lint.images import (
+    moving_buildkit_tags,
+    official_docker,
+    runs_dockerd,
+    unpinned_reason,
+)
 from generator.lint.shell_words import one_word_expressions
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
 SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
+# depot's actions take build-push-action's and bake-action's inputs (`push:`, `tags:`, `set:`) and
+# run the same build on depot's remote BuildKit: they push, and build, as docker's do.
+BUILD_PUSH_ACTIONS = ("docker/build-push-action", "depot/build-push-action")
+BAKE_ACTIONS = ("docker/bake-action", "depot/bake-action")
 SCAN_ACTIONS = ("aquasecurity/trivy-action", "anchore/scan-action", "docker/scout-action", "snyk/actions/docker", "crazy-max/ghaction-container-scan")
 
 
@@ -90,18 +100,56 @@ def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding
                 )
 
 
+def _tls_by_default(image: str) -> bool | None:
+    """Whether a dind image turns TLS on when DOCKER_TLS_CERTDIR is not set: the official image from
+    19.03 on does (its entrypoint defaults to /certs and serves 2376), older ones do not, and the
+    defaults of any other image are unknown (None)."""
+    if not official_docker(image):
+        return None
+    version = re.match(r"(\d+)(?:\.(\d+))?", image.strip().split("@", 1)[0].rpartition("/")[2].partition(":")[2])
+    return not version or (int(version.group(1)), int(version.group(2) or 0)) >= (19, 3)
+
+
+def _reached_over_tcp(job: dict[str, Any], service: dict[str, Any]) -> bool:
+    """Whether the workflow talks to a dind service over TCP: it publishes a port, or the job or a step
+    sets DOCKER_HOST to tcp://. A service neither reaches is left alone, as before."""
+    hosts = [str(holder.get("env", {}).get("DOCKER_HOST", "")) for holder in [job, *_steps(job)] if isinstance(holder.get("env"), dict)]
+    return bool(_text(service.get("ports")).strip()) or any(host.startswith("tcp://") for host in hosts)
+
+
+def _service_tls(name: str, service_name: str, service: dict[str, Any], job: dict[str, Any]) -> tuple[str, Any, Any, str] | None:
+    """(level, holder, key, message) for a dind service's TLS: an error where it serves plain TCP, a
+    warning where the workflow reaches it over TCP and its TLS rests on the official image's default
+    alone, None where the workflow sets it."""
+    env = service.get("env") if isinstance(service.get("env"), dict) else {}
+    image = str(service.get("image", ""))
+    plain = (f"{name}: the dind service {service_name} serves plain TCP ({{}}), so anything that reaches it owns the daemon; "
+             "set DOCKER_TLS_CERTDIR: /certs and use port 2376 with the client certificates")
+    if "DOCKER_TLS_CERTDIR" in env and env["DOCKER_TLS_CERTDIR"] in ("", None):
+        return "error", env, "DOCKER_TLS_CERTDIR", plain.format("DOCKER_TLS_CERTDIR empty")
+    by_default = _tls_by_default(image)
+    if "DOCKER_TLS_CERTDIR" not in env and by_default is False:
+        return "error", service, "image", plain.format(f"{image} predates TLS by default and DOCKER_TLS_CERTDIR is not set")
+    if by_default:
+        # The daemon serves TLS on 2376 whatever ports: publishes; a published 2375 reaches nothing.
+        if "DOCKER_TLS_CERTDIR" in env or not _reached_over_tcp(job, service):
+            return None
+        return "warning", service, "image", (
+            f"{name}: DOCKER_TLS_CERTDIR is not set, so the dind service {service_name} has TLS only from the {image} image's "
+            "default (on since 19.03, off in older and in other images); set DOCKER_TLS_CERTDIR: /certs in its env, publish "
+            "2376 and give the steps the client certificates")
+    if re.search(r"(^|\D)2375(\D|$)", _text(service.get("ports"))):
+        return "error", service, "ports", plain.format("port 2375")
+    return None
+
+
 def dind_without_tls(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in _jobs(pipeline):
         for service_name, service in _dind_services(job):
-            env = service.get("env") if isinstance(service.get("env"), dict) else {}
-            ports = _text(service.get("ports"))
-            if env.get("DOCKER_TLS_CERTDIR", "/certs") in ("", None) or re.search(r"(^|\D)2375(\D|$)", ports):
-                empty = "DOCKER_TLS_CERTDIR" in env and env["DOCKER_TLS_CERTDIR"] in ("", None)
-                yield rule.finding(
-                    pipeline, line_of(env, "DOCKER_TLS_CERTDIR") if empty else line_of(service, "ports"),
-                    f"{name}: the dind service {service_name} serves plain TCP (DOCKER_TLS_CERTDIR empty, or port 2375), so anything "
-                    "that reaches it owns the daemon; keep DOCKER_TLS_CERTDIR=/certs and use port 2376 with the client certificates",
-                )
+            found = _service_tls(name, service_name, service, job)
+            if found:
+                level, holder, key, message = found
+                yield rule.finding(pipeline, line_of(holder, key), message, level=level)
         for step in _steps(job):
             run = joined(str(step.get("run", "")))
             if "dind" in run and re.search(r"DOCKER_TLS_CERTDIR=(\"\"|''|\s|$)|:2375\b", run):
@@ -309,14 +357,24 @@ def _scripts(step: dict[str, Any]) -> Iterator[tuple[Any, str, str]]:
                 yield _inputs(step), key, value
 
 
+def _moving_buildx(version: str) -> bool:
+    """A setup-buildx `version:` that moves: `latest`, or the newest of a channel (`lab:latest`, `cloud:latest`)."""
+    return version.strip().lower().rsplit(":", 1)[-1] == "latest"
+
+
 def unpinned_buildkit(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, job in _jobs(pipeline):
         for step in _steps(job):
             uses = str(step.get("uses", ""))
             inputs = _inputs(step)
             scope = _scope(pipeline, job, step)
-            if uses.startswith("docker/setup-buildx-action") and "latest" in (v.strip() for v in _variants(_scalar(inputs.get("version", "")), scope)):
-                yield rule.finding(pipeline, line_of(inputs, "version"), f"{name}: setup-buildx version: latest installs whatever buildx is newest on each run; pin a version (e.g. v0.36.1)", job=name)
+            moving = sorted({v for v in _variants(_scalar(inputs.get("version", "")), scope) if _moving_buildx(v)})
+            if uses.startswith("docker/setup-buildx-action") and moving:
+                yield rule.finding(
+                    pipeline, line_of(inputs, "version"),
+                    f"{name}: setup-buildx version: {moving[0].strip()} installs whatever buildx is newest (in that channel) on each run; "
+                    "pin a release (e.g. v0.36.1)", job=name,
+                )
             # Every setup-buildx input may name the BuildKit image: driver-opts, buildkitd-flags, the append: nodes' driver-opts.
             texts = [(inputs, key, _text(value)) for key, value in inputs.items()] if uses.startswith("docker/setup-buildx-action") else []
             texts += list(_scripts(step))
@@ -368,6 +426,43 @@ def _script_pushes(text: str, scope: Scope) -> bool:
     return False
 
 
+SHELL_PROGRAMS = {"bash", "sh", "zsh", "dash"}
+IMAGE_WORDS = re.compile(r"docker|image|container|registry|oci")
+REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b|\becr\s+get-login")
+
+
+def _own_script_pushes(text: str, scope: Scope) -> bool:
+    """A script of the repository's own, whose code the file does not show, that says it pushes: given
+    `--push` (`./build.sh --push`), or named for it (`bash ci/docker_push.sh`), in a job that holds
+    registry credentials for it. Without credentials such a script cannot publish."""
+    if not _holds_credentials(scope):
+        return False
+    for variant in _shell_variants(text, scope):
+        for program, command in simple_commands(variant):
+            words = command.split()
+            arguments = words[words.index(program) + 1:] if program in words else []
+            # `bash ci/push.sh`: the script is the shell's first operand.
+            path = next((word for word in arguments if not word.startswith("-")), "") if program in SHELL_PROGRAMS else program
+            if not ("/" in path or path.endswith(".sh")) or path.startswith(("/usr/", "/bin/")):
+                continue
+            # A push script must say what it pushes: push-docs.sh publishes no image.
+            named = "push" in re.split(r"[-_.]", os.path.basename(path).lower()) and IMAGE_WORDS.search(path.lower())
+            if named or "--push" in arguments:
+                return True
+    return False
+
+
+def _holds_credentials(scope: Scope) -> bool:
+    """Whether a job can log in to a registry: a login action or command in a step, or a secret other
+    than the job's own token in the step's env."""
+    for step in _steps(scope.job):
+        if str(step.get("uses", "")).split("@")[0].endswith("login-action"):
+            return True
+        if any(REGISTRY_LOGIN.search(text) for _, _, text in _scripts(step)):
+            return True
+    return any("secrets." in value and "secrets.GITHUB_TOKEN" not in value for value in scope.env.values())
+
+
 def _on(value: Any, scope: Scope) -> bool:
     """An action's boolean input as it may evaluate: on unless every way it can resolve is false (an unknown expression may be true)."""
     if value is None or isinstance(value, bool):
@@ -392,12 +487,12 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     inputs = _inputs(step)
     # Another action taking build-push-action's `push:` and image `tags:` inputs (a wrapper, or the
     # repository's own `./` action) pushes as it does; git actions push with neither pair.
-    if uses.startswith("docker/build-push-action") or ("push" in inputs and "tags" in inputs and not uses.startswith("docker/")):
+    if uses.startswith(BUILD_PUSH_ACTIONS) or ("push" in inputs and "tags" in inputs and not uses.startswith(("docker/", *BAKE_ACTIONS))):
         return _build_push_pushes(inputs, scope)
-    if uses.startswith("docker/bake-action"):
+    if uses.startswith(BAKE_ACTIONS) and "/subaction/" not in uses:
         sets = "\n".join(_variants(_text_lines(inputs.get("set")), scope))
         return _on(inputs.get("push"), scope) or bool(re.search(r"\.output=(type=registry\b|[^\n]*\bpush=true\b)", sets))
-    return any(_script_pushes(text, scope) for _, _, text in _scripts(step))
+    return any(_script_pushes(text, scope) or _own_script_pushes(text, scope) for _, _, text in _scripts(step))
 
 
 PUSH_WORD = re.compile(r"--push\b|\bpush=true\b|type=registry\b|\bpush\b")
@@ -412,7 +507,9 @@ def _push_line(step: dict[str, Any], scope: Scope, file: str) -> int:
             return line_of(inputs, key)
     for holder, key, text in _scripts(step):
         lines = [line.strip() for line in text.splitlines() if not line.lstrip().startswith("#")]
-        pushing = next((line for line in lines if _script_pushes(line, scope)), None) or next((line for line in lines if PUSH_WORD.search(line)), None)
+        pushing = (next((line for line in lines if _script_pushes(line, scope)), None)
+                   or next((line for line in lines if _own_script_pushes(line, scope)), None)
+                   or next((line for line in lines if PUSH_WORD.search(line)), None))
         if pushing:
             return line_within(holder, key, pushing, file)
     return line_of(step)
@@ -554,9 +651,40 @@ def _workflow_pushes(pipeline: PipelineFile, rule: Rule, root: dict[str, Any], p
             yield from _workflow_pushes(pipeline, rule, callee.root, _Place(
                 callee.path, (), inputs, called, top, (*place.stack, os.path.realpath(callee.path))))
         if "uses" in job:
+            if not scanned and _remote_call_pushes(job, root, place):
+                yield rule.finding(
+                    pipeline, (place.file, line_of(_inputs(job), "push")),
+                    f"{top}: passes push: to the reusable workflow {job['uses']}, which publishes what it builds{place.called}, and no job "
+                    "this one needs scanned the image; scan a candidate in a job it needs, or have the workflow scan before it pushes",
+                    job=top,
+                )
             continue
         found, _ = _steps_pushes(pipeline, rule, job, _steps(job), scanned, _Place(place.file, (root, job), place.inputs, place.called, top, place.stack))
         yield from found
+
+
+def _hands_credentials(job: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether a calling job gives the called workflow a way into a registry: secrets (`inherit` or
+    named), or a GITHUB_TOKEN that may write packages or mint an OIDC token for a cloud registry. Where
+    neither the job nor the workflow sets permissions, the repository's default may allow both."""
+    if job.get("secrets"):
+        return True
+    permissions = job.get("permissions", root.get("permissions"))
+    if permissions is None or permissions == "write-all":
+        return True
+    return isinstance(permissions, dict) and any(permissions.get(scope) == "write" for scope in ("packages", "id-token"))
+
+
+def _remote_call_pushes(job: dict[str, Any], root: dict[str, Any], place: _Place) -> bool:
+    """A job calling another repository's reusable workflow with a `push:` input that may be true, and
+    the credentials to push: the caller decides that push. Only an input named push is read; what else
+    the workflow does is unknown."""
+    uses = job.get("uses")
+    inputs = _inputs(job)
+    if not isinstance(uses, str) or uses.startswith("./") or "push" not in inputs or not _hands_credentials(job, root):
+        return False
+    # `with:` of a calling job sees matrix and inputs, not env.
+    return _on(inputs["push"], Scope(job, {}, {}, place.inputs))
 
 
 def _workflow_call(root: dict[str, Any]) -> dict[str, Any]:
@@ -656,22 +784,33 @@ def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
 DOCKER_PROGRAMS = {"docker", "docker-compose", "buildx", "podman", "buildah", "nerdctl"}
 
 
-def _runs_docker(job: dict[str, Any]) -> bool:
-    """A job that drives Docker: a docker/* action (not metadata-action or a bake subaction, which only compute
-    names and matrices), a container step (uses: docker://), an engine command in a script, or a dind service."""
-    for step in _steps(job):
-        uses = str(step.get("uses", ""))
-        if uses.startswith(("docker/", "docker://")) and not (uses.startswith("docker/metadata-action") or "/subaction/" in uses):
-            return True
-        if any(program.rsplit("/", 1)[-1] in DOCKER_PROGRAMS for _, _, text in _scripts(step) for program in commands(text)):
-            return True
-    return any(_dind_services(job))
+def _step_runs_docker(pipeline: PipelineFile, step: dict[str, Any], stack: tuple[str, ...]) -> bool:
+    """A step that drives Docker: a docker/* action (not metadata-action or a bake subaction, which only compute
+    names and matrices), depot's build actions, a container step (uses: docker://), an engine command in a
+    script, or a local composite action one of whose steps does."""
+    uses = str(step.get("uses", ""))
+    if uses.startswith(("docker/", "docker://")) and not (uses.startswith("docker/metadata-action") or "/subaction/" in uses):
+        return True
+    if uses.startswith((*BUILD_PUSH_ACTIONS, *BAKE_ACTIONS)) and "/subaction/" not in uses:
+        return True
+    if any(program.rsplit("/", 1)[-1] in DOCKER_PROGRAMS for _, _, text in _scripts(step) for program in commands(text)):
+        return True
+    action = _followed(pipeline, step.get("uses"), stack)
+    inner = _composite_steps(action)
+    if action is None or inner is None:
+        return False
+    return any(_step_runs_docker(pipeline, s, (*stack, os.path.realpath(action.path))) for s in inner)
+
+
+def _runs_docker(pipeline: PipelineFile, job: dict[str, Any]) -> bool:
+    stack = (os.path.realpath(pipeline.path),)
+    return any(_step_runs_docker(pipeline, step, stack) for step in _steps(job)) or any(_dind_services(job))
 
 
 def docker_job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     jobs = pipeline.root.get("jobs")
     for name, job in _jobs(pipeline):
-        if "timeout-minutes" not in job and "uses" not in job and _runs_docker(job):
+        if "timeout-minutes" not in job and "uses" not in job and _runs_docker(pipeline, job):
             line = next((line_of(jobs, key) for key in jobs if str(key) == name), 1)
             yield rule.finding(
                 pipeline, line,

@@ -403,20 +403,49 @@ def _through_outputs(text: str, steps: dict[str, dict[str, Any]]) -> str:
     return STEP_OUTPUT.sub(carried, text) if "steps." in text else text
 
 
-def _run_secrets(pipeline: PipelineFile, rule: Rule, name: str, step: dict[str, Any], literals: set[str],
+def _carried_secrets(env: dict[str, str]) -> dict[str, str]:
+    """The env names the workflow fills from a secret without saying so (`KEY: ${{ secrets.CYPRESS_KEY }}`),
+    each with the secret it holds: whatever it is called, it is that secret. A secret holding a user
+    name is none; a secret-named variable is read by its name already."""
+    carried = {}
+    for key, value in env.items():
+        found = [name for name in secret_references(value) if name.startswith("secrets.")]
+        if found and not is_secret_name(key):
+            carried[key] = found[0]
+    return carried
+
+
+SHELL_REFERENCE = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
+
+
+def _as_secrets(command: str, carried: dict[str, str]) -> str:
+    """The command with each carried variable written as the secret it holds, so the checks see it."""
+    if not carried:
+        return command
+    return SHELL_REFERENCE.sub(lambda found: show(carried[found.group(1)]) if found.group(1) in carried else found.group(0), command)
+
+
+def _run_secrets(pipeline: PipelineFile, rule: Rule, name: str, step: dict[str, Any], env: dict[str, str],
                  steps: dict[str, dict[str, Any]]) -> Iterator[Finding]:
     """Each command of a run: script that passes a secret in its arguments, found on the line naming it."""
     script = str(step["run"])
+    literals = {key for key, value in env.items() if "${{" not in value}
+    carried = _carried_secrets(env)
+    holders = {secret: variable for variable, secret in carried.items()}
     after = 0
     for _, lines in _commands(without_stdin(script)):
         command = "\n".join(lines)
-        problems, names = command_line_secrets(joined(_through_outputs(command, steps)), literals, script)
+        problems, names = command_line_secrets(joined(_as_secrets(_through_outputs(command, steps), carried)), literals, script)
         if problems:
             start = line_within(step, "run", lines[0].strip(), pipeline.path, after)
-            needle = next((word for word in (names[0].rsplit(".", 1)[-1], "steps.") if word in command), "")
+            first = holders.get(names[0], names[0])
+            needle = next((word for word in (first.rsplit(".", 1)[-1], "steps.") if word in command), "")
             where = line_within(step, "run", needle, pipeline.path, start) if needle else start
             after = where + 1
-            yield rule.finding(pipeline, where, f"{name}: {_message(problems)}", level=_level(names))
+            message = _message(problems)
+            for secret, variable in holders.items():
+                message = message.replace(show(secret), f"${variable} (set from {show(secret)})")
+            yield rule.finding(pipeline, where, f"{name}: {message}", level=_level(names))
 
 
 def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -425,9 +454,8 @@ def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
         ids = {str(s["id"]): s for s in steps if "id" in s}
         for step in steps:
             env = {**_env(pipeline.root), **_env(job), **_env(step)}
-            literals = {key for key, value in env.items() if "${{" not in value}
             if isinstance(step.get("run"), str) and runs_shell(step, pipeline.root, job):
-                yield from _run_secrets(pipeline, rule, name, step, literals, ids)
+                yield from _run_secrets(pipeline, rule, name, step, env, ids)
             inputs: Any = step.get("with") if isinstance(step.get("with"), dict) else {}
             build_args = _text(inputs.get("build-args"))
             for entry in re.split(r"[\n,]", _through_outputs(build_args, ids)) if "build-push-action" in str(step.get("uses", "")) else []:
