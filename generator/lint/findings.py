@@ -75,6 +75,12 @@ PUSHES = re.compile(
     r"|(\b|/)kaniko/executor\b(?![^\n|;&]*--no-push)(?:[^\n|;&]*--destination|(?=[^\n|;&]*(--context|\$)))"
     # Jib builds and pushes in one task (jibDockerBuild and jibBuildTar only build).
     r"|\b(gradlew?|mvnw?)\b[^\n|;&]*\s(jib|jib:build|com\.google\.cloud\.tools:jib-maven-plugin:[\w.-]*:build)(?=\s|$|['\"])"
+    # skaffold build and run push what they build unless told --push=false (or pointed at a local
+    # cluster, which no CI file shows); `skaffold deploy` deploys images built before.
+    r"|(?<![\w.-])skaffold\s+(build|run)\b(?![^\n|;&]*\s--(push=false|dry-run)\b)"
+    # ko publishes what it builds (build, publish, resolve, apply, create) unless sent to the local
+    # daemon: --local, -L, KO_DOCKER_REPO=ko.local; or kept to a tarball with --push=false.
+    r"|(?<![\w.$/-])(?<!KO_DOCKER_REPO=ko\.local )ko\s+(build|publish|resolve|apply|create)\b(?![^\n|;&]*\s(--local|-L|--push=false)(?=\s|$))"
 )
 
 

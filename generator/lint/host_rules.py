@@ -19,7 +19,8 @@ from generator.lint.gitlab_rules import (
     _script_lines,
     _variables,
 )
-from generator.lint.jenkins_rules import _commands, _services, pod_lines
+from generator.lint.images import runs_dockerd
+from generator.lint.jenkins_rules import _commands, _services, commands_at, pod_lines, read_groovy, run_images
 
 # docker 20.10 and everything before it are out of support, and so are 23.0 (its last maintainer's
 # end, 2025-05-19) and 24 (never in Moby's maintained branches); the official image stopped building
@@ -143,15 +144,46 @@ JENKINS_SOCKET = re.compile(
 )
 
 
+# A daemon of the pipeline's own for its steps: DOCKER_HOST on TCP (`DOCKER_HOST=tcp://...`,
+# `environment { DOCKER_HOST = 'tcp://...' }`, a pod's `name: DOCKER_HOST` with `value: tcp://...`),
+# docker.withServer('tcp://...'), or a container that runs dockerd.
+OWN_DAEMON = re.compile(r"""\bDOCKER_HOST['"]?\s*(?:[=:,]|\n)\s*(?:value\s*:\s*)?['"]?tcp://|\bwithServer\s*\(\s*['"]tcp://""")
+
+
+# `name=ref@sha256:...`, also with the reference quoted and the digest on a continued line (`\\` in Groovy).
+PINNED_VARIABLE = re.compile(r"""\b([A-Za-z_]\w*)=['"]?[^\s'"]*['"]?(?:\\{1,2}\n\s*)?@sha256:[0-9a-f]{64}""")
+
+
+def _own_daemon(pipeline: PipelineFile) -> bool:
+    return any(OWN_DAEMON.search(text) for text in [pipeline.text, *(pod.text for pod in pipeline.pods)]) or any(
+        runs_dockerd(image) for _, _, image, _ in run_images(pipeline)
+    )
+
+
 def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    lines = list(_jenkins_lines(pipeline))
-    agent = [(file, line) for file, line, command in lines if JENKINS_SOCKET.search(command)]
+    agent = [(file, line) for file, line, command in _jenkins_lines(pipeline) if JENKINS_SOCKET.search(command)]
     for where in agent:
         yield rule.finding(pipeline, where, f"an agent or tool container gets the host's Docker socket: {SOCKET_ADVICE}")
-    # Where the agent itself has the host's socket, a container a shell step starts with it has it too.
-    for file, line, command in lines if agent else []:
-        if file == pipeline.path and (file, line) not in agent and SOCKET_MOUNT.search(command):
-            yield rule.finding(pipeline, line, f"a shell step hands the host's Docker socket (the agent's) to a container: {SOCKET_ADVICE}")
+    # A container a shell step starts talks to the agent's daemon: the host's where the agent was given
+    # its socket, and, as GL025 reads a job with no dind service, wherever the file gives the steps no
+    # daemon of their own.
+    if agent:
+        whose = "the host's Docker socket (the agent's)"
+    elif not _own_daemon(pipeline):
+        whose = "the Docker socket of the agent's daemon (the host's: the file runs none of its own)"
+    else:
+        return
+    groovy = read_groovy(pipeline.text)
+    # An image pinned by digest (a scanner reading the image from the daemon) is fixed, reviewed code,
+    # also when a shell variable holds it (`scanner=anchore/grype:v0.116.0@sha256:...`).
+    pinned = [re.compile(rf"\$\{{?{name}\b") for name in set(PINNED_VARIABLE.findall(pipeline.text))]
+    for first, offset, lines in commands_at(pipeline.text):
+        command, raw = joined("\n".join(lines)), "\n".join(lines)
+        if (pipeline.path, first) in agent or not SOCKET_MOUNT.search(command) or groovy.commented(offset + raw.find("docker.sock")):
+            continue
+        if "@sha256:" in command or any(name.search(command) for name in pinned):
+            continue
+        yield rule.finding(pipeline, first, f"a shell step hands {whose} to a container: {SOCKET_ADVICE}")
 
 
 JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")

@@ -155,6 +155,110 @@ def _groovy(pipeline: PipelineFile) -> Groovy:
     return read_groovy(pipeline.text)
 
 
+# --- Groovy's methods: where what they run happens ---------------------------------------------
+
+# `void push(String tag) {`, `def call(Map args = [:]) {`, `static String tag() {`: a method's header
+# at the start of a line, its return type or modifiers before its name; and `def scan = { img -> ...}`,
+# a closure kept to be called.
+METHOD = re.compile(
+    r"^[ \t]*(?:(?:public|private|protected|static|final|synchronized|def|void|boolean|int|long|double|[A-Z]\w*(?:<[^<>\n]*>)?(?:\[\])?)[ \t]+)+"
+    r"(\w+)[ \t]*\([^()]*(?:\([^()]*\)[^()]*)*\)\s*\{"
+    r"|^[ \t]*def[ \t]+(\w+)[ \t]*=[ \t]*\{",
+    re.MULTILINE,
+)
+_BRACES = re.compile(r"[{}]")
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    at: int  # its name in the header
+    body: tuple[int, int]  # from past its `{` to its closing `}`
+
+
+def _closing_brace(groovy: Groovy, start: int) -> int:
+    """Where the block whose text starts at start closes, over nested code braces (the end of the
+    text if it never does)."""
+    depth = 1
+    for brace in _BRACES.finditer(groovy.text, start):
+        if groovy.in_code(brace.start()):
+            depth += 1 if brace.group(0) == "{" else -1
+            if not depth:
+                return brace.start()
+    return len(groovy.text)
+
+
+def methods(groovy: Groovy) -> dict[str, list[Method]]:
+    """The methods and named closures the file defines, by name (an overloaded name has several)."""
+    found: dict[str, list[Method]] = {}
+    for match in METHOD.finditer(groovy.text):
+        group = 1 if match.group(1) else 2
+        if groovy.in_code(match.start(group)):
+            found.setdefault(match.group(group), []).append(Method(match.group(group), match.start(group), (match.end(), _closing_brace(groovy, match.end()))))
+    return found
+
+
+def _calls(groovy: Groovy, defined: dict[str, list[Method]]) -> list[tuple[int, str]]:
+    """Where code calls one of the defined names: `name(...)`, `name.call(...)`, or Groovy's
+    command form `name 'arg'`; never its own header."""
+    if not defined:
+        return []
+    headers = {method.at for each in defined.values() for method in each}
+    names = "|".join(sorted(map(re.escape, defined), key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.$])({names})(?:\s*\(|\.call\s*\(|[ \t]+(?=['\"\w$]))")
+    return [(call.start(), call.group(1)) for call in pattern.finditer(groovy.text) if call.start() not in headers and groovy.in_code(call.start())]
+
+
+def _keeping(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with everything outside the spans blanked (newlines kept, so lines and offsets hold)."""
+    out = re.sub(r"[^\n]", " ", text)
+    for start, stop in spans:
+        out = out[:start] + text[start:stop] + out[stop:]
+    return out
+
+
+def commands_in_order(groovy: Groovy) -> Iterator[tuple[int, int, list[str]]]:
+    """The file's commands (first line, offset, lines) in the order they run, as far as the text
+    tells it: top to bottom, where a called method's or closure's body runs where it is first
+    called, not where it is defined. A method nothing in the file calls (a shared library's `call`)
+    stays where it is written. Each command comes once."""
+    defined = methods(groovy)
+    calls = _calls(groovy, defined)
+    bodies = {name: [method.body for method in each] for name, each in defined.items()}
+    called = {name for at, name in calls if not any(start <= at < stop for start, stop in bodies[name])}
+    unfolded: set[str] = set()
+
+    def walk(spans: list[tuple[int, int]]) -> Iterator[tuple[int, int, list[str]]]:
+        for first, offset, lines in commands_at(_keeping(groovy.text, spans)):
+            if not "".join(lines).strip():
+                continue
+            yield first, offset, lines
+            stop = offset + sum(len(line) + 1 for line in lines)
+            for at, name in calls:
+                if offset <= at < stop and name in called and name not in unfolded and any(start <= at < end for start, end in spans):
+                    # A body runs where it is first called; later calls repeat what that one reported.
+                    unfolded.add(name)
+                    for body in bodies[name]:
+                        yield from walk(outside(body))
+
+    def outside(span: tuple[int, int]) -> list[tuple[int, int]]:
+        """The span less the bodies of called methods within it: those run where they are called."""
+        pieces, start = [], span[0]
+        for body_start, body_stop in sorted(body for name in called for body in bodies[name]):
+            if start <= body_start and body_stop <= span[1] and (body_start, body_stop) != span:
+                pieces.append((start, body_start))
+                start = body_stop
+        return [*pieces, (start, span[1])]
+
+    yield from walk(outside((0, len(groovy.text))))
+    # Methods that only call each other, reached from nowhere: read all the same, after the rest.
+    for name in sorted(called - unfolded, key=lambda name: bodies[name][0]):
+        if name not in unfolded:
+            unfolded.add(name)
+            for body in bodies[name]:
+                yield from walk(outside(body))
+
+
 # --- JK001 ------------------------------------------------------------------------------------
 
 def _line(text: str, offset: int) -> int:
@@ -200,7 +304,7 @@ def jenkins_password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iter
     offset = 0
     for first, lines in _commands(pipeline.text):
         start, offset = offset, offset + sum(len(line) + 1 for line in lines)
-        found = LOGIN_WITH_PASSWORD.search(joined("\n".join(lines)))
+        found = LOGIN_WITH_PASSWORD.search(without_echoes(joined("\n".join(lines))))
         login = re.search(r"\blogin\b", "\n".join(lines))
         if found and login and not groovy.commented(start + login.start()):
             # Reported where the flag is written, also on a continued line.
@@ -210,15 +314,46 @@ def jenkins_password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iter
 
 def _commands(text: str) -> Iterator[tuple[int, list[str]]]:
     """Each command by its first line number, with the lines it continues (a trailing backslash)."""
+    for first, _, lines in commands_at(text):
+        yield first, lines
+
+
+def commands_at(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """Each command by its first line number and offset, with the lines it continues."""
     lines = text.split("\n")
-    number = 0
+    number, offset = 0, 0
     while number < len(lines):
-        first, command = number + 1, [lines[number]]
+        first, start, command = number + 1, offset, [lines[number]]
+        offset += len(lines[number]) + 1
         while command[-1].endswith("\\") and number + 1 < len(lines):
             number += 1
             command.append(lines[number])
-        yield first, command
+            offset += len(lines[number]) + 1
+        yield first, start, command
         number += 1
+
+
+# An echo or printf (the shell's, or Jenkins's echo step) at the start of a command, also right
+# after the quote that opens a step's script: what it prints is a message, not a command it runs.
+ECHO = re.compile(r"""(?:^|(?<=[;&|(`\n'"])|(?<=\bthen\s)|(?<=\belse\s)|(?<=\bdo\s))[ \t]*(?:echo|printf)(?:\s+-[neE]+)*(?=[\s('"])""")
+# Printed text piped to a shell runs after all.
+PIPED_TO_SHELL = re.compile(r"\|\s*(?:sudo\s+)?(?:sh|bash|zsh|dash|eval)\b")
+
+
+# What echo prints: words up to an unquoted separator, a quoted string whole, and one left open
+# (the closing quote of the Groovy string that holds the script) to the end of the line.
+ECHOED = re.compile(r"""(?:'[^']*'|"(?:\\.|[^"\\])*"|\\.|[^;&|\n)`'"\\]|['"][^\n]*)*""")
+
+
+def without_echoes(text: str) -> str:
+    """The text with what echo and printf print blanked out (lengths and newlines kept), up to the
+    separator that ends their command outside quotes: `echo docker login -p x` logs in nowhere."""
+    out = list(text)
+    for found in ECHO.finditer(text):
+        printed = ECHOED.match(text, found.end())
+        if printed and not PIPED_TO_SHELL.match(text, printed.end()):
+            out[printed.start():printed.end()] = re.sub(r"[^\n]", " ", printed.group(0))
+    return "".join(out)
 
 
 # --- JK003 ------------------------------------------------------------------------------------
@@ -429,16 +564,21 @@ def _built(groovy: Groovy, values: _Values) -> set[str]:
     return {image_repository(image) for image in built_by(groovy, values)}
 
 
-def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+def run_images(pipeline: PipelineFile) -> list[tuple[str, int, str, str]]:
+    """(file, line, image as resolved, image as written) of every agent, tool and pod container image."""
     groovy = _groovy(pipeline)
     values = _Values(groovy)
     found = [(offset, values.of(literal), values.text(literal)) for offset, literal in _agent_images(groovy)]
     found += list(_pod_images(groovy, values))
-    built = _built(groovy, values)
     located = [(pipeline.path, groovy.line(offset), image, written) for offset, image, written in found]
     # A pod file is read by the plugin as it is: no Groovy fills anything into it.
-    located += [(file, number, image.group(2), image.group(2)) for file, number, line in pod_lines(pipeline) for image in POD_IMAGE.finditer(line)]
-    for file, line, image, written in located:
+    return located + [(file, number, image.group(2), image.group(2)) for file, number, line in pod_lines(pipeline) for image in POD_IMAGE.finditer(line)]
+
+
+def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    groovy = _groovy(pipeline)
+    built = _built(groovy, _Values(groovy))
+    for file, line, image, written in run_images(pipeline):
         judged = _judged(image.strip())
         reason = unpinned_reason(judged) if judged and image_repository(image.strip()) not in built else None
         if reason:

@@ -29,7 +29,7 @@ from generator.lint.host_rules import (
     JENKINS_HOST_RULES,
 )
 from generator.lint.images import image_repository, image_tag
-from generator.lint.jenkins_rules import _commands, _Values, built_by, read_groovy
+from generator.lint.jenkins_rules import _Values, built_by, commands_in_order, read_groovy, without_echoes
 from generator.lint.secret_rules import (
     GITHUB_SECRET_RULES,
     GITLAB_SECRET_RULES,
@@ -206,9 +206,18 @@ STAGE = re.compile(r"\bstage\s*\(")
 def _scanned_another_tag(command: str, built: dict[str, set[str]]) -> str | None:
     """The image a scan names when it names only tags of the file's own repositories that the file
     never builds (a stale `app:latest` while `app:$BUILD_ID` is built and pushed): that scan read
-    some other image, not the one pushed."""
+    some other image, not the one pushed. A tag held in a variable (`app:${tag}`) may be the built one."""
     named = [word for word in re.findall(r"[^\s'\"]+", command) if image_repository(word) in built]
-    return named[0] if named and not any(image_tag(word) in built[image_repository(word)] for word in named) else None
+    return named[0] if named and not any(image_tag(word) in built[image_repository(word)] or "$" in image_tag(word) for word in named) else None
+
+
+# A scanner's name in an address (its release's download URL) installs it, it scans nothing.
+ADDRESS = re.compile(r"\b[a-z][\w+.-]*://[^\s'\"]*")
+
+
+def _as_run(command: str) -> str:
+    """A Jenkinsfile's shell line as far as it runs something: no echoed text, no addresses."""
+    return ADDRESS.sub(" ", without_echoes(command))
 
 
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -218,19 +227,23 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     built: dict[str, set[str]] = {}
     for image in built_by(groovy, _Values(groovy)):
         built.setdefault(image_repository(image), set()).add(image_tag(image))
-    reported = False  # once per stage: one image pushed under several tags is one problem
+    reported: set[int] = set()
+    stage_reported = False  # once per stage: one image pushed under several tags is one problem
     stale = None  # a scan of a tag the file never builds
-    for first, lines in _commands(pipeline.text):
+    for first, offset, lines in commands_in_order(groovy):
         command = joined("\n".join(lines))
-        if command.lstrip().startswith(("//", "#", "*", "/*")):
+        start = offset + len(command) - len(command.lstrip())
+        if command.lstrip().startswith(("//", "#", "*", "/*")) or groovy.in_comment(start):
             continue
-        reported = reported and not STAGE.search(command)
+        command = _as_run(command)
+        stage_reported = stage_reported and not STAGE.search(command)
         if _scanned_first(command, plugin_push):
             stale = _scanned_another_tag(command, built)
             if stale is None:
-                return  # stages run in the order written: everything after this is scanned
-        if _push(command, plugin_push) and not reported:
-            reported = True
+                return  # what runs after this is scanned
+        if _push(command, plugin_push) and not stage_reported and first not in reported:
+            stage_reported = True
+            reported.add(first)
             scanned = f"the only scan before it reads {stale}, a tag this file never builds" if stale else "no earlier step or stage scanned it"
             yield rule.finding(
                 pipeline, first,
