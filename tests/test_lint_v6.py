@@ -11,7 +11,7 @@ import pytest
 from generator.lint.document import every_pipeline, read_pipeline
 from generator.lint.engine import lint
 from generator.lint.images import built_images, built_repositories, image_repository, image_tag
-from generator.lint.shell_words import guarded_commands, is_secret_name, shell_test_as_rule
+from generator.lint.shell_words import guarded_commands, is_secret_name, shell_test_as_rule, without_echoes
 from generator.lint.secret_rules import _shell_of
 from generator.lint.trust_rules import _scanned_another_tag
 from tests.conftest import ROOT
@@ -30,7 +30,7 @@ def test_fixture_findings_exactly(path):
 
 def test_the_fixtures_cover_every_changed_rule():
     files = [file for path in FIXTURES for each in every_pipeline(read_pipeline(path)) for file in each.files]
-    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL007", "GL022", "GH024", "JK020", "JK024"}
+    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL006", "GL007", "GL022", "GH024", "JK020", "JK024"}
 
 
 def _messages(path: Path, rule: str) -> list[str]:
@@ -240,3 +240,21 @@ def test_the_same_cache_write_outside_the_test_is_a_merge_requests(tmp_path):
     assert unguarded != text
     finding = _one(tmp_path, unguarded, "GL021")
     assert finding.message.startswith("container: can run for merge requests")
+
+
+# --- what echo prints, in every dialect ------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ('ssh host "hostname && echo ready" "docker login -p $P r"', 'ssh host "hostname && echo " "docker login -p $P r"'),
+    ("sh 'echo docker push x | sh'", "sh 'echo docker push x | sh'"),
+    ("sh 'echo docker push x'", "sh 'echo '"),
+    ('echo "docker login -p $P" && docker push y', "echo && docker push y"),
+])
+def test_echo_prints_no_further_than_the_string_it_is_written_in(text, kept):
+    assert " ".join(without_echoes(text).split()) == " ".join(kept.split())
+
+
+def test_no_dialect_reads_an_echoed_login_or_push():
+    for name in ("echoed-commands.gitlab-ci.yml", "echoed-commands.yml"):
+        findings = lint(read_pipeline(V6 / name))
+        assert not [f for f in findings if f.rule in {"GL006", "GL007", "GL020", "GL022", "GH005", "GH008"} and f.line < 12]

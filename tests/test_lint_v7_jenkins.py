@@ -40,7 +40,7 @@ def _lint(tmp_path: Path, text: str, rule: str) -> list[int]:
 # --- what echo prints -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "kept"), [
-    ('sh "echo docker login -u me -p x"', 'sh "echo'),
+    ('sh "echo docker login -u me -p x"', 'sh "echo "'),  # the step's own closing quote is no part of the message
     ("echo 'a; docker push x' && docker push y", "echo && docker push y"),
     ('echo "$P" | docker login -u me --password-stdin', "echo | docker login -u me --password-stdin"),
     ("x=$(echo docker push) ; docker push z", "x=$(echo ) ; docker push z"),

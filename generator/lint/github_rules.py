@@ -32,7 +32,7 @@ from generator.lint.images import (
     runs_dockerd,
     unpinned_reason,
 )
-from generator.lint.shell_words import one_word_expressions
+from generator.lint.shell_words import one_word_expressions, without_echoes
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
 SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
@@ -418,7 +418,7 @@ def _local_only(command: str) -> bool:
 
 
 def _script_pushes(text: str, scope: Scope) -> bool:
-    for variant in _shell_variants(text, scope):
+    for variant in _shell_variants(without_echoes(text), scope):
         for command in re.split(r"&&|\|\||[;|\n]", variant):
             command = re.sub(r"--push=false\b", "", command)
             if PUSHES.search(command) and not _local_only(command):
@@ -733,7 +733,7 @@ def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
         for step in _steps(job):
             for holder, key, text in _scripts(step):
                 code = "\n".join(line for line in joined(text).splitlines() if not line.lstrip().startswith("#"))
-                found = LOGIN_WITH_PASSWORD.search(code)
+                found = LOGIN_WITH_PASSWORD.search(without_echoes(code))
                 if found:
                     yield rule.finding(
                         pipeline, line_of(holder, key),

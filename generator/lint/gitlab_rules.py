@@ -28,7 +28,7 @@ from generator.lint.findings import (
     simple_commands,
 )
 from generator.lint.images import built_repositories, image_repository, moving_buildkit_tags, official_docker, runs_dockerd, tag_names_a_version
-from generator.lint.shell_words import guarded_commands, shell_test_as_rule
+from generator.lint.shell_words import guarded_commands, shell_test_as_rule, without_echoes
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -370,7 +370,7 @@ def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         for text, holder, index in _script_texts(pipeline, job):
-            found = LOGIN_WITH_PASSWORD.search(text)
+            found = LOGIN_WITH_PASSWORD.search(without_echoes(text))
             if found:
                 yield rule.finding(
                     pipeline, _located_within(job, holder, index, "login"),
@@ -533,6 +533,7 @@ def _push_scope(pipeline: PipelineFile, job: Job) -> tuple[tuple[int, set[str]],
     rules = _ref_scope(pipeline, job)
     first, scopes = None, []
     for text, holder, key in _script_texts(pipeline, job):
+        text = without_echoes(text)
         if PUSHES.search(text):
             first = first or (holder, key)
             scopes += [max(rules, guard_scope(tests), key=lambda s: s[0]) for command, tests in guarded_commands(text) if PUSHES.search(command)]

@@ -21,6 +21,7 @@ from typing import Any
 from generator.lint.document import PipelineFile, line_of
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 from generator.lint.images import built_images, image_repository, runs_dockerd, unpinned_reason
+from generator.lint.shell_words import without_echoes
 
 PLAIN_TCP = re.compile(r"\btcp://[^\s'\"/]+:2375\b")
 TLS_OFF = re.compile(r"""\bDOCKER_TLS_CERTDIR\s*[=:]\s*(""|''|(?=\s|$|[;&|]))""", re.MULTILINE)
@@ -331,29 +332,6 @@ def commands_at(text: str) -> Iterator[tuple[int, int, list[str]]]:
             offset += len(lines[number]) + 1
         yield first, start, command
         number += 1
-
-
-# An echo or printf (the shell's, or Jenkins's echo step) at the start of a command, also right
-# after the quote that opens a step's script: what it prints is a message, not a command it runs.
-ECHO = re.compile(r"""(?:^|(?<=[;&|(`\n'"])|(?<=\bthen\s)|(?<=\belse\s)|(?<=\bdo\s))[ \t]*(?:echo|printf)(?:\s+-[neE]+)*(?=[\s('"])""")
-# Printed text piped to a shell runs after all.
-PIPED_TO_SHELL = re.compile(r"\|\s*(?:sudo\s+)?(?:sh|bash|zsh|dash|eval)\b")
-
-
-# What echo prints: words up to an unquoted separator, a quoted string whole, and one left open
-# (the closing quote of the Groovy string that holds the script) to the end of the line.
-ECHOED = re.compile(r"""(?:'[^']*'|"(?:\\.|[^"\\])*"|\\.|[^;&|\n)`'"\\]|['"][^\n]*)*""")
-
-
-def without_echoes(text: str) -> str:
-    """The text with what echo and printf print blanked out (lengths and newlines kept), up to the
-    separator that ends their command outside quotes: `echo docker login -p x` logs in nowhere."""
-    out = list(text)
-    for found in ECHO.finditer(text):
-        printed = ECHOED.match(text, found.end())
-        if printed and not PIPED_TO_SHELL.match(text, printed.end()):
-            out[printed.start():printed.end()] = re.sub(r"[^\n]", " ", printed.group(0))
-    return "".join(out)
 
 
 # --- JK003 ------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from generator.lint.shell_words import (
     runs_on_trusted_refs_only,
     secret_references,
     simple_commands,
+    without_echoes,
     without_stdin,
 )
 
@@ -245,7 +246,12 @@ def _login_secrets(text: str) -> list[str]:
     """The secret-named variables a registry login in the line reads, and a variable written as the
     auth of a Docker config. GitLab's own job token and registry password (CI_*) are scoped to the
     job by GitLab."""
-    parts = [part for part in SEQUENCE.split(joined(text)) if LOGIN.search(part)] if "login" in text else []
+    # A login that echo only prints is none; one reading echo's output on stdin reads the secret echoed.
+    # Blanking keeps every position, so the pieces of the blanked line are those of the line.
+    line = joined(text)
+    blanked = without_echoes(line) if "login" in text else ""
+    cuts = [0, *(end for found in SEQUENCE.finditer(line) for end in (found.start(), found.end())), len(line)]
+    parts = [line[start:end] for start, end in zip(cuts[::2], cuts[1::2]) if LOGIN.search(blanked[start:end])]
     names = [name for part in parts for name in secret_references(part)] + (CONFIG_AUTH.findall(text) if "auth" in text else [])
     return [name for name in names if not name.startswith("CI_")]
 

@@ -110,6 +110,50 @@ def simple_commands(text: str) -> Iterator[tuple[str, str]]:
         yield program.rsplit("/", 1)[-1], part
 
 
+# --- what echo prints ------------------------------------------------------------------------------
+
+# An echo or printf (the shell's, or Jenkins's echo step) at the start of a command, also right
+# after the quote that opens a step's script: what it prints is a message, not a command it runs.
+ECHO = re.compile(r"""(?:^|(?<=[;&|(`\n'"])|(?<=\bthen\s)|(?<=\belse\s)|(?<=\bdo\s))[ \t]*(?:echo|printf)(?:\s+-[neE]+)*(?=[\s('"])""")
+# Printed text piped to a shell runs after all.
+PIPED_TO_SHELL = re.compile(r"\|\s*(?:sudo\s+)?(?:sh|bash|zsh|dash|eval)\b")
+
+
+# What echo prints: words up to an unquoted separator, a quoted string whole, and one left open
+# (the closing quote of the Groovy string that holds the script) to the end of the line.
+ECHOED = re.compile(r"""(?:'[^']*'|"(?:\\.|[^"\\])*"|\\.|[^;&|\n)`'"\\]|['"][^\n]*)*""")
+
+
+def _open_quote(text: str, start: int, end: int) -> str:
+    """The quote left open between start and end: the string an echo is written inside."""
+    quote, index = "", start
+    while index < end:
+        char = text[index]
+        if char == "\\" and quote != "'":
+            index += 1
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        index += 1
+    return quote
+
+
+def without_echoes(text: str) -> str:
+    """The text with what echo and printf print blanked out (lengths and newlines kept), up to the
+    separator that ends their command outside quotes: `echo docker login -p x` logs in nowhere. An
+    echo inside a quoted string (`ssh host "hostname && echo hi" "docker login ..."`) prints no
+    further than that string's end."""
+    out = list(text)
+    for found in ECHO.finditer(text):
+        quote = _open_quote(text, text.rfind("\n", 0, found.start()) + 1, found.start())
+        closing = re.compile(rf"(?:\\.|[^{quote}\\])*").match(text, found.end()).end() if quote else len(text)
+        printed = ECHOED.match(text, found.end(), closing)
+        if printed and not PIPED_TO_SHELL.match(text, printed.end()):
+            out[printed.start():printed.end()] = re.sub(r"[^\n]", " ", printed.group(0))
+    return "".join(out)
+
+
 # --- the `if` a command runs under ----------------------------------------------------------------
 
 def _shell_segments(script: str) -> Iterator[str]:

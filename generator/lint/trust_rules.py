@@ -29,12 +29,13 @@ from generator.lint.host_rules import (
     JENKINS_HOST_RULES,
 )
 from generator.lint.images import image_repository, image_tag
-from generator.lint.jenkins_rules import _Values, built_by, commands_in_order, read_groovy, without_echoes
+from generator.lint.jenkins_rules import _Values, built_by, commands_in_order, read_groovy
 from generator.lint.secret_rules import (
     GITHUB_SECRET_RULES,
     GITLAB_SECRET_RULES,
     JENKINS_SECRET_RULES,
 )
+from generator.lint.shell_words import without_echoes
 
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
 # Includes no rule reads that may well hold a scanning job. GitLab's own templates are known: of
@@ -86,7 +87,9 @@ def _scanned_first(text: str, extra: re.Pattern[str] | None = None) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _marks(text: str) -> tuple[bool, bool]:
-    """(scanned before any push, pushes) for one shell line, read once however many jobs share it."""
+    """(scanned before any push, pushes) for one shell line, read once however many jobs share it;
+    what echo prints is a message, neither."""
+    text = without_echoes(text)
     return _scanned_first(text), _push(text) is not None
 
 
