@@ -198,7 +198,7 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
 
 
 # What every finding of command_line_secrets needs in its line: most lines are passed over at once.
-MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|CREDENTIAL|AUTH|secrets\.|github\.token", re.IGNORECASE)
+MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|PSW|CREDENTIAL|AUTH|secrets\.|github\.token", re.IGNORECASE)
 
 
 def command_line_secrets(text: str, literals: set[str], script: str = "", known: set[str] | None = None) -> tuple[list[str], list[str]]:
@@ -497,12 +497,16 @@ def _shell_of(command: str) -> str:
     return body.replace("\\$", "$") if quote.startswith('"') else body
 
 
+# Steps the Jenkins controller runs itself, in Java: their headers and bodies reach no process list.
+CONTROLLER_STEP = re.compile(r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile)\b")
+
+
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text)
     bound = bound_secrets(pipeline.text)
     for first, lines in _commands(without_stdin(pipeline.text)):
         command = joined("\n".join(lines))
-        if command.lstrip().startswith(("//", "#", "*", "/*")):
+        if command.lstrip().startswith(("//", "#", "*", "/*")) or CONTROLLER_STEP.match(command):
             continue
         problems, names = command_line_secrets(_shell_of(command), literals, known=bound)
         if problems:

@@ -11,7 +11,8 @@ from generator.lint import findings
 from generator.lint.document import Job, PipelineFile
 
 # Name parts that make a variable a credential, and the parts that say it only describes one.
-SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PW", "TOKEN", "SECRET", "PAT", "APIKEY", "CREDENTIALS"}
+# PSW: the password half Jenkins' credentials() binds (NAME_PSW).
+SECRET_PARTS = {"PASSWORD", "PASSWD", "PASS", "PW", "PSW", "TOKEN", "SECRET", "PAT", "APIKEY", "CREDENTIALS"}
 KEY_OWNERS = {"API", "ACCESS", "PRIVATE", "SECRET", "SIGNING", "SSH", "AUTH", "ENCRYPTION"}
 DESCRIBING = {"PATH", "FILE", "URL", "NAME", "ID", "TYPE", "HEADER", "VAR", "ENV", "LENGTH", "DIR", "USER", "USERNAME", "HOST", "ENDPOINT", "KIND", "SCOPE", "EXPIRY", "FINGERPRINT"}
 # Tokens the platform makes for one job and revokes when it ends: a leak of them is milder.
