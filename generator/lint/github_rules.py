@@ -27,6 +27,8 @@ from generator.lint.findings import (
     simple_commands,
 )
 from generator.lint.images import (
+    built_repositories,
+    image_repository,
     moving_buildkit_tags,
     official_docker,
     runs_dockerd,
@@ -358,8 +360,10 @@ def _scripts(step: dict[str, Any]) -> Iterator[tuple[Any, str, str]]:
 
 
 def _moving_buildx(version: str) -> bool:
-    """A setup-buildx `version:` that moves: `latest`, or the newest of a channel (`lab:latest`, `cloud:latest`)."""
-    return version.strip().lower().rsplit(":", 1)[-1] == "latest"
+    """A setup-buildx `version:` that moves: `latest`, the newest of a channel (`lab:latest`,
+    `cloud:latest`), the development builds (`edge`), or a branch of buildx's repository (`...#master`)."""
+    version = version.strip().lower()
+    return version.rsplit(":", 1)[-1] in {"latest", "edge", "nightly"} or bool(re.search(r"#(master|main)$", version))
 
 
 def unpinned_buildkit(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -488,7 +492,9 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     # Another action taking build-push-action's `push:` and image `tags:` inputs (a wrapper, or the
     # repository's own `./` action) pushes as it does; git actions push with neither pair.
     if uses.startswith(BUILD_PUSH_ACTIONS) or ("push" in inputs and "tags" in inputs and not uses.startswith(("docker/", *BAKE_ACTIONS))):
-        return _build_push_pushes(inputs, scope)
+        # build-push-action v1 pushed unless told not to; v2 turned the default around.
+        v1 = re.match(r"docker/build-push-action@v1(\.|$)", uses) and "push" not in inputs
+        return _build_push_pushes({**inputs, "push": True} if v1 else inputs, scope)
     if uses.startswith(BAKE_ACTIONS) and "/subaction/" not in uses:
         sets = "\n".join(_variants(_text_lines(inputs.get("set")), scope))
         return _on(inputs.get("push"), scope) or bool(re.search(r"\.output=(type=registry\b|[^\n]*\bpush=true\b)", sets))
@@ -764,13 +770,30 @@ def _literal_tag_unpinned(image: str) -> str | None:
     return None if "${{" in image.rsplit("/", 1)[-1] else unpinned_reason(image)
 
 
+def _built_here(pipeline: PipelineFile) -> set[str]:
+    """The repositories the workflow builds itself: a build action's `tags:` (or v1's `repository:`)
+    and the names its scripts give builds (`docker build -t`)."""
+    built: set[str] = set()
+    for _, job in _jobs(pipeline):
+        for step in _steps(job):
+            inputs = _inputs(step)
+            if str(step.get("uses", "")).startswith(BUILD_PUSH_ACTIONS):
+                names = re.split(r"[\n,]", _text(inputs.get("tags"))) + [_text(inputs.get("repository"))]
+                built |= {image_repository(name.strip()) for name in names if name.strip()}
+            built |= {repository for _, _, text in _scripts(step) for repository in built_repositories(text)}
+    return built
+
+
 def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    built = _built_here(pipeline)
     for name, job in _jobs(pipeline):
         # A job's container and services see matrix (and inputs, vars, needs), never env.
         scope = Scope(job, {}, {})
         for what, holder, key, written in _job_images(job):
-            # An empty image (matrix rows with container: '') runs on the runner itself.
+            # An empty image (matrix rows with container: '') runs on the runner itself; an image this
+            # workflow builds is its own output, as GL001 reads it.
             images = {variant.strip().removeprefix("docker://") for variant in _variants(written, scope)} - {""}
+            images = {image for image in images if image_repository(image) not in built}
             moving = sorted((image, why) for image in images for why in [_literal_tag_unpinned(image)] if why)
             if moving:
                 listed = "; ".join(f"{image} {why}" for image, why in moving)
