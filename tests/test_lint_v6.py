@@ -30,7 +30,7 @@ def test_fixture_findings_exactly(path):
 
 def test_the_fixtures_cover_every_changed_rule():
     files = [file for path in FIXTURES for each in every_pipeline(read_pipeline(path)) for file in each.files]
-    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL006", "GL007", "GL022", "GH004", "GH005", "GH009", "GH024", "JK020", "JK024"}
+    assert {rule for (_, _, rule) in _expected(files)} == {"GL001", "GL002", "GL006", "GL007", "GL022", "GH004", "GH005", "GH009", "GH024", "JK004", "JK020", "JK024"}
 
 
 def _messages(path: Path, rule: str) -> list[str]:
@@ -258,3 +258,14 @@ def test_no_dialect_reads_an_echoed_login_or_push():
     for name in ("echoed-commands.gitlab-ci.yml", "echoed-commands.yml"):
         findings = lint(read_pipeline(V6 / name))
         assert not [f for f in findings if f.rule in {"GL006", "GL007", "GL020", "GL022", "GH005", "GH008"} and f.line < 12]
+
+
+def test_a_jenkins_command_over_several_lines_is_reported_where_its_secret_is_named(tmp_path):
+    path = tmp_path / "Jenkinsfile"
+    path.write_text(
+        "node {\n    sh \"\"\"\n        curl -X POST https://hub.example.com/login \\\\\n"
+        "          -H 'content-type: application/json' \\\\\n"
+        "          -d '{ \"password\": \"\\$HUB_PSW\" }'\n    \"\"\"\n}\n"
+    )
+    (finding,) = [f for f in lint(read_pipeline(path)) if f.rule == "JK024"]
+    assert finding.line == 5

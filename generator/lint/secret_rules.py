@@ -510,7 +510,9 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
             continue
         problems, names = command_line_secrets(_shell_of(command), literals, known=bound)
         if problems:
-            yield rule.finding(pipeline, first, _message(problems), level=_level(names))
+            # A command over several lines is reported on the line that names its secret.
+            named = next((offset for offset, line in enumerate(lines) if re.search(rf"\b{re.escape(names[0].removeprefix('env.'))}\b", line)), 0)
+            yield rule.finding(pipeline, first + named, _message(problems), level=_level(names))
 
 
 GITLAB_SECRET_RULES = [
