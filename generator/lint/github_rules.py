@@ -486,6 +486,26 @@ def _build_push_pushes(inputs: dict[str, Any], scope: Scope) -> bool:
     return not destinations or not all(d.startswith(LOCAL_REGISTRY) for d in destinations)
 
 
+# Another vendor's action that builds and publishes an image (whoan/docker-build-with-cache-action, a
+# "build and push" deploy action): it is given an image name and a registry or its credentials, and
+# its name says it builds, pushes or publishes.
+IMAGE_INPUT = re.compile(r"^(image|image[-_]?(name|tag|tags)|repository|tags)$", re.IGNORECASE)
+REGISTRY_INPUT = re.compile(r"registry|username|password|token", re.IGNORECASE)
+PUBLISHING = re.compile(r"build|push|publish", re.IGNORECASE)
+
+
+def _vendor_build_pushes(step: dict[str, Any], scope: Scope) -> bool:
+    uses = str(step.get("uses", ""))
+    if not uses or uses.startswith(("docker/", "./", "docker://", *BUILD_PUSH_ACTIONS, *BAKE_ACTIONS)) or SCANNERS.search(uses):
+        return False
+    inputs = _inputs(step)
+    keys = [str(key) for key in inputs]
+    # The action's own name, not the step's: "Push Docker Description" pushes a README.
+    said = PUBLISHING.search(uses.split("@")[0].rsplit("/", 1)[-1])
+    told_not = "push" in inputs and not _on(inputs.get("push"), scope)
+    return bool(said) and not told_not and any(IMAGE_INPUT.match(key) for key in keys) and any(REGISTRY_INPUT.search(key) for key in keys)
+
+
 def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     uses = str(step.get("uses", ""))
     inputs = _inputs(step)
@@ -498,6 +518,8 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     if uses.startswith(BAKE_ACTIONS) and "/subaction/" not in uses:
         sets = "\n".join(_variants(_text_lines(inputs.get("set")), scope))
         return _on(inputs.get("push"), scope) or bool(re.search(r"\.output=(type=registry\b|[^\n]*\bpush=true\b)", sets))
+    if _vendor_build_pushes(step, scope):
+        return True
     return any(_script_pushes(text, scope) or _own_script_pushes(text, scope) for _, _, text in _scripts(step))
 
 
@@ -815,6 +837,8 @@ def _step_runs_docker(pipeline: PipelineFile, step: dict[str, Any], stack: tuple
     if uses.startswith(("docker/", "docker://")) and not (uses.startswith("docker/metadata-action") or "/subaction/" in uses):
         return True
     if uses.startswith((*BUILD_PUSH_ACTIONS, *BAKE_ACTIONS)) and "/subaction/" not in uses:
+        return True
+    if _vendor_build_pushes(step, Scope(step, {}, {})):
         return True
     if any(program.rsplit("/", 1)[-1] in DOCKER_PROGRAMS for _, _, text in _scripts(step) for program in commands(text)):
         return True
