@@ -239,8 +239,11 @@ def _counted(job: Job) -> str | None:
     return None if job.hidden else job.name
 
 
+BUILDS_SOMETHING = re.compile(r"build|bud\b|executor|\btag\b")
+
+
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) for name in built_repositories(text)}
+    built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) if BUILDS_SOMETHING.search(text) for name in built_repositories(text)}
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
             if image_repository(ref.reference) in built:
@@ -522,6 +525,10 @@ def _deciding_place(pipeline: PipelineFile, job: Job, push: tuple[Any, Any]) -> 
     return _at(job), job.name
 
 
+# What a script needs before any command of it can run under a test.
+SHELL_TEST = re.compile(r"\bif\b|&&")
+
+
 def guard_scope(tests: tuple[str, ...]) -> tuple[int, set[str]]:
     """How far the shell tests a command runs under limit the refs it runs on."""
     return max([(OPEN, set()), *(_condition_scope(shell_test_as_rule(test)) for test in tests)], key=lambda scope: scope[0])
@@ -536,6 +543,9 @@ def _push_scope(pipeline: PipelineFile, job: Job) -> tuple[tuple[int, set[str]],
         text = without_echoes(text)
         if PUSHES.search(text):
             first = first or (holder, key)
+            if not SHELL_TEST.search(text):
+                scopes.append(rules)  # no test guards any command of it
+                continue
             scopes += [max(rules, guard_scope(tests), key=lambda s: s[0]) for command, tests in guarded_commands(text) if PUSHES.search(command)]
     if first is None:
         return None

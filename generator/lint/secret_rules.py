@@ -248,10 +248,12 @@ def _login_secrets(text: str) -> list[str]:
     job by GitLab."""
     # A login that echo only prints is none; one reading echo's output on stdin reads the secret echoed.
     # Blanking keeps every position, so the pieces of the blanked line are those of the line.
-    line = joined(text)
-    blanked = without_echoes(line) if "login" in text else ""
-    cuts = [0, *(end for found in SEQUENCE.finditer(line) for end in (found.start(), found.end())), len(line)]
-    parts = [line[start:end] for start, end in zip(cuts[::2], cuts[1::2]) if LOGIN.search(blanked[start:end])]
+    parts = []
+    if "login" in text:
+        line = joined(text)
+        blanked = without_echoes(line)
+        cuts = [0, *(end for found in SEQUENCE.finditer(line) for end in (found.start(), found.end())), len(line)]
+        parts = [line[start:end] for start, end in zip(cuts[::2], cuts[1::2]) if LOGIN.search(blanked[start:end])]
     names = [name for part in parts for name in secret_references(part)] + (CONFIG_AUTH.findall(text) if "auth" in text else [])
     return [name for name in names if not name.startswith("CI_")]
 

@@ -145,6 +145,8 @@ def without_echoes(text: str) -> str:
     separator that ends their command outside quotes: `echo docker login -p x` logs in nowhere. An
     echo inside a quoted string (`ssh host "hostname && echo hi" "docker login ..."`) prints no
     further than that string's end."""
+    if "echo" not in text and "printf" not in text:
+        return text
     out = list(text)
     for found in ECHO.finditer(text):
         quote = _open_quote(text, text.rfind("\n", 0, found.start()) + 1, found.start())
