@@ -14,6 +14,7 @@ from generator.lint.github_rules import _literal_tag_unpinned, _run_output, runs
 from generator.lint.shell_words import one_word_expressions, secret_references
 from tests.conftest import ROOT
 from tests.test_lint import _expected
+from tests.test_lint_github_v3 import _lint
 
 V5 = ROOT / "tests" / "fixtures" / "lint" / "v5"
 FIXTURES = sorted(V5.glob("*.yml"))
@@ -30,12 +31,6 @@ def test_fixture_findings_exactly(path):
 def test_the_fixtures_cover_every_changed_rule():
     rules = {rule for path in FIXTURES for (_, _, rule) in _expected([str(path)])}
     assert rules == {"GH005", "GH009", "GH024"}
-
-
-def _lint(tmp_path: Path, text: str) -> list:
-    path = tmp_path / "workflow.yml"
-    path.write_text(textwrap.dedent(text))
-    return lint(read_pipeline(path))
 
 
 # --- which scripts a shell reads ------------------------------------------------------------------

@@ -10,9 +10,19 @@ import pytest
 
 from generator.lint.document import every_pipeline, read_pipeline
 from generator.lint.engine import lint
-from generator.lint.images import built_images, built_repositories, image_repository, image_tag
-from generator.lint.shell_words import guarded_commands, is_secret_name, shell_test_as_rule, without_echoes
+from generator.lint.images import (
+    built_images,
+    built_repositories,
+    image_repository,
+    image_tag,
+)
 from generator.lint.secret_rules import _shell_of
+from generator.lint.shell_words import (
+    guarded_commands,
+    is_secret_name,
+    shell_test_as_rule,
+    without_echoes,
+)
 from generator.lint.trust_rules import _scanned_another_tag
 from tests.conftest import ROOT
 from tests.test_lint import _expected

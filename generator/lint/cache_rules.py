@@ -11,9 +11,8 @@ from generator.lint.document import Job, PipelineFile, line_of
 from generator.lint.findings import Finding, Rule, joined
 from generator.lint.github_rules import _jobs, _steps
 from generator.lint.gitlab_rules import (
-    _expand,
     OPEN,
-    SHELL_TEST,
+    _expand,
     _located_within,
     _runnable,
     _script_lines,
@@ -97,7 +96,7 @@ def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
                 if mode == "read" and not merge_requests_only(job):
                     readers.setdefault(ref, job.name)
             # A write under a shell test of the ref (`if [ "$CI_COMMIT_BRANCH" = main ]`) is not a merge request's.
-            unguarded = "\n".join(command for command, tests in guarded_commands(expanded) if guard_scope(tests)[0] == OPEN) if SHELL_TEST.search(expanded) else expanded
+            unguarded = "\n".join(command for command, tests in guarded_commands(expanded) if guard_scope(tests)[0] == OPEN)
             for mode, ref in _shell_caches(unguarded) if can_run_for_merge_requests(job) else ():
                 if mode == "write" and not GITLAB_SCOPED.search(ref):
                     writers.append((job, ref, _located_within(job, holder, index, _cache_needle(text, ref))))

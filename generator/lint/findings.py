@@ -50,6 +50,8 @@ def joined(text: str) -> str:
 
 # A password flag in any spelling: `-p "$X"`, `-p"$X"`, `-p$X`, `--password=$X`, `--pass X`; never
 # `--password-stdin` or `--pass-stdin`.
+# A registry login, by whatever client makes it.
+REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b")
 LOGIN_WITH_PASSWORD = re.compile(
     r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry)\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
 )

@@ -20,6 +20,7 @@ from generator.lint.document import LocalFile, PipelineFile, line_of, line_withi
 from generator.lint.findings import (
     LOGIN_WITH_PASSWORD,
     PUSHES,
+    REGISTRY_LOGIN,
     Finding,
     Rule,
     commands,
@@ -29,9 +30,11 @@ from generator.lint.findings import (
 from generator.lint.images import (
     built_repositories,
     image_repository,
+    image_tag,
     moving_buildkit_tags,
     official_docker,
     runs_dockerd,
+    tls_on_by_default,
     unpinned_reason,
 )
 from generator.lint.shell_words import one_word_expressions, without_echoes
@@ -106,10 +109,7 @@ def _tls_by_default(image: str) -> bool | None:
     """Whether a dind image turns TLS on when DOCKER_TLS_CERTDIR is not set: the official image from
     19.03 on does (its entrypoint defaults to /certs and serves 2376), older ones do not, and the
     defaults of any other image are unknown (None)."""
-    if not official_docker(image):
-        return None
-    version = re.match(r"(\d+)(?:\.(\d+))?", image.strip().split("@", 1)[0].rpartition("/")[2].partition(":")[2])
-    return not version or (int(version.group(1)), int(version.group(2) or 0)) >= (19, 3)
+    return tls_on_by_default(image_tag(image.strip())) if official_docker(image) else None
 
 
 def _reached_over_tcp(job: dict[str, Any], service: dict[str, Any]) -> bool:
@@ -432,7 +432,8 @@ def _script_pushes(text: str, scope: Scope) -> bool:
 
 SHELL_PROGRAMS = {"bash", "sh", "zsh", "dash"}
 IMAGE_WORDS = re.compile(r"docker|image|container|registry|oci")
-REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b|\becr\s+get-login")
+# A login, or a cloud CLI making one's password (`aws ecr get-login-password`).
+LOGIN_OR_TOKEN = re.compile(rf"{REGISTRY_LOGIN.pattern}|\becr\s+get-login")
 
 
 def _own_script_pushes(text: str, scope: Scope) -> bool:
@@ -462,7 +463,7 @@ def _holds_credentials(scope: Scope) -> bool:
     for step in _steps(scope.job):
         if str(step.get("uses", "")).split("@")[0].endswith("login-action"):
             return True
-        if any(REGISTRY_LOGIN.search(text) for _, _, text in _scripts(step)):
+        if any(LOGIN_OR_TOKEN.search(text) for _, _, text in _scripts(step)):
             return True
     return any("secrets." in value and "secrets.GITHUB_TOKEN" not in value for value in scope.env.values())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -9,10 +10,10 @@ from typing import Any
 
 from generator.lint.document import (
     Job,
-    _ancestors,
     Located,
     LocatedList,
     PipelineFile,
+    _ancestors,
     every_pipeline,
     file_of,
     line_of,
@@ -27,8 +28,20 @@ from generator.lint.findings import (
     joined,
     simple_commands,
 )
-from generator.lint.images import built_repositories, image_repository, moving_buildkit_tags, official_docker, runs_dockerd, tag_names_a_version
-from generator.lint.shell_words import guarded_commands, shell_test_as_rule, without_echoes
+from generator.lint.images import (
+    built_repositories,
+    image_repository,
+    moving_buildkit_tags,
+    official_docker,
+    runs_dockerd,
+    tag_names_a_version,
+    tls_on_by_default,
+)
+from generator.lint.shell_words import (
+    guarded_commands,
+    shell_test_as_rule,
+    without_echoes,
+)
 
 Check = Callable[[PipelineFile, Rule], Iterator[Finding]]
 
@@ -239,11 +252,8 @@ def _counted(job: Job) -> str | None:
     return None if job.hidden else job.name
 
 
-BUILDS_SOMETHING = re.compile(r"build|bud\b|executor|\btag\b")
-
-
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) if BUILDS_SOMETHING.search(text) for name in built_repositories(text)}
+    built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) for name in built_repositories(text)}
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
             if image_repository(ref.reference) in built:
@@ -277,10 +287,7 @@ def _unpinned_buildkit(pipeline: PipelineFile, rule: Rule, job: Job) -> Iterator
 def _tls_by_default(ref: ImageRef) -> bool | None:
     """Whether the dind image turns TLS on when the job sets nothing: True for the official image
     from 19.03 on, False before, None for an image whose defaults are unknown."""
-    if ref.name != "docker":
-        return None
-    version = re.match(r"(\d+)(?:\.(\d+))?", ref.tag or "")
-    return not version or (int(version.group(1)), int(version.group(2) or 0)) >= (19, 3)
+    return tls_on_by_default(ref.tag or "") if ref.name == "docker" else None
 
 
 def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tuple[str, str, Any, Any]]:
@@ -493,20 +500,26 @@ def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
     return scope
 
 
-def _top_keys(pipeline: PipelineFile, file: str) -> list[tuple[int, str]]:
-    """(line, name) of the top-level keys written in one file, in order."""
-    root = pipeline.root
-    return sorted((line_of(root, key), str(key)) for key in root if file_of(root, pipeline.path, key) == file)
+TopKeys = dict[str, list[tuple[int, str]]]
 
 
-def _owner(pipeline: PipelineFile, place: tuple[str, int]) -> tuple[str, int] | None:
+def _top_keys(pipeline: PipelineFile) -> TopKeys:
+    """(line, name) of the top-level keys each file writes, in order: read once per pipeline."""
+    root, keys = pipeline.root, {}
+    for key in root:
+        keys.setdefault(file_of(root, pipeline.path, key), []).append((line_of(root, key), str(key)))
+    return {file: sorted(found) for file, found in keys.items()}
+
+
+def _owner(keys: TopKeys, place: tuple[str, int]) -> tuple[str, int] | None:
     """The top-level job or template whose mapping holds a line: (name, its line)."""
     file, line = place
-    enclosing = [(name, start) for start, name in _top_keys(pipeline, file) if start <= line]
-    return enclosing[-1] if enclosing else None
+    found = keys.get(file, [])
+    index = bisect.bisect_right(found, (line, "\uffff")) - 1
+    return (found[index][1], found[index][0]) if index >= 0 else None
 
 
-def _deciding_place(pipeline: PipelineFile, job: Job, push: tuple[Any, Any]) -> tuple[tuple[str, int], str]:
+def _deciding_place(pipeline: PipelineFile, keys: TopKeys, job: Job, push: tuple[Any, Any]) -> tuple[tuple[str, int], str]:
     """Where a pushing job's refs meet its push, and the name written there. A template (through
     `extends:` or a YAML anchor) that writes the `rules:`/`only:` and pushes, itself or through a
     template it extends, decides for every job that uses it: one finding there. A job that brings
@@ -516,17 +529,13 @@ def _deciding_place(pipeline: PipelineFile, job: Job, push: tuple[Any, Any]) -> 
     holder = job.origin(ref_key) if ref_key else None
     if holder is None or not _positioned(holder, ref_key):
         return _at(job), job.name
-    refs, pushes = _owner(pipeline, _located(job, holder, ref_key)), _owner(pipeline, _located(job, *push))
+    refs, pushes = _owner(keys, _located(job, holder, ref_key)), _owner(keys, _located(job, *push))
     if refs is None or pushes is None or refs[0] == job.name:
         return _at(job), job.name
     if refs == pushes or pushes[0] in {name for name, _ in _ancestors(refs[0], pipeline.root)}:
         file, _ = _located(job, holder, ref_key)
         return (file, refs[1]), refs[0]
     return _at(job), job.name
-
-
-# What a script needs before any command of it can run under a test.
-SHELL_TEST = re.compile(r"\bif\b|&&")
 
 
 def guard_scope(tests: tuple[str, ...]) -> tuple[int, set[str]]:
@@ -543,9 +552,6 @@ def _push_scope(pipeline: PipelineFile, job: Job) -> tuple[tuple[int, set[str]],
         text = without_echoes(text)
         if PUSHES.search(text):
             first = first or (holder, key)
-            if not SHELL_TEST.search(text):
-                scopes.append(rules)  # no test guards any command of it
-                continue
             scopes += [max(rules, guard_scope(tests), key=lambda s: s[0]) for command, tests in guarded_commands(text) if PUSHES.search(command)]
     if first is None:
         return None
@@ -556,13 +562,14 @@ def _push_scope(pipeline: PipelineFile, job: Job) -> tuple[tuple[int, set[str]],
 
 def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     limited = []
+    keys = _top_keys(pipeline)
     for job in _runnable(pipeline):
         found = _push_scope(pipeline, job)
         if found is None:
             continue
         (level, refs), push = found
         if level in (OPEN, LIMITED):
-            place, name = _deciding_place(pipeline, job, push)
+            place, name = _deciding_place(pipeline, keys, job, push)
         if level == OPEN:
             yield rule.finding(pipeline, place, f"{name}: pushes images but can run on unprotected refs, where protected variables are absent and anyone with push access controls the image; add rules: - if: $CI_COMMIT_REF_PROTECTED == \"true\" && ...", job=job.name)
         elif level == LIMITED:

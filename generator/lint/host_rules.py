@@ -20,7 +20,14 @@ from generator.lint.gitlab_rules import (
     _variables,
 )
 from generator.lint.images import runs_dockerd
-from generator.lint.jenkins_rules import _commands, _services, commands_at, pod_lines, read_groovy, run_images
+from generator.lint.jenkins_rules import (
+    _commands,
+    _services,
+    commands_at,
+    pod_lines,
+    read_groovy,
+    run_images,
+)
 
 # docker 20.10 and everything before it are out of support, and so are 23.0 (its last maintainer's
 # end, 2025-05-19) and 24 (never in Moby's maintained branches); the official image stopped building

@@ -75,6 +75,13 @@ def official_docker(reference: str) -> bool:
     return name == "docker" and (path in _HUB_PATHS or path.startswith("$") or path.endswith(("/library", "/dependency_proxy/containers")))
 
 
+def tls_on_by_default(tag: str) -> bool:
+    """Whether Docker's official dind image at this tag turns TLS on when DOCKER_TLS_CERTDIR is not
+    set: from 19.03 on its entrypoint defaults to /certs and serves 2376; older ones do not."""
+    version = re.match(r"(\d+)(?:\.(\d+))?", tag)
+    return not version or (int(version.group(1)), int(version.group(2) or 0)) >= (19, 3)
+
+
 # The official image's plain version tags and `latest` are the dind variant since Docker 23.0
 # (docker-library/official-images, library/docker, February 2023); through 20.10 they were the
 # client. `rc` came with 23.0 too. -cli, -git, -windowsservercore tags never run a daemon.
@@ -125,11 +132,14 @@ def image_repository(image: str) -> str:
 # gives its second operand.
 _BUILD_COMMAND = re.compile(r"(?:\b(?:(?:docker|podman|nerdctl)\s+(?:buildx\s+)?build|buildah\s+(?:bud|build))|/kaniko/executor)\b[^\n;&|]*")
 _BUILD_NAME = re.compile(r"(?:\s-t|--tag|--destination)(?:=|\s+)[\"']?([^\s\"';&|]+)")
+_MAY_BUILD = re.compile(r"build|\bbud\b|executor|\btag\b")
 _TAG_COMMAND = re.compile(r"\b(?:docker|podman|nerdctl|buildah)\s+(?:image\s+)?tag\s+[\"']?[^\s\"';&|]+[\"']?\s+[\"']?([^\s\"';&|]+)")
 
 
 def built_images(script: str) -> list[str]:
     """The names a script gives the images it builds or tags, as written."""
+    if not _MAY_BUILD.search(script):
+        return []
     built = [name.group(1) for build in _BUILD_COMMAND.finditer(script) for name in _BUILD_NAME.finditer(build.group(0))]
     return built + [tagged.group(1) for tagged in _TAG_COMMAND.finditer(script)]
 

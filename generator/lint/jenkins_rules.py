@@ -20,7 +20,14 @@ from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
-from generator.lint.images import BUILDKIT_IMAGE, built_images, image_repository, moving_buildkit_tags, runs_dockerd, unpinned_reason
+from generator.lint.images import (
+    BUILDKIT_IMAGE,
+    built_images,
+    image_repository,
+    moving_buildkit_tags,
+    runs_dockerd,
+    unpinned_reason,
+)
 from generator.lint.shell_words import without_echoes
 
 PLAIN_TCP = re.compile(r"\btcp://[^\s'\"/]+:2375\b")
@@ -564,7 +571,7 @@ def jenkins_unpinned_agent_image(pipeline: PipelineFile, rule: Rule) -> Iterator
             yield rule.finding(pipeline, (file, line), f"image {image}{through} {reason}: the build runs whatever the tag points to next; pin an exact version, and a digest where you can")
     # The BuildKit image a step names (`buildx create --driver-opt image=moby/buildkit`), as GL001 and GH004 read it.
     for found in BUILDKIT_IMAGE.finditer(groovy.text):
-        if not groovy.commented(found.start()) and any(True for _ in moving_buildkit_tags(found.group(0))):
+        if not groovy.commented(found.start()) and next(moving_buildkit_tags(found.group(0)), None) is not None:
             yield rule.finding(
                 pipeline, groovy.line(found.start()),
                 f"the step's BuildKit image {found.group(0)} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)",

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.lint.document import Job, PipelineFile, line_of, line_within
-from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
+from generator.lint.findings import (
+    LOGIN_WITH_PASSWORD,
+    REGISTRY_LOGIN,
+    Finding,
+    Rule,
+    joined,
+)
 from generator.lint.github_rules import _jobs, _run_output, _steps, _text, runs_shell
 from generator.lint.gitlab_rules import (
     _located,
@@ -37,7 +43,6 @@ from generator.lint.shell_words import (
     without_stdin,
 )
 
-LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b")
 # The pieces of a line that run one after another; a pipe keeps `echo "$X" | docker login` together.
 SEQUENCE = re.compile(r"&&|\|\||;|\n")
 RUNS_CONTAINER = re.compile(
@@ -253,7 +258,7 @@ def _login_secrets(text: str) -> list[str]:
         line = joined(text)
         blanked = without_echoes(line)
         cuts = [0, *(end for found in SEQUENCE.finditer(line) for end in (found.start(), found.end())), len(line)]
-        parts = [line[start:end] for start, end in zip(cuts[::2], cuts[1::2]) if LOGIN.search(blanked[start:end])]
+        parts = [line[start:end] for start, end in zip(cuts[::2], cuts[1::2]) if REGISTRY_LOGIN.search(blanked[start:end])]
     names = [name for part in parts for name in secret_references(part)] + (CONFIG_AUTH.findall(text) if "auth" in text else [])
     return [name for name in names if not name.startswith("CI_")]
 
@@ -275,7 +280,7 @@ def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Ite
         keys = _cloud_keys(job)
         logins = [
             (names, holder, index) for text, holder, index in _script_lines(job)
-            if (names := _login_secrets(text) or (keys if LOGIN.search(text) and CLOUD_TOKEN.search(text) else []))
+            if (names := _login_secrets(text) or (keys if REGISTRY_LOGIN.search(text) and CLOUD_TOKEN.search(text) else []))
         ]
         if not logins or runs_on_trusted_refs_only(pipeline, job):
             continue

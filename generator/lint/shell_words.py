@@ -178,6 +178,8 @@ def _shell_segments(script: str) -> Iterator[str]:
     yield script[start:]
 
 
+# What a script needs before any of its commands can run under a test.
+SHELL_TEST = re.compile(r"\bif\b|&&")
 SHELL_KEYWORD = re.compile(r"(if|elif|then|else|fi|do|done)(?:\s+|$)")
 # `[ "$CI_COMMIT_BRANCH" = main ] && docker push x`: a test guarding the command after it.
 TEST_AND = re.compile(r"^(\[\[?\s.*?\s\]\]?|test\s[^&|]*?)\s*&&\s*(.+)$")
@@ -186,7 +188,11 @@ TEST_AND = re.compile(r"^(\[\[?\s.*?\s\]\]?|test\s[^&|]*?)\s*&&\s*(.+)$")
 def guarded_commands(script: str) -> Iterator[tuple[str, tuple[str, ...]]]:
     """Each command of a shell script with the `if` tests it runs under (`if [ ... ]; then`, and a
     test joined by `&&`). A command in an `else` branch runs when its test failed, which names no
-    ref: that test is left out, not negated."""
+    ref: that test is left out, not negated. A script with no `if` and no `&&` runs as one command
+    under no test, and is not cut up."""
+    if not SHELL_TEST.search(script):
+        yield script, ()
+        return
     stack: list[list[Any]] = []  # [test, in else]
     for segment in _shell_segments(script):
         words = segment.strip()

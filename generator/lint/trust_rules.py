@@ -29,7 +29,12 @@ from generator.lint.host_rules import (
     JENKINS_HOST_RULES,
 )
 from generator.lint.images import image_repository, image_tag
-from generator.lint.jenkins_rules import _Values, built_by, commands_in_order, read_groovy
+from generator.lint.jenkins_rules import (
+    _Values,
+    built_by,
+    commands_in_order,
+    read_groovy,
+)
 from generator.lint.secret_rules import (
     GITHUB_SECRET_RULES,
     GITLAB_SECRET_RULES,
