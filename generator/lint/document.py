@@ -400,11 +400,33 @@ def _unreadable_path(path: str, base: Path) -> str | None:
     return None if os.path.isfile(path) else "not found"
 
 
+def _repository_root(start: Path) -> Path | None:
+    """The nearest directory at or above start that is a repository's root: it holds `.git` or a
+    `.gitlab-ci.yml`; else the working directory, when start lies inside it."""
+    for folder in [start.resolve(), *start.resolve().parents]:
+        if (folder / ".git").exists() or (folder / ".gitlab-ci.yml").is_file():
+            relative = os.path.relpath(folder)
+            return Path(folder if relative.startswith("..") else relative)
+    # No marker (an exported tree): the directory the lint runs in, where the file lies inside it.
+    return Path(".") if _inside(str(start), Path(".")) else None
+
+
 def _local_files(local: str, base: Path, not_followed: list[str]) -> list[str]:
-    """The files a `local:` include names, read from the repository root and never outside it."""
+    """The files a `local:` include names, read from the repository root and never outside it. The
+    root is taken to be the given file's directory; a file kept deeper (a template library's
+    `templates/all.yml` including `templates/docker.yml`) names paths from the repository's root,
+    which is looked up when the path is not found from its own directory."""
     if "\0" in local:
         not_followed.append(f"local {local!r} (not a path)")
         return []
+    found = _local_files_from(local, base, [])
+    root = _repository_root(base) if not found else None
+    if root is not None and os.path.realpath(root) != os.path.realpath(base):
+        found = _local_files_from(local, root, [])
+    return found or _local_files_from(local, base, not_followed)
+
+
+def _local_files_from(local: str, base: Path, not_followed: list[str]) -> list[str]:
     pattern = str(base / local.lstrip("/"))
     paths = sorted(glob.glob(pattern, recursive=True)) if any(c in local for c in "*?[") else [pattern]
     found = []

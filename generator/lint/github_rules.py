@@ -757,19 +757,52 @@ def host_socket_in_job_container(pipeline: PipelineFile, rule: Rule) -> Iterator
                 )
 
 
-def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+def job_steps(pipeline: PipelineFile) -> Iterator[tuple[str, str, dict[str, Any], tuple[Any, ...], list[dict[str, Any]]]]:
+    """(job, file, step, holders, siblings) for each step a job runs, into the local composite actions it
+    uses. A step written in an action is the action's: reported in its file, once however many jobs use it."""
     for name, job in _jobs(pipeline):
-        for step in _steps(job):
-            for holder, key, text in _scripts(step):
-                code = "\n".join(line for line in joined(text).splitlines() if not line.lstrip().startswith("#"))
-                found = LOGIN_WITH_PASSWORD.search(without_echoes(code))
-                if found:
-                    yield rule.finding(
-                        pipeline, line_of(holder, key),
-                        f"{name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process "
-                        "lists (and a ${{ secrets.X }} there is pasted into the script itself); use docker/login-action, or pipe it "
-                        "to --password-stdin from env:", job=name,
-                    )
+        yield from _walk_steps(pipeline, name, pipeline.path, _steps(job), (pipeline.root, job), (os.path.realpath(pipeline.path),))
+
+
+def _walk_steps(pipeline: PipelineFile, name: str, file: str, steps: list[dict[str, Any]], holders: tuple[Any, ...],
+                stack: tuple[str, ...]) -> Iterator[tuple[str, str, dict[str, Any], tuple[Any, ...], list[dict[str, Any]]]]:
+    for step in steps:
+        action = _followed(pipeline, step.get("uses"), stack)
+        inner = _composite_steps(action)
+        if action and inner is not None:
+            yield from _walk_steps(pipeline, name, action.path, inner, (*holders, step), (*stack, os.path.realpath(action.path)))
+        else:
+            yield name, file, step, holders, steps
+
+
+PASSWORD_FLAG = re.compile(r"\s(-p|--password|--pass)(?=[\s=\"'$]|$)")
+
+
+def _password_flag_line(script: str, nth_login: int) -> str:
+    """The line of the script that gives the nth login's password flag (the login's own line, or a
+    line it is continued on), to be found in the file: a `run: |` block spans many lines."""
+    lines = script.splitlines()
+    logins = [index for index, line in enumerate(lines) if "login" in line and not line.lstrip().startswith("#")]
+    if not 0 < nth_login <= len(logins):
+        return ""
+    index = logins[nth_login - 1]
+    while not PASSWORD_FLAG.search(lines[index]) and lines[index].rstrip().endswith("\\") and index + 1 < len(lines):
+        index += 1
+    return lines[index].strip()
+
+
+def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for name, file, step, _, _ in job_steps(pipeline):
+        for holder, key, text in _scripts(step):
+            code = "\n".join(line for line in joined(text).splitlines() if not line.lstrip().startswith("#"))
+            found = LOGIN_WITH_PASSWORD.search(without_echoes(code))
+            if found:
+                yield rule.finding(
+                    pipeline, (file, line_within(holder, key, _password_flag_line(text, code[: found.end()].count("login")), file)),
+                    f"{name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process "
+                    "lists (and a ${{ secrets.X }} there is pasted into the script itself); use docker/login-action, or pipe it "
+                    "to --password-stdin from env:", job=name,
+                )
 
 
 def _job_images(job: dict[str, Any]) -> Iterator[tuple[str, Any, Any, str]]:

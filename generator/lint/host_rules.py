@@ -9,7 +9,7 @@ from typing import Any
 
 from generator.lint.document import PipelineFile, line_of, line_within
 from generator.lint.findings import Finding, Rule, joined
-from generator.lint.github_rules import _jobs, _steps, _text
+from generator.lint.github_rules import _jobs, _steps, _text, job_steps
 from generator.lint.gitlab_rules import (
     _dind_services,
     _expand,
@@ -134,11 +134,11 @@ def gitlab_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
 
 
 def github_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for name, job in _jobs(pipeline):
-        for step in _steps(job):
-            env = {**(job.get("env") if isinstance(job.get("env"), dict) else {}), **(step.get("env") if isinstance(step.get("env"), dict) else {})}
-            if not str(env.get("DOCKER_HOST", "")).startswith("tcp://") and _mounts_socket(joined(str(step.get("run", "")))):
-                yield rule.finding(pipeline, line_within(step, "run", "docker.sock", pipeline.path), f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}")
+    for name, file, step, holders, _ in job_steps(pipeline):
+        env = {str(key): value for holder in (*holders[1:], step) if isinstance(holder.get("env"), dict) for key, value in holder["env"].items()}
+        if not str(env.get("DOCKER_HOST", "")).startswith("tcp://") and _mounts_socket(joined(str(step.get("run", "")))):
+            where = (file, line_within(step, "run", "docker.sock", file))
+            yield rule.finding(pipeline, where, f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}", job=name)
 
 
 # The Docker Pipeline plugin shares the workspace with its daemon, so that daemon is the agent host's.

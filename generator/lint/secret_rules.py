@@ -15,7 +15,13 @@ from generator.lint.findings import (
     Rule,
     joined,
 )
-from generator.lint.github_rules import _jobs, _run_output, _steps, _text, runs_shell
+from generator.lint.github_rules import (
+    _inputs,
+    _run_output,
+    _text,
+    job_steps,
+    runs_shell,
+)
 from generator.lint.gitlab_rules import (
     _located,
     _located_within,
@@ -416,75 +422,82 @@ def _through_outputs(text: str, steps: dict[str, dict[str, Any]]) -> str:
     return STEP_OUTPUT.sub(carried, text) if "steps." in text else text
 
 
-def _carried_secrets(env: dict[str, str]) -> dict[str, str]:
+def _carried_secrets(env: dict[str, str], named_too: bool = False) -> dict[str, str]:
     """The env names the workflow fills from a secret without saying so (`KEY: ${{ secrets.CYPRESS_KEY }}`),
     each with the secret it holds: whatever it is called, it is that secret. A secret holding a user
-    name is none; a secret-named variable is read by its name already."""
+    name is none; a secret-named variable is read by its name already (an action's input is not: named_too)."""
     carried = {}
     for key, value in env.items():
         found = [name for name in secret_references(value) if name.startswith("secrets.")]
-        if found and not is_secret_name(key):
+        if found and (named_too or not is_secret_name(key)):
             carried[key] = found[0]
     return carried
 
 
-SHELL_REFERENCE = re.compile(r"\$\{?([A-Za-z_]\w*)\}?")
+# `$NAME`, `${NAME}`, and a composite action's `${{ inputs.name }}`, which its caller may fill from a secret.
+SHELL_REFERENCE = re.compile(r"\$\{\{\s*(inputs\.[\w-]+)\s*\}\}|\$\{?([A-Za-z_]\w*)\}?")
 
 
 def _as_secrets(command: str, carried: dict[str, str]) -> str:
     """The command with each carried variable written as the secret it holds, so the checks see it."""
     if not carried:
         return command
-    return SHELL_REFERENCE.sub(lambda found: show(carried[found.group(1)]) if found.group(1) in carried else found.group(0), command)
+    def written(found: re.Match[str]) -> str:
+        name = found.group(1) or found.group(2)
+        return show(carried[name]) if name in carried else found.group(0)
+
+    return SHELL_REFERENCE.sub(written, command)
 
 
-def _run_secrets(pipeline: PipelineFile, rule: Rule, name: str, step: dict[str, Any], env: dict[str, str],
-                 steps: dict[str, dict[str, Any]]) -> Iterator[Finding]:
-    """Each command of a run: script that passes a secret in its arguments, found on the line naming it."""
+def _run_secrets(pipeline: PipelineFile, rule: Rule, name: str, file: str, step: dict[str, Any], env: dict[str, str],
+                 steps: dict[str, dict[str, Any]], given: dict[str, Any]) -> Iterator[Finding]:
+    """Each command of a run: script that passes a secret in its arguments, found on the line naming it.
+    given: the inputs a composite action's caller passes it; one filled from a secret is that secret."""
     script = str(step["run"])
     literals = {key for key, value in env.items() if "${{" not in value}
-    carried = _carried_secrets(env)
+    carried = _carried_secrets(env) | {f"inputs.{key}": secret for key, secret in _carried_secrets(
+        {str(key): str(value) for key, value in given.items()}, named_too=True).items()}
     holders = {secret: variable for variable, secret in carried.items()}
     after = 0
     for _, lines in _commands(without_stdin(script)):
         command = "\n".join(lines)
         problems, names = command_line_secrets(joined(_as_secrets(_through_outputs(command, steps), carried)), literals, script)
         if problems:
-            start = line_within(step, "run", lines[0].strip(), pipeline.path, after)
+            start = line_within(step, "run", lines[0].strip(), file, after)
             first = holders.get(names[0], names[0])
             needle = next((word for word in (first.rsplit(".", 1)[-1], "steps.") if word in command), "")
-            where = line_within(step, "run", needle, pipeline.path, start) if needle else start
+            where = line_within(step, "run", needle, file, start) if needle else start
             after = where + 1
             message = _message(problems)
             for secret, variable in holders.items():
-                message = message.replace(show(secret), f"${variable} (set from {show(secret)})")
-            yield rule.finding(pipeline, where, f"{name}: {message}", level=_level(names))
+                written = f"${{{{ {variable} }}}}" if variable.startswith("inputs.") else f"${variable}"
+                message = message.replace(show(secret), f"{written} (set from {show(secret)})")
+            yield rule.finding(pipeline, (file, where), f"{name}: {message}", level=_level(names), job=name)
 
 
 def github_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for name, job in _jobs(pipeline):
-        steps = _steps(job)
+    for name, file, step, holders, steps in job_steps(pipeline):
         ids = {str(s["id"]): s for s in steps if "id" in s}
-        for step in steps:
-            env = {**_env(pipeline.root), **_env(job), **_env(step)}
-            if isinstance(step.get("run"), str) and runs_shell(step, pipeline.root, job):
-                yield from _run_secrets(pipeline, rule, name, step, env, ids)
-            inputs: Any = step.get("with") if isinstance(step.get("with"), dict) else {}
-            build_args = _text(inputs.get("build-args"))
-            for entry in re.split(r"[\n,]", _through_outputs(build_args, ids)) if "build-push-action" in str(step.get("uses", "")) else []:
-                arg, _, value = entry.strip().strip("\"'").partition("=")
-                # An input is no shell: only a ${{ }} expression puts a value in it, never $NAME.
-                expressions = [name for name in secret_references(value) if "." in name]
-                found = expressions or ([arg] if is_secret_name(arg) and "${{" in value else [])
-                if found:
-                    through = "" if found[0] in build_args else ", given it through a step's output"
-                    yield rule.finding(
-                        pipeline, line_of(inputs, "build-args"),
-                        f"{name}: build-args {arg} keeps {show(found[0])} in the image's history{through}; pass it with the "
-                        "secrets: input instead",
-                        level=_level(found),
-                    )
-                    break
+        env = {key: value for holder in (*holders, step) for key, value in _env(holder).items()}
+        if isinstance(step.get("run"), str) and runs_shell(step, *holders):
+            given = _inputs(holders[-1]) if len(holders) > 2 else {}  # (workflow, job, the step using this action)
+            yield from _run_secrets(pipeline, rule, name, file, step, env, ids, given)
+        inputs: Any = step.get("with") if isinstance(step.get("with"), dict) else {}
+        build_args = _text(inputs.get("build-args"))
+        for entry in re.split(r"[\n,]", _through_outputs(build_args, ids)) if "build-push-action" in str(step.get("uses", "")) else []:
+            arg, _, value = entry.strip().strip("\"'").partition("=")
+            # An input is no shell: only a ${{ }} expression puts a value in it, never $NAME.
+            expressions = [name for name in secret_references(value) if "." in name]
+            found = expressions or ([arg] if is_secret_name(arg) and "${{" in value else [])
+            if found:
+                through = "" if found[0] in build_args else ", given it through a step's output"
+                yield rule.finding(
+                    pipeline, (file, line_of(inputs, "build-args")),
+                    f"{name}: build-args {arg} keeps {show(found[0])} in the image's history{through}; pass it with the "
+                    "secrets: input instead",
+                    level=_level(found),
+                )
+                break
 
 
 # --- Jenkins ----------------------------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""gen-ci lint v8, from the holdout5 measurement: a local composite action's logins, secret arguments
+and socket mounts (GH008, GH024, GH025) are read as its steps run, and a GitLab file kept below the
+repository root (a template library's entry) finds its `include: local` paths from that root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.lint.document import read_pipeline
+from generator.lint.engine import lint
+from tests.conftest import ROOT
+from tests.test_lint import _expected
+from tests.test_lint_v4_follow import _found
+
+FIXTURES = ROOT / "tests" / "fixtures" / "lint" / "v8"
+WORKFLOW = FIXTURES / "repo" / ".github" / "workflows" / "ci.yml"
+LIBRARY = FIXTURES / "library" / "templates" / "all.yml"
+
+
+@pytest.mark.parametrize("path", [WORKFLOW, LIBRARY], ids=lambda p: p.name)
+def test_fixture_findings_exactly(path):
+    assert _found(path) == _expected(read_pipeline(path).files)
+    assert _found(path)
+
+
+def test_an_actions_finding_is_reported_once_in_the_action_with_every_job_it_reaches():
+    findings = {f.rule: f for f in lint(read_pipeline(WORKFLOW))}
+    assert findings["GH008"].file.endswith("actions/publish/action.yml")
+    assert "(affects 2 jobs)" in findings["GH008"].message
+    assert "(affects 2 jobs)" in findings["GH025"].message
+
+
+def test_an_input_filled_from_a_secret_is_named_with_the_secret_it_holds():
+    (finding,) = [f for f in lint(read_pipeline(WORKFLOW)) if f.rule == "GH024"]
+    assert "${{ inputs.api-token }} (set from ${{ secrets.DEPLOY_KEY }})" in finding.message
+    # Only the job that fills it from a secret: the nightly job passes a plain value.
+    assert "affects" not in finding.message and finding.message.startswith("release:")
+
+
+def test_the_library_entry_reads_its_include_from_the_repository_root(capsys):
+    pipeline = read_pipeline(LIBRARY)
+    assert str(FIXTURES / "library" / "templates" / "docker.yml") in [str(Path(f).resolve()) for f in pipeline.files]
+    assert not pipeline.not_followed
+
+
+def test_without_a_root_marker_the_working_directory_is_the_root(tmp_path, monkeypatch):
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "entry.yml").write_text("include:\n  - local: ci/jobs.yml\n")
+    (tmp_path / "ci" / "jobs.yml").write_text("build:\n  image: docker:latest\n  timeout: 10m\n  script:\n    - docker build .\n")
+    monkeypatch.chdir(tmp_path)
+    assert [f.rule for f in lint(read_pipeline(Path("ci/entry.yml")))] == ["GL001"]
+    # Run from elsewhere, the path is not found, and says so; nothing outside is read.
+    monkeypatch.chdir(tmp_path / "ci")
+    pipeline = read_pipeline(Path("entry.yml"))
+    assert pipeline.not_followed == ["local ci/jobs.yml (not found)"]
+
+
+def test_a_path_found_from_the_files_own_directory_is_still_read_from_there(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "entry.yml").write_text("include:\n  - local: jobs.yml\n")
+    (tmp_path / "sub" / "jobs.yml").write_text("build:\n  image: alpine:latest\n  script: [make]\n")
+    (tmp_path / "jobs.yml").write_text("other:\n  image: alpine:3.20\n  script: [make]\n")
+    monkeypatch.chdir(tmp_path)
+    assert [(f.rule, Path(f.file).name) for f in lint(read_pipeline(Path("sub/entry.yml")))] == [("GL001", "jobs.yml")]
+    assert [f.line for f in lint(read_pipeline(Path("sub/entry.yml")))] == [2]
