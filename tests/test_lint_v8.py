@@ -66,3 +66,8 @@ def test_a_path_found_from_the_files_own_directory_is_still_read_from_there(tmp_
     monkeypatch.chdir(tmp_path)
     assert [(f.rule, Path(f.file).name) for f in lint(read_pipeline(Path("sub/entry.yml")))] == [("GL001", "jobs.yml")]
     assert [f.line for f in lint(read_pipeline(Path("sub/entry.yml")))] == [2]
+
+
+def test_each_unscanned_image_of_a_job_is_its_own_finding():
+    path = FIXTURES / "push-per-image.gitlab-ci.yml"
+    assert _found(path) == _expected([str(path)])

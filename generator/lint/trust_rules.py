@@ -164,6 +164,23 @@ def _publishes(text: str) -> bool:
     return any(RELEASE_TAG.search(destination.rsplit("/", 1)[-1].partition(":")[2]) for destination in destinations)
 
 
+WHOLE_VARIABLE = re.compile(r"\$\{?\w+\}?")
+
+
+def _repository(reference: str) -> str:
+    """An image reference's repository, `${X}` read as `$X`; "" where a variable may hold the whole
+    reference (`--destination "$DEST"`), which names no repository the lint can compare."""
+    name = re.sub(r"\$\{(\w+)\}", r"$\1", reference).split("@", 1)[0]
+    if WHOLE_VARIABLE.fullmatch(name):
+        return ""
+    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+
+
+def pushed_repositories(text: str) -> frozenset[str]:
+    """The image repositories a push names; {""} where one cannot be told apart."""
+    return frozenset(_repository(found.group(1) or found.group(2)) for found in DESTINATION.finditer(text)) or frozenset({""})
+
+
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
@@ -185,13 +202,19 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
         later_scans = later[name] & scanners
         candidates = bool(later_scans) and any(later[scan] & pushers for scan in later_scans)
         assigned = [text for text, _, _ in _script_texts(pipeline, jobs[name])] if candidates and jobs[name].node else []
+        # One finding for each image the job pushes unscanned (its tags are one image), at its first push.
+        reported: set[str] = set()
         for number, (text, holder, index) in enumerate(texts[name]):
             scanned, pushes = _marks(text)
             if scanned:
                 break
             if pushes and candidates and not _publishes(assigned[number] if number < len(assigned) else text):
                 continue
+            repositories = pushed_repositories(text) if pushes else frozenset()
+            if pushes and reported and (repositories <= reported or "" in reported or "" in repositories):
+                continue
             if pushes:
+                reported |= repositories
                 found = _push(text)
                 needle = found.group(0).split()[-1] if found else ""
                 yield rule.finding(
@@ -200,7 +223,6 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                     "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
                     job=name,
                 )
-                break
 
 
 # --- push without a scan before it (Jenkins) ------------------------------------------------
