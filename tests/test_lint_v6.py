@@ -57,9 +57,11 @@ def _one(tmp_path: Path, text: str, rule: str):
 # --- GL002 where the variable is written ---------------------------------------------------------
 
 def test_a_pipeline_wide_plain_tcp_daemon_is_one_finding_naming_the_pipeline_and_its_jobs():
-    (message,) = _messages(V6 / "plain-tcp-written-once.gitlab-ci.yml", "GL002")
-    assert message.startswith("the pipeline: DOCKER_TLS_CERTDIR is empty")
-    assert message.endswith("(affects 2 jobs)")
+    certdir, host = _messages(V6 / "plain-tcp-written-once.gitlab-ci.yml", "GL002")
+    assert certdir.startswith("the pipeline: DOCKER_TLS_CERTDIR is empty")
+    # The client's side is a second line to change, reported where it is written too.
+    assert host.startswith("the pipeline: DOCKER_HOST points at the plain-TCP port 2375")
+    assert certdir.endswith("(affects 2 jobs)") and host.endswith("(affects 2 jobs)")
 
 
 def test_a_job_or_service_that_writes_the_variable_is_named():

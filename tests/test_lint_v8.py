@@ -71,3 +71,12 @@ def test_a_path_found_from_the_files_own_directory_is_still_read_from_there(tmp_
 def test_each_unscanned_image_of_a_job_is_its_own_finding():
     path = FIXTURES / "push-per-image.gitlab-ci.yml"
     assert _found(path) == _expected([str(path)])
+
+
+def test_own_registry_path_and_regex_branch_rules():
+    path = FIXTURES / "own-registry-and-regex-refs.gitlab-ci.yml"
+    findings = lint(read_pipeline(path))
+    assert _found(path) == _expected([str(path)])
+    levels = {f.job: f.level for f in findings if f.rule == "GL007"}
+    assert levels == {"promote": "warning", "promote-any": "error"}
+    assert "only on branch main, release" in next(f.message for f in findings if f.job == "promote")

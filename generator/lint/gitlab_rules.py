@@ -252,11 +252,21 @@ def _counted(job: Job) -> str | None:
     return None if job.hidden else job.name
 
 
+def _built_here(repository: str, built: set[str]) -> bool:
+    """Whether the pipeline builds this repository: named as built, or spelled out under the project's
+    own registry path (`registry.gitlab.com/group/project/tool` where `$CI_REGISTRY_IMAGE/tool` is built)."""
+    if repository in built:
+        return True
+    own = [name.removeprefix("$CI_REGISTRY_IMAGE") for name in built if name.startswith("$CI_REGISTRY_IMAGE/")]
+    # The registry host, a group and the project come before the part the build names.
+    return any(repository.endswith(rest) and "$" not in repository and repository.count("/") >= rest.count("/") + 2 for rest in own)
+
+
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) for name in built_repositories(text)}
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
-            if image_repository(ref.reference) in built:
+            if _built_here(image_repository(ref.reference), built):
                 continue
             # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
             if ref.digest or ref.tag is None or (ref.tag and tag_names_a_version(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
@@ -300,12 +310,15 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
     own = service.get("variables") if isinstance(service, dict) else None
     daemon = {**variables, **{str(k): _value(v) or "" for k, v in (own.items() if isinstance(own, dict) else ())}}
     certdir, host = daemon.get("DOCKER_TLS_CERTDIR"), variables.get("DOCKER_HOST", "")
+    # The daemon's side and the client's are two lines to change, each reported where it is written.
     if certdir == "":
         # Whatever the job's client uses, the daemon itself then listens on plain TCP.
         yield "GL002", "DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs", *_variable_written(job, own, "DOCKER_TLS_CERTDIR", (holder, key))
-    elif re.search(r":2375\b", host):
+    if re.search(r":2375\b", host):
         yield "GL002", "DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client", *_variable_written(job, None, "DOCKER_HOST", (holder, key))
-    elif template or host.startswith("unix://"):
+    if certdir == "" or re.search(r":2375\b", host):
+        return
+    if template or host.startswith("unix://"):
         return  # a unix socket is a daemon of the job's own, not this service over the network
     elif certdir is None:
         by_default = _tls_by_default(ref)
@@ -398,6 +411,8 @@ _ATOMS = [
     (re.compile(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']"), PROTECTED, "protected refs"),
     (re.compile(rf"{_BRANCH}\s*==\s*\$CI_DEFAULT_BRANCH|\$CI_DEFAULT_BRANCH\s*==\s*{_BRANCH}"), LIMITED, "the default branch"),
     (re.compile(rf"{_BRANCH}\s*==\s*([\"'][^\"'*]+[\"'])|([\"'][^\"'*]+[\"'])\s*==\s*{_BRANCH}"), LIMITED, "branch {}"),
+    # `=~ /^main$/`, `=~ /^(main|master)$/`: anchored at both ends, names only, so exactly those branches.
+    (re.compile(rf"{_BRANCH}\s*=~\s*/\^\(?([\w-]+(?:\|[\w-]+)*)\)?\$/"), LIMITED, "branch {}"),
     (re.compile(r"\$CI_COMMIT_TAG(\s*!=\s*(null|\"\"|'')|\s*=~\s*/.*/)?"), LIMITED, "tags"),
 ]
 # `only:` keywords that name every ref of a kind, not one.
@@ -440,7 +455,7 @@ def _condition_scope(condition: str, depth: int = 0) -> tuple[int, set[str]]:
     for pattern, level, name in _ATOMS:
         found = pattern.fullmatch(condition)
         if found:
-            return level, {name.format(next((g for g in found.groups() if g), "").strip("\"'"))}
+            return level, {name.format(next((g for g in found.groups() if g), "").strip("\"'").replace("|", ", "))}
     return OPEN, set()
 
 
