@@ -16,6 +16,7 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of
@@ -432,21 +433,148 @@ def _interpolated_names(groovy: Groovy, literal: Literal) -> Iterator[tuple[int,
         index = stop
 
 
+# Steps and methods that never hand a string to a process: the controller's own steps (messages,
+# files, HTTP, parsing), withEnv (its value goes into the environment of the steps inside, as
+# withCredentials puts it there, on no command line), and Groovy's own string methods.
+NOT_SHELL_CALLS = {
+    "echo", "error", "print", "println", "printf", "warning", "unstable", "httpRequest", "writeFile", "readFile",
+    "readJSON", "writeJSON", "readYaml", "writeYaml", "readProperties", "readCSV", "writeCSV", "withEnv", "wrap",
+    "contains", "startsWith", "endsWith", "equals", "equalsIgnoreCase", "replace", "replaceAll", "replaceFirst",
+    "split", "tokenize", "matches", "indexOf", "encode",
+}
+# Words before a parenthesis or a string that make no call of it.
+NOT_CALLS = {"if", "while", "for", "switch", "catch", "return", "throw", "assert", "new", "def", "else", "case", "in", "final", "static", "String"}
+_BRACKETS = re.compile(r"[()\[\]{}]")
+_CLOSING = {")": "(", "]": "[", "}": "{"}
+_CALLEE = re.compile(r"([A-Za-z_][\w.]*)\s*$")
+# Groovy's command form: `runCmd "..."`, `runCmd cmd: "..."`, after other arguments too.
+_COMMAND_FORM = re.compile(r"^\s*([A-Za-z_][\w.]*)[ \t]+(?:[^=\n]*,[ \t]*)?(?:\w+[ \t]*:[ \t]*)?$")
+
+
+@dataclass(frozen=True)
+class _Brackets:
+    """The code's brackets: each opening one's match, and the brackets open at chosen offsets."""
+
+    matching: dict[int, int]
+    open_at: dict[int, tuple[tuple[str, int], ...]]  # innermost last
+
+
+def _brackets(groovy: Groovy, offsets: set[int]) -> _Brackets:
+    text = groovy.text
+    matching: dict[int, int] = {}
+    open_at: dict[int, tuple[tuple[str, int], ...]] = {}
+    stack: list[tuple[str, int]] = []
+    wanted = sorted(offsets)
+    index = 0
+    for found in _BRACKETS.finditer(text):
+        while index < len(wanted) and wanted[index] < found.start():
+            open_at[wanted[index]] = tuple(stack)
+            index += 1
+        if not groovy.in_code(found.start()):
+            continue
+        char = found.group(0)
+        if char in "([{":
+            stack.append((char, found.start()))
+        elif stack and stack[-1][0] == _CLOSING[char]:
+            matching[stack.pop()[1]] = found.start()
+    for offset in wanted[index:]:
+        open_at[offset] = tuple(stack)
+    return _Brackets(matching, open_at)
+
+
+def _secret_scopes(groovy: Groovy) -> dict[str, list[tuple[int, int]]]:
+    """Where each bound secret exists: the block of the step that binds it (withCredentials(...) {
+    ... }, withVault), or, for NAME = credentials('id') in an environment block, the stage or
+    pipeline around that block. A block that never closes runs to the end of the file."""
+    text = groovy.text
+    bindings = [(match.start(), match.group(1), False) for pattern in BOUND_SECRETS for match in pattern.finditer(text)]
+    bindings += [(match.start(), match.group(1), True) for match in CREDENTIALS_CALL.finditer(text)]
+    bindings = [binding for binding in bindings if not groovy.in_comment(binding[0])]
+    brackets = _brackets(groovy, {at for at, _, _ in bindings})
+    scopes: dict[str, list[tuple[int, int]]] = {}
+    for at, name, environment in bindings:
+        stack = brackets.open_at[at]
+        scope = (0, len(text))
+        if environment:
+            blocks = [offset for char, offset in stack if char == "{"]
+            if len(blocks) > 1:
+                scope = (blocks[-2], brackets.matching.get(blocks[-2], len(text)))
+        else:
+            for char, offset in reversed(stack):
+                close = brackets.matching.get(offset, len(text))
+                block = re.compile(r"\s*\{").match(text, close + 1) if char == "(" else None
+                if block:
+                    scope = (block.end() - 1, brackets.matching.get(block.end() - 1, len(text)))
+                    break
+        names = {name, f"{name}_PSW"} if environment else {name}
+        for each in names:
+            scopes.setdefault(each, []).append(scope)
+    return scopes
+
+
+def _callee(groovy: Groovy, literal: Literal, stack: tuple[tuple[str, int], ...]) -> str | None:
+    """The method the literal is an argument of, through lists and maps ([...], name: value) and
+    grouping parentheses; None where it is no argument (assigned, returned, a condition)."""
+    text = groovy.text
+    block_start = 0
+    for char, offset in reversed(stack):
+        if char == "[":
+            continue
+        if char == "{":
+            block_start = offset + 1
+            break
+        found = _CALLEE.search(text, max(0, offset - 200), offset)
+        if found:
+            return None if found.group(1) in NOT_CALLS else found.group(1)
+    line_start = max(block_start, text.rfind("\n", 0, literal.start) + 1, text.rfind(";", 0, literal.start) + 1)
+    found = _COMMAND_FORM.match(text[line_start:literal.start])
+    return found.group(1) if found and found.group(1) not in NOT_CALLS else None
+
+
+def _secret(chain: str, bound: set[str]) -> str | None:
+    return next((part for part in chain.split(".") if part in bound or looks_secret(part)), None)
+
+
 def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     groovy = _groovy(pipeline)
     bound = bound_secrets(groovy.text)
+    steps = set()
     for literal in _step_literals(groovy):
+        steps.add(literal.start)
         if not literal.interpolates:
             continue
         for offset, chain in _interpolated_names(groovy, literal):
-            parts = chain.split(".")
-            secret = next((part for part in parts if part in bound or looks_secret(part)), None)
+            secret = _secret(chain, bound)
             if secret is None:
                 continue
             yield rule.finding(
                 pipeline, groovy.line(offset),
                 f"{secret} is interpolated by Groovy into a double-quoted string, so the secret reaches the command line and the "
                 "build's step arguments; use a single-quoted script and let the shell read the variable",
+            )
+    # A shared library's step or a helper method given the string gets the secret's value, not its
+    # name, and runs it as a shell step would: only names the file binds count here, within the
+    # block that binds them.
+    scopes = _secret_scopes(groovy) if bound else {}
+    candidates = [literal for literal in groovy.literals if literal.interpolates and literal.start not in steps and "$" in groovy.text[literal.body:literal.stop]]
+    if not scopes or not candidates:
+        return
+    brackets = _brackets(groovy, {literal.start for literal in candidates})
+    for literal in candidates:
+        secrets = [
+            (offset, secret) for offset, chain in _interpolated_names(groovy, literal)
+            if (secret := next((part for part in chain.split(".") if part in scopes), None))
+            and any(start <= offset < stop for start, stop in scopes[secret])
+        ]
+        callee = _callee(groovy, literal, brackets.open_at[literal.start]) if secrets else None
+        if callee is None or callee.rsplit(".", 1)[-1] in NOT_SHELL_CALLS:
+            continue
+        for offset, secret in secrets:
+            yield rule.finding(
+                pipeline, groovy.line(offset),
+                f"{secret} is interpolated by Groovy into a double-quoted string given to {callee}(), which gets the secret's value: "
+                "a step that runs it as a command puts it on the command line and in the build's step arguments; pass the "
+                "variable's name, or a single-quoted string, and let the shell read it",
             )
 
 
@@ -599,14 +727,61 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in environment.items()} if isinstance(environment, dict) else {}
 
 
-def _is_dind(service: dict[str, Any]) -> bool:
-    return runs_dockerd(str(service.get("image", "")))
+GLOBAL_ARG = re.compile(r"""^[ \t]*ARG[ \t]+(\w+)=["']?([^\s"']+)""", re.IGNORECASE | re.MULTILINE)
+FROM_LINE = re.compile(r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)(?:[ \t]+AS[ \t]+(\S+))?", re.IGNORECASE | re.MULTILINE)
+
+
+def _built_from(compose_file: str, build: Any) -> str | None:
+    """The image the stage Compose builds starts from (the final one, or `target:`), through stage
+    names; None when the Dockerfile cannot be read, or would be read from outside the Compose file's
+    directory (`../`, a symlink out of it)."""
+    if isinstance(build, str):
+        build = {"context": build}
+    if not isinstance(build, dict):
+        return None
+    if isinstance(build.get("dockerfile_inline"), str):
+        text = build["dockerfile_inline"]
+    else:
+        root = Path(compose_file).parent.resolve()
+        context, dockerfile = str(build.get("context", ".")), str(build.get("dockerfile", "Dockerfile"))
+        if "://" in context or context.startswith("git@"):
+            return None
+        path = (root / context / dockerfile).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return None
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            return None
+    # ARGs before the first FROM name its image: `ARG BASE=docker:27-dind` then `FROM ${BASE}`.
+    first = FROM_LINE.search(text)
+    defaults = dict(GLOBAL_ARG.findall(text[:first.start()] if first else ""))
+    stages = [
+        (re.sub(r"\$\{?(\w+)\}?", lambda name: defaults.get(name.group(1), name.group(0)), found.group(1)), (found.group(2) or "").lower())
+        for found in FROM_LINE.finditer(text)
+    ]
+    named = {alias: image for image, alias in stages if alias}
+    target = build.get("target")
+    image = named.get(str(target).lower()) if target else (stages[-1][0] if stages else None)
+    for _ in range(len(stages)):
+        if image is None or image.lower() not in named:
+            break
+        image = named[image.lower()]
+    return image
+
+
+def _is_dind(service: dict[str, Any], compose_file: str = "") -> bool:
+    if runs_dockerd(str(service.get("image", ""))):
+        return True
+    # A daemon built from a Dockerfile of the repository (`build: ./dind`, FROM docker:27-dind).
+    base = _built_from(compose_file, service.get("build")) if compose_file and "build" in service else None
+    return base is not None and runs_dockerd(base)
 
 
 def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
         environment = _environment(service)
-        if _is_dind(service) and environment.get("DOCKER_TLS_CERTDIR", "/certs") == "":
+        if _is_dind(service, pipeline.path) and environment.get("DOCKER_TLS_CERTDIR", "/certs") == "":
             yield rule.finding(pipeline, line_of(service, "environment"), f"{name}: an empty DOCKER_TLS_CERTDIR serves the daemon on plain TCP 2375; set it to /certs")
         for key, value in environment.items():
             if PLAIN_TCP.search(value):
@@ -619,7 +794,7 @@ def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
 
 def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
-        if service.get("privileged") is True and not _is_dind(service):
+        if service.get("privileged") is True and not _is_dind(service, pipeline.path):
             yield rule.finding(pipeline, line_of(service, "privileged"), f"{name}: privileged, and not a Docker daemon (docker:dind, docker:27); privilege belongs to the dind container alone")
 
 

@@ -40,7 +40,7 @@ from generator.lint.secret_rules import (
     GITLAB_SECRET_RULES,
     JENKINS_SECRET_RULES,
 )
-from generator.lint.shell_words import without_echoes
+from generator.lint.shell_words import BUILD_TOOL_PUSHES, without_echoes
 
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
 # Includes no rule reads that may well hold a scanning job. GitLab's own templates are known: of
@@ -250,15 +250,58 @@ def _as_run(command: str) -> str:
     return ADDRESS.sub(" ", without_echoes(command))
 
 
+# What a push names: a tag given to a build that pushes, or push's own operand.
+PUSHED_NAME = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&)]+)")
+
+
+# An image object of the plugin made from a literal or a name holding one: `app = docker.build("app:1")`.
+OBJECT_MADE = re.compile(r"""\b(\w+)\s*=\s*docker\.(?:build|image)\b\s*\(?\s*(?:(?=['"])|(\w+)\b(?!\s*[.(]))""")
+INLINE_PLUGIN_PUSH = re.compile(r"""\bdocker\.(?:build|image)\s*\(\s*(?=['"])""")
+
+
+def _plugin_images(groovy: Any, values: _Values) -> dict[str, list[tuple[int, str]]]:
+    """What each of the plugin's image objects is made of, where: a name may be made again later."""
+    objects: dict[str, list[tuple[int, str]]] = {}
+    for match in OBJECT_MADE.finditer(groovy.text):
+        if not groovy.in_code(match.start()):
+            continue
+        literal = groovy.literal_at(match.end()) if match.group(2) is None else values.literals.get(match.group(2))
+        if literal:
+            objects.setdefault(match.group(1), []).append((match.start(), values.of(literal)))
+    return objects
+
+
+def _pushed_repositories(groovy: Any, values: _Values, command: str, span: tuple[int, int], objects: dict[str, list[tuple[int, str]]]) -> set[str]:
+    """The repositories a push names, Groovy's values filled in; empty when it names none the lint
+    can read (a build tool's task, an image object made from something unresolved)."""
+    found = {values.resolve(name.group(1) or name.group(2), True) for name in PUSHED_NAME.finditer(command)}
+    for name, made in objects.items():
+        if re.search(rf"\b{re.escape(name)}\.push\s*\(", command):
+            found.add(([image for at, image in made if at < span[0]] or [made[0][1]])[-1])
+    # docker.build('app:1').push() on the line itself: read from the file, whose offsets the line keeps.
+    for match in INLINE_PLUGIN_PUSH.finditer(groovy.text, *span):
+        literal = groovy.literal_at(match.end())
+        if literal and re.match(r"""(?:\s*,(?:[^()'"\n]|'[^'\n]*'|"[^"\n]*")*)?\s*\)\s*\.push\s*\(""", groovy.text[literal.stop + len(literal.quote):]):
+            found.add(values.of(literal))
+    return {image_repository(image) for image in found if image and not image.startswith(("-", "$(", "`"))}
+
+
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
-    plugin_push = re.compile(r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names))
+    plugin_push = re.compile(
+        r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names)
+        + "|" + BUILD_TOOL_PUSHES.pattern
+    )
     groovy = read_groovy(pipeline.text)
+    values = _Values(groovy)
     built: dict[str, set[str]] = {}
-    for image in built_by(groovy, _Values(groovy)):
+    for image in built_by(groovy, values):
         built.setdefault(image_repository(image), set()).add(image_tag(image))
+    objects = _plugin_images(groovy, values)
     reported: set[int] = set()
-    stage_reported = False  # once per stage: one image pushed under several tags is one problem
+    # Once per image and stage: one image pushed under several tags is one problem, a second image
+    # pushed unscanned is another. A push whose image the lint cannot name goes with the stage's first.
+    stage_pushed: set[str | None] = set()
     stale = None  # a scan of a tag the file never builds
     for first, offset, lines in commands_in_order(groovy):
         command = joined("\n".join(lines))
@@ -266,19 +309,25 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         if command.lstrip().startswith(("//", "#", "*", "/*")) or groovy.in_comment(start):
             continue
         command = _as_run(command)
-        stage_reported = stage_reported and not STAGE.search(command)
+        if STAGE.search(command):
+            stage_pushed = set()
         if _scanned_first(command, plugin_push):
             stale = _scanned_another_tag(command, built)
             if stale is None:
                 return  # what runs after this is scanned
-        if _push(command, plugin_push) and not stage_reported and first not in reported:
-            stage_reported = True
-            reported.add(first)
-            scanned = f"the only scan before it reads {stale}, a tag this file never builds" if stale else "no earlier step or stage scanned it"
-            yield rule.finding(
-                pipeline, first,
-                f"pushes an image, and {scanned}; build a candidate, scan it (trivy, grype), and push only what passed",
-            )
+        if not _push(command, plugin_push) or first in reported:
+            continue
+        repositories = _pushed_repositories(groovy, values, command, (offset, offset + sum(len(line) + 1 for line in lines)), objects)
+        new = repositories - stage_pushed if repositories else (set() if stage_pushed else {None})
+        if not new:
+            continue
+        stage_pushed |= new | {None}
+        reported.add(first)
+        scanned = f"the only scan before it reads {stale}, a tag this file never builds" if stale else "no earlier step or stage scanned it"
+        yield rule.finding(
+            pipeline, first,
+            f"pushes an image, and {scanned}; build a candidate, scan it (trivy, grype), and push only what passed",
+        )
 
 
 GITLAB_TRUST_RULES = [
