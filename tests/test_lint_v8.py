@@ -80,3 +80,19 @@ def test_own_registry_path_and_regex_branch_rules():
     levels = {f.job: f.level for f in findings if f.rule == "GL007"}
     assert levels == {"promote": "warning", "promote-any": "error"}
     assert "only on branch main, release" in next(f.message for f in findings if f.job == "promote")
+
+
+@pytest.mark.parametrize("command", ["./gradlew :app:dockerPushImage", "mvn -B dockerfile:push"])
+def test_build_tool_pushes_count_in_gitlab_and_github(tmp_path, command):
+    gitlab = tmp_path / ".gitlab-ci.yml"
+    gitlab.write_text(f"publish:\n  image: eclipse-temurin:21-jdk\n  timeout: 20m\n  script:\n    - {command}\n")
+    assert {f.rule for f in lint(read_pipeline(gitlab))} == {"GL007", "GL020"}
+    github = tmp_path / "ci.yml"
+    github.write_text(f"on: push\npermissions: {{}}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    timeout-minutes: 10\n    steps:\n      - run: {command}\n")
+    assert [f.rule for f in lint(read_pipeline(github))] == ["GH005"]
+
+
+def test_a_build_tools_plain_build_is_no_push(tmp_path):
+    gitlab = tmp_path / ".gitlab-ci.yml"
+    gitlab.write_text("build:\n  image: eclipse-temurin:21-jdk\n  script:\n    - ./gradlew build dockerBuildImage\n")
+    assert lint(read_pipeline(gitlab)) == []

@@ -11,7 +11,7 @@ import pytest
 
 from generator.lint.document import read_pipeline
 from generator.lint.engine import lint
-from generator.lint.shell_words import BUILD_TOOL_PUSHES
+from generator.lint.findings import BUILD_TOOL_PUSHES
 from tests.conftest import ROOT
 from tests.test_lint import _expected
 

@@ -62,6 +62,27 @@ _ENGINE = r"(\b(docker|podman|buildah|nerdctl)|\$\{?\w*(DOCKER|PODMAN|BUILDAH|NE
 # A BuildKit export that pushes: `type=registry`, or `type=image` with `push=true`.
 _PUSHING_OUTPUT = r"[\"']?type=(registry|image[^\s\"']*push=true)"
 
+# Build-tool tasks and goals that push the image they build, as findings.PUSHES reads Jib's: Gradle's
+# Docker plugins (palantir's dockerPush and dockerPush<Tag>, bmuschko's dockerPushImage, the usual
+# pushImage task), also behind a project path (:app:dockerPush); Maven's dockerfile:push, docker:push
+# (fabric8, spotify), JKube's k8s:push/oc:push, by prefix or by the plugin's coordinates; spotify's
+# docker:build with -DpushImage; Spring Boot's build image told to publish; Quarkus told to push.
+# dockerBuildImage, palantir's `docker` task, dockerfile:build and a plain `gradle build` only build.
+_GRADLE = r"(?<![\w.-])(?:\S*/)?gradlew?(?:\.bat)?\b"
+_MAVEN = r"(?<![\w.-])(?:\S*/)?mvnw?(?:\.cmd)?\b"
+_END = r"(?=\s|$|['\"])"
+_NOT_FALSE = r"(?!=false\b)"
+BUILD_TOOL_PUSHES = re.compile(
+    _GRADLE + r"[^\n|;&]*\s(?:[\w.-]*:)*(?:dockerPush\w*|pushImages?)" + _END
+    + r"|" + _MAVEN + r"[^\n|;&]*\s(?:[\w.-]+:)*?(?:dockerfile|docker|k8s|oc|fabric8|[\w.-]*(?:docker|dockerfile|kubernetes|openshift|fabric8)-maven-plugin)"
+    r"(?::[\w.-]+)?:push" + _END
+    + r"|" + _MAVEN + r"(?=[^\n|;&]*\sdocker:build" + _END + r")[^\n|;&]*\s-DpushImage(?:Tag)?" + _NOT_FALSE + _END
+    + r"|" + _GRADLE + r"(?=[^\n|;&]*\s(?:[\w.-]*:)*bootBuildImage" + _END + r")[^\n|;&]*\s--publishImage" + _END
+    + r"|" + _MAVEN + r"(?=[^\n|;&]*\s(?:[\w.-]+:)*build-image(?:-no-fork)?" + _END + r")[^\n|;&]*\s-Dspring-boot\.build-image\.publish=true" + _END
+    + r"|(?:" + _GRADLE + "|" + _MAVEN + r")[^\n|;&]*\s-Dquarkus\.container-image\.push=true" + _END
+)
+
+
 PUSHES = re.compile(
     _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b[^\n|;&]*\s--push\b"
@@ -83,6 +104,7 @@ PUSHES = re.compile(
     # ko publishes what it builds (build, publish, resolve, apply, create) unless sent to the local
     # daemon: --local, -L, KO_DOCKER_REPO=ko.local; or kept to a tarball with --push=false.
     r"|(?<![\w.$/-])(?<!KO_DOCKER_REPO=ko\.local )ko\s+(build|publish|resolve|apply|create)\b(?![^\n|;&]*\s(--local|-L|--push=false)(?=\s|$))"
+    "|" + BUILD_TOOL_PUSHES.pattern
 )
 
 

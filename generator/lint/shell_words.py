@@ -111,29 +111,6 @@ def simple_commands(text: str) -> Iterator[tuple[str, str]]:
         yield program.rsplit("/", 1)[-1], part
 
 
-# --- pushes through build tools ------------------------------------------------------------------
-
-# Build-tool tasks and goals that push the image they build, as findings.PUSHES reads Jib's: Gradle's
-# Docker plugins (palantir's dockerPush and dockerPush<Tag>, bmuschko's dockerPushImage, the usual
-# pushImage task), also behind a project path (:app:dockerPush); Maven's dockerfile:push, docker:push
-# (fabric8, spotify), JKube's k8s:push/oc:push, by prefix or by the plugin's coordinates; spotify's
-# docker:build with -DpushImage; Spring Boot's build image told to publish; Quarkus told to push.
-# dockerBuildImage, palantir's `docker` task, dockerfile:build and a plain `gradle build` only build.
-_GRADLE = r"(?<![\w.-])(?:\S*/)?gradlew?(?:\.bat)?\b"
-_MAVEN = r"(?<![\w.-])(?:\S*/)?mvnw?(?:\.cmd)?\b"
-_END = r"(?=\s|$|['\"])"
-_NOT_FALSE = r"(?!=false\b)"
-BUILD_TOOL_PUSHES = re.compile(
-    _GRADLE + r"[^\n|;&]*\s(?:[\w.-]*:)*(?:dockerPush\w*|pushImages?)" + _END
-    + r"|" + _MAVEN + r"[^\n|;&]*\s(?:[\w.-]+:)*?(?:dockerfile|docker|k8s|oc|fabric8|[\w.-]*(?:docker|dockerfile|kubernetes|openshift|fabric8)-maven-plugin)"
-    r"(?::[\w.-]+)?:push" + _END
-    + r"|" + _MAVEN + r"(?=[^\n|;&]*\sdocker:build" + _END + r")[^\n|;&]*\s-DpushImage(?:Tag)?" + _NOT_FALSE + _END
-    + r"|" + _GRADLE + r"(?=[^\n|;&]*\s(?:[\w.-]*:)*bootBuildImage" + _END + r")[^\n|;&]*\s--publishImage" + _END
-    + r"|" + _MAVEN + r"(?=[^\n|;&]*\s(?:[\w.-]+:)*build-image(?:-no-fork)?" + _END + r")[^\n|;&]*\s-Dspring-boot\.build-image\.publish=true" + _END
-    + r"|(?:" + _GRADLE + "|" + _MAVEN + r")[^\n|;&]*\s-Dquarkus\.container-image\.push=true" + _END
-)
-
-
 # --- what echo prints ------------------------------------------------------------------------------
 
 # An echo or printf (the shell's, or Jenkins's echo step) at the start of a command, also right

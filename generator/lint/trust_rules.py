@@ -40,7 +40,7 @@ from generator.lint.secret_rules import (
     GITLAB_SECRET_RULES,
     JENKINS_SECRET_RULES,
 )
-from generator.lint.shell_words import BUILD_TOOL_PUSHES, without_echoes
+from generator.lint.shell_words import without_echoes
 
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
 # Includes no rule reads that may well hold a scanning job. GitLab's own templates are known: of
@@ -290,7 +290,6 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
     plugin_push = re.compile(
         r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names)
-        + "|" + BUILD_TOOL_PUSHES.pattern
     )
     groovy = read_groovy(pipeline.text)
     values = _Values(groovy)
