@@ -68,18 +68,25 @@ _PUSHING_OUTPUT = r"[\"']?type=(registry|image[^\s\"']*push=true)"
 # (fabric8, spotify), JKube's k8s:push/oc:push, by prefix or by the plugin's coordinates; spotify's
 # docker:build with -DpushImage; Spring Boot's build image told to publish; Quarkus told to push.
 # dockerBuildImage, palantir's `docker` task, dockerfile:build and a plain `gradle build` only build.
-_GRADLE = r"(?<![\w.-])(?:\S*/)?gradlew?(?:\.bat)?\b"
-_MAVEN = r"(?<![\w.-])(?:\S*/)?mvnw?(?:\.cmd)?\b"
+# A path before the tool (`./gradlew`) needs no matching: a search finds the name after its slash.
+# Each tool is one alternative that starts at a word boundary, so the search, tried at every
+# position of every script line, rejects most positions at once.
 _END = r"(?=\s|$|['\"])"
 _NOT_FALSE = r"(?!=false\b)"
-BUILD_TOOL_PUSHES = re.compile(
-    _GRADLE + r"[^\n|;&]*\s(?:[\w.-]*:)*(?:dockerPush\w*|pushImages?)" + _END
-    + r"|" + _MAVEN + r"[^\n|;&]*\s(?:[\w.-]+:)*?(?:dockerfile|docker|k8s|oc|fabric8|[\w.-]*(?:docker|dockerfile|kubernetes|openshift|fabric8)-maven-plugin)"
+_QUARKUS_PUSH = r"[^\n|;&]*\s-Dquarkus\.container-image\.push=true" + _END
+_GRADLE_PUSH = (
+    r"[^\n|;&]*\s(?:[\w.-]*:)*(?:dockerPush\w*|pushImages?)" + _END
+    + r"|(?=[^\n|;&]*\s(?:[\w.-]*:)*bootBuildImage" + _END + r")[^\n|;&]*\s--publishImage" + _END
+)
+_MAVEN_PUSH = (
+    r"[^\n|;&]*\s(?:[\w.-]+:)*?(?:dockerfile|docker|k8s|oc|fabric8|[\w.-]*(?:docker|dockerfile|kubernetes|openshift|fabric8)-maven-plugin)"
     r"(?::[\w.-]+)?:push" + _END
-    + r"|" + _MAVEN + r"(?=[^\n|;&]*\sdocker:build" + _END + r")[^\n|;&]*\s-DpushImage(?:Tag)?" + _NOT_FALSE + _END
-    + r"|" + _GRADLE + r"(?=[^\n|;&]*\s(?:[\w.-]*:)*bootBuildImage" + _END + r")[^\n|;&]*\s--publishImage" + _END
-    + r"|" + _MAVEN + r"(?=[^\n|;&]*\s(?:[\w.-]+:)*build-image(?:-no-fork)?" + _END + r")[^\n|;&]*\s-Dspring-boot\.build-image\.publish=true" + _END
-    + r"|(?:" + _GRADLE + "|" + _MAVEN + r")[^\n|;&]*\s-Dquarkus\.container-image\.push=true" + _END
+    + r"|(?=[^\n|;&]*\sdocker:build" + _END + r")[^\n|;&]*\s-DpushImage(?:Tag)?" + _NOT_FALSE + _END
+    + r"|(?=[^\n|;&]*\s(?:[\w.-]+:)*build-image(?:-no-fork)?" + _END + r")[^\n|;&]*\s-Dspring-boot\.build-image\.publish=true" + _END
+)
+BUILD_TOOL_PUSHES = re.compile(
+    r"\b(?<![.-])(?:gradlew?(?:\.bat)?\b(?:" + _GRADLE_PUSH + "|" + _QUARKUS_PUSH + r")"
+    r"|mvnw?(?:\.cmd)?\b(?:" + _MAVEN_PUSH + "|" + _QUARKUS_PUSH + "))"
 )
 
 

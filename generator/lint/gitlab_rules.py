@@ -252,21 +252,26 @@ def _counted(job: Job) -> str | None:
     return None if job.hidden else job.name
 
 
-def _built_here(repository: str, built: set[str]) -> bool:
+def _built_here(repository: str, built: set[str], own: dict[str, list[str]]) -> bool:
     """Whether the pipeline builds this repository: named as built, or spelled out under the project's
-    own registry path (`registry.gitlab.com/group/project/tool` where `$CI_REGISTRY_IMAGE/tool` is built)."""
+    own registry path (`registry.gitlab.com/group/project/tool` where `$CI_REGISTRY_IMAGE/tool` is
+    built; own holds those `/tool` parts by their last name)."""
     if repository in built:
         return True
-    own = [name.removeprefix("$CI_REGISTRY_IMAGE") for name in built if name.startswith("$CI_REGISTRY_IMAGE/")]
     # The registry host, a group and the project come before the part the build names.
-    return any(repository.endswith(rest) and "$" not in repository and repository.count("/") >= rest.count("/") + 2 for rest in own)
+    candidates = own.get(repository.rsplit("/", 1)[-1], []) if "$" not in repository else []
+    return any(repository.endswith(rest) and repository.count("/") >= rest.count("/") + 2 for rest in candidates)
 
 
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) for name in built_repositories(text)}
+    own: dict[str, list[str]] = {}
+    for name in built:
+        if name.startswith("$CI_REGISTRY_IMAGE/"):
+            own.setdefault(name.rsplit("/", 1)[-1], []).append(name.removeprefix("$CI_REGISTRY_IMAGE"))
     for job in _audited(pipeline):
         for ref, holder, key, _ in _images(pipeline, job):
-            if _built_here(image_repository(ref.reference), built):
+            if _built_here(image_repository(ref.reference), built, own):
                 continue
             # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
             if ref.digest or ref.tag is None or (ref.tag and tag_names_a_version(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
