@@ -4,6 +4,7 @@ repository root (a template library's entry) finds its `include: local` paths fr
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,120 @@ def test_a_build_tools_plain_build_is_no_push(tmp_path):
     gitlab = tmp_path / ".gitlab-ci.yml"
     gitlab.write_text("build:\n  image: eclipse-temurin:21-jdk\n  script:\n    - ./gradlew build dockerBuildImage\n")
     assert lint(read_pipeline(gitlab)) == []
+
+
+# From the holdout6 first runs: Jenkins pushes named only by a variable, a pipe inside a command
+# substitution, a pod that names a scanner's image; Compose agents, variable lines and runner
+# registrations; GitHub actions named for pushing an image.
+
+def _jenkinsfile(tmp_path: Path, body: str) -> list:
+    path = tmp_path / "Jenkinsfile"
+    path.write_text(body)
+    return [(f.rule, f.line) for f in lint(read_pipeline(path)) if f.rule == "JK020"]
+
+
+def test_pushes_named_only_by_variables_are_one_finding_per_stage(tmp_path):
+    body = (
+        "pipeline {\n  agent any\n  stages {\n    stage('Push') {\n      steps {\n        sh '''\n"
+        "          docker push ${FRONT_TAG}\n          docker push ${BACK_TAG}\n        '''\n"
+        "        script { docker.image(\"${env.VER_IMAGE}\").push() }\n      }\n    }\n  }\n}\n"
+    )
+    assert _jenkinsfile(tmp_path, body) == [("JK020", 7)]
+
+
+def test_a_pipe_in_a_command_substitution_does_not_end_the_push(tmp_path):
+    body = "node {\n  stage('Release') {\n    sh \"docker buildx build -t ghcr.io/acme/app:\\$(echo ${params.TAG} | sed s/v//) --push .\"\n  }\n}\n"
+    assert _jenkinsfile(tmp_path, body) == [("JK020", 3)]
+
+
+def test_a_pod_naming_the_scanner_image_is_no_scan(tmp_path):
+    pod = "    yaml '''\nspec:\n  containers:\n  - name: trivy\n    image: aquasec/trivy:0.56.2\n'''\n"
+    before = "pipeline {\n  agent {\n    kubernetes {\n" + pod + "    }\n  }\n  stages {\n    stage('Build') {\n      steps {\n"
+    push = "        sh '/kaniko/executor --context . --destination registry.example.com/app:1'\n"
+    scan = "        container('trivy') { sh 'trivy image registry.example.com/app:1' }\n"
+    after = "      }\n    }\n  }\n}\n"
+    assert _jenkinsfile(tmp_path, before + push + after) == [("JK020", 15)]
+    assert _jenkinsfile(tmp_path, before + scan + push + after) == []
+
+
+def _compose(tmp_path: Path, text: str) -> list[tuple[str, int]]:
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(textwrap.dedent(text))
+    return [(f.rule, f.line) for f in lint(read_pipeline(path))]
+
+
+def test_ci_agents_in_socket_mode_are_left_alone_and_a_built_agent_is_one(tmp_path):
+    (tmp_path / "agent").mkdir()
+    (tmp_path / "agent" / "Dockerfile").write_text("FROM jenkins/agent:3283.v92c105e0f819-1-jdk21\nUSER root\n")
+    assert _compose(tmp_path, """\
+        services:
+          runner:
+            image: drone/drone-runner-docker:1.8.3
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+          agent:
+            image: woodpeckerci/woodpecker-agent:v2.7.1
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+          built-agent:
+            build: ./agent
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+          logs:
+            image: grafana/promtail:3.1.1
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock:ro
+        """) == [("JK125", 17)]
+
+
+def test_plain_tcp_is_reported_on_the_variables_and_ports_own_lines(tmp_path):
+    assert _compose(tmp_path, """\
+        services:
+          dind:
+            image: docker:27.3.1-dind
+            privileged: true
+            environment:
+              DOCKER_TLS_CERTDIR: ""
+            ports:
+              - "8080:8080"
+              - "2375:2375"
+          runner:
+            image: gitlab/gitlab-runner:v17.5.3
+            environment:
+              - TZ=UTC
+              - DOCKER_HOST=tcp://dind:2375
+        """) == [("JK101", 6), ("JK101", 9), ("JK101", 14)]
+
+
+def test_a_runner_registered_with_an_end_of_life_job_image(tmp_path):
+    assert _compose(tmp_path, """\
+        services:
+          register:
+            image: gitlab/gitlab-runner:v17.5.3
+            entrypoint:
+              - sh
+              - -c
+              - |
+                gitlab-runner register --non-interactive \\
+                  --executor docker \\
+                  --docker-image=docker:24-cli \\
+                  --url https://gitlab.example.com
+          other:
+            image: gitlab/gitlab-runner:v17.5.3
+            command: ["register", "--docker-image", "docker:27.3.1-cli"]
+        """) == [("JK123", 10)]
+
+
+@pytest.mark.parametrize(("uses", "pushes"), [
+    ("redhat-actions/push-to-registry@v2", True),
+    ("acme/docker-push@v1", True),
+    ("redhat-actions/buildah-build@v2", False),
+    ("acme/push-docs@v1", False),
+])
+def test_an_action_named_for_pushing_an_image_pushes_with_an_earlier_login(tmp_path, uses, pushes):
+    path = tmp_path / "ci.yml"
+    path.write_text(
+        "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    timeout-minutes: 10\n    steps:\n"
+        f"      - uses: {uses}\n        with:\n          tags: quay.io/acme/app:1.0\n"
+    )
+    assert [f.rule for f in lint(read_pipeline(path)) if f.rule == "GH005"] == (["GH005"] if pushes else [])

@@ -92,7 +92,8 @@ BUILD_TOOL_PUSHES = re.compile(
 
 PUSHES = re.compile(
     _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"
-    r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b[^\n|;&]*\s--push\b"
+    # A command substitution's own pipe (`-t app:$(echo $V | sed s/v//)`) does not end the command.
+    r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b(?:\$\([^()\n]*\)|[^\n|;&])*\s--push\b"
     r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +
     r"|\bbake\b[^\n|;&]*\s--set[= ][\"']?[^\s=]*\.output=" + _PUSHING_OUTPUT +
     # Compose pushes the images its services name (`docker compose push`, `build --push`).

@@ -495,6 +495,9 @@ REGISTRY_INPUT = re.compile(r"registry|username|password|token", re.IGNORECASE)
 PUBLISHING = re.compile(r"build|push|publish", re.IGNORECASE)
 
 
+PUSHES_IMAGES_BY_NAME = re.compile(r"(?=.*push)(?=.*(registry|image|docker|container|oci|ecr|gcr|ghcr|quay))", re.IGNORECASE)
+
+
 def _vendor_build_pushes(step: dict[str, Any], scope: Scope) -> bool:
     uses = str(step.get("uses", ""))
     if not uses or uses.startswith(("docker/", "./", "docker://", *BUILD_PUSH_ACTIONS, *BAKE_ACTIONS)) or SCANNERS.search(uses):
@@ -502,9 +505,14 @@ def _vendor_build_pushes(step: dict[str, Any], scope: Scope) -> bool:
     inputs = _inputs(step)
     keys = [str(key) for key in inputs]
     # The action's own name, not the step's: "Push Docker Description" pushes a README.
-    said = PUBLISHING.search(uses.split("@")[0].rsplit("/", 1)[-1])
+    name = uses.split("@")[0].rsplit("/", 1)[-1]
+    said = PUBLISHING.search(name)
     told_not = "push" in inputs and not _on(inputs.get("push"), scope)
-    return bool(said) and not told_not and any(IMAGE_INPUT.match(key) for key in keys) and any(REGISTRY_INPUT.search(key) for key in keys)
+    if told_not or not said or not any(IMAGE_INPUT.match(key) for key in keys):
+        return False
+    # An action named for pushing an image (`push-to-registry`, `docker-push`) needs no credentials of
+    # its own: it uses the login an earlier step made.
+    return bool(PUSHES_IMAGES_BY_NAME.search(name)) or any(REGISTRY_INPUT.search(key) for key in keys)
 
 
 def _pushes(step: dict[str, Any], scope: Scope) -> bool:

@@ -21,6 +21,7 @@ from generator.lint.gitlab_rules import (
 )
 from generator.lint.images import runs_dockerd
 from generator.lint.jenkins_rules import (
+    _built_from,
     _commands,
     _services,
     commands_at,
@@ -104,9 +105,19 @@ def jenkins_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[F
 
 
 def compose_end_of_life_engine(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    """A service's image, and a Docker release its command names (`gitlab-runner register
+    --docker-image docker:20-dind` gives every job of that runner an end-of-life engine)."""
     for name, service in _services(pipeline):
         if _eol(str(service.get("image", ""))):
             yield rule.finding(pipeline, line_of(service, "image"), _eol_message(f"{name}: ", str(service["image"])))
+        for key in ("command", "entrypoint"):
+            value = service.get(key)
+            items = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+            for index, item in enumerate(items):
+                for word in EOL_WORD.finditer(str(item)):
+                    holder, at = (value, index) if isinstance(value, list) else (service, key)
+                    where = line_within(holder, at, word.group(0), pipeline.path)
+                    yield rule.finding(pipeline, where, _eol_message(f"{name}: {key} names ", word.group(0)))
 
 
 # --- the host's socket ------------------------------------------------------------------------
@@ -196,15 +207,22 @@ def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]
 JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")
 CONTROLLER_NAME = re.compile(r"^jenkins([_-]?(controller|master|server|ci))?$")
 HOST_SOCKET = re.compile(r"/(var/)?run/docker\.sock")
-# Jenkins's agent images (inbound-agent, ssh-agent, the old jnlp-slave) and GitLab's runner; not any
+# CI systems' own agents: Jenkins's (inbound-agent, ssh-agent, the old jnlp-slave), GitLab's runner,
+# Drone's runners, Woodpecker's agent, Gitea's and Forgejo's runners and Buildkite's agent; not any
 # image that happens to be called an agent.
-CI_AGENT_IMAGE = re.compile(r"(^|/)(jenkins|jenkinsci)/[^:@/]*(agent|slave)|(^|/)gitlab-runner(:|@|$)")
+CI_AGENT_IMAGE = re.compile(
+    r"(^|/)(jenkins|jenkinsci)/[^:@/]*(agent|slave)|(^|/)gitlab-runner(:|@|$)|(^|/)drone/(drone-runner-[\w-]+|agent)(:|@|$)"
+    r"|(^|/)woodpecker(ci)?/woodpecker-agent(:|@|$)|(^|/)(gitea/act_runner|forgejo/runner|buildkite/agent)(:|@|$)"
+)
 
 
-def _ci_agent(service: dict[str, Any]) -> bool:
+def _ci_agent(service: dict[str, Any], compose_file: str) -> bool:
     """A CI agent whose work is driving the daemon (socket mode, which gen-ci's own agent file offers
-    for trusted builds and explains): its socket is the trade-off it was set up for."""
-    return bool(CI_AGENT_IMAGE.search(str(service.get("image", "")))) or "agent.jar" in _text(service.get("command"))
+    for trusted builds and explains): its socket is the trade-off it was set up for. One Compose builds
+    from an agent image (`FROM jenkins/agent:...`) is one too."""
+    image = str(service.get("image", ""))
+    built = _built_from(compose_file, service["build"]) if "build" in service else None
+    return any(CI_AGENT_IMAGE.search(name) for name in (image, built or "")) or "agent.jar" in _text(service.get("command"))
 
 
 def _controller(name: str, service: dict[str, Any]) -> bool:
@@ -214,7 +232,7 @@ def _controller(name: str, service: dict[str, Any]) -> bool:
 
 def compose_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
-        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) and not _ci_agent(service) else []
+        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) and not _ci_agent(service, pipeline.path) else []
         for index, volume in enumerate(volumes):
             source = str(volume.get("source", "")) if isinstance(volume, dict) else str(volume).split(":", 1)[0]
             if not HOST_SOCKET.fullmatch(source):

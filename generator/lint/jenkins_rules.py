@@ -778,18 +778,30 @@ def _is_dind(service: dict[str, Any], compose_file: str = "") -> bool:
     return base is not None and runs_dockerd(base)
 
 
+def _variable_line(service: dict[str, Any], name: str) -> int:
+    """The line of one entry of a service's environment, as a mapping or as a `NAME=value` list."""
+    environment = service.get("environment")
+    if isinstance(environment, dict) and name in environment:
+        return line_of(environment, name)
+    if isinstance(environment, list):
+        index = next((i for i, item in enumerate(environment) if str(item).partition("=")[0] == name), None)
+        if index is not None:
+            return line_of(environment, index)
+    return line_of(service, "environment")
+
+
 def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
         environment = _environment(service)
         if _is_dind(service, pipeline.path) and environment.get("DOCKER_TLS_CERTDIR", "/certs") == "":
-            yield rule.finding(pipeline, line_of(service, "environment"), f"{name}: an empty DOCKER_TLS_CERTDIR serves the daemon on plain TCP 2375; set it to /certs")
+            yield rule.finding(pipeline, _variable_line(service, "DOCKER_TLS_CERTDIR"), f"{name}: an empty DOCKER_TLS_CERTDIR serves the daemon on plain TCP 2375; set it to /certs")
         for key, value in environment.items():
             if PLAIN_TCP.search(value):
-                yield rule.finding(pipeline, line_of(service, "environment"), f"{name}: {key}={value} talks to a daemon on plain TCP; use tcp://docker:2376 with TLS")
+                yield rule.finding(pipeline, _variable_line(service, key), f"{name}: {key}={value} talks to a daemon on plain TCP; use tcp://docker:2376 with TLS")
         ports = service.get("ports")
-        for port in ports if isinstance(ports, list) else ():
+        for index, port in enumerate(ports if isinstance(ports, list) else ()):
             if re.search(r"(^|:)237[56](/tcp)?$", str(port.get("target", port) if isinstance(port, dict) else port)):
-                yield rule.finding(pipeline, line_of(service, "ports"), f"{name}: publishes the Docker daemon's port {port}; keep it on a private network with its client alone")
+                yield rule.finding(pipeline, line_of(ports, index), f"{name}: publishes the Docker daemon's port {port}; keep it on a private network with its client alone")
 
 
 def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:

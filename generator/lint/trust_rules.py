@@ -164,13 +164,13 @@ def _publishes(text: str) -> bool:
     return any(RELEASE_TAG.search(destination.rsplit("/", 1)[-1].partition(":")[2]) for destination in destinations)
 
 
-WHOLE_VARIABLE = re.compile(r"\$\{?\w+\}?")
+WHOLE_VARIABLE = re.compile(r"\$\{?[\w.]+\}?")
 
 
 def _repository(reference: str) -> str:
     """An image reference's repository, `${X}` read as `$X`; "" where a variable may hold the whole
     reference (`--destination "$DEST"`), which names no repository the lint can compare."""
-    name = re.sub(r"\$\{(\w+)\}", r"$\1", reference).split("@", 1)[0]
+    name = re.sub(r"\$\{(\w+)\}", r"$\1", reference.strip("\"'")).split("@", 1)[0]
     if WHOLE_VARIABLE.fullmatch(name):
         return ""
     return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
@@ -283,7 +283,13 @@ def _pushed_repositories(groovy: Any, values: _Values, command: str, span: tuple
         literal = groovy.literal_at(match.end())
         if literal and re.match(r"""(?:\s*,(?:[^()'"\n]|'[^'\n]*'|"[^"\n]*")*)?\s*\)\s*\.push\s*\(""", groovy.text[literal.stop + len(literal.quote):]):
             found.add(values.of(literal))
-    return {image_repository(image) for image in found if image and not image.startswith(("-", "$(", "`"))}
+    # A name that is one variable (`${FRONT_TAG}`, `${env.IMAGE}`) may hold any tag of any image: it names none.
+    return {image_repository(image) for image in found if image and not image.startswith(("-", "$(", "`")) and _repository(image)}
+
+
+# A pod's YAML naming a scanner's container (`- name: trivy`, `image: aquasec/trivy:0.51.1`) runs no
+# scan: the steps that later run in that container do.
+POD_KEY_LINE = re.compile(r"(?m)^[ \t]*(?:-[ \t]+)?(?:name|image|containerName)[ \t]*:.*$")
 
 
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -310,7 +316,7 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         command = _as_run(command)
         if STAGE.search(command):
             stage_pushed = set()
-        if _scanned_first(command, plugin_push):
+        if _scanned_first(POD_KEY_LINE.sub("", command), plugin_push):
             stale = _scanned_another_tag(command, built)
             if stale is None:
                 return  # what runs after this is scanned
