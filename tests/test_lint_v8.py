@@ -214,3 +214,40 @@ def test_an_action_named_for_pushing_an_image_pushes_with_an_earlier_login(tmp_p
         f"      - uses: {uses}\n        with:\n          tags: quay.io/acme/app:1.0\n"
     )
     assert [f.rule for f in lint(read_pipeline(path)) if f.rule == "GH005"] == (["GH005"] if pushes else [])
+
+
+def _gitlab(tmp_path: Path, text: str) -> list[tuple[str, int, str]]:
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(textwrap.dedent(text))
+    return [(f.rule, f.line, f.level) for f in lint(read_pipeline(path)) if f.rule in ("GL006", "GL022")]
+
+
+def test_each_login_of_a_block_is_reported_on_its_own_line(tmp_path):
+    assert _gitlab(tmp_path, """\
+        login:
+          image: docker:27.3.1-cli
+          rules:
+            - if: $CI_COMMIT_REF_PROTECTED == "true"
+          script:
+            - |
+              docker login -u "$HUB_USER" -p "$HUB_TOKEN"
+              echo "$GHCR_TOKEN" | docker login -u me --password-stdin ghcr.io
+              docker login -u "$QUAY_USER" \\
+                -p "$QUAY_TOKEN" quay.io
+        """) == [("GL006", 7, "error"), ("GL006", 10, "error")]
+
+
+def test_a_login_under_a_shell_test_of_the_ref_is_limited_as_a_rule_would_be(tmp_path):
+    guarded = """\
+        build:
+          image: docker:27.3.1-cli
+          script:
+            - |
+              if [ "$CI_COMMIT_REF_PROTECTED" == "true" ]; then
+                echo "$HUB_TOKEN" | docker login -u me --password-stdin
+              {}
+        """
+    assert _gitlab(tmp_path, guarded.format("fi")) == []
+    # In the else branch the login runs on every other ref.
+    otherwise = "else\n" + " " * 14 + 'echo "$HUB_TOKEN" | docker login -u me --password-stdin\n' + " " * 14 + "fi"
+    assert _gitlab(tmp_path, guarded.format(otherwise)) == [("GL022", 4, "warning")]

@@ -57,6 +57,22 @@ LOGIN_WITH_PASSWORD = re.compile(
 )
 
 
+PASSWORD_FLAG = re.compile(r"\s(-p|--password|--pass)(?=[\s=\"'$]|$)")
+
+
+def password_flag_line(script: str, nth_login: int) -> str:
+    """The line of the script that gives the nth login's password flag (the login's own line, or a
+    line it is continued on), to be found in the file: a `run: |` or `- |` block spans many lines."""
+    lines = script.splitlines()
+    logins = [index for index, line in enumerate(lines) if "login" in line and not line.lstrip().startswith("#")]
+    if not 0 < nth_login <= len(logins):
+        return ""
+    index = logins[nth_login - 1]
+    while not PASSWORD_FLAG.search(lines[index]) and lines[index].rstrip().endswith("\\") and index + 1 < len(lines):
+        index += 1
+    return lines[index].strip()
+
+
 # An engine named through a variable (`$DOCKER push`, `${PODMAN_CMD} push`) pushes as the engine does.
 _ENGINE = r"(\b(docker|podman|buildah|nerdctl)|\$\{?\w*(DOCKER|PODMAN|BUILDAH|NERDCTL)\w*\}?)"
 # A BuildKit export that pushes: `type=registry`, or `type=image` with `push=true`.

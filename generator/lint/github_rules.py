@@ -25,6 +25,7 @@ from generator.lint.findings import (
     Rule,
     commands,
     joined,
+    password_flag_line,
     simple_commands,
 )
 from generator.lint.images import (
@@ -783,22 +784,6 @@ def _walk_steps(pipeline: PipelineFile, name: str, file: str, steps: list[dict[s
             yield name, file, step, holders, steps
 
 
-PASSWORD_FLAG = re.compile(r"\s(-p|--password|--pass)(?=[\s=\"'$]|$)")
-
-
-def _password_flag_line(script: str, nth_login: int) -> str:
-    """The line of the script that gives the nth login's password flag (the login's own line, or a
-    line it is continued on), to be found in the file: a `run: |` block spans many lines."""
-    lines = script.splitlines()
-    logins = [index for index, line in enumerate(lines) if "login" in line and not line.lstrip().startswith("#")]
-    if not 0 < nth_login <= len(logins):
-        return ""
-    index = logins[nth_login - 1]
-    while not PASSWORD_FLAG.search(lines[index]) and lines[index].rstrip().endswith("\\") and index + 1 < len(lines):
-        index += 1
-    return lines[index].strip()
-
-
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, file, step, _, _ in job_steps(pipeline):
         for holder, key, text in _scripts(step):
@@ -806,7 +791,7 @@ def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
             found = LOGIN_WITH_PASSWORD.search(without_echoes(code))
             if found:
                 yield rule.finding(
-                    pipeline, (file, line_within(holder, key, _password_flag_line(text, code[: found.end()].count("login")), file)),
+                    pipeline, (file, line_within(holder, key, password_flag_line(text, code[: found.end()].count("login")), file)),
                     f"{name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process "
                     "lists (and a ${{ secrets.X }} there is pasted into the script itself); use docker/login-action, or pipe it "
                     "to --password-stdin from env:", job=name,

@@ -26,6 +26,7 @@ from generator.lint.findings import (
     Finding,
     Rule,
     joined,
+    password_flag_line,
     simple_commands,
 )
 from generator.lint.images import (
@@ -398,10 +399,12 @@ def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         for text, holder, index in _script_texts(pipeline, job):
-            found = LOGIN_WITH_PASSWORD.search(without_echoes(text))
-            if found:
+            code = without_echoes(text)
+            # Each login of a `|` block on its own line: two registries are two secrets on command lines.
+            for found in LOGIN_WITH_PASSWORD.finditer(code):
+                raw = holder[index] if isinstance(holder[index], str) else text
                 yield rule.finding(
-                    pipeline, _located_within(job, holder, index, "login"),
+                    pipeline, _located_within(job, holder, index, password_flag_line(raw, code[: found.end()].count("login")) or "login"),
                     f"{job.name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process lists; "
                     "pipe it to --password-stdin (or write a Docker config file)",
                     job=_counted(job),

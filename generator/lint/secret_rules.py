@@ -23,11 +23,13 @@ from generator.lint.github_rules import (
     runs_shell,
 )
 from generator.lint.gitlab_rules import (
+    LIMITED,
     _located,
     _located_within,
     _runnable,
     _script_lines,
     _variables,
+    guard_scope,
 )
 from generator.lint.jenkins_rules import (
     _commands,
@@ -40,6 +42,7 @@ from generator.lint.shell_words import (
     JOB_TOKENS,
     ONE_WORD_SECRET,
     REFERENCE,
+    guarded_commands,
     is_secret_name,
     one_word_expressions,
     runs_on_trusted_refs_only,
@@ -281,12 +284,20 @@ def _cloud_keys(job: Job) -> list[str]:
     return [found.group("name") for text, _, _ in _script_lines(job) for found in CLOUD_KEY.finditer(text)]
 
 
+def _guarded_to_trusted_refs(script: str) -> bool:
+    """Whether every login of a script entry runs under a shell test of the ref that limits it as a
+    rule would (`if [ "$CI_COMMIT_REF_PROTECTED" == "true" ]; then docker login ...`), read as GL007 reads one."""
+    logins = [tests for command, tests in guarded_commands(script) if REGISTRY_LOGIN.search(command) or _login_secrets(command)]
+    return bool(logins) and all(guard_scope(tests)[0] >= LIMITED for tests in logins)
+
+
 def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
         keys = _cloud_keys(job)
         logins = [
             (names, holder, index) for text, holder, index in _script_lines(job)
             if (names := _login_secrets(text) or (keys if REGISTRY_LOGIN.search(text) and CLOUD_TOKEN.search(text) else []))
+            and not _guarded_to_trusted_refs(text)
         ]
         if not logins or runs_on_trusted_refs_only(pipeline, job):
             continue
