@@ -28,11 +28,11 @@ ALL_RULES: list[Rule] = [rule for rules in RULES_BY_KIND.values() for rule in ru
 
 def lint(pipeline: PipelineFile) -> list[Finding]:
     # A problem written once and inherited by several jobs is reported once, where it is written.
-    unique: dict[tuple[str, str, int], Finding] = {}
-    jobs: dict[tuple[str, str, int], set[str]] = {}
+    unique: dict[tuple[str, str, int, str], Finding] = {}
+    jobs: dict[tuple[str, str, int, str], set[str]] = {}
     for rule in RULES_BY_KIND.get(pipeline.kind, GITLAB_RULES):
         for finding in rule.check(pipeline, rule):
-            key = (finding.rule, finding.file, finding.line)
+            key = (finding.rule, finding.file, finding.line, finding.subject)
             unique.setdefault(key, finding)
             if finding.job is not None:
                 jobs.setdefault(key, set()).add(finding.job)

@@ -20,6 +20,7 @@ class Finding:
     message: str
     level: str = "error"  # SARIF's levels: error, warning, note
     job: str | None = None  # the job it was found in, so one template's finding counts the jobs it reaches
+    subject: str = ""  # what of several on one line it is about (one step pushing two repositories)
 
     @property
     def url(self) -> str:
@@ -134,7 +135,8 @@ PUSHES = re.compile(
 
 ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", "nerdctl", "executor"}
 # Words a command may start with before the program it runs.
-PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!"}
+# `if`, `while` and `until` run their condition as a command.
+PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!", "if", "elif", "while", "until"}
 SEPARATORS = re.compile(r"&&|\|\||[;|&\n]|\$\(|`|\b(?:then|do|else)\b")
 
 

@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.lint.document import LocalFile, PipelineFile, line_of, line_within
@@ -299,7 +299,8 @@ def _variants(text: str, scope: Scope, depth: int = 0) -> list[str]:
             continue
         out: list[str] = []
         for value in values:
-            out += _variants(text[: match.start()] + value + text[match.end() :], scope, depth + 1)
+            # One run gives an expression one value wherever it is written.
+            out += _variants(text.replace(match.group(0), value), scope, depth + 1)
             if len(out) >= MAX_VARIANTS:
                 break
         return out[:MAX_VARIANTS]
@@ -533,6 +534,18 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     return any(_script_pushes(text, scope) or _own_script_pushes(text, scope) for _, _, text in _scripts(step))
 
 
+def _tagged_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
+    """The repositories an action's `tags:` name, each once: two registries fed by one step are two
+    publications to scan (a metadata step's `images:` lines are distinct repositories by design)."""
+    # A matrix's values are separate runs of the step, so the variants are not added up.
+    found: list[str] = []
+    for text in _variants(_text_lines(_inputs(step).get("tags")), scope):
+        tags = [tag.strip() for tag in re.split(r"[\n,]", text)]
+        repositories = list(dict.fromkeys(re.sub(r"@sha256:\w+$|:[^:/]*$", "", tag) for tag in tags if tag and not tag.startswith(LOCAL_REGISTRY)))
+        found = repositories if len(repositories) > len(found) else found
+    return found
+
+
 PUSH_WORD = re.compile(r"--push\b|\bpush=true\b|type=registry\b|\bpush\b")
 
 
@@ -667,11 +680,14 @@ def _steps_pushes(pipeline: PipelineFile, rule: Rule, job: dict[str, Any], steps
             scanned = scanned or inner_scanned
             continue
         if not scanned and _pushes(step, scope):
-            findings.append(rule.finding(
-                pipeline, (place.file, _push_line(step, scope, place.file)),
-                f"{place.job}: this step pushes an image that no earlier step of the job scanned{place.called}; build to a local "
-                "or candidate location, scan it (trivy, grype), and push only that tested digest", job=place.job,
-            ))
+            repositories = _tagged_repositories(step, scope)
+            for repository in repositories if len(repositories) > 1 else [""]:
+                what = f"{repository}, which" if repository else "an image that"
+                findings.append(replace(rule.finding(
+                    pipeline, (place.file, _push_line(step, scope, place.file)),
+                    f"{place.job}: this step pushes {what} no earlier step of the job scanned{place.called}; build to a local "
+                    "or candidate location, scan it (trivy, grype), and push only that tested digest", job=place.job,
+                ), subject=repository))
         scanned = scanned or _scans(step)
     return findings, scanned
 

@@ -33,7 +33,9 @@ from generator.lint.gitlab_rules import (
 )
 from generator.lint.jenkins_rules import (
     _commands,
+    _environment,
     _name_parts,
+    _services,
     bound_secrets,
     bound_usernames,
 )
@@ -552,6 +554,57 @@ GITLAB_SECRET_RULES = [
 ]
 GITHUB_SECRET_RULES = [
     Rule("GH024", "github-secret-in-command-arguments", "No secret in a command's arguments or in build-args.", github_secret_in_arguments),
+]
+# --- Compose ----------------------------------------------------------------------------------
+
+
+def _compose_commands(service: dict[str, Any]) -> Iterator[tuple[Any, Any, str]]:
+    """(holder, key, shell text) of what a service runs: its command, entrypoint and health check. An
+    exec-form list is one command; `CMD`/`CMD-SHELL` only say how the check runs."""
+    healthcheck = service.get("healthcheck")
+    places = [(service, "command"), (service, "entrypoint")]
+    places += [(healthcheck, "test")] if isinstance(healthcheck, dict) else []
+    for holder, key in places:
+        value = holder.get(key)
+        if isinstance(value, list):
+            words = [str(word) for word in value if str(word) not in ("CMD", "CMD-SHELL", "NONE")]
+            yield holder, key, " ".join(words)
+        elif isinstance(value, str):
+            yield holder, key, value
+
+
+def _compose_literals(service: dict[str, Any]) -> set[str]:
+    # A password the file writes out (a throwaway test database's) is public already.
+    return {name for name, value in _environment(service).items() if "$" not in value}
+
+
+def compose_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    """Compose fills `${TOKEN}` into a command before the container starts, so the secret is in the
+    container's config (`docker inspect`) and its process list; a secret-named build arg stays in the
+    image's history."""
+    for name, service in _services(pipeline):
+        literals = _compose_literals(service)
+        for holder, key, text in _compose_commands(service):
+            problems, names = command_line_secrets(text.replace("$$", "$"), literals)
+            if problems:
+                secret = re.sub(r"^env\.", "", names[0])
+                yield rule.finding(pipeline, line_within(holder, key, secret, pipeline.path), f"{name}: {_message(problems)}", level=_level(names))
+        build = service.get("build")
+        args = build.get("args") if isinstance(build, dict) else None
+        items = args.items() if isinstance(args, dict) else (str(item).partition("=")[::2] for item in args) if isinstance(args, list) else ()
+        for arg, value in items:
+            parts = _name_parts(str(arg))
+            if parts and parts[-1] in SECRET_PARAMETERS and not _plain_key(parts) and "$" in str(value):
+                where = line_of(args, arg) if isinstance(args, dict) else line_within(build, "args", str(arg), pipeline.path)
+                yield rule.finding(
+                    pipeline, where,
+                    f"{name}: the build arg {arg} takes a secret, and build args stay in the image's history; "
+                    "pass it as a build secret (build: secrets:) instead",
+                )
+
+
+COMPOSE_SECRET_RULES = [
+    Rule("JK124", "compose-secret-in-command-arguments", "No secret in a service's command, entrypoint, health check or build args.", compose_secret_in_arguments),
 ]
 JENKINS_SECRET_RULES = [
     Rule("JK024", "jenkins-secret-in-command-arguments", "No secret in a command's arguments: -e NAME=$SECRET, a URL, curl -u/-d, --build-arg.", jenkins_secret_in_arguments),

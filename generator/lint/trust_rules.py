@@ -36,6 +36,7 @@ from generator.lint.jenkins_rules import (
     read_groovy,
 )
 from generator.lint.secret_rules import (
+    COMPOSE_SECRET_RULES,
     GITHUB_SECRET_RULES,
     GITLAB_SECRET_RULES,
     JENKINS_SECRET_RULES,
@@ -351,4 +352,4 @@ JENKINS_TRUST_RULES = [
     *JENKINS_SECRET_RULES,
     *JENKINS_HOST_RULES,
 ]
-COMPOSE_TRUST_RULES = COMPOSE_HOST_RULES
+COMPOSE_TRUST_RULES = [*COMPOSE_SECRET_RULES, *COMPOSE_HOST_RULES]

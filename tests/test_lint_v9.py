@@ -1,0 +1,111 @@
+"""gen-ci lint v9, from holdout6's late sets: Compose commands that carry a secret (JK124), one
+GitHub step pushing two repositories (two GH005 findings), and shell conditions read as commands."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from generator.lint.document import read_pipeline
+from generator.lint.engine import lint
+
+
+def _lint(path: Path, text: str) -> list[tuple[str, int, str]]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return [(f.rule, f.line, f.message) for f in lint(read_pipeline(path))]
+
+
+def _rules(path: Path, text: str, rule: str) -> list[int]:
+    return [line for found, line, _ in _lint(path, text) if found == rule]
+
+
+def test_a_secret_in_a_compose_health_check_entrypoint_or_build_arg(tmp_path):
+    lines = _rules(tmp_path / "docker-compose.yml", """\
+        services:
+          runner:
+            image: gitlab/gitlab-runner:v17.5.3
+            entrypoint:
+              - sh
+              - -c
+              - |
+                while ! curl -fsS "https://gitlab.example.com/-/readiness?token=$$READINESS_TOKEN"; do sleep 1; done
+                exec gitlab-runner run
+          api:
+            build:
+              context: .
+              args:
+                NPM_TOKEN: ${NPM_TOKEN}
+                NODE_VERSION: ${NODE_VERSION}
+            healthcheck:
+              test: ["CMD", "curl", "-fsS", "-u", "probe:${PROBE_PASSWORD}", "http://localhost:8080/health"]
+          db:
+            image: postgres:17.2
+            environment:
+              POSTGRES_PASSWORD: example
+            healthcheck:
+              test: ["CMD-SHELL", "psql -U postgres --password=$$POSTGRES_PASSWORD -c 'select 1'"]
+          web:
+            image: nginx:1.27.3
+            command: ["nginx", "-g", "daemon off;"]
+            environment:
+              API_TOKEN: ${API_TOKEN}
+        """, "JK124")
+    # The readiness probe's token, the secret-named build arg and the probe's password; not the
+    # version arg, not the test database's written-out password, not a secret passed by environment.
+    assert lines == [8, 14, 17]
+
+
+def test_a_compose_v1_file_is_read_too(tmp_path):
+    assert _rules(tmp_path / "docker-compose.yml", """\
+        app:
+          image: example/app:1.4.2
+          command: ./serve --api-token=${API_TOKEN}
+        """, "JK124") == [3]
+
+
+WORKFLOW = """\
+    on: push
+    jobs:
+      image:
+        runs-on: ubuntu-24.04
+        timeout-minutes: 20
+        strategy:
+          matrix:
+            name: [api, worker]
+        steps:
+          - id: meta
+            uses: docker/metadata-action@318604b99e75e41977312d83839a89be02ca4893
+            with:
+              images: |
+                docker.io/acme/app
+                ghcr.io/acme/app
+          - uses: docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83
+            with:
+              push: true
+              tags: ${{ steps.meta.outputs.tags }}
+          - uses: docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83
+            with:
+              push: true
+              tags: ghcr.io/acme/${{ matrix.name }}:1.0,ghcr.io/acme/${{ matrix.name }}:latest
+    """
+
+
+def test_one_step_pushing_two_repositories_is_two_findings_and_a_matrix_stays_one(tmp_path):
+    found = [(line, message) for rule, line, message in _lint(tmp_path / ".github" / "workflows" / "ci.yml", WORKFLOW) if rule == "GH005"]
+    assert [line for line, _ in found] == [18, 18, 22]
+    assert "pushes docker.io/acme/app, which" in found[0][1] and "pushes ghcr.io/acme/app, which" in found[1][1]
+    # Two tags of one image per matrix run: one finding, worded as before.
+    assert "pushes an image that" in found[2][1]
+
+
+def test_a_shell_condition_is_a_command(tmp_path):
+    lines = _rules(tmp_path / ".gitlab-ci.yml", """\
+        deploy:
+          image: alpine:3.21
+          timeout: 10m
+          script:
+            - if curl -fsS "https://deploy.example.com/hook?token=$DEPLOY_TOKEN"; then echo done; fi
+            - until curl -fsS https://status.example.com/ready; do sleep 5; done
+        """, "GL024")
+    assert lines == [5]
