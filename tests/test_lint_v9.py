@@ -109,3 +109,42 @@ def test_a_shell_condition_is_a_command(tmp_path):
             - until curl -fsS https://status.example.com/ready; do sleep 5; done
         """, "GL024")
     assert lines == [5]
+
+
+KANIKO = """\
+    stages: [build, scan, release]
+    .protected:
+      timeout: 20 minutes
+      rules:
+        - if: $CI_COMMIT_REF_PROTECTED == "true"
+    build:
+      extends: .protected
+      stage: build
+      image:
+        name: gcr.io/kaniko-project/executor:v1.23.2-debug
+        entrypoint: [""]
+      variables:
+        IMAGE_VERSION: "3.13"
+      script:
+        - /kaniko/executor --context . --destination "$CI_REGISTRY_IMAGE:{tag}" --destination "$CI_REGISTRY_IMAGE:${{IMAGE_VERSION}}-candidate"
+    scan:
+      extends: .protected
+      stage: scan
+      image: aquasec/trivy:0.57.1
+      script:
+        - trivy image --exit-code 1 "$CI_REGISTRY_IMAGE:${{IMAGE_VERSION}}-candidate"
+    release:
+      extends: .protected
+      stage: release
+      image: gcr.io/go-containerregistry/crane:v0.20.2
+      script:
+        - crane copy "$CI_REGISTRY_IMAGE:${{IMAGE_VERSION}}-candidate" "$CI_REGISTRY_IMAGE:${{IMAGE_VERSION}}"
+    """
+
+
+def test_a_version_tag_pushed_beside_the_candidate_is_published_before_the_scan(tmp_path):
+    # `3.13-<date>-<sha>` is what users pin; pushed with the candidate, it skips the scan.
+    for tag in ("${IMAGE_VERSION}-$(date -u +%Y%m%d)-${CI_COMMIT_SHORT_SHA}", "2.4-$CI_PIPELINE_IID"):
+        assert _rules(tmp_path / ".gitlab-ci.yml", KANIKO.format(tag=tag), "GL020") == [15]
+    # The commit's own tag beside the candidate is a candidate too.
+    assert _rules(tmp_path / ".gitlab-ci.yml", KANIKO.format(tag="$CI_COMMIT_SHORT_SHA"), "GL020") == []

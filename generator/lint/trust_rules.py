@@ -151,9 +151,10 @@ def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, 
 
 
 # Tags that publish: a release's version or git tag, a branch's name, and the moving words users
-# pull (latest, main, stable, ...). Others (the commit, the pipeline, `candidate`) name a candidate.
+# pull (latest, main, stable, ...), and a version with a suffix (`3.13-20260101-abc123`, `$IMAGE_VERSION-...`)
+# that users pin. Others (the commit, the pipeline, `candidate`) name a candidate.
 RELEASE_TAG = re.compile(
-    r"^v?\d+(\.\d+)+|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
+    r"^(v?\d+(\.\d+)+|v?\d+(\.\d+)*-|\$\{?\w*VERSION\b)(?!.*candidate)|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
     r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$"
 )
 DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&]+)")
