@@ -148,3 +148,46 @@ def test_a_version_tag_pushed_beside_the_candidate_is_published_before_the_scan(
         assert _rules(tmp_path / ".gitlab-ci.yml", KANIKO.format(tag=tag), "GL020") == [15]
     # The commit's own tag beside the candidate is a candidate too.
     assert _rules(tmp_path / ".gitlab-ci.yml", KANIKO.format(tag="$CI_COMMIT_SHORT_SHA"), "GL020") == []
+
+
+def test_a_daemon_told_to_listen_on_2375_by_its_command(tmp_path):
+    assert _rules(tmp_path / "docker-compose.yml", """\
+        services:
+          dind:
+            image: docker:29.1.3-dind
+            privileged: true
+            command:
+              - dockerd
+              - --host=tcp://0.0.0.0:2375
+              - --tls=false
+          tls:
+            image: docker:29.1.3-dind
+            privileged: true
+            command: ["dockerd", "--host=tcp://0.0.0.0:2376", "--tlsverify"]
+          proxy:
+            image: nginx:1.27.3
+            command: ["nginx", "-g", "daemon off; # --tls=false"]
+        """, "JK101") == [7]
+
+
+def test_self_hosted_runners_in_socket_mode_are_ci_agents(tmp_path):
+    lines = _rules(tmp_path / "docker-compose.yml", """\
+        services:
+          runner_register:
+            image: registry.example.com/internal/runner
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+            environment:
+              - GITLAB_RUNNER_TOKEN=${TOKEN}
+          runner:
+            build: .
+            image: acme-gh-runner:1.4.0
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+          test-runner:
+            image: acme/test-runner:2.0.1
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+        """, "JK125")
+    # A test runner that says no CI system it serves is a tool container like any other.
+    assert lines == [16]

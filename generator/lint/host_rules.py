@@ -23,6 +23,7 @@ from generator.lint.images import runs_dockerd
 from generator.lint.jenkins_rules import (
     _built_from,
     _commands,
+    _environment,
     _services,
     commands_at,
     pod_lines,
@@ -216,13 +217,28 @@ CI_AGENT_IMAGE = re.compile(
 )
 
 
-def _ci_agent(service: dict[str, Any], compose_file: str) -> bool:
+def _ci_agent(name: str, service: dict[str, Any], compose_file: str) -> bool:
     """A CI agent whose work is driving the daemon (socket mode, which gen-ci's own agent file offers
     for trusted builds and explains): its socket is the trade-off it was set up for. One Compose builds
     from an agent image (`FROM jenkins/agent:...`) is one too."""
     image = str(service.get("image", ""))
     built = _built_from(compose_file, service["build"]) if "build" in service else None
-    return any(CI_AGENT_IMAGE.search(name) for name in (image, built or "")) or "agent.jar" in _text(service.get("command"))
+    if any(CI_AGENT_IMAGE.search(name) for name in (image, built or "")) or "agent.jar" in _text(service.get("command")):
+        return True
+    return _self_hosted_runner(name, image, service)
+
+
+CI_WORDS = {"gh", "github", "gitlab", "actions", "act", "gitea", "forgejo", "woodpecker", "drone", "ci", "buildkite"}
+RUNNER_SETTING = re.compile(r"^(RUNNER_|GITLAB_|GITHUB_|ACTIONS_|CI_SERVER)|RUNNER")
+
+
+def _self_hosted_runner(name: str, image: str, service: dict[str, Any]) -> bool:
+    """A runner of a CI system packaged by its owners (`hub.example.com/internal/runner`,
+    `acme-gh-runner`): called a runner, and saying which CI it serves by its name or its settings."""
+    words = set(re.split(r"[-_./:]", f"{name} {image.rsplit(':', 1)[0]}".lower().replace(" ", "-")))
+    if "runner" not in words:
+        return False
+    return bool(words & CI_WORDS) or any(RUNNER_SETTING.search(key) for key in _environment(service))
 
 
 def _controller(name: str, service: dict[str, Any]) -> bool:
@@ -232,7 +248,7 @@ def _controller(name: str, service: dict[str, Any]) -> bool:
 
 def compose_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
-        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) and not _ci_agent(service, pipeline.path) else []
+        volumes = service.get("volumes") if isinstance(service.get("volumes"), list) and not _ci_agent(name, service, pipeline.path) else []
         for index, volume in enumerate(volumes):
             source = str(volume.get("source", "")) if isinstance(volume, dict) else str(volume).split(":", 1)[0]
             if not HOST_SOCKET.fullmatch(source):

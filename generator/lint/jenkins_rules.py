@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.lint.document import PipelineFile, line_of
+from generator.lint.document import PipelineFile, line_of, line_within
 from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
 from generator.lint.images import (
     BUILDKIT_IMAGE,
@@ -798,10 +798,29 @@ def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         for key, value in environment.items():
             if PLAIN_TCP.search(value):
                 yield rule.finding(pipeline, _variable_line(service, key), f"{name}: {key}={value} talks to a daemon on plain TCP; use tcp://docker:2376 with TLS")
+        if _is_dind(service, pipeline.path):
+            yield from _plain_daemon_flags(pipeline, rule, name, service)
         ports = service.get("ports")
         for index, port in enumerate(ports if isinstance(ports, list) else ()):
             if re.search(r"(^|:)237[56](/tcp)?$", str(port.get("target", port) if isinstance(port, dict) else port)):
                 yield rule.finding(pipeline, line_of(ports, index), f"{name}: publishes the Docker daemon's port {port}; keep it on a private network with its client alone")
+
+
+DAEMON_PLAIN_FLAG = re.compile(r"(?:--host|-H)[=\s]+tcp://[^\s'\"]*:2375\b|--tls=false\b")
+
+
+def _plain_daemon_flags(pipeline: PipelineFile, rule: Rule, name: str, service: dict[str, Any]) -> Iterator[Finding]:
+    """A daemon told to listen on 2375, or to drop TLS, by its own command; one finding per command
+    (a list's first such item), since the flags make one plain listener."""
+    command = service.get("command")
+    items = command if isinstance(command, list) else [command] if isinstance(command, str) else []
+    for index, item in enumerate(items):
+        found = DAEMON_PLAIN_FLAG.search(str(item))
+        if found:
+            holder, at = (command, index) if isinstance(command, list) else (service, "command")
+            where = line_within(holder, at, found.group(0), pipeline.path)
+            yield rule.finding(pipeline, where, f"{name}: the daemon's command {found.group(0)} serves Docker on plain TCP; keep TLS (DOCKER_TLS_CERTDIR: /certs) and port 2376")
+            return
 
 
 def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
