@@ -191,3 +191,26 @@ def test_self_hosted_runners_in_socket_mode_are_ci_agents(tmp_path):
         """, "JK125")
     # A test runner that says no CI system it serves is a tool container like any other.
     assert lines == [16]
+
+
+def test_a_child_pipeline_gets_the_trust_rules_too(tmp_path):
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "ci.yml").write_text(textwrap.dedent("""\
+        image-build:
+          image: docker:20.10.12-cli
+          timeout: 20 minutes
+          script:
+            - docker build -t "$CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHORT_SHA" .
+            - docker push "$CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHORT_SHA"
+            - argocd app sync api --auth-token "$ARGO_TOKEN"
+        """))
+    found = _lint(tmp_path / ".gitlab-ci.yml", """\
+        api:
+          trigger:
+            include:
+              - "/api/ci.yml"
+            strategy: depend
+        """)
+    child = str((tmp_path / "api" / "ci.yml"))
+    assert {(rule, line) for rule, line, _ in found} >= {("GL020", 6), ("GL023", 2), ("GL024", 7)}
+    assert all(f.file == child for f in lint(read_pipeline(tmp_path / ".gitlab-ci.yml")) if f.rule in ("GL020", "GL023", "GL024"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
@@ -21,6 +22,7 @@ from generator.lint.gitlab_rules import (
     _script_lines,
     _script_texts,
     _variables,
+    with_child_pipelines,
 )
 from generator.lint.host_rules import (
     COMPOSE_HOST_RULES,
@@ -337,12 +339,13 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         )
 
 
-GITLAB_TRUST_RULES = [
+# A `trigger: include:` child is a pipeline of its own, audited as the rules of gitlab_rules audit it.
+GITLAB_TRUST_RULES = [replace(rule, check=with_child_pipelines(rule.check)) for rule in [
     Rule("GL020", "gitlab-push-without-scan", "A pushed image was scanned first: earlier in the job, in an earlier stage or a job it needs.", gitlab_push_without_scan),
     *GITLAB_CACHE_RULES,
     *GITLAB_SECRET_RULES,
     *GITLAB_HOST_RULES,
-]
+]]
 GITHUB_TRUST_RULES = [
     *GITHUB_CACHE_RULES,
     *GITHUB_SECRET_RULES,
