@@ -282,6 +282,27 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _merge_located(base: dict[str, Any], override: dict[str, Any]) -> Located:
+    """_merge for mappings from two files (a job written in two includes, the root's `variables:`
+    over an include's): each key located where its effective value is written, as a rule reports
+    the definition GitLab uses, not the job."""
+    out = Located()
+    out.file, out.line = getattr(override, "file", "") or getattr(base, "file", ""), getattr(override, "line", 1)
+    out.key_lines, out.key_ends, out.key_files = {}, {}, {}
+    for source in (base, override):
+        fallback = getattr(source, "file", "")
+        for key, value in source.items():
+            earlier = out.get(key)
+            out[key] = _merge_located(earlier, value) if isinstance(value, dict) and isinstance(earlier, dict) else value
+            if isinstance(source, Located) and key in source.key_lines:
+                out.key_lines[key], out.key_ends[key] = line_of(source, key), end_of(source, key)
+                out.key_files[key] = file_of(source, fallback, key)
+            else:
+                for known in (out.key_lines, out.key_ends, out.key_files):
+                    known.pop(key, None)
+    return out
+
+
 def _ancestors(name: str, root: dict, seen: tuple[str, ...] = ()) -> list[tuple[str, Located]]:
     node = root.get(name)
     if not isinstance(node, dict) or name in seen:
@@ -470,14 +491,14 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
             included = _pipeline_document(_read_file(Path(found)), found)
             included = _follow_includes(included, base, pipeline, depth + 1)
             for key, value in included.items():
-                merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+                merged[key] = _merge_located(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
                 merged.key_lines[key] = included.key_lines.get(key, 1)
                 merged.key_files[key] = (included.key_files or {}).get(key, included.file)
     for key, value in root.items():
         if key == "include":
             continue
         if isinstance(value, dict) and isinstance(merged.get(key), dict) and key in ("variables", "default", "workflow"):
-            value = _merge(merged[key], value)
+            value = _merge_located(merged[key], value)
         merged[key] = value
         merged.key_lines[key] = root.key_lines.get(key, 1)
         merged.key_files[key] = root.file

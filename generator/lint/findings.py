@@ -107,8 +107,16 @@ BUILD_TOOL_PUSHES = re.compile(
 )
 
 
+# Where a word is a command's program, not its argument: after a separator, an opening quote or
+# brace, or a shell keyword, past wrappers (sudo, env, xargs -r, timeout 10m, ssh host) and
+# assignments. `make -C docker push` and `./scripts/docker push` name no engine. An echo is passed
+# too: the rules blank what echo prints first, and what is left is piped to a shell, which runs it.
+_COMMAND_POSITION = (
+    r"(?:^|(?<=[\n;&|(`{\"'])|(?<=\bthen)|(?<=\bdo)|(?<=\belse))\s*"
+    r"(?:(?:sudo|exec|time|command|nohup|env|!|if|elif|while|until|xargs|timeout|retry|echo|printf|[A-Za-z_]\w*=[^\s;&|]*|-[^\s;&|]+|\d+[smhd]?|\{\}|ssh(?:\s+-[^\s;&|]+)*\s+[^\s;&|-][^\s;&|]*)\s+)*"
+)
 PUSHES = re.compile(
-    _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"
+    _COMMAND_POSITION + _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"
     # A command substitution's own pipe (`-t app:$(echo $V | sed s/v//)`) does not end the command.
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b(?:\$\([^()\n]*\)|[^\n|;&])*\s--push\b"
     r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +

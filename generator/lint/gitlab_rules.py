@@ -39,6 +39,9 @@ from generator.lint.images import (
     tls_on_by_default,
 )
 from generator.lint.shell_words import (
+    MAX_CALLED_LINES,
+    called_lines,
+    function_definitions,
     guarded_commands,
     shell_test_as_rule,
     without_echoes,
@@ -205,15 +208,68 @@ def _flat(value: Any, depth: int = 0) -> Iterator[tuple[str, Any, int]]:
 SCRIPT_SECTIONS = ("before_script", "script", "after_script")
 
 
-def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
-    """(text, holder, key) of each script entry: holder[key] is where it is written, so a finding can
-    be located in it. A section written as one string (`script: |`) is held by its job's mapping."""
+def _written_script_lines(job: Job) -> Iterator[tuple[str, Any, Any, str]]:
     for section in SCRIPT_SECTIONS:
         lines = job.merged.get(section)
         if isinstance(lines, str):
-            yield lines, job.origin(section), section
+            yield lines, job.origin(section), section, section
         else:
-            yield from _flat(lines)
+            yield from ((text, holder, key, section) for text, holder, key in _flat(lines))
+
+
+class CalledLine(LocatedList):
+    """A line of a shell function's body, run where the script calls it: located where the body
+    writes it, and read as part of the section that defines the function."""
+
+    section: str = ""
+    call: tuple[Any, Any] = (None, None)  # the script entry that calls the function
+    function: str = ""
+
+
+def _called_line(job: Job, holder: Any, key: Any, section: str, name: str, raw: str, text: str) -> CalledLine:
+    _, start = _located(job, holder, key)
+    header = line_within(holder, key, name, job.file, start) if _positioned(holder, key) else start
+    out = CalledLine([text])
+    out.file, out.section = file_of(holder, job.file, key), section
+    out.line = line_within(holder, key, raw, job.file, header) if _positioned(holder, key) else start
+    out.item_lines, out.item_ends, out.item_files = [out.line], [out.line], [out.file]
+    return out
+
+
+def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
+    """(text, holder, key) of each script entry: holder[key] is where it is written, so a finding can
+    be located in it. A section written as one string (`script: |`) is held by its job's mapping.
+    A shell function the script defines runs nothing where it is defined; where it is called, each
+    line of its body follows the call (before_script and script are one shell, after_script another)."""
+    if "script_lines" in job.derived:
+        yield from job.derived["script_lines"]
+        return
+    written = list(_written_script_lines(job))
+    bodies: dict[str, dict[str, tuple[str, Any, Any, str]]] = {"main": {}, "after_script": {}}
+    kept = []
+    for text, holder, key, section in written:
+        shell = "after_script" if section == "after_script" else "main"
+        without, found = function_definitions(text) if "{" in text else (text, {})
+        for name, body in found.items():
+            bodies[shell][name] = (body, holder, key, section)
+        kept.append(without)
+    out: list[tuple[str, Any, Any]] = []
+    added = 0
+    for (text, holder, key, section), without in zip(written, kept):
+        out.append((without, holder, key))
+        shell = bodies["after_script" if section == "after_script" else "main"]
+        if not shell or added >= MAX_CALLED_LINES:
+            continue
+        for name, raw, run in called_lines(without, {name: body for name, (body, *_) in shell.items()}):
+            _, where, place, defined_in = shell[name]
+            line = _called_line(job, where, place, defined_in, name, raw, run)
+            line.call, line.function = (holder, key), name
+            out.append((run, line, 0))
+            added += 1
+            if added >= MAX_CALLED_LINES:
+                break
+    job.derived["script_lines"] = out
+    yield from out
 
 
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=([\"']?)([^\"'\n]*)\2\s*$")
@@ -312,6 +368,12 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
     variables = _variables(pipeline, job)
     ref, holder, key, service = next(_dind_services(pipeline, job), (None, None, None, None))
     if ref is None:
+        # No service written: a runner configured to supply dind (services in its config.toml) still
+        # reads the job's DOCKER_TLS_CERTDIR, so an empty one a Docker-running job or its template
+        # sets turns TLS off there. One set for the whole pipeline may be a leftover: not read so.
+        holder, key = _variable_written(job, None, "DOCKER_TLS_CERTDIR", (None, None))
+        if variables.get("DOCKER_TLS_CERTDIR") == "" and holder is not pipeline.root.get("variables") and not variables.get("DOCKER_HOST", "").startswith("unix://") and _talks_to_docker(pipeline, job):
+            yield "GL002", "DOCKER_TLS_CERTDIR is empty in a job that runs Docker with no dind service of its own, so the dind service the runner's configuration supplies listens on plain TCP 2375; set DOCKER_TLS_CERTDIR: /certs", holder, key
         return
     own = service.get("variables") if isinstance(service, dict) else None
     daemon = {**variables, **{str(k): _value(v) or "" for k, v in (own.items() if isinstance(own, dict) else ())}}
@@ -332,10 +394,27 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
             yield "GL010", f"DOCKER_TLS_CERTDIR is not set, so TLS rests on the defaults of the {ref.reference} image (on since 19.03, off in older and in other images); set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
         elif by_default is False:
             yield "GL002", f"{ref.reference} predates TLS by default (19.03) and DOCKER_TLS_CERTDIR is not set, so the daemon listens on plain TCP 2375; use docker:27 or later and set DOCKER_TLS_CERTDIR: /certs", holder, key
-        else:
+        elif _talks_to_docker(pipeline, job):
             yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
-    elif variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables):
+    # The client's side matters only to a job that is a client: a pipeline-wide service reaches lint
+    # and test jobs in other images too, which never open a connection to it.
+    elif variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables) and _talks_to_docker(pipeline, job):
         yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
+
+
+DOCKER_CLIENTS = {"docker", "docker-compose"}
+
+
+def _talks_to_docker(pipeline: PipelineFile, job: Job) -> bool:
+    """Whether the job is a Docker client: it runs in the official docker image (the image is there
+    to talk to the daemon), or a script line runs docker or docker-compose on the runner."""
+    if _client_image(pipeline, job):
+        return True
+    return any(
+        program.rsplit("/", 1)[-1] in DOCKER_CLIENTS
+        for text, _, _ in _script_texts(pipeline, job)
+        for program, _ in simple_commands(REMOTE_COMMAND.sub("ssh", without_echoes(text)))
+    )
 
 
 def _variable_written(job: Job, service_variables: Any, name: str, otherwise: tuple[Any, Any]) -> tuple[Any, Any]:
@@ -640,7 +719,7 @@ def _engine_sections(pipeline: PipelineFile, job: Job) -> list[str]:
     texts = _script_texts(pipeline, job)
     return [
         section for section in SCRIPT_SECTIONS[1:2] + SCRIPT_SECTIONS[:1] + SCRIPT_SECTIONS[2:]
-        if any(_runs_engine(text, job.written_in(section) == job.name) for text, holder, key in texts if holder is job.merged.get(section) or key == section)
+        if any(_runs_engine(text, job.written_in(section) == job.name) for text, holder, key in texts if holder is job.merged.get(section) or key == section or getattr(holder, "section", None) == section)
     ]
 
 
@@ -680,7 +759,7 @@ def _template_writing(pipeline: PipelineFile, job: Job, key: str) -> str:
 
 def _script_writer(pipeline: PipelineFile, job: Job, holder: Any, key: Any) -> str:
     """The job or template that writes the script section holding holder[key]."""
-    section = key if isinstance(key, str) else next((name for name in SCRIPT_SECTIONS if job.merged.get(name) is holder), None)
+    section = key if isinstance(key, str) else getattr(holder, "section", None) or next((name for name in SCRIPT_SECTIONS if job.merged.get(name) is holder), None)
     return _template_writing(pipeline, job, section) if section else job.name
 
 

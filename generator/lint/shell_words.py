@@ -3,6 +3,7 @@ and which GitLab refs a job's rules let it run on."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -346,3 +347,110 @@ def merge_requests_only(job: Job) -> bool:
         entries = [entry for entry in rules if not (isinstance(entry, dict) and entry.get("when") == "never")]
         return bool(entries) and all(isinstance(entry, dict) and MERGE_REQUEST.search(str(entry.get("if", ""))) for entry in entries)
     return _only_refs(job) == ["merge_requests"]
+
+
+# Shell functions a script defines and calls (`push() { docker push "$1"; }` ... `push app`): a
+# definition runs nothing, a call runs its body with the call's words as $1, $2, ...
+FUNCTION = re.compile(r"(?:^|(?<=[\s;&|(){]))(?:function\s+([A-Za-z_][\w-]*)\s*(?:\(\s*\))?|([A-Za-z_][\w-]*)\s*\(\s*\))\s*\{")
+MAX_CALLED_LINES = 500  # body lines one script entry's calls may add: a bound on what nested calls make the lint read
+MAX_FUNCTION_DEPTH = 10  # a function calling itself, or a chain deeper than any script writes, is not followed further
+_POSITIONAL = re.compile(r"\$\{?([1-9@*])\}?")
+_LOCAL = re.compile(r"^\s*(?:local|declare|typeset|readonly)\s+(.*)$")
+_LOCAL_ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=(\"[^\"]*\"|'[^']*'|\S*)")
+_WORD = re.compile(r"""(?:\$\([^()\n]*\)|"[^"\n]*"|'[^'\n]*'|[^\s;&|])+""")
+
+
+def _closing_brace(text: str, start: int) -> int | None:
+    """The index of the `}` that closes a body opened just before `start`: quotes and ${...} skipped."""
+    depth, parameters, index, quote = 1, 0, start, ""
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "\\":
+            index += 1
+        elif text.startswith("${", index):
+            parameters += 1
+            index += 1
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if parameters:
+                parameters -= 1
+            else:
+                depth -= 1
+                if depth == 0:
+                    return index
+        index += 1
+    return None
+
+
+def function_definitions(text: str) -> tuple[str, dict[str, str]]:
+    """The text with each function definition's body taken out (`name() { :; }` stays, so a call of
+    it still reads as the shell's own), and each function's body by name."""
+    bodies: dict[str, str] = {}
+    kept, position = [], 0
+    while found := FUNCTION.search(text, position):
+        end = _closing_brace(text, found.end())
+        if end is None:
+            break
+        bodies[found.group(1) or found.group(2)] = text[found.end():end]
+        kept.append(text[position:found.end()] + " :; }")
+        position = end + 1
+    kept.append(text[position:])
+    return "".join(kept), bodies
+
+
+@functools.lru_cache(maxsize=256)
+def _calls(names: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return re.compile(
+        r"(?:^|(?<=[\n;&|(`{])|(?<=\bthen)|(?<=\bdo)|(?<=\belse))[ \t]*(?:(?:sudo|exec|command|time|!)\s+)?"
+        rf"({alternatives})(?=[ \t;&|)]|$)((?:\$\([^()\n]*\)|\"[^\"\n]*\"|'[^'\n]*'|[^\n;&|)])*)",
+        re.MULTILINE,
+    )
+
+
+def _bound(body: str, arguments: list[str]) -> str:
+    """The body with the call's arguments for $1.. and $@, and the locals it sets from them filled in."""
+    def positional(found: re.Match) -> str:
+        which = found.group(1)
+        if which in "@*":
+            return " ".join(arguments)
+        index = int(which) - 1
+        return arguments[index] if index < len(arguments) else found.group(0)
+
+    body = _POSITIONAL.sub(positional, body)
+    locals_: dict[str, str] = {}
+    for line in body.splitlines():
+        declared = _LOCAL.match(line)
+        for name, value in _LOCAL_ASSIGNMENT.findall(declared.group(1)) if declared else ():
+            locals_[name] = value.strip("\"'")
+    if not locals_:
+        return body
+    return re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda found: locals_.get(found.group(1), found.group(0)), body)
+
+
+def called_lines(text: str, bodies: dict[str, str], depth: int = 0, budget: list[int] | None = None) -> Iterator[tuple[str, str, str]]:
+    """(the function, its body line as written, what that runs) for each line of each function the
+    text calls, a call inside a body run in its place. budget: the body lines left to read, shared by
+    every level, so functions calling each other many times over stay a bounded read."""
+    budget = [MAX_CALLED_LINES] if budget is None else budget
+    if not bodies or depth >= MAX_FUNCTION_DEPTH:
+        return
+    for call in _calls(frozenset(bodies)).finditer(text):
+        arguments = [word.strip("\"'") for word in _WORD.findall(call.group(2))]
+        written = bodies[call.group(1)].splitlines()
+        for raw, line in zip(written, _bound(bodies[call.group(1)], arguments).splitlines()):
+            if budget[0] <= 0:
+                return
+            budget[0] -= 1
+            if line.strip():
+                inner = [run for _, _, run in called_lines(line, bodies, depth + 1, budget)]
+                yield call.group(1), raw.strip(), "\n".join([line, *inner]) if inner else line
+

@@ -15,6 +15,7 @@ from generator.lint.document import Job, Located, PipelineFile
 from generator.lint.findings import PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
 from generator.lint.gitlab_rules import (
+    CalledLine,
     _expand,
     _images,
     _located_within,
@@ -217,7 +218,19 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
             repositories = pushed_repositories(text) if pushes else frozenset()
             if pushes and reported and (repositories <= reported or "" in reported or "" in repositories):
                 continue
-            if pushes:
+            if pushes and isinstance(holder, CalledLine):
+                # Pushed by a shell function the job calls: reported at the call, for each image it
+                # names, as each job's call decides the tag it publishes.
+                reported |= repositories
+                for repository in sorted(repositories):
+                    what = f"{repository}, which" if repository else "an image that"
+                    yield replace(rule.finding(
+                        pipeline, _located_within(jobs[name], *holder.call, holder.function),
+                        f"{name}: pushes {what} nothing scanned before it, through the shell function {holder.function} (no scanner earlier in the job, "
+                        "in an earlier stage or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
+                        job=name,
+                    ), subject=repository)
+            elif pushes:
                 reported |= repositories
                 found = _push(text)
                 needle = found.group(0).split()[-1] if found else ""
