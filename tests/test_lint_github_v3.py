@@ -293,7 +293,7 @@ def test_container_images_resolve_matrix_values_and_skip_unknown_expressions(tmp
 @pytest.mark.parametrize(("job", "expected"), [
     ("steps:\n      - run: docker compose up -d --wait", ["GH010"]),
     ("steps:\n      - uses: docker/setup-buildx-action@v3", ["GH010"]),
-    ("steps:\n      - uses: docker/login-action@v3", ["GH010"]),
+    ("steps:\n      - uses: docker/login-action@v3", []),
     ("steps:\n      - run: VERSION=1 docker build -t app .\n        timeout-minutes: 10", ["GH010"]),
     ("timeout-minutes: ${{ inputs.minutes }}\n    steps:\n      - run: docker build -t app .", []),
     ("steps:\n      - uses: docker/metadata-action@v5", []),

@@ -214,3 +214,88 @@ def test_a_child_pipeline_gets_the_trust_rules_too(tmp_path):
     child = str((tmp_path / "api" / "ci.yml"))
     assert {(rule, line) for rule, line, _ in found} >= {("GL020", 6), ("GL023", 2), ("GL024", 7)}
     assert all(f.file == child for f in lint(read_pipeline(tmp_path / ".gitlab-ci.yml")) if f.rule in ("GL020", "GL023", "GL024"))
+
+
+def test_a_computed_tag_names_no_repository_of_its_own(tmp_path):
+    found = _rules(tmp_path / ".github" / "workflows" / "ci.yml", """\
+        on: push
+        jobs:
+          image:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 20
+            steps:
+              - uses: docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83
+                with:
+                  push: true
+                  tags: |
+                    ${{ github.ref_name == 'main' && format('ghcr.io/acme/api:sha-{0}', github.sha) || format('ghcr.io/acme/api:pr-{0}', github.sha) }}
+                    ${{ github.ref_name == 'main' && 'ghcr.io/acme/api:edge' || '' }}
+              - id: branch
+                run: echo "name=${GITHUB_REF#refs/heads/}" >> "$GITHUB_OUTPUT"
+              - uses: docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83
+                with:
+                  push: true
+                  tags: |
+                    ghcr.io/acme/web:${{ steps.branch.outputs.name }}
+                    ghcr.io/acme/web:latest
+        """, "GH005")
+    assert found == [9, 17]
+
+
+DOCKER_JOBS = """\
+    on: push
+    permissions:
+      contents: read
+    jobs:
+      test:
+        runs-on: ubuntu-24.04
+        container:
+          image: ghcr.io/${{ github.repository }}/ci
+          options: --user 1001
+        steps:
+          - uses: docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772
+            with:
+              registry: ghcr.io
+              username: ${{ github.actor }}
+              password: ${{ secrets.GITHUB_TOKEN }}
+          - uses: acme/run-tests@8f4b7f84864484a7bf31766abe9204da3cbe65b3
+      build:
+        runs-on: ubuntu-24.04
+        container:
+          image: ghcr.io/acme/ci
+        steps:
+          - uses: docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435
+            with:
+              driver-opts: |
+                network=host
+                image=moby/buildkit:master
+      call:
+        uses: ./.github/workflows/build.yml
+    """
+CALLED = """\
+    on: workflow_call
+    jobs:
+      image:
+        runs-on: ubuntu-24.04
+        steps:
+          - run: docker build -t app .
+    """
+
+
+def test_docker_jobs_timeouts_and_images_as_a_reviewer_places_them(tmp_path):
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "build.yml").write_text(textwrap.dedent(CALLED))
+    found = {(rule, Path(file).name, line) for rule, file, line in
+             ((f.rule, f.file, f.line) for f in lint(read_pipeline(_written(workflows / "ci.yml", DOCKER_JOBS))))}
+    # A login and another vendor's action drive no engine; the called workflow's job does, in its file.
+    assert ("GH010", "ci.yml", 5) not in found and ("GH010", "build.yml", 3) in found
+    # The repository's own package, built by another workflow, moves as any untagged image does.
+    assert ("GH009", "ci.yml", 8) in found and ("GH009", "ci.yml", 20) in found
+    # The moving BuildKit image is reported on its own line of the block.
+    assert ("GH004", "ci.yml", 26) in found
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text))
+    return path

@@ -389,7 +389,7 @@ def unpinned_buildkit(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                 if moving:
                     images = ", ".join(f"moby/buildkit{':' + tag if tag else ''}" for tag in moving)
                     yield rule.finding(
-                        pipeline, line_of(holder, key),
+                        pipeline, line_within(holder, key, "moby/buildkit", pipeline.path),
                         f"{name}: {images} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)", job=name,
                     )
 
@@ -534,14 +534,37 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     return any(_script_pushes(text, scope) or _own_script_pushes(text, scope) for _, _, text in _scripts(step))
 
 
+# What a tag list cannot be read through: an expression left unresolved or a shell parameter, whose
+# commas, colons and slashes belong to it, not to the list.
+OPAQUE = re.compile(r"\$\{\{.*?\}\}|\$\{[^}\n]*\}")
+PLAIN_REFERENCE = re.compile(r"\$\{\{\s*[\w.-]+\s*\}\}")
+
+
 def _tagged_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
     """The repositories an action's `tags:` name, each once: two registries fed by one step are two
-    publications to scan (a metadata step's `images:` lines are distinct repositories by design)."""
+    publications to scan (a metadata step's `images:` lines are distinct repositories by design). A
+    tag that is one expression may name any of them, so it adds none."""
     # A matrix's values are separate runs of the step, so the variants are not added up.
     found: list[str] = []
     for text in _variants(_text_lines(_inputs(step).get("tags")), scope):
-        tags = [tag.strip() for tag in re.split(r"[\n,]", text)]
-        repositories = list(dict.fromkeys(re.sub(r"@sha256:\w+$|:[^:/]*$", "", tag) for tag in tags if tag and not tag.startswith(LOCAL_REGISTRY)))
+        opaque: list[str] = []
+
+        def masked(match: re.Match[str]) -> str:
+            opaque.append(match.group(0))
+            return f"\0{len(opaque) - 1}\0"
+
+        repositories = []
+        for tag in re.split(r"[\n,]", OPAQUE.sub(masked, text)):
+            tag = tag.strip().split("@", 1)[0]
+            whole = re.fullmatch(r"\0(\d+)\0", tag)
+            # `${{ inputs.ghcr_image }}` names one repository; a computed expression may name any.
+            if not tag or (whole and not PLAIN_REFERENCE.fullmatch(opaque[int(whole.group(1))])) or tag.startswith(LOCAL_REGISTRY):
+                continue
+            slash = tag.rfind("/")
+            colon = tag.find(":", slash + 1)
+            repository = tag[:colon] if colon >= 0 else tag
+            repositories.append(re.sub(r"\0(\d+)\0", lambda m: opaque[int(m.group(1))], repository))
+        repositories = list(dict.fromkeys(repositories))
         found = repositories if len(repositories) > len(found) else found
     return found
 
@@ -877,7 +900,8 @@ def _step_runs_docker(pipeline: PipelineFile, step: dict[str, Any], stack: tuple
     names and matrices), depot's build actions, a container step (uses: docker://), an engine command in a
     script, or a local composite action one of whose steps does."""
     uses = str(step.get("uses", ""))
-    if uses.startswith(("docker/", "docker://")) and not (uses.startswith("docker/metadata-action") or "/subaction/" in uses):
+    # A login writes credentials; metadata and bake's subactions compute names: none drives an engine.
+    if uses.startswith(("docker/", "docker://")) and not (uses.startswith(("docker/metadata-action", "docker/login-action")) or "/subaction/" in uses):
         return True
     if uses.startswith((*BUILD_PUSH_ACTIONS, *BAKE_ACTIONS)) and "/subaction/" not in uses:
         return True
@@ -897,17 +921,35 @@ def _runs_docker(pipeline: PipelineFile, job: dict[str, Any]) -> bool:
     return any(_step_runs_docker(pipeline, step, stack) for step in _steps(job)) or any(_dind_services(job))
 
 
+def _workflows(pipeline: PipelineFile) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(file, root) of the workflow given and of each local reusable workflow its jobs call, however
+    deep: a called workflow's jobs run as the caller's, and are fixed in the callee's file."""
+    pending = [(pipeline.path, pipeline.root, (os.path.realpath(pipeline.path),))]
+    seen: set[str] = set()
+    while pending:
+        file, root, stack = pending.pop(0)
+        if stack[-1] in seen:
+            continue
+        seen.add(stack[-1])
+        yield file, root
+        for _, job in _jobs_of(root):
+            callee = _followed(pipeline, job.get("uses"), stack)
+            if callee is not None:
+                pending.append((callee.path, callee.root, (*stack, os.path.realpath(callee.path))))
+
+
 def docker_job_without_timeout(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    jobs = pipeline.root.get("jobs")
-    for name, job in _jobs(pipeline):
-        if "timeout-minutes" not in job and "uses" not in job and _runs_docker(pipeline, job):
-            line = next((line_of(jobs, key) for key in jobs if str(key) == name), 1)
-            yield rule.finding(
-                pipeline, line,
-                f"{name}: runs a container engine with no timeout-minutes, so a hung build or daemon holds the runner for the default 360 "
-                "minutes; set timeout-minutes: on the job (e.g. 30)",
-                job=name,
-            )
+    for file, root in _workflows(pipeline):
+        jobs = root.get("jobs")
+        for name, job in _jobs_of(root):
+            if "timeout-minutes" not in job and "uses" not in job and _runs_docker(pipeline, job):
+                line = next((line_of(jobs, key) for key in jobs if str(key) == name), 1)
+                yield rule.finding(
+                    pipeline, (file, line),
+                    f"{name}: runs a container engine with no timeout-minutes, so a hung build or daemon holds the runner for the default 360 "
+                    "minutes; set timeout-minutes: on the job (e.g. 30)",
+                    job=name,
+                )
 
 
 GITHUB_RULES = [
