@@ -169,3 +169,58 @@ def test_each_bound_secret_a_build_arg_passes_is_reported_on_its_line(tmp_path):
 def test_an_unbound_url_in_a_build_arg_stays_quiet(tmp_path):
     path = _jenkins(tmp_path, BUILD.format(chain="MIRROR_URL"))
     assert _found(path, "JK024") == [("Jenkinsfile", 8)]
+
+
+# --- JK021: a build cache written by every branch and read by the trusted ones ---------------------------
+
+CACHE = """\
+pipeline {{
+  agent any
+  stages {{
+    stage('Image') {{
+{when}      steps {{
+        sh 'docker buildx build --cache-from type=registry,ref=reg.example.test/app:{ref} --cache-to type=registry,ref=reg.example.test/app:{ref},mode=max -t reg.example.test/app:1 .'
+      }}
+    }}
+    stage('Kaniko') {{
+      when {{ not {{ changeRequest() }} }}
+      steps {{
+        sh '/kaniko/executor --context . --cache=true --cache-repo reg.example.test/{repo} --destination reg.example.test/app:2'
+      }}
+    }}
+    stage('Deploy') {{
+      when {{ branch 'main' }}
+      steps {{ sh 'deploy.sh' }}
+    }}
+  }}
+}}
+"""
+
+
+def test_a_cache_written_by_every_branch_is_reported_per_stage(tmp_path):
+    path = tmp_path / "Jenkinsfile"
+    path.write_text(CACHE.format(when="", ref="buildcache", repo="kaniko-cache"))
+    findings = [f for f in lint(read_pipeline(path)) if f.rule == "JK021"]
+    assert [f.line for f in findings] == [6, 12]
+    assert "every branch and change request" in findings[0].message and "runs for every branch," in findings[1].message
+
+
+def test_a_cache_of_the_trusted_branch_or_named_after_the_branch_stays_quiet(tmp_path):
+    path = tmp_path / "Jenkinsfile"
+    path.write_text(CACHE.format(when="      when { branch 'main' }\n", ref="buildcache-${BRANCH_NAME}", repo="kaniko-cache-${BRANCH_NAME}"))
+    assert _found(path, "JK021") == []
+    path.write_text(CACHE.format(when="      when { buildingTag() }\n", ref="buildcache", repo="kaniko-${BUILD_NUMBER}"))
+    assert _found(path, "JK021") == []
+
+
+def test_a_single_branch_job_or_a_scripted_ref_test_is_not_judged(tmp_path):
+    one_branch = "pipeline {\n  agent any\n  stages {\n    stage('Image') {\n      steps {\n" \
+        "        sh 'docker buildx build --cache-from type=registry,ref=r.example.test/c --cache-to type=registry,ref=r.example.test/c .'\n" \
+        "      }\n    }\n  }\n}\n"
+    path = tmp_path / "Jenkinsfile"
+    path.write_text(one_branch)
+    assert _found(path, "JK021") == []
+    path.write_text(one_branch.replace("      steps {\n", "      steps {\n        script { if (env.BRANCH_NAME == 'main') { echo 'x' } }\n"))
+    assert _found(path, "JK021") == []
+    path.write_text(one_branch.replace("stage('Image') {\n", "stage('Image') {\n      when { not { changeRequest() } }\n"))
+    assert _found(path, "JK021") == [("Jenkinsfile", 7)]

@@ -9,7 +9,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
+from generator.lint.cache_rules import (
+    GITHUB_CACHE_RULES,
+    GITLAB_CACHE_RULES,
+    JENKINS_CACHE_RULES,
+)
 from generator.lint.document import Job, Located, PipelineFile
 from generator.lint.findings import PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
@@ -360,6 +364,7 @@ GITHUB_TRUST_RULES = [
 ]
 JENKINS_TRUST_RULES = [
     Rule("JK020", "jenkins-push-without-scan", "A Jenkinsfile scans an image before it pushes it.", jenkins_push_without_scan),
+    *JENKINS_CACHE_RULES,
     *JENKINS_SECRET_RULES,
     *JENKINS_HOST_RULES,
 ]
