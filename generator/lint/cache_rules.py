@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from generator.lint.document import Job, PipelineFile, line_of
@@ -18,6 +19,13 @@ from generator.lint.gitlab_rules import (
     _script_lines,
     _variables,
     guard_scope,
+)
+from generator.lint.jenkins_rules import (
+    Groovy,
+    _closing_brace,
+    _Values,
+    commands_in_order,
+    read_groovy,
 )
 from generator.lint.shell_words import (
     can_run_for_merge_requests,
@@ -170,9 +178,91 @@ def github_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
             )
 
 
+# --- Jenkins ----------------------------------------------------------------------------------
+
+# A cache named after the branch, the change request or the build is not the one another ref reads.
+JENKINS_SCOPED = re.compile(r"BRANCH_NAME|GIT_BRANCH|CHANGE_(ID|BRANCH)|BUILD_(NUMBER|ID|TAG)|GIT_COMMIT|TAG_NAME")
+# A file that builds more than one ref (a multibranch pipeline) says so; a job of one branch never
+# builds an untrusted one.
+MULTIBRANCH = re.compile(r"\b(?:BRANCH_NAME|CHANGE_ID|changeRequest|buildingTag)\b|\bwhen\s*\{[^{}]*\bbranch\b")
+# A scripted test of the ref (`if (env.BRANCH_NAME == 'main')`) may guard any write: not read here.
+SCRIPTED_REF_TEST = re.compile(r"\bif\s*\([^)]*\b(?:BRANCH_NAME|GIT_BRANCH|TAG_NAME|CHANGE_ID)\b")
+# A stage's `when` comes before what it runs: the first of these blocks in it tells whether it has one.
+STAGE_PART = re.compile(r"\b(?:(?P<when>when)|steps|stages|parallel|matrix)\s*\{")
+STAGE_NAME = re.compile(r"""\bstage\s*\(\s*(?:name\s*:\s*)?['"]([^'"]*)['"]""")
+# What a `when` may hold and still let every branch in (spaces taken out): nothing, a test for
+# change requests either way, and the options of the block.
+EVERY_BRANCH = re.compile(r"(?:not\{changeRequest\(\)\}|changeRequest\(\)|before(?:Agent|Input|Options)true)*")
+
+
+@dataclass(frozen=True)
+class _Stage:
+    name: str
+    span: tuple[int, int]
+    when: str | None  # the text of its `when { }`, None without one
+
+
+def _stages(groovy: Groovy) -> list[_Stage]:
+    stages = []
+    for found in STAGE_NAME.finditer(groovy.text):
+        brace = groovy.text.find("{", found.end())
+        if brace < 0 or not groovy.in_code(found.start()):
+            continue
+        stop = _closing_brace(groovy, brace + 1)
+        part = STAGE_PART.search(groovy.text, brace + 1, stop)
+        when = part if part and part.group("when") else None
+        # Spaces taken out, so a condition reads alike however it is laid out.
+        text = re.sub(r"\s+", "", groovy.text[when.end():_closing_brace(groovy, when.end())]) if when else None
+        stages.append(_Stage(found.group(1), (brace, stop), text))
+    return stages
+
+
+def jenkins_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    """A stage that runs for every branch (no `when`, or one that only tests change requests) and
+    writes a shared build cache that a stage running for the trusted branches reads. Only where the
+    file builds several refs and reads none in scripted `if`s, whose guards are not placed here."""
+    groovy = read_groovy(pipeline.text)
+    code = "".join(character if groovy.in_code(index) else " " for index, character in enumerate(groovy.text)) if "cache" in pipeline.text.lower() else ""
+    if not MULTIBRANCH.search(code) or SCRIPTED_REF_TEST.search(code):
+        return
+    stages = _stages(groovy)
+    values = _Values(groovy)
+    readers: dict[str, str] = {}
+    writers: list[tuple[str, str, int, str]] = []
+    for first, offset, lines in commands_in_order(groovy):
+        command = joined("\n".join(lines))
+        if command.lstrip().startswith(("//", "#", "*", "/*")) or groovy.in_comment(offset + len(command) - len(command.lstrip())):
+            continue
+        text = values.resolve(command, True)
+        if "cache" not in text.lower() and not PUSHED.search(text):
+            continue
+        around = [stage for stage in stages if stage.span[0] < offset < stage.span[1]]
+        name = around[-1].name if around else "the pipeline"
+        whens = [stage.when for stage in around if stage.when is not None]
+        every_branch = all(EVERY_BRANCH.fullmatch(when) for when in whens)
+        who = "every branch" if any("changeRequest" in when for when in whens) else "every branch and change request"
+        trusted_reads = "changeRequest()" not in whens
+        for mode, ref in _shell_caches(text):
+            if mode == "read" and trusted_reads:
+                readers.setdefault(ref, name)
+            elif mode == "write" and every_branch and not JENKINS_SCOPED.search(ref):
+                writers.append((name, ref, first, who))
+    for name, ref, line, who in writers:
+        if ref in readers:
+            yield rule.finding(
+                pipeline, line,
+                f"stage {name}: runs for {who}, and writes the build cache {ref} that "
+                f"{_reader(readers[ref], name).replace('the same job', 'the same stage')} on the trusted branches; write shared caches "
+                "only in stages limited by when { branch ... } or buildingTag(), or name the cache after the branch",
+            )
+
+
 GITLAB_CACHE_RULES = [
     Rule("GL021", "cache-written-by-merge-requests", "Merge-request builds never write a cache that default-branch builds read.", gitlab_cache_across_trust),
 ]
 GITHUB_CACHE_RULES = [
     Rule("GH021", "cache-written-by-pull-requests", "Pull-request builds never write a cache that push or release builds read.", github_cache_across_trust),
+]
+JENKINS_CACHE_RULES = [
+    Rule("JK021", "jenkins-cache-written-by-untrusted-branches", "Stages that run for every branch never write a cache that trusted branches read.", jenkins_cache_across_trust),
 ]

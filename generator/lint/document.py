@@ -677,6 +677,13 @@ def _read_pods(pipeline: PipelineFile, base: Path) -> None:
         named = match.group(2).strip()
         path = str(base / named.lstrip("/"))
         why = _unreadable_path(path, base)
+        # A Jenkinsfile kept below the root (ci/Build.groovy) still names its pod from the checkout's
+        # root, as readTrusted reads it; the file's own directory is tried first, as for GitLab's includes.
+        root = _repository_root(base) if why else None
+        if root is not None and os.path.realpath(root) != os.path.realpath(base):
+            at_root = str(root / named.lstrip("/"))
+            if not _unreadable_path(at_root, root):
+                path, why = at_root, None
         try:
             text = "" if why else Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -52,9 +52,11 @@ def joined(text: str) -> str:
 # A password flag in any spelling: `-p "$X"`, `-p"$X"`, `-p$X`, `--password=$X`, `--pass X`; never
 # `--password-stdin` or `--pass-stdin`.
 # A registry login, by whatever client makes it.
-REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry)\s+login\b")
+# genuinetools' img builds, logs in and pushes as docker does; `$img` is a shell variable, no client.
+_IMG = r"(?<![$-])img"
+REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry|" + _IMG + r")\s+login\b")
 LOGIN_WITH_PASSWORD = re.compile(
-    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry)\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
+    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry|" + _IMG + r")\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
 )
 
 
@@ -125,6 +127,7 @@ PUSHES = re.compile(
     r"|\b(docker[- ]compose|podman-compose|nerdctl\s+compose)\b[^\n|;&]*\s(--)?push\b"
     r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
     r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
+    r"|\b" + _IMG + r"\s+push\b"
     r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
     # kaniko's executor pushes unless told --no-push (it refuses to run with neither that nor a
     # --destination), so a destination built in a variable is a push too.

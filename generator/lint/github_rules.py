@@ -394,7 +394,7 @@ def unpinned_buildkit(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                     )
 
 
-LOCAL_REGISTRY = ("localhost", "127.0.0.1")
+LOCAL_REGISTRY = ("localhost", "127.0.0.1", "[::1]")
 # Destinations on the runner itself (podman, buildah and skopeo transports), never a registry.
 LOCAL_TRANSPORT = re.compile(r"(oci|oci-archive|docker-archive|dir|containers-storage|docker-daemon):")
 # Flags whose value is an input of the build, never where it goes.

@@ -531,6 +531,11 @@ def _callee(groovy: Groovy, literal: Literal, stack: tuple[tuple[str, int], ...]
     return found.group(1) if found and found.group(1) not in NOT_CALLS else None
 
 
+# The access key id an `aws(...)` binding gives beside the secret key: Jenkins masks it as a secret
+# and warns when Groovy fills it in, though it is the half that names the key, not the one that opens it.
+ACCESS_KEY_VARIABLE = re.compile(r"""\baccessKeyVariable\s*:\s*['"](\w+)['"]""")
+
+
 def _secret(chain: str, bound: set[str]) -> str | None:
     return next((part for part in chain.split(".") if part in bound or looks_secret(part)), None)
 
@@ -538,6 +543,7 @@ def _secret(chain: str, bound: set[str]) -> str | None:
 def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     groovy = _groovy(pipeline)
     bound = bound_secrets(groovy.text)
+    key_ids = set(ACCESS_KEY_VARIABLE.findall(groovy.text)) - bound if "accessKeyVariable" in groovy.text else set()
     steps = set()
     for literal in _step_literals(groovy):
         steps.add(literal.start)
@@ -545,13 +551,19 @@ def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[
             continue
         for offset, chain in _interpolated_names(groovy, literal):
             secret = _secret(chain, bound)
-            if secret is None:
-                continue
-            yield rule.finding(
-                pipeline, groovy.line(offset),
-                f"{secret} is interpolated by Groovy into a double-quoted string, so the secret reaches the command line and the "
-                "build's step arguments; use a single-quoted script and let the shell read the variable",
-            )
+            if secret is not None:
+                yield rule.finding(
+                    pipeline, groovy.line(offset),
+                    f"{secret} is interpolated by Groovy into a double-quoted string, so the secret reaches the command line and the "
+                    "build's step arguments; use a single-quoted script and let the shell read the variable",
+                )
+            elif key_id := next((part for part in chain.split(".") if part in key_ids), None):
+                yield rule.finding(
+                    pipeline, groovy.line(offset),
+                    f"{key_id}, the access key id an aws() binding masks, is interpolated by Groovy into a double-quoted string, so it "
+                    "reaches the command line and the build's step arguments; use a single-quoted script and let the shell read it",
+                    level="warning",
+                )
     # A shared library's step or a helper method given the string gets the secret's value, not its
     # name, and runs it as a shell step would: only names the file binds count here, within the
     # block that binds them.

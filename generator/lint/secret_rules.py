@@ -83,24 +83,25 @@ def _level(names: list[str]) -> str:
     return "warning" if all(name in JOB_TOKENS for name in names) else "error"
 
 
-def _secret_value(name: str, value: str) -> list[str]:
-    """The secrets NAME=value passes: a secret-named variable in the value, or any variable given to
-    a secret-named NAME (NPM_TOKEN=$NPM_AUTH); a fixed value (SKIP_TOKEN_CHECK=true) is none."""
-    found = secret_references(value)
+def _secret_value(name: str, value: str, known: frozenset[str] = frozenset()) -> list[str]:
+    """The secrets NAME=value passes: a secret-named variable in the value, a variable known to hold
+    one (what withCredentials binds, PARITY_URL), or any variable given to a secret-named NAME
+    (NPM_TOKEN=$NPM_AUTH); a fixed value (SKIP_TOKEN_CHECK=true) is none."""
+    found = secret_references(value) or [name for name in _references(value) if name in known]
     return found or ([name] if is_secret_name(name) and REFERENCE.search(value) else [])
 
 
-def _in_container_env(part: str) -> Iterator[tuple[list[str], str]]:
+def _in_container_env(part: str, known: frozenset[str]) -> Iterator[tuple[list[str], str]]:
     for flag in ENV_FLAG.finditer(part) if RUNS_CONTAINER.search(part) else []:
         name = flag.group("name")
-        yield _secret_value(name, flag.group("value")), f"-e {name}={{}} puts the secret in the command line; pass -e {name} and let it come from the environment"
+        yield _secret_value(name, flag.group("value"), known), f"-e {name}={{}} puts the secret in the command line; pass -e {name} and let it come from the environment"
 
 
-def _in_build_args(part: str) -> Iterator[tuple[list[str], str]]:
+def _in_build_args(part: str, known: frozenset[str]) -> Iterator[tuple[list[str], str]]:
     for arg in BUILD_ARG.finditer(part) if BUILDS.search(part) else []:
         name, value = arg.group("name"), arg.group("value")
         # A bare name passes the environment's value, which still ends up in the history.
-        found = _secret_value(name, value) if value is not None else [name] if is_secret_name(name) else []
+        found = _secret_value(name, value, known) if value is not None else [name] if is_secret_name(name) or name in known else []
         yield found, f"--build-arg {name} keeps {{}} in the image's history; use a build secret (--secret id=...) instead"
 
 
@@ -117,7 +118,11 @@ def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
         return
     for user in CURL_USER.finditer(part):
         value = user.group("value").strip("\"'")
-        yield secret_references(value.rsplit(":", 1)[-1] or value), "curl -u with {} puts the password in the command line; use --netrc-file or -K with a config file"
+        password = value.rsplit(":", 1)[-1] if ":" in value else value
+        # `-u "$X:"`, a user with an empty password, is how a token goes as the user (SonarQube,
+        # Stripe): whatever the variable is called, it is the credential.
+        found = secret_references(password or value) or ([name for name in _references(value[:-1]) if _may_hold_secret(name)] if value.endswith(":") else [])
+        yield found, "curl -u with {} puts the password in the command line; use --netrc-file or -K with a config file"
     for data in CURL_DATA.finditer(part):
         yield secret_references(data.group("value")), "curl data with {} puts the secret in the command line; read it from a file (-d @file)"
 
@@ -146,6 +151,20 @@ def _plain_key(parts: list[str]) -> bool:
     return len(parts) > 1 and parts[-1] == "KEY" and parts[-2] in PLAIN_KEYS
 
 
+# Properties whose value is a credential whatever its parts say: SonarQube's `sonar.login` is its
+# token, unless a `sonar.password` beside it makes it a user name.
+SECRET_PROPERTIES = {"sonar.login": "sonar.password"}
+
+
+def _references(value: str) -> list[str]:
+    return [name for found in REFERENCE.finditer(value) if (name := found.group("expression") or found.group("variable") or found.group("batch"))]
+
+
+def _secret_property(name: str, arguments: str) -> bool:
+    unless = SECRET_PROPERTIES.get(name.lower())
+    return unless is not None and unless not in arguments.lower()
+
+
 def _named_secrets(arguments: str) -> list[str]:
     """The variables an argument passes as the value of a secret-named parameter (`key=${HOOK_2}`),
     whatever they are called; a value made by a command (`token=$(vault read ...)`), a path-like
@@ -153,12 +172,10 @@ def _named_secrets(arguments: str) -> list[str]:
     names = []
     for found in NAMED_VALUE.finditer(arguments) if "=" in arguments else []:
         parts = _name_parts(found.group("name"))
-        if not parts or parts[-1] not in SECRET_PARAMETERS or _plain_key(parts) or "$(" in found.group("value"):
+        secret = bool(parts) and parts[-1] in SECRET_PARAMETERS and not _plain_key(parts) or _secret_property(found.group("name"), arguments)
+        if not secret or "$(" in found.group("value"):
             continue
-        for reference in REFERENCE.finditer(found.group("value")):
-            name = reference.group("expression") or reference.group("variable") or reference.group("batch") or ""
-            if _may_hold_secret(name):
-                names.append(name)
+        names += [name for name in _references(found.group("value")) if _may_hold_secret(name)]
     return names
 
 
@@ -214,7 +231,7 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
 
 
 # What every finding of command_line_secrets needs in its line: most lines are passed over at once.
-MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|PSW|CREDENTIAL|AUTH|secrets\.|github\.token", re.IGNORECASE)
+MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|PSW|CREDENTIAL|AUTH|secrets\.|github\.token|sonar\.login", re.IGNORECASE)
 
 
 def command_line_secrets(text: str, literals: set[str], script: str = "", known: set[str] | None = None) -> tuple[list[str], list[str]]:
@@ -229,9 +246,10 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     text = without_stdin(text)
     text = one_word_expressions(text)
     functions = set(FUNCTION.findall(script or text))
+    bound = frozenset(known or ())
     for part in SEQUENCE.split(text):
         named = False
-        for found, problem in [*_in_container_env(part), *_in_build_args(part), *_in_urls(part), *_in_curl(part)]:
+        for found, problem in [*_in_container_env(part, bound), *_in_build_args(part, bound), *_in_urls(part), *_in_curl(part)]:
             found = [name for name in found if name.removeprefix("env.") not in literals]
             if found:
                 named = True
@@ -534,18 +552,35 @@ def _shell_of(command: str) -> str:
 CONTROLLER_STEP = re.compile(r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile)\b")
 
 
+# A Groovy variable made from a random or clock value (`def runToken = UUID.randomUUID()...`) names a
+# run, a network or a container: no credential, whatever it is called.
+RANDOM_ASSIGNMENT = re.compile(
+    r"\b([A-Za-z_]\w*)\s*=\s*(?:(?:java\.util\.)?UUID\.randomUUID\s*\(|new\s+(?:java\.util\.)?Random\b|Math\.random\s*\(|System\.(?:currentTimeMillis|nanoTime)\s*\()"
+)
+
+
+def _line_naming(lines: list[str], name: str) -> int:
+    return next((offset for offset, line in enumerate(lines) if re.search(rf"\b{re.escape(name.removeprefix('env.'))}\b", line)), 0)
+
+
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text)
+    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text))
     bound = bound_secrets(pipeline.text)
     for first, lines in _commands(without_stdin(pipeline.text)):
         command = joined("\n".join(lines))
         if command.lstrip().startswith(("//", "#", "*", "/*")) or CONTROLLER_STEP.match(command):
             continue
         problems, names = command_line_secrets(_shell_of(command), literals, known=bound)
-        if problems:
-            # A command over several lines is reported on the line that names its secret.
-            named = next((offset for offset, line in enumerate(lines) if re.search(rf"\b{re.escape(names[0].removeprefix('env.'))}\b", line)), 0)
-            yield rule.finding(pipeline, first + named, _message(problems), level=_level(names))
+        if not problems:
+            continue
+        # A command over several lines is reported on each line that names a secret: two build args
+        # on two lines are two secrets to move.
+        by_line: dict[int, list[str]] = {}
+        for problem in problems:
+            shown = next((name for name in names if show(name) in problem), names[0])
+            by_line.setdefault(_line_naming(lines, shown), []).append(problem)
+        for offset, found in sorted(by_line.items()):
+            yield rule.finding(pipeline, first + offset, _message(found), level=_level(names))
 
 
 GITLAB_SECRET_RULES = [

@@ -10,7 +10,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from generator.lint.cache_rules import GITHUB_CACHE_RULES, GITLAB_CACHE_RULES
+from generator.lint.cache_rules import (
+    GITHUB_CACHE_RULES,
+    GITLAB_CACHE_RULES,
+    JENKINS_CACHE_RULES,
+)
 from generator.lint.document import Job, Located, PipelineFile
 from generator.lint.findings import PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
@@ -66,14 +70,22 @@ def _with_template_scan(pipeline: PipelineFile, jobs: dict[str, Job]) -> dict[st
     if "container_scanning" in jobs or not any(entry.startswith("template ") and IMAGE_SCANNING_TEMPLATE.search(entry) for entry in pipeline.not_followed):
         return jobs
     return {**jobs, "container_scanning": Job("container_scanning", Located(), {"stage": "test"}, 1)}
-LOCAL_REGISTRY = re.compile(r"\b(localhost|127\.0\.0\.1)(:\d+)?/")
+# Only the loopback is the job's own: a registry.demo.local:5000 is a registry others pull from.
+LOCAL_REGISTRY = re.compile(r"(?:\b(?:localhost|127\.0\.0\.1)|\[::1\])(?::\d+)?/")
 # A scan of the source tree or of config files says nothing about the image's packages.
 NOT_IMAGE_SCAN = re.compile(r"\btrivy\s+(fs|filesystem|config|repo|repository)\b|\bgrype\s+dir:", re.IGNORECASE)
+# A scanner asked for its version or help (a smoke test of a tools image) reads no image.
+SCANNER_SMOKE_TEST = re.compile(
+    r"\b(?:trivy|grype|anchore(?:-cli)?|snyk(?:\s+container)?|docker\s+scout)\s+(?:--?version|version|--?help|help|-h)(?=\s|$|[\"';&|)])",
+    re.IGNORECASE,
+)
 
 
 def _scan(text: str) -> re.Match[str] | None:
     if NOT_IMAGE_SCAN.search(text):
         text = NOT_IMAGE_SCAN.sub("", text)
+    if SCANNER_SMOKE_TEST.search(text):
+        text = SCANNER_SMOKE_TEST.sub("", text)
     return SCANNERS.search(text) or MORE_SCANNERS.search(text)
 
 
@@ -307,6 +319,8 @@ def _pushed_repositories(groovy: Any, values: _Values, command: str, span: tuple
 # A pod's YAML naming a scanner's container (`- name: trivy`, `image: aquasec/trivy:0.51.1`) runs no
 # scan: the steps that later run in that container do.
 POD_KEY_LINE = re.compile(r"(?m)^[ \t]*(?:-[ \t]+)?(?:name|image|containerName)[ \t]*:.*$")
+# A step's `label: "Test anchore-cli"` names the step in the build's log; it runs nothing.
+STEP_LABEL = re.compile(r"""\blabel\s*:\s*(?:"[^"\n]*"|'[^'\n]*')""")
 
 
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -333,7 +347,7 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         command = _as_run(command)
         if STAGE.search(command):
             stage_pushed = set()
-        if _scanned_first(POD_KEY_LINE.sub("", command), plugin_push):
+        if _scanned_first(STEP_LABEL.sub("", POD_KEY_LINE.sub("", command)), plugin_push):
             stale = _scanned_another_tag(command, built)
             if stale is None:
                 return  # what runs after this is scanned
@@ -366,6 +380,7 @@ GITHUB_TRUST_RULES = [
 ]
 JENKINS_TRUST_RULES = [
     Rule("JK020", "jenkins-push-without-scan", "A Jenkinsfile scans an image before it pushes it.", jenkins_push_without_scan),
+    *JENKINS_CACHE_RULES,
     *JENKINS_SECRET_RULES,
     *JENKINS_HOST_RULES,
 ]
