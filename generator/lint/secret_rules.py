@@ -531,7 +531,11 @@ def _shell_of(command: str) -> str:
 
 
 # Steps the Jenkins controller runs itself, in Java: their headers and bodies reach no process list.
-CONTROLLER_STEP = re.compile(r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile)\b")
+# Steps the controller runs in Java, and credential bindings, whose arguments name a credential's id.
+CONTROLLER_STEP = re.compile(
+    r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile|withCredentials"
+    r"|(?:string|file|usernamePassword|usernameColonPassword|sshUserPrivateKey|certificate)\s*\(\s*credentialsId)\b"
+)
 
 
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
