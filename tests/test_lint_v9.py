@@ -299,3 +299,72 @@ def test_docker_jobs_timeouts_and_images_as_a_reviewer_places_them(tmp_path):
 def _written(path: Path, text: str) -> Path:
     path.write_text(textwrap.dedent(text))
     return path
+
+
+JENKINSFILE = """\
+    def call(Map parameters = [:]) {
+        def kanikoImage = parameters.get('kanikoImage', 'gcr.io/kaniko-project/executor:debug')
+        def helmImage = parameters.get('helmImage', 'alpine/helm:3.16.3')
+        def craneImage = parameters.craneImage ?: 'gcr.io/go-containerregistry/crane:debug'
+        podTemplate(yaml: \"\"\"
+    spec:
+      containers:
+      - name: kaniko
+        image: ${kanikoImage}
+      - name: helm
+        image: ${helmImage}
+      - name: crane
+        image: ${craneImage}
+      - name: dind
+        image: docker:18.06.3-dind
+        securityContext:
+          privileged: true
+      - name: tools
+        image: registry.example.com/tools:1.2.0
+        volumeMounts:
+        - mountPath: /var/run
+          name: run
+      volumes:
+      - name: run
+        hostPath:
+          path: /var/run
+      - name: cache
+        hostPath:
+          path: /var/lib/cache
+    \"\"\") {
+            node(POD_LABEL) {
+                docker
+                    .image('acme-build-agent')
+                    .inside('-e CI=1') {
+                        sh 'make test'
+                    }
+                withCredentials([string(credentialsId: "${env.SONAR_TOKEN_ID}", variable: 'SONAR_TOKEN')]) {
+                    sh 'make sonar'
+                }
+            }
+        }
+    }
+    pipeline {
+      agent none
+      stages {
+        stage('Image') {
+          agent { docker { image 'docker:27.3.1-cli'; args '-v /var/run/docker.sock:/var/run/docker.sock' } }
+          steps { sh 'docker version' }
+        }
+      }
+    }
+    """
+
+
+def test_jenkins_images_through_defaults_chains_and_old_daemons(tmp_path):
+    found = {(rule, line) for rule, line, _ in _lint(tmp_path / "Jenkinsfile", JENKINSFILE)}
+    # A default the library gives runs unless the caller says otherwise; a pinned one is quiet.
+    assert {("JK004", 9), ("JK004", 13)} <= found and ("JK004", 11) not in found
+    # docker.image() chained over lines runs an untagged image.
+    assert ("JK004", 33) in found
+    # A dind daemon from before 19.03 serves plain TCP.
+    assert ("JK001", 15) in found
+    # The run directory holds the socket; a cache directory does not. Agent args after `;` count.
+    assert ("JK025", 26) in found and ("JK025", 29) not in found and ("JK025", 47) in found
+    # A credential binding's id is no secret on a command line.
+    assert not any(rule == "JK024" for rule, _ in found)

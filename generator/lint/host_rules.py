@@ -156,9 +156,11 @@ def github_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
 # The Docker Pipeline plugin shares the workspace with its daemon, so that daemon is the agent host's.
 JENKINS_SOCKET = re.compile(
     r"\.(inside|withRun|run)\s*\(\s*(\"|')[^\"']*docker\.sock"
-    r"|^\s*args\s+(\"|')[^\"']*docker\.sock"
+    r"|(?:^|[;{])\s*args\s+(\"|')[^\"']*docker\.sock"
     r"|\bhostPath\b\s*[:(]\s*(path:\s*)?[\"']?/(var/)?run/docker\.sock"
-    r"|^\s*path:\s*[\"']?/(var/)?run/docker\.sock",
+    r"|^\s*path:\s*[\"']?/(var/)?run/docker\.sock"
+    # The whole run directory, the socket with it.
+    r"|^\s*path:\s*[\"']?/var/run/?[\"']?\s*$",
     re.MULTILINE,
 )
 

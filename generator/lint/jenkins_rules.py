@@ -25,8 +25,11 @@ from generator.lint.images import (
     BUILDKIT_IMAGE,
     built_images,
     image_repository,
+    image_tag,
     moving_buildkit_tags,
+    official_docker,
     runs_dockerd,
+    tls_on_by_default,
     unpinned_reason,
 )
 from generator.lint.shell_words import without_echoes
@@ -301,6 +304,12 @@ def jenkins_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                 if not commented(match.start()):
                     # Where the empty value is written: the pod YAML's `value:` line.
                     yield rule.finding(pipeline, (file, _line(text, match.end())), "an empty DOCKER_TLS_CERTDIR turns the daemon's TLS off; set it to /certs and share /certs/client with the client")
+    # Docker's dind image before 19.03 serves plain TCP unless its command says --tlsverify: TLS by
+    # DOCKER_TLS_CERTDIR came with 19.03.
+    if not any("--tlsverify" in text for _, text, _ in texts):
+        for file, line, image, _ in run_images(pipeline):
+            if official_docker(image) and runs_dockerd(image) and not tls_on_by_default(image_tag(image) or "latest"):
+                yield rule.finding(pipeline, (file, line), f"{image} is a dind daemon from before 19.03, which serves plain TCP 2375; use a supported docker:*-dind, which serves TLS on 2376")
 
 
 # --- JK002 ------------------------------------------------------------------------------------
@@ -592,9 +601,15 @@ def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[
 
 # --- JK004 ------------------------------------------------------------------------------------
 
-ASSIGNMENT = re.compile(r"""(?m)^[ \t]*(?:(?:def|final|static|String|private)\s+)*([A-Za-z_]\w*)\s*=\s*(?=['"])""")
+# `x = 'v'`, and a default the file gives (`x = params.get('x', 'v')`, `x = config.x ?: 'v'`), which runs
+# unless a caller says otherwise.
+ASSIGNMENT = re.compile(
+    r"""(?m)^[ \t]*(?:(?:def|final|static|String|private)\s+)*([A-Za-z_]\w*)\s*=\s*"""
+    r"""(?:[\w.]+\.get\(\s*(?:'[^'\n]*'|"[^"\n]*")\s*,\s*|[\w.]+\s*\?:\s*)?(?=['"])"""
+)
 DOCKER_AGENT = re.compile(r"""\bagent\s*\{\s*docker\s*\(?\s*(?=['"])|\b(?:docker|containerTemplate)\s*\{[^{}]*?\bimage\s*\(?\s*(?=['"])""")
-DOCKER_IMAGE = re.compile(r"""\bdocker\.image\s*\(\s*(?=['"])""")
+# `docker.image(...)`, also chained over lines (`docker\n  .image(...)\n  .inside {`).
+DOCKER_IMAGE = re.compile(r"""\bdocker\s*\.\s*image\s*\(\s*(?=['"])""")
 RUNS = re.compile(r"""\s*\)\s*\.\s*(inside|withRun|run)\b""")
 DOCKER_BUILD = re.compile(r"""\bdocker\.build\s*\(\s*(?=['"])""")
 IMAGE_VARIABLE = re.compile(r"""\b(\w+)\s*=\s*docker\.image\s*\(\s*(?=['"])""")

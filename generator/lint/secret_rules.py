@@ -549,7 +549,11 @@ def _shell_of(command: str) -> str:
 
 
 # Steps the Jenkins controller runs itself, in Java: their headers and bodies reach no process list.
-CONTROLLER_STEP = re.compile(r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile)\b")
+# Steps the controller runs in Java, and credential bindings, whose arguments name a credential's id.
+CONTROLLER_STEP = re.compile(
+    r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile|withCredentials"
+    r"|(?:string|file|usernamePassword|usernameColonPassword|sshUserPrivateKey|certificate)\s*\(\s*credentialsId)\b"
+)
 
 
 # A Groovy variable made from a random or clock value (`def runToken = UUID.randomUUID()...`) names a
