@@ -368,3 +368,84 @@ def test_jenkins_images_through_defaults_chains_and_old_daemons(tmp_path):
     assert ("JK025", 26) in found and ("JK025", 29) not in found and ("JK025", 47) in found
     # A credential binding's id is no secret on a command line.
     assert not any(rule == "JK024" for rule, _ in found)
+
+
+GITLAB = """\
+    stages: [test, build]
+    test:
+      stage: test
+      image: php:8.4.1-cli
+      timeout: 20m
+      services:
+        - name: ${DATABASE_IMAGE}
+          alias: database
+      parallel:
+        matrix:
+          - DATABASE_IMAGE:
+              - mysql:lts
+              - mariadb:11.4.4
+      script:
+        - phpunit
+    publish:
+      stage: build
+      image: google/cloud-sdk:502.0.0
+      timeout: 30m
+      rules:
+        - if: $CI_COMMIT_BRANCH == $RELEASE_BRANCH
+      script:
+        - eval $(aws ecr get-login --no-include-email)
+        - aws ecr get-login-password | docker login --username AWS --password-stdin example.dkr.ecr.eu-west-1.amazonaws.com
+        - gcloud builds submit --tag "europe-docker.pkg.dev/acme/app/api:$CI_COMMIT_SHORT_SHA" .
+        - gcloud builds submit --config cloudbuild.yaml .
+    """
+
+
+def test_matrix_images_variable_branches_old_ecr_logins_and_cloud_build(tmp_path):
+    found = _lint(tmp_path / ".gitlab-ci.yml", GITLAB)
+    rules = {(rule, line) for rule, line, _ in found}
+    # Each matrix value is judged where it is written.
+    assert ("GL001", 12) in rules and ("GL001", 13) not in rules
+    # A branch a project variable names is one branch: the milder finding.
+    [push] = [message for rule, line, message in found if rule == "GL007"]
+    assert "branch $RELEASE_BRANCH" in push
+    assert [line for rule, line in sorted(rules) if rule == "GL006"] == [23]
+    assert ("GL020", 25) in rules and ("GL020", 26) not in rules
+
+
+def test_a_dind_image_running_a_tool_and_a_run_directory_mount(tmp_path):
+    found = {(rule, line) for rule, line, _ in _lint(tmp_path / "docker-compose.yml", """\
+        services:
+          shield:
+            image: docker:27.3.1-dind
+            privileged: true
+            entrypoint: /bin/sh
+            command: ["-c", "exec shield --watch"]
+            environment:
+              DOCKER_TLS_CERTDIR: ""
+          cadvisor:
+            image: gcr.io/cadvisor/cadvisor:v0.49.1
+            volumes:
+              - /var/run:/var/run:ro
+              - /var/lib/docker/:/var/lib/docker:ro
+        """)}
+    assert ("JK102", 4) in found and not any(rule == "JK101" for rule, _ in found)
+    assert ("JK125", 12) in found and ("JK125", 13) not in found
+
+
+def test_a_camel_case_password_in_a_url(tmp_path):
+    assert _rules(tmp_path / "Jenkinsfile", """\
+        pipeline {
+          agent any
+          stages {
+            stage('Deploy') {
+              steps {
+                withCredentials([usernamePassword(credentialsId: 'git', usernameVariable: 'USER', passwordVariable: 'PASS')]) {
+                  script { env.encodedPass = URLEncoder.encode(PASS, 'UTF-8') }
+                  sh 'git clone https://${USER}:${encodedPass}@git.example.com/acme/deploy.git'
+                  sh 'git clone https://${USER}@git.example.com/acme/${passFile}.git'
+                }
+              }
+            }
+          }
+        }
+        """, "JK024") == [8]

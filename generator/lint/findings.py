@@ -57,7 +57,14 @@ _IMG = r"(?<![$-])img"
 REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry|" + _IMG + r")\s+login\b")
 LOGIN_WITH_PASSWORD = re.compile(
     r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry|" + _IMG + r")\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
+    # AWS CLI v1's `get-login` prints `docker login -u AWS -p <token>`, which the script then runs.
+    r"|\b(?P<ecr>aws\s+ecr\s+get-login)(?![\w-])"
 )
+
+
+def login_tool(found: re.Match[str]) -> str:
+    """The client a LOGIN_WITH_PASSWORD match logs in with."""
+    return found.group("tool") or "docker (as aws ecr get-login writes it)"
 
 
 PASSWORD_FLAG = re.compile(r"\s(-p|--password|--pass)(?=[\s=\"'$]|$)")
@@ -140,6 +147,8 @@ PUSHES = re.compile(
     # ko publishes what it builds (build, publish, resolve, apply, create) unless sent to the local
     # daemon: --local, -L, KO_DOCKER_REPO=ko.local; or kept to a tarball with --push=false.
     r"|(?<![\w.$/-])(?<!KO_DOCKER_REPO=ko\.local )ko\s+(build|publish|resolve|apply|create)\b(?![^\n|;&]*\s(--local|-L|--push=false)(?=\s|$))"
+    # Cloud Build builds remotely and pushes the image `--tag` names (`--config` runs a file of steps).
+    r"|\bgcloud\s+(?:beta\s+)?builds\s+submit\b[^\n|;&]*\s(--tag|-t)[= ]"
     "|" + BUILD_TOOL_PUSHES.pattern
 )
 

@@ -25,6 +25,7 @@ from generator.lint.findings import (
     Rule,
     commands,
     joined,
+    login_tool,
     password_flag_line,
     simple_commands,
 )
@@ -831,7 +832,7 @@ def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
             if found:
                 yield rule.finding(
                     pipeline, (file, line_within(holder, key, password_flag_line(text, code[: found.end()].count("login")), file)),
-                    f"{name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process "
+                    f"{name}: {login_tool(found)} login with a password flag puts the secret on the command line and in process "
                     "lists (and a ${{ secrets.X }} there is pasted into the script itself); use docker/login-action, or pipe it "
                     "to --password-stdin from env:", job=name,
                 )

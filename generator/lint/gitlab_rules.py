@@ -26,6 +26,7 @@ from generator.lint.findings import (
     Finding,
     Rule,
     joined,
+    login_tool,
     password_flag_line,
     simple_commands,
 )
@@ -155,7 +156,30 @@ def _images(pipeline: PipelineFile, job: Job) -> list[tuple[ImageRef, Any, Any, 
     return job.derived["images"]
 
 
+def _matrix_values(job: Job) -> dict[str, list[tuple[Any, Any, str]]]:
+    """Each `parallel: matrix:` variable's values, with the list and index each is written at."""
+    parallel = job.merged.get("parallel")
+    rows = parallel.get("matrix") if isinstance(parallel, dict) else None
+    values: dict[str, list[tuple[Any, Any, str]]] = {}
+    for row in rows if isinstance(rows, list) else ():
+        for name, value in row.items() if isinstance(row, dict) else ():
+            holder, keys = (value, range(len(value))) if isinstance(value, list) else (row, [name])
+            values.setdefault(str(name), []).extend((holder, key, str(holder[key])) for key in keys if isinstance(holder[key], (str, int, float)))
+    return values
+
+
 def _read_images(job: Job, variables: dict[str, str]) -> Iterator[tuple[ImageRef, Any, Any, Any]]:
+    for found in _written_images(job, variables):
+        yield found
+        # An image named by a matrix variable runs once per value: each judged where it is written.
+        ref, _, _, service = found
+        for name, values in _matrix_values(job).items():
+            if re.search(rf"\$\{{?{name}\}}?(?!\w)", ref.written):
+                for holder, key, value in values:
+                    yield _image_ref(ref.written, {**variables, name: value}), holder, key, service
+
+
+def _written_images(job: Job, variables: dict[str, str]) -> Iterator[tuple[ImageRef, Any, Any, Any]]:
     image = job.merged.get("image")
     if isinstance(image, dict) and isinstance(image.get("name"), str):
         # A mapping merged through extends is a new one: the name is located where it is written.
@@ -484,7 +508,7 @@ def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 raw = holder[index] if isinstance(holder[index], str) else text
                 yield rule.finding(
                     pipeline, _located_within(job, holder, index, password_flag_line(raw, code[: found.end()].count("login")) or "login"),
-                    f"{job.name}: {found.group('tool')} login with a password flag puts the secret on the command line and in process lists; "
+                    f"{job.name}: {login_tool(found)} login with a password flag puts the secret on the command line and in process lists; "
                     "pipe it to --password-stdin (or write a Docker config file)",
                     job=_counted(job),
                 )
@@ -498,6 +522,8 @@ _ATOMS = [
     (re.compile(r"\$CI_COMMIT_REF_PROTECTED\s*==\s*[\"']true[\"']"), PROTECTED, "protected refs"),
     (re.compile(rf"{_BRANCH}\s*==\s*\$CI_DEFAULT_BRANCH|\$CI_DEFAULT_BRANCH\s*==\s*{_BRANCH}"), LIMITED, "the default branch"),
     (re.compile(rf"{_BRANCH}\s*==\s*([\"'][^\"'*]+[\"'])|([\"'][^\"'*]+[\"'])\s*==\s*{_BRANCH}"), LIMITED, "branch {}"),
+    # A project variable holds one name: `$CI_COMMIT_BRANCH == $RELEASE_BRANCH` is one branch too.
+    (re.compile(rf"{_BRANCH}\s*==\s*(\$(?!CI_)\w+)\b|(\$(?!CI_)\w+)\s*==\s*{_BRANCH}"), LIMITED, "branch {}"),
     # `=~ /^main$/`, `=~ /^(main|master)$/`: anchored at both ends, names only, so exactly those branches.
     (re.compile(rf"{_BRANCH}\s*=~\s*/\^\(?([\w-]+(?:\|[\w-]+)*)\)?\$/"), LIMITED, "branch {}"),
     (re.compile(r"\$CI_COMMIT_TAG(\s*!=\s*(null|\"\"|'')|\s*=~\s*/.*/)?"), LIMITED, "tags"),

@@ -209,7 +209,8 @@ def jenkins_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]
 
 JENKINS_CONTROLLER = re.compile(r"(^|/)(jenkins/jenkins|jenkinsci/(jenkins|blueocean)|jenkins)(:|@|$)")
 CONTROLLER_NAME = re.compile(r"^jenkins([_-]?(controller|master|server|ci))?$")
-HOST_SOCKET = re.compile(r"/(var/)?run/docker\.sock")
+# The socket, or the run directory that holds it (`/var/run:/var/run`, as cAdvisor is often given).
+HOST_SOCKET = re.compile(r"/(var/)?run(/docker\.sock)?/?")
 # CI systems' own agents: Jenkins's (inbound-agent, ssh-agent, the old jnlp-slave), GitLab's runner,
 # Drone's runners, Woodpecker's agent, Gitea's and Forgejo's runners and Buildkite's agent; not any
 # image that happens to be called an agent.

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from generator.lint.document import PipelineFile, line_of, line_within
-from generator.lint.findings import LOGIN_WITH_PASSWORD, Finding, Rule, joined
+from generator.lint.findings import (
+    LOGIN_WITH_PASSWORD,
+    Finding,
+    Rule,
+    joined,
+    login_tool,
+)
 from generator.lint.images import (
     BUILDKIT_IMAGE,
     built_images,
@@ -327,7 +333,7 @@ def jenkins_password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iter
         if found and login and not groovy.commented(start + login.start()):
             # Reported where the flag is written, also on a continued line.
             line = first + next((n for n, text in enumerate(lines) if PASSWORD_FLAG.search(text)), 0)
-            yield rule.finding(pipeline, line, f"{found.group('tool')} login with a password flag puts the secret on the command line; pipe it to --password-stdin")
+            yield rule.finding(pipeline, line, f"{login_tool(found)} login with a password flag puts the secret on the command line; pipe it to --password-stdin")
 
 
 def _commands(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -798,6 +804,11 @@ def _built_from(compose_file: str, build: Any) -> str | None:
 
 
 def _is_dind(service: dict[str, Any], compose_file: str = "") -> bool:
+    # An entrypoint of its own that is not the daemon's (`entrypoint: /bin/sh` running a tool) starts
+    # no daemon, whatever the image.
+    entrypoint = service.get("entrypoint")
+    if entrypoint and "dockerd" not in " ".join(map(str, entrypoint if isinstance(entrypoint, list) else [entrypoint])):
+        return False
     if runs_dockerd(str(service.get("image", ""))):
         return True
     # A daemon built from a Dockerfile of the repository (`build: ./dind`, FROM docker:27-dind).

@@ -44,7 +44,8 @@ def is_secret_name(name: str) -> bool:
         return not (set(parts) & NOT_SECRET_PARTS) or bool(set(parts) & SECRET_PARTS) and parts[-1] not in DESCRIBING
     if name == "github.token":
         return True
-    parts = re.split(r"[_-]", name.removeprefix("env.").upper())
+    # camelCase parts as words too: a Groovy `encodedPass` is a password as ENCODED_PASS is.
+    parts = re.split(r"[_-]", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.removeprefix("env.")).upper())
     if parts[-1] in DESCRIBING:
         return False
     if parts[-1] == "KEY":
