@@ -449,3 +449,37 @@ def test_a_camel_case_password_in_a_url(tmp_path):
           }
         }
         """, "JK024") == [8]
+
+
+def test_one_kaniko_command_publishing_two_repositories_is_two_findings(tmp_path):
+    found = _lint(tmp_path / ".gitlab-ci.yml", """\
+        release:
+          image:
+            name: gcr.io/kaniko-project/executor:v1.23.2-debug
+            entrypoint: [""]
+          timeout: 30m
+          rules:
+            - if: $CI_COMMIT_REF_PROTECTED == "true"
+          variables:
+            IMAGE: $CI_REGISTRY_IMAGE
+          script:
+            - |
+              /kaniko/executor --context . \\
+                --destination "${IMAGE}:${CI_COMMIT_SHORT_SHA}" \\
+                --destination "quay.io/acme/app:${CI_COMMIT_SHORT_SHA}" \\
+                --destination "quay.io/acme/app:latest"
+        build:
+          image: docker:27.3.1-cli
+          timeout: 30m
+          rules:
+            - if: $CI_COMMIT_REF_PROTECTED == "true"
+          script:
+            - |
+              docker build -t acme/app:$CI_COMMIT_SHORT_SHA -t acme/app:latest .
+              docker push "$IMAGE_NAME:latest"
+        """)
+    pushes = sorted((line, message.split(",")[0]) for rule, line, message in found if rule == "GL020")
+    # Each repository on the line that names it (a variable's on the push); the build's own tags
+    # are not pushed by the block beside them.
+    assert pushes == [(13, "release: pushes $CI_REGISTRY_IMAGE"), (14, "release: pushes quay.io/acme/app"),
+                      (24, "build: pushes an image that nothing scanned before it (no scanner earlier in the job")]

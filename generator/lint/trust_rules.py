@@ -193,6 +193,11 @@ def _repository(reference: str) -> str:
     return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
 
 
+# What reads as an image repository, not a build context (`.`) or a shell word past the command:
+# a registry path, or a variable standing for one.
+IMAGE_NAME = re.compile(r"[\w${][\w.${}-]*(/[\w.${}-]+)+|\$\{?\w+\}?")
+
+
 def pushed_repositories(text: str) -> frozenset[str]:
     """The image repositories a push names; {""} where one cannot be told apart."""
     return frozenset(_repository(found.group(1) or found.group(2)) for found in DESTINATION.finditer(text)) or frozenset({""})
@@ -246,12 +251,23 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 reported |= repositories
                 found = _push(text)
                 needle = found.group(0).split()[-1] if found else ""
-                yield rule.finding(
-                    pipeline, _located_within(jobs[name], holder, index, needle),
-                    f"{name}: pushes an image that nothing scanned before it (no scanner earlier in the job, in an earlier stage "
-                    "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
-                    job=name,
-                )
+                # One command publishing two repositories (kaniko's destinations) publishes two images.
+                # Only what the push commands name: a block's build tags are not pushed by it.
+                commands = [command for command in re.split(r"\n|&&|;", joined(text)) if PUSHES.search(command)]
+                images = {repository for command in commands for repository in pushed_repositories(command) if IMAGE_NAME.fullmatch(repository)}
+                named = sorted(images) if len(images) > 1 else [""]
+                for repository in named:
+                    what = f"{repository}, which" if repository else "an image that"
+                    # Where the repository is written; where a variable stands for it, where the push is.
+                    start = _located_within(jobs[name], holder, index, "")
+                    places = [_located_within(jobs[name], holder, index, form) for form in (repository, re.sub(r"\$(\w+)", r"${\1}", repository)) if repository]
+                    where = next((place for place in places if place != start), _located_within(jobs[name], holder, index, needle))
+                    yield replace(rule.finding(
+                        pipeline, where,
+                        f"{name}: pushes {what} nothing scanned before it (no scanner earlier in the job, in an earlier stage "
+                        "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
+                        job=name,
+                    ), subject=repository)
 
 
 # --- push without a scan before it (Jenkins) ------------------------------------------------
