@@ -483,3 +483,68 @@ def test_one_kaniko_command_publishing_two_repositories_is_two_findings(tmp_path
     # are not pushed by the block beside them.
     assert pushes == [(13, "release: pushes $CI_REGISTRY_IMAGE"), (14, "release: pushes quay.io/acme/app"),
                       (24, "build: pushes an image that nothing scanned before it (no scanner earlier in the job")]
+
+
+def test_a_file_bindings_path_is_no_secret_and_an_old_drone_agent_is_an_agent(tmp_path):
+    assert _rules(tmp_path / "Jenkinsfile", """\
+        node {
+            withCredentials([file(credentialsId: 'app-secret', variable: 'secret'),
+                             string(credentialsId: 'api', variable: 'apiSecret')]) {
+                sh "cp ${secret} src/main/resources/secret.yml"
+                sh "curl -H 'X-Key: ${apiSecret}' https://api.example.com/deploy"
+            }
+        }
+        """, "JK003") == [5]
+    assert _rules(tmp_path / "docker-compose.yml", """\
+        services:
+          drone-agent:
+            image: drone/drone:0.8.10
+            command: agent
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+          drone-server:
+            image: drone/drone:0.8.10
+            volumes:
+              - /var/run/docker.sock:/var/run/docker.sock
+        """, "JK125") == [10]
+
+
+def test_gitlab_switched_off_scanners_compose_engines_and_branch_caches(tmp_path):
+    found = _lint(tmp_path / ".gitlab-ci.yml", """\
+        include:
+          - template: Jobs/Container-Scanning.gitlab-ci.yml
+        stages: [test, build, scan]
+        container_scanning:
+          rules:
+            - when: never
+        scan:app:
+          extends: container_scanning
+          stage: scan
+          variables:
+            CS_IMAGE: $CI_REGISTRY_IMAGE:latest
+        build:
+          stage: build
+          image: docker:27.3.1-cli
+          services:
+            - name: docker:27.3.1-dind
+              command: ["dockerd", "--tls=false"]
+          script:
+            - docker build --cache-from "$CI_REGISTRY_IMAGE:latest" -t "$CI_REGISTRY_IMAGE:latest" .
+            - docker push "$CI_REGISTRY_IMAGE:latest"
+          rules:
+            - if: $CI_COMMIT_BRANCH
+        e2e:
+          stage: test
+          image: docker:27.3.1-cli
+          script:
+            - docker-compose run --rm tests
+        """)
+    rules = {(rule, line) for rule, line, _ in found}
+    # The template's scan job is switched off and the one extending it runs after the push.
+    assert ("GL020", 20) in rules
+    # Any branch pushes the image its own default-branch run reads as a cache.
+    assert ("GL021", 20) in rules
+    # The service's command is where its first word replaces dockerd.
+    assert ("GL004", 17) in rules
+    # docker-compose drives the engine as docker compose does.
+    assert ("GL008", 23) in rules

@@ -153,7 +153,8 @@ PUSHES = re.compile(
 )
 
 
-ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", "nerdctl", "executor"}
+# Compose's own program (v1's docker-compose, podman-compose) drives the engine as docker compose does.
+ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", "nerdctl", "executor", "docker-compose", "podman-compose"}
 # Words a command may start with before the program it runs.
 # `if`, `while` and `until` run their condition as a command.
 PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!", "if", "elif", "while", "until"}

@@ -318,7 +318,14 @@ def _read_scripts(pipeline: PipelineFile, job: Job) -> Iterator[tuple[str, Any, 
 
 
 def _runnable(pipeline: PipelineFile) -> list[Job]:
-    return [job for job in pipeline.jobs if not job.hidden]
+    return [job for job in pipeline.jobs if not job.hidden and not _switched_off(job)]
+
+
+def _switched_off(job: Job) -> bool:
+    """A job every rule of which says `when: never` (a template's job turned off, such as the
+    Container-Scanning template's `container_scanning`) never runs: it scans, pushes and holds nothing."""
+    rules = job.merged.get("rules")
+    return isinstance(rules, list) and bool(rules) and all(isinstance(entry, dict) and entry.get("when") == "never" for entry in rules)
 
 
 def _audited(pipeline: PipelineFile) -> list[Job]:
@@ -483,12 +490,17 @@ def _service_command(service: Any) -> list[str]:
     return [command] if isinstance(command, str) else [str(entry) for entry in _list(command)]
 
 
+def _command_place(job: Job, holder: Any, index: Any, service: Any) -> tuple[str, int]:
+    """Where a service's `command:` is written, else the service's own line."""
+    return _located(job, service, "command") if _positioned(service, "command") else _located(job, holder, index)
+
+
 def dind_command_drops_entrypoint(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _audited(pipeline):
         for _, holder, index, service in _dind_services(pipeline, job):
             entry = next((entry for entry in _service_command(service) if not entry.startswith("--")), None)
             if entry is not None:
-                yield rule.finding(pipeline, _located(job, holder, index), f"{job.written_in('services')}: service command entry {entry!r} does not start with --, so the entrypoint replaces dockerd's default command and its TLS set-up; pass daemon flags only, in --flag=value form", job=_counted(job))
+                yield rule.finding(pipeline, _command_place(job, holder, index, service), f"{job.written_in('services')}: service command entry {entry!r} does not start with --, so the entrypoint replaces dockerd's default command and its TLS set-up; pass daemon flags only, in --flag=value form", job=_counted(job))
 
 
 def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -496,7 +508,7 @@ def iptables_and_icc_off(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding
         for _, holder, index, service in _dind_services(pipeline, job):
             flags = " ".join(_service_command(service))
             if re.search(r"--iptables[= ]false", flags) and re.search(r"--icc[= ]false", flags):
-                yield rule.finding(pipeline, _located(job, holder, index), f"{job.written_in('services')}: dockerd refuses to start with --iptables=false and --icc=false together; use --iptables=false --bridge=none, or --icc=false with iptables on", job=_counted(job))
+                yield rule.finding(pipeline, _command_place(job, holder, index, service), f"{job.written_in('services')}: dockerd refuses to start with --iptables=false and --icc=false together; use --iptables=false --bridge=none, or --icc=false with iptables on", job=_counted(job))
 
 
 def password_on_command_line(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:

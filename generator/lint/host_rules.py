@@ -226,7 +226,10 @@ def _ci_agent(name: str, service: dict[str, Any], compose_file: str) -> bool:
     from an agent image (`FROM jenkins/agent:...`) is one too."""
     image = str(service.get("image", ""))
     built = _built_from(compose_file, service["build"]) if "build" in service else None
-    if any(CI_AGENT_IMAGE.search(name) for name in (image, built or "")) or "agent.jar" in _text(service.get("command")):
+    command = _text(service.get("command"))
+    # Drone before 1.0 ran its agent from the server's image: `image: drone/drone`, `command: agent`.
+    drone_agent = re.search(r"(^|/)drone/drone(:0\.[\w.-]+)?$", image) and re.match(r"\s*agent\b", command)
+    if any(CI_AGENT_IMAGE.search(name) for name in (image, built or "")) or "agent.jar" in command or drone_agent:
         return True
     return _self_hosted_runner(name, image, service)
 

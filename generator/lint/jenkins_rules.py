@@ -551,13 +551,23 @@ def _callee(groovy: Groovy, literal: Literal, stack: tuple[tuple[str, int], ...]
 ACCESS_KEY_VARIABLE = re.compile(r"""\baccessKeyVariable\s*:\s*['"](\w+)['"]""")
 
 
-def _secret(chain: str, bound: set[str]) -> str | None:
-    return next((part for part in chain.split(".") if part in bound or looks_secret(part)), None)
+# A file binding's variable holds the path of a temporary file (`file(credentialsId: 'app-secret',
+# variable: 'secret')`), however secret its name sounds.
+PATH_BINDING = re.compile(r"""\b(?:file|zip|certificate)\s*\(\s*[^()]*?\bvariable\s*:\s*['"](\w+)['"]|\bkeyFileVariable\s*:\s*['"](\w+)['"]""")
+
+
+def bound_paths(text: str) -> set[str]:
+    return {found.group(1) or found.group(2) for found in PATH_BINDING.finditer(text)}
+
+
+def _secret(chain: str, bound: set[str], paths: frozenset[str] = frozenset()) -> str | None:
+    return next((part for part in chain.split(".") if part in bound or (looks_secret(part) and part not in paths)), None)
 
 
 def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     groovy = _groovy(pipeline)
     bound = bound_secrets(groovy.text)
+    paths = frozenset(bound_paths(groovy.text)) - bound
     key_ids = set(ACCESS_KEY_VARIABLE.findall(groovy.text)) - bound if "accessKeyVariable" in groovy.text else set()
     steps = set()
     for literal in _step_literals(groovy):
@@ -565,7 +575,7 @@ def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[
         if not literal.interpolates:
             continue
         for offset, chain in _interpolated_names(groovy, literal):
-            secret = _secret(chain, bound)
+            secret = _secret(chain, bound, paths)
             if secret is not None:
                 yield rule.finding(
                     pipeline, groovy.line(offset),

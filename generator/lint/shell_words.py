@@ -325,6 +325,10 @@ def runs_on_trusted_refs_only(pipeline: PipelineFile, job: Job) -> bool:
     return bool(refs) and not {"branches", "merge_requests", "external_pull_requests", "pushes"} & set(refs or [])
 
 
+# A condition every branch meets: `$CI_COMMIT_BRANCH` (set on any branch pipeline), a push event.
+ANY_BRANCH = re.compile(r"""\$CI_COMMIT_(BRANCH|REF_NAME)|\$CI_PIPELINE_SOURCE\s*==\s*["']push["']""")
+
+
 def can_run_for_merge_requests(job: Job) -> bool:
     """A merge request or an unprotected branch can run the job: no rules at all, a rule that names
     merge requests, or a rule with no condition reached before one that excludes them."""
@@ -336,10 +340,10 @@ def can_run_for_merge_requests(job: Job) -> bool:
             if not isinstance(entry, dict):
                 return False
             condition = str(entry.get("if", ""))
-            if not condition or MERGE_REQUEST.search(condition):
+            if not condition or MERGE_REQUEST.search(condition) or ANY_BRANCH.fullmatch(condition.strip()):
                 return entry.get("when") != "never"
         return False
-    return "merge_requests" in (_only_refs(job) or [])
+    return bool({"merge_requests", "branches", "pushes"} & set(_only_refs(job) or []))
 
 
 def merge_requests_only(job: Job) -> bool:

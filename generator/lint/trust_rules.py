@@ -67,7 +67,8 @@ def _may_scan(include: str) -> bool:
 def _with_template_scan(pipeline: PipelineFile, jobs: dict[str, Job]) -> dict[str, Job]:
     """GitLab's Container-Scanning template adds a job `container_scanning` in stage test; a job of
     that name in the file overrides where it runs."""
-    if "container_scanning" in jobs or not any(entry.startswith("template ") and IMAGE_SCANNING_TEMPLATE.search(entry) for entry in pipeline.not_followed):
+    # A job of that name in the file, even one switched off (`rules: - when: never`), replaces it.
+    if any(job.name == "container_scanning" for job in pipeline.jobs) or not any(entry.startswith("template ") and IMAGE_SCANNING_TEMPLATE.search(entry) for entry in pipeline.not_followed):
         return jobs
     return {**jobs, "container_scanning": Job("container_scanning", Located(), {"stage": "test"}, 1)}
 # Only the loopback is the job's own: a registry.demo.local:5000 is a registry others pull from.
@@ -162,7 +163,9 @@ def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, 
     if any(NOT_IMAGE_SCAN.search(text) for text, _, _ in texts):
         return False
     images = " ".join(image.reference for image, _, _, _ in _images(pipeline, job))
-    return _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images))
+    # A job extending the Container-Scanning template's job runs its scan (a job per image).
+    extends_scanner = "container_scanning" in job.source_names
+    return extends_scanner or _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images))
 
 
 # Tags that publish: a release's version or git tag, a branch's name, and the moving words users
@@ -255,15 +258,19 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 # Only what the push commands name: a block's build tags are not pushed by it.
                 commands = [command for command in re.split(r"\n|&&|;", joined(text)) if PUSHES.search(command)]
                 images = {repository for command in commands for repository in pushed_repositories(command) if IMAGE_NAME.fullmatch(repository)}
-                named = sorted(images) if len(images) > 1 else [""]
-                for repository in named:
+                # Each of several repositories one command publishes is a finding, where it is written; one
+                # repository is the command's finding, at the push (a template's, once for its jobs).
+                several = sorted(images) if len(images) > 1 and "" not in repositories else []
+                for repository in several or [""]:
                     what = f"{repository}, which" if repository else "an image that"
-                    # Where the repository is written; where a variable stands for it, where the push is.
-                    start = _located_within(jobs[name], holder, index, "")
-                    places = [_located_within(jobs[name], holder, index, form) for form in (repository, re.sub(r"\$(\w+)", r"${\1}", repository)) if repository]
-                    where = next((place for place in places if place != start), _located_within(jobs[name], holder, index, needle))
+                    at = _located_within(jobs[name], holder, index, needle)
+                    if repository:
+                        # Where the repository is written; where a variable stands for it, where the push is.
+                        start = _located_within(jobs[name], holder, index, "")
+                        places = [_located_within(jobs[name], holder, index, form) for form in (repository, re.sub(r"\$(\w+)", r"${\1}", repository))]
+                        at = next((place for place in places if place != start), at)
                     yield replace(rule.finding(
-                        pipeline, where,
+                        pipeline, at,
                         f"{name}: pushes {what} nothing scanned before it (no scanner earlier in the job, in an earlier stage "
                         "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
                         job=name,
