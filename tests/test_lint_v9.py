@@ -548,3 +548,116 @@ def test_gitlab_switched_off_scanners_compose_engines_and_branch_caches(tmp_path
     assert ("GL004", 17) in rules
     # docker-compose drives the engine as docker compose does.
     assert ("GL008", 23) in rules
+
+
+def test_a_root_kept_in_a_folder_and_includes_from_the_checkout_dir(tmp_path, monkeypatch):
+    (tmp_path / ".gitlab" / "ci").mkdir(parents=True)
+    (tmp_path / ".gitlab" / "ci" / "build.yml").write_text(textwrap.dedent("""\
+        build:
+          image: docker:20.10.16
+          script:
+            - docker login -u "$CI_REGISTRY_USER" -p "$CI_REGISTRY_PASSWORD" "$CI_REGISTRY"
+        """))
+    (tmp_path / ".gitlab" / "ci" / "scan.yml").write_text(textwrap.dedent("""\
+        sbom:
+          image: alpine:3.21.0
+          timeout: 10m
+          script:
+            - curl -sSfL https://raw.githubusercontent.com/anchore/syft/main/install.sh | sh -s -- -b /tmp
+            - /tmp/syft "$CI_REGISTRY_IMAGE:latest" -o json > sbom.json
+        """))
+    monkeypatch.chdir(tmp_path)
+    found = {(rule, Path(file).name, line) for rule, file, line in ((f.rule, f.file, f.line) for f in lint(read_pipeline(_written(
+        tmp_path / ".gitlab" / ".gitlab-ci.yml", """\
+        include:
+          - local: '/.gitlab/ci/build.yml'
+          - local: ${CI_PROJECT_DIR}/.gitlab/ci/scan.yml
+        """))))}
+    # The folder holding the root file is no repository root of its own: the includes are read.
+    assert ("GL006", "build.yml", 4) in found and ("GL023", "build.yml", 2) in found
+
+
+def test_an_sbom_tool_is_no_scanner(tmp_path):
+    found = _rules(tmp_path / ".gitlab-ci.yml", """\
+        stages: [sbom, publish]
+        sbom:
+          stage: sbom
+          image: alpine:3.21.0
+          timeout: 10m
+          script:
+            - curl -sSfL https://raw.githubusercontent.com/anchore/syft/main/install.sh | sh -s -- -b /tmp
+            - /tmp/syft "$CI_REGISTRY_IMAGE:latest" -o json > sbom.json
+        publish:
+          stage: publish
+          image: docker:27.3.1-cli
+          timeout: 10m
+          rules:
+            - if: $CI_COMMIT_REF_PROTECTED == "true"
+          script:
+            - docker push "$CI_REGISTRY_IMAGE:latest"
+        """, "GL020")
+    assert found == [16]
+
+
+def test_each_secret_of_a_command_over_several_lines(tmp_path):
+    assert _rules(tmp_path / ".gitlab-ci.yml", """\
+        configure:
+          image: alpine:3.21.0
+          script:
+            - |
+              sed -e "s/<DB_PASSWORD>/${DB_PASSWORD}/" \\
+                -e "s/<DB_NAME>/${DB_NAME}/" \\
+                -e "s/<SMTP_PASSWORD>/${SMTP_PASSWORD}/" \\
+                config.sample > config.yml
+        """, "GL024") == [5, 7]
+
+
+def test_jenkins_single_branch_jobs_key_files_and_images_made_elsewhere(tmp_path):
+    found = {(rule, line) for rule, line, _ in _lint(tmp_path / "Jenkinsfile", """\
+        def images
+        pipeline {
+          agent any
+          environment {
+            BRANCH_NAME = 'main'
+          }
+          stages {
+            stage('Build') {
+              steps {
+                sh '/kaniko/executor --context . --destination registry.example.com/app:1 --cache=true --cache-repo registry.example.com/app/cache'
+                script { images = load 'jenkins/build.groovy' }
+              }
+            }
+            stage('Publish') {
+              steps {
+                script {
+                  docker.withRegistry('', 'hub') { images.serverImage.push('1.2.0') }
+                }
+                withCredentials([sshUserPrivateKey(credentialsId: 'git', keyFileVariable: 'SSH_KEY')]) {
+                  sh 'GIT_SSH_COMMAND="ssh -i $SSH_KEY" git push origin main'
+                }
+              }
+            }
+          }
+        }
+        """)}
+    # A file that sets BRANCH_NAME itself builds one branch: its cache is its own.
+    assert not any(rule == "JK021" for rule, _ in found)
+    # A key file's variable is a path.
+    assert not any(rule == "JK024" for rule, _ in found)
+    # An image object a loaded file made, pushed through the plugin.
+    assert ("JK020", 17) in found
+
+
+def test_a_secret_picked_by_a_computed_name(tmp_path):
+    assert _rules(tmp_path / ".github" / "workflows" / "ci.yml", """\
+        on: push
+        jobs:
+          site:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 10
+            strategy:
+              matrix:
+                key_name: [STAGING_API_KEY, PROD_API_KEY]
+            steps:
+              - run: docker compose run -e "API_KEY=${{ secrets[matrix.key_name] }}" --rm web
+        """, "GH024") == [10]

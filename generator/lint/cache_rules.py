@@ -184,7 +184,8 @@ def github_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
 JENKINS_SCOPED = re.compile(r"BRANCH_NAME|GIT_BRANCH|CHANGE_(ID|BRANCH)|BUILD_(NUMBER|ID|TAG)|GIT_COMMIT|TAG_NAME")
 # A file that builds more than one ref (a multibranch pipeline) says so; a job of one branch never
 # builds an untrusted one.
-MULTIBRANCH = re.compile(r"\b(?:BRANCH_NAME|CHANGE_ID|changeRequest|buildingTag)\b|\bwhen\s*\{[^{}]*\bbranch\b")
+# The file setting BRANCH_NAME itself (`environment { BRANCH_NAME = 'main' }`) is a single-branch job.
+MULTIBRANCH = re.compile(r"\b(?:BRANCH_NAME(?!\s*=[^=~])|CHANGE_ID|changeRequest|buildingTag)\b|\bwhen\s*\{[^{}]*\bbranch\b")
 # A scripted test of the ref (`if (env.BRANCH_NAME == 'main')`) may guard any write: not read here.
 SCRIPTED_REF_TEST = re.compile(r"\bif\s*\([^)]*\b(?:BRANCH_NAME|GIT_BRANCH|TAG_NAME|CHANGE_ID)\b")
 # A stage's `when` comes before what it runs: the first of these blocks in it tells whether it has one.

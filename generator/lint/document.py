@@ -421,15 +421,17 @@ def _unreadable_path(path: str, base: Path) -> str | None:
     return None if os.path.isfile(path) else "not found"
 
 
-def _repository_root(start: Path) -> Path | None:
-    """The nearest directory at or above start that is a repository's root: it holds `.git` or a
-    `.gitlab-ci.yml`; else the working directory, when start lies inside it."""
-    for folder in [start.resolve(), *start.resolve().parents]:
+def _repository_roots(start: Path) -> Iterator[Path]:
+    """The directories above start that may be the repository's root, nearest first: those holding
+    `.git` or a `.gitlab-ci.yml`, then the working directory when start lies inside it (an exported
+    tree). Start itself is the given file's own directory, already tried: a root kept in a folder
+    (`.gitlab/.gitlab-ci.yml`) is no marker of its own."""
+    for folder in start.resolve().parents:
         if (folder / ".git").exists() or (folder / ".gitlab-ci.yml").is_file():
             relative = os.path.relpath(folder)
-            return Path(folder if relative.startswith("..") else relative)
-    # No marker (an exported tree): the directory the lint runs in, where the file lies inside it.
-    return Path(".") if _inside(str(start), Path(".")) else None
+            yield Path(folder if relative.startswith("..") else relative)
+    if _inside(str(start), Path(".")):
+        yield Path(".")
 
 
 def _local_files(local: str, base: Path, not_followed: list[str]) -> list[str]:
@@ -440,10 +442,14 @@ def _local_files(local: str, base: Path, not_followed: list[str]) -> list[str]:
     if "\0" in local:
         not_followed.append(f"local {local!r} (not a path)")
         return []
+    # The checkout's own directory names the repository root (`local: ${CI_PROJECT_DIR}/ci/docker.yml`).
+    local = re.sub(r"^\$\{?CI_PROJECT_DIR\}?(?=/|$)", "", local)
     found = _local_files_from(local, base, [])
-    root = _repository_root(base) if not found else None
-    if root is not None and os.path.realpath(root) != os.path.realpath(base):
-        found = _local_files_from(local, root, [])
+    for root in _repository_roots(base) if not found else ():
+        if os.path.realpath(root) != os.path.realpath(base):
+            found = _local_files_from(local, root, [])
+            if found:
+                break
     return found or _local_files_from(local, base, not_followed)
 
 
@@ -679,11 +685,11 @@ def _read_pods(pipeline: PipelineFile, base: Path) -> None:
         why = _unreadable_path(path, base)
         # A Jenkinsfile kept below the root (ci/Build.groovy) still names its pod from the checkout's
         # root, as readTrusted reads it; the file's own directory is tried first, as for GitLab's includes.
-        root = _repository_root(base) if why else None
-        if root is not None and os.path.realpath(root) != os.path.realpath(base):
+        for root in _repository_roots(base) if why else ():
             at_root = str(root / named.lstrip("/"))
-            if not _unreadable_path(at_root, root):
+            if os.path.realpath(root) != os.path.realpath(base) and not _unreadable_path(at_root, root):
                 path, why = at_root, None
+                break
         try:
             text = "" if why else Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -42,7 +42,7 @@ from generator.lint.images import (
 from generator.lint.shell_words import one_word_expressions, without_echoes
 
 DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|host|bridge|insecure-registry|registry-mirror|data-root)\b")
-SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore)\b", re.IGNORECASE)
+SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore(?![\w-]*\/syft))\b", re.IGNORECASE)
 # depot's actions take build-push-action's and bake-action's inputs (`push:`, `tags:`, `set:`) and
 # run the same build on depot's remote BuildKit: they push, and build, as docker's do.
 BUILD_PUSH_ACTIONS = ("docker/build-push-action", "depot/build-push-action")

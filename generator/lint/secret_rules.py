@@ -36,6 +36,7 @@ from generator.lint.jenkins_rules import (
     _environment,
     _name_parts,
     _services,
+    bound_paths,
     bound_secrets,
     bound_usernames,
 )
@@ -428,6 +429,19 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
                     where = _located_within(job, holder, index, names[0].rsplit(".", 1)[-1], start)
                     after = where[1] + 1
                     yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
+                    # A command over several lines is reported again on each other line naming a secret
+                    # (`sed -e "s/<A>/$A_PASSWORD/" \ -e "s/<B>/$B_TOKEN/"`): each is a secret to move.
+                    reported = {where}
+                    for name in dict.fromkeys(names[1:]):
+                        other = _located_within(job, holder, index, name.rsplit(".", 1)[-1], start)
+                        if other not in reported and len(lines) > 1:
+                            reported.add(other)
+                            after = max(after, other[1] + 1)
+                            yield rule.finding(
+                                pipeline, other,
+                                f"{job.name}: {show(name)} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file",
+                                level=_level([name]), job=None if job.hidden else job.name,
+                            )
 
 
 # --- GitHub -----------------------------------------------------------------------------------
@@ -568,8 +582,10 @@ def _line_naming(lines: list[str], name: str) -> int:
 
 
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text))
     bound = bound_secrets(pipeline.text)
+    # A file binding (`keyFileVariable: 'SSH_KEY'`) holds a path, whatever its name says.
+    paths = bound_paths(pipeline.text) - bound
+    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
     for first, lines in _commands(without_stdin(pipeline.text)):
         command = joined("\n".join(lines))
         if command.lstrip().startswith(("//", "#", "*", "/*")) or CONTROLLER_STEP.match(command):

@@ -32,13 +32,15 @@ def is_secret_part(part: str) -> bool:
 # $NAME, ${NAME}, ${{ secrets.NAME }}, ${{ env.NAME }}, ${{ github.token }}, ${env.NAME}, %NAME%, $env:NAME;
 # a reusable workflow's secrets may have hyphens in their names (secrets.npm-token).
 REFERENCE = re.compile(
-    r"\$\{\{\s*(?P<expression>(?:secrets|env)\.[\w-]+|github\.token)\s*\}\}"
+    r"\$\{\{\s*(?P<expression>(?:secrets|env)\.[\w-]+|secrets\[[^\]\n]+\]|github\.token)\s*\}\}"
     r"|\$\{?(?:env[.:])?(?P<variable>[A-Za-z_]\w*)\}?"
     r"|%(?P<batch>[A-Za-z_]\w*)%"
 )
 
 
 def is_secret_name(name: str) -> bool:
+    if name.startswith("secrets["):
+        return True  # a secret picked by a computed name (`secrets[matrix.key_name]`)
     if name.startswith("secrets."):
         parts = re.split(r"[_-]", name[len("secrets."):].upper())
         return not (set(parts) & NOT_SECRET_PARTS) or bool(set(parts) & SECRET_PARTS) and parts[-1] not in DESCRIBING
@@ -65,7 +67,7 @@ def one_word_expressions(text: str) -> str:
     reads, if any."""
     def word(found: re.Match[str]) -> str:
         expression = found.group(1)
-        if re.fullmatch(r"[\w.-]+", expression):
+        if re.fullmatch(r"[\w.-]+|secrets\[[^\]]+\]", expression):
             return "${{" + expression + "}}"
         secret = GITHUB_SECRET.search(expression)
         return "${{" + (secret.group(0) if secret else "expression") + "}}"

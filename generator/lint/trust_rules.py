@@ -348,8 +348,11 @@ STEP_LABEL = re.compile(r"""\blabel\s*:\s*(?:"[^"\n]*"|'[^'\n]*')""")
 
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
+    # In a file that logs in through the plugin (withRegistry), an image object made elsewhere (a
+    # loaded file's `images.serverImage`, a library's `appImage`) pushes as a local one does.
+    made_elsewhere = r"|\b[\w.]*[iI]mage\w*\.push\s*\(" if re.search(r"\bwith(?:Docker)?Registry\b", pipeline.text) else ""
     plugin_push = re.compile(
-        r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names)
+        r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names) + made_elsewhere
     )
     groovy = read_groovy(pipeline.text)
     values = _Values(groovy)
