@@ -117,12 +117,37 @@ BUILD_TOOL_PUSHES = re.compile(
 
 
 # Where a word is a command's program, not its argument: after a separator, an opening quote or
-# brace, or a shell keyword, past wrappers (sudo, env, xargs -r, timeout 10m, ssh host) and
-# assignments. `make -C docker push` and `./scripts/docker push` name no engine. An echo is passed
-# too: the rules blank what echo prints first, and what is left is piped to a shell, which runs it.
+# brace, or a shell keyword, past wrappers and assignments. One list, shared by PUSHES, _calls
+# (shell_words) and simple_commands: each keeping its own list lost what the others knew.
+# A wrapper takes the options it documents with their values (`sudo -u ci`, `nice -n 5`,
+# `ssh -i key host`), so the word after them is still the program; anything else ends the prefix,
+# so `make -C docker push` and `./tools/docker push` name no engine.
+_FLAG = r"-[^\s;&|]+"
+_VALUE = r"[^\s;&|]+"
+_WRAPPER = (
+    r"sudo(?:\s+(?:-[ugpCDhrtTU]\s+" + _VALUE + "|" + _FLAG + r"))*"
+    r"|ssh(?:\s+(?:-[bcDEeFIiJLlmOoPpQRSWw]\s+" + _VALUE + "|" + _FLAG + r"))*\s+[^\s;&|-][^\s;&|]*"
+    r"|(?:exec|command|nohup|eval|setsid|chronic|unbuffer|stdbuf|time)(?:\s+" + _FLAG + r")*"
+    r"|env(?:\s+(?:-[uCS]\s+" + _VALUE + "|" + _FLAG + r"))*"
+    r"|xargs(?:\s+(?:-[IinPLdsaE]\s+" + _VALUE + "|" + _FLAG + r"))*"
+    r"|timeout(?:\s+(?:-[sk]\s+" + _VALUE + "|" + _FLAG + r"))*\s+\d+(?:\.\d+)?[smhd]?"
+    r"|retry(?:\s+(?:" + _FLAG + r"|\d+))*"
+    r"|nice(?:\s+(?:-n\s*-?\d+|-\d+|--adjustment=-?\d+))?"
+    r"|ionice(?:\s+(?:-[cnpP]\s*\d+|" + _FLAG + r"))*"
+    # Secret injectors run the command after their `--` with the secrets in its environment.
+    r"|(?:doppler|op|infisical|teller|dotenvx?)\s+run\b[^\n;&|]*?\s--"
+    r"|(?:aws-vault|chamber)\s+exec\b[^\n;&|]*?\s--"
+    r"|!|if|elif|while|until"
+    r"|[A-Za-z_]\w*=[^\s;&|]*"
+)
+_KEYWORD = r"|(?<=\bthen)|(?<=\bdo)|(?<=\belse))\s*"
+# A shell function is called only where the shell reads a command, not inside a quoted string.
+COMMAND_POSITION = r"(?:^|(?<=[\n;&|(`{])" + _KEYWORD + r"(?:(?:" + _WRAPPER + r")\s+)*"
+WRAPPERS = re.compile(r"\s*(?:(?:" + _WRAPPER + r")(?:\s+|$))*")
+# An echo is passed too: the rules blank what echo prints first, and what is left is piped to a
+# shell, which runs it. An engine named by its path in a bin directory (/usr/bin/docker) is the engine.
 _COMMAND_POSITION = (
-    r"(?:^|(?<=[\n;&|(`{\"'])|(?<=\bthen)|(?<=\bdo)|(?<=\belse))\s*"
-    r"(?:(?:sudo|exec|time|command|nohup|env|!|if|elif|while|until|xargs|timeout|retry|echo|printf|[A-Za-z_]\w*=[^\s;&|]*|-[^\s;&|]+|\d+[smhd]?|\{\}|ssh(?:\s+-[^\s;&|]+)*\s+[^\s;&|-][^\s;&|]*)\s+)*"
+    r"(?:^|(?<=[\n;&|(`{\"'])" + _KEYWORD + r"(?:(?:" + _WRAPPER + r"|(?:echo|printf)(?:\s+" + _FLAG + r")*)\s+)*(?:(?:/[\w.-]+)*/s?bin/)?"
 )
 PUSHES = re.compile(
     _COMMAND_POSITION + _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"
@@ -155,9 +180,6 @@ PUSHES = re.compile(
 
 # Compose's own program (v1's docker-compose, podman-compose) drives the engine as docker compose does.
 ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", "nerdctl", "executor", "docker-compose", "podman-compose"}
-# Words a command may start with before the program it runs.
-# `if`, `while` and `until` run their condition as a command.
-PREFIXES = {"sudo", "exec", "time", "command", "nohup", "env", "!", "if", "elif", "while", "until"}
 SEPARATORS = re.compile(r"&&|\|\||[;|&\n]|\$\(|`|\b(?:then|do|else)\b")
 
 
@@ -165,9 +187,8 @@ def simple_commands(text: str) -> Iterator[tuple[str, str]]:
     """(program, the command's own text) for each simple command of a script line: the first word
     after any separator, past variable assignments and wrappers such as sudo."""
     for part in SEPARATORS.split(text):
-        words = part.split() if part else []
-        while words and (words[0] in PREFIXES or re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0])):
-            words = words[1:]
+        # A wrapper alone (`ssh host`) is the program itself.
+        words = (part[WRAPPERS.match(part).end():].split() or part.split()) if part else []
         if words:
             yield words[0].strip("'\"("), part
 

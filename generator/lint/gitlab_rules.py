@@ -45,6 +45,7 @@ from generator.lint.shell_words import (
     function_definitions,
     guarded_commands,
     shell_test_as_rule,
+    unfollowed,
     without_echoes,
 )
 
@@ -248,6 +249,7 @@ class CalledLine(LocatedList):
     section: str = ""
     call: tuple[Any, Any] = (None, None)  # the script entry that calls the function
     function: str = ""
+    call_text: str = ""  # the call as written, to locate it
 
 
 def _called_line(job: Job, holder: Any, key: Any, section: str, name: str, raw: str, text: str) -> CalledLine:
@@ -277,6 +279,20 @@ def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
         for name, body in found.items():
             bodies[shell][name] = (body, holder, key, section)
         kept.append(without)
+    # A function named where no call of it is found (`cmd | fn`, a wrapper the lint does not know) is
+    # read where it is written, as before calls were followed: a missed call must not hide its body.
+    uncalled = {
+        shell: unfollowed(
+            [without for (_, _, _, section), without in zip(written, kept) if ("after_script" if section == "after_script" else "main") == shell],
+            {name: body for name, (body, *_) in found.items()},
+        )
+        for shell, found in bodies.items()
+    }
+    if uncalled["main"] or uncalled["after_script"]:
+        kept = [
+            function_definitions(text, uncalled["after_script" if section == "after_script" else "main"])[0] if "{" in text else text
+            for text, _, _, section in written
+        ]
     out: list[tuple[str, Any, Any]] = []
     added = 0
     for (text, holder, key, section), without in zip(written, kept):
@@ -284,10 +300,11 @@ def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
         shell = bodies["after_script" if section == "after_script" else "main"]
         if not shell or added >= MAX_CALLED_LINES:
             continue
-        for name, raw, run in called_lines(without, {name: body for name, (body, *_) in shell.items()}):
+        skipped = uncalled["after_script" if section == "after_script" else "main"]
+        for name, raw, run, call in called_lines(without, {name: body for name, (body, *_) in shell.items() if name not in skipped}):
             _, where, place, defined_in = shell[name]
             line = _called_line(job, where, place, defined_in, name, raw, run)
-            line.call, line.function = (holder, key), name
+            line.call, line.function, line.call_text = (holder, key), name, call
             out.append((run, line, 0))
             added += 1
             if added >= MAX_CALLED_LINES:

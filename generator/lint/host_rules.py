@@ -234,8 +234,17 @@ def _ci_agent(name: str, service: dict[str, Any], compose_file: str) -> bool:
     return _self_hosted_runner(name, image, service)
 
 
-CI_WORDS = {"gh", "github", "gitlab", "actions", "act", "gitea", "forgejo", "woodpecker", "drone", "ci", "buildkite"}
-RUNNER_SETTING = re.compile(r"^(RUNNER_|GITLAB_|GITHUB_|ACTIONS_|CI_SERVER)|RUNNER")
+# `ci` names no CI system: a `ci-job-runner` may run anything.
+CI_WORDS = {"gh", "github", "gitlab", "actions", "act", "gitea", "forgejo", "woodpecker", "drone", "buildkite"}
+# Settings only a runner has: how it registers with its CI and which jobs it takes. Generic GITHUB_*
+# and GITLAB_* values are passed to test services too (a commit, a token for reports).
+RUNNER_SETTING = re.compile(
+    r"^(?:RUNNER_(?:TOKEN|NAME|LABELS|GROUP|SCOPE|WORKDIR|REPOSITORY_URL|EXECUTOR)|(?:\w+_)?REGISTRATION_TOKEN"
+    r"|CI_SERVER_(?:URL|TOKEN)|GITLAB_RUNNER_\w+|ACTIONS_RUNNER_\w+|GITEA_RUNNER_\w+)$"
+)
+# A personal access token registers a runner when a repository or organisation says where.
+RUNNER_TOKEN = re.compile(r"^(?:GITHUB_PAT|GH_PAT|GITHUB_ACCESS_TOKEN|ACCESS_TOKEN)$")
+RUNNER_SCOPE = re.compile(r"^(?:REPO_URL|REPOSITORY_URL|ORG_URL|ORG_NAME|GITHUB_OWNER|GITHUB_ORG|GITHUB_REPOSITORY|ENTERPRISE_NAME)$")
 
 
 def _self_hosted_runner(name: str, image: str, service: dict[str, Any]) -> bool:
@@ -244,7 +253,12 @@ def _self_hosted_runner(name: str, image: str, service: dict[str, Any]) -> bool:
     words = set(re.split(r"[-_./:]", f"{name} {image.rsplit(':', 1)[0]}".lower().replace(" ", "-")))
     if "runner" not in words:
         return False
-    return bool(words & CI_WORDS) or any(RUNNER_SETTING.search(key) for key in _environment(service))
+    keys = list(_environment(service))
+    return (
+        bool(words & CI_WORDS)
+        or any(RUNNER_SETTING.match(key) for key in keys)
+        or (any(RUNNER_TOKEN.match(key) for key in keys) and any(RUNNER_SCOPE.match(key) for key in keys))
+    )
 
 
 def _controller(name: str, service: dict[str, Any]) -> bool:

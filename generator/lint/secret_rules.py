@@ -562,12 +562,26 @@ def _shell_of(command: str) -> str:
     return body.replace("\\$", "$") if quote.startswith('"') else body
 
 
-# Steps the Jenkins controller runs itself, in Java: their headers and bodies reach no process list.
 # Steps the controller runs in Java, and credential bindings, whose arguments name a credential's id.
 CONTROLLER_STEP = re.compile(
-    r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile|withCredentials"
+    r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile"
     r"|(?:string|file|usernamePassword|usernameColonPassword|sshUserPrivateKey|certificate)\s*\(\s*credentialsId)\b"
 )
+BINDING = re.compile(r"\s*withCredentials\s*\(")
+
+
+def _past_binding(command: str) -> str:
+    """The command without a withCredentials binding's own arguments, which name credential ids: a
+    step written in its braces on the same line (`withCredentials([...]) { sh "..." }`) is read."""
+    found = BINDING.match(command)
+    if not found:
+        return command
+    depth, index = 1, found.end()
+    while index < len(command) and depth:
+        depth += {"(": 1, ")": -1}.get(command[index], 0)
+        index += 1
+    rest = command[index:].strip().removeprefix("{").strip()
+    return rest.removesuffix("}").rstrip() if rest.count("}") > rest.count("{") else rest
 
 
 # A Groovy variable made from a random or clock value (`def runToken = UUID.randomUUID()...`) names a
@@ -587,8 +601,8 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
     paths = bound_paths(pipeline.text) - bound
     literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
     for first, lines in _commands(without_stdin(pipeline.text)):
-        command = joined("\n".join(lines))
-        if command.lstrip().startswith(("//", "#", "*", "/*")) or CONTROLLER_STEP.match(command):
+        command = _past_binding(joined("\n".join(lines)))
+        if not command.strip() or command.lstrip().startswith(("//", "#", "*", "/*")) or CONTROLLER_STEP.match(command):
             continue
         problems, names = command_line_secrets(_shell_of(command), literals, known=bound)
         if not problems:

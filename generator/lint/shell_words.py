@@ -397,17 +397,19 @@ def _closing_brace(text: str, start: int) -> int | None:
     return None
 
 
-def function_definitions(text: str) -> tuple[str, dict[str, str]]:
+def function_definitions(text: str, keep: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
     """The text with each function definition's body taken out (`name() { :; }` stays, so a call of
-    it still reads as the shell's own), and each function's body by name."""
+    it still reads as the shell's own), and each function's body by name. The bodies of the
+    functions named in `keep` stay where they are written."""
     bodies: dict[str, str] = {}
     kept, position = [], 0
     while found := FUNCTION.search(text, position):
         end = _closing_brace(text, found.end())
         if end is None:
             break
-        bodies[found.group(1) or found.group(2)] = text[found.end():end]
-        kept.append(text[position:found.end()] + " :; }")
+        name = found.group(1) or found.group(2)
+        bodies[name] = text[found.end():end]
+        kept.append(text[position:end + 1] if name in keep else text[position:found.end()] + " :; }")
         position = end + 1
     kept.append(text[position:])
     return "".join(kept), bodies
@@ -417,8 +419,7 @@ def function_definitions(text: str) -> tuple[str, dict[str, str]]:
 def _calls(names: frozenset[str]) -> re.Pattern[str]:
     alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
     return re.compile(
-        r"(?:^|(?<=[\n;&|(`{])|(?<=\bthen)|(?<=\bdo)|(?<=\belse))[ \t]*(?:(?:sudo|exec|command|time|!)\s+)?"
-        rf"({alternatives})(?=[ \t;&|)]|$)((?:\$\([^()\n]*\)|\"[^\"\n]*\"|'[^'\n]*'|[^\n;&|)])*)",
+        findings.COMMAND_POSITION + rf"({alternatives})(?=[ \t;&|)]|$)((?:\$\([^()\n]*\)|\"[^\"\n]*\"|'[^'\n]*'|[^\n;&|)])*)",
         re.MULTILINE,
     )
 
@@ -443,9 +444,24 @@ def _bound(body: str, arguments: list[str]) -> str:
     return re.sub(r"\$\{?([A-Za-z_]\w*)\}?", lambda found: locals_.get(found.group(1), found.group(0)), body)
 
 
-def called_lines(text: str, bodies: dict[str, str], depth: int = 0, budget: list[int] | None = None) -> Iterator[tuple[str, str, str]]:
-    """(the function, its body line as written, what that runs) for each line of each function the
-    text calls, a call inside a body run in its place. budget: the body lines left to read, shared by
+def unfollowed(texts: list[str], bodies: dict[str, str]) -> frozenset[str]:
+    """The functions named outside their definitions (in the texts, or in another function's body)
+    where no call of them is found: `cmd | fn`, `parallel fn ::: a b`, a wrapper the lint does not
+    know. A function named nowhere else is never run."""
+    if not bodies:
+        return frozenset()
+    pattern = _calls(frozenset(bodies))
+    alternatives = "|".join(sorted(map(re.escape, bodies), key=len, reverse=True))
+    word = re.compile(rf"(?<![\w$-])({alternatives})(?![\w-])")
+    places = [(FUNCTION.sub(" ", text), "") for text in texts] + [(body, name) for name, body in bodies.items()]
+    calls = {call.group(1) for text, owner in places for call in pattern.finditer(text) if call.group(1) != owner}
+    named = {found.group(1) for text, owner in places for found in word.finditer(text) if found.group(1) != owner}
+    return frozenset(named - calls)
+
+
+def called_lines(text: str, bodies: dict[str, str], depth: int = 0, budget: list[int] | None = None) -> Iterator[tuple[str, str, str, str]]:
+    """(the function, its body line as written, what that runs, the call as written) for each line
+    of each function the text calls, a call inside a body run in its place. budget: the body lines left to read, shared by
     every level, so functions calling each other many times over stay a bounded read."""
     budget = [MAX_CALLED_LINES] if budget is None else budget
     if not bodies or depth >= MAX_FUNCTION_DEPTH:
@@ -458,6 +474,6 @@ def called_lines(text: str, bodies: dict[str, str], depth: int = 0, budget: list
                 return
             budget[0] -= 1
             if line.strip():
-                inner = [run for _, _, run in called_lines(line, bodies, depth + 1, budget)]
-                yield call.group(1), raw.strip(), "\n".join([line, *inner]) if inner else line
+                inner = [run for _, _, run, _ in called_lines(line, bodies, depth + 1, budget)]
+                yield call.group(1), raw.strip(), "\n".join([line, *inner]) if inner else line, (call.group(1) + call.group(2)).strip()
 

@@ -245,7 +245,7 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 for repository in sorted(repositories):
                     what = f"{repository}, which" if repository else "an image that"
                     yield replace(rule.finding(
-                        pipeline, _located_within(jobs[name], *holder.call, holder.function),
+                        pipeline, _located_within(jobs[name], *holder.call, holder.call_text or holder.function),
                         f"{name}: pushes {what} nothing scanned before it, through the shell function {holder.function} (no scanner earlier in the job, "
                         "in an earlier stage or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
                         job=name,
