@@ -661,3 +661,22 @@ def test_a_secret_picked_by_a_computed_name(tmp_path):
             steps:
               - run: docker compose run -e "API_KEY=${{ secrets[matrix.key_name] }}" --rm web
         """, "GH024") == [10]
+
+
+def test_a_gradle_push_task_named_for_it_and_one_socket_through_two_mounts(tmp_path):
+    assert _rules(tmp_path / "Jenkinsfile", """\
+        node {
+            stage('Publish') {
+                sh './gradlew buildDockerImage pushDockerImage'
+                sh './gradlew publishToMavenLocal'
+            }
+        }
+        """, "JK020") == [3]
+    assert _rules(tmp_path / "docker-compose.yml", """\
+        services:
+          cadvisor:
+            image: gcr.io/cadvisor/cadvisor:v0.49.1
+            volumes:
+              - /var/run:/var/run:ro
+              - /var/run/docker.sock:/var/run/docker.sock:ro
+        """, "JK125") == [5]

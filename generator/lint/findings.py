@@ -101,7 +101,7 @@ _END = r"(?=\s|$|['\"])"
 _NOT_FALSE = r"(?!=false\b)"
 _QUARKUS_PUSH = r"[^\n|;&]*\s-Dquarkus\.container-image\.push=true" + _END
 _GRADLE_PUSH = (
-    r"[^\n|;&]*\s(?:[\w.-]*:)*(?:dockerPush\w*|pushImages?)" + _END
+    r"[^\n|;&]*\s(?:[\w.-]*:)*(?:dockerPush\w*|pushImages?|push\w*(?:Image|Docker)\w*)" + _END
     + r"|(?=[^\n|;&]*\s(?:[\w.-]*:)*bootBuildImage" + _END + r")[^\n|;&]*\s--publishImage" + _END
 )
 _MAVEN_PUSH = (

@@ -280,6 +280,7 @@ def compose_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]
                 f"{name}: mounts the host's Docker socket, so the service, and whoever controls its image or its input, is root on "
                 "the host; give it a daemon of its own, or a socket proxy that allows only what it reads",
             )
+            break  # `/var/run` and `/var/run/docker.sock` both mounted hand over one socket
 
 
 GITLAB_HOST_RULES = [
