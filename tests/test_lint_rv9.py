@@ -5,13 +5,16 @@ one-line withCredentials block, and the JK125 runner exemption."""
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
+from generator.lint.cache_rules import SCRIPTED_REF_TEST
 from generator.lint.document import read_pipeline
 from generator.lint.engine import lint
 from generator.lint.findings import PUSHES, simple_commands
+from generator.lint.github_rules import OPAQUE
 from generator.lint.shell_words import called_lines
 
 
@@ -196,3 +199,81 @@ COMPOSE = """\
 def test_only_a_ci_runner_is_exempt(tmp_path, name, image, environment, expected):
     path = _write(tmp_path / "docker-compose.yml", COMPOSE.format(name=name, image=image, environment=environment))
     assert _found(path, "JK125") == expected
+
+
+# 7. GL002: a job that sets up its own dind is a client, whatever its image and commands.
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ("own", [("GL002", 4)]),
+    # A pipeline-wide service reaches this job too, which never talks to it.
+    ("default", []),
+])
+def test_a_job_with_its_own_dind_is_a_docker_client(tmp_path, where, expected):
+    job = """\
+        integration:
+          image: maven:3.9.9-eclipse-temurin-21
+          timeout: 30m
+          services: [{name: "docker:27.3.1-dind", alias: docker}]
+          variables: {DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_CERTDIR: /certs}
+          script: [mvn verify]
+        """
+    if where == "default":
+        job = """\
+        default:
+          services: [{name: "docker:27.3.1-dind", alias: docker}]
+        variables: {DOCKER_HOST: "tcp://docker:2376", DOCKER_TLS_CERTDIR: /certs}
+        integration:
+          image: maven:3.9.9-eclipse-temurin-21
+          timeout: 30m
+          script: [mvn verify]
+        """
+    path = _write(tmp_path / ".gitlab-ci.yml", job)
+    assert _found(path, "GL002") == expected
+
+
+# 8. JK101: an exec-form daemon command with the flag and its value as two items.
+
+@pytest.mark.parametrize(("port", "expected"), [("2375", [("JK101", 8)]), ("2376", [])])
+def test_an_exec_form_daemon_command_is_read_as_one_command(tmp_path, port, expected):
+    path = _write(tmp_path / "docker-compose.yml", f"""\
+        services:
+          dind:
+            image: docker:27-dind
+            privileged: true
+            environment: {{DOCKER_TLS_CERTDIR: /certs}}
+            command:
+              - --host
+              - tcp://0.0.0.0:{port}
+        """)
+    assert _found(path, "JK101") == expected
+
+
+# 9. JK004: a docker.image(...).inside chain with comments between its links.
+
+@pytest.mark.parametrize(("chain", "expected"), [
+    ("docker\n    // pick the image\n    .image('node:latest') /* moving */\n    // then run it\n    .inside {", [("JK004", 4)]),
+    # A comment that names .inside runs nothing: the image is only pulled.
+    ("docker\n    .image('node:latest') // .inside later\n    .pull()\n    if (true) {", []),
+])
+def test_a_chain_with_comments_runs_its_image(tmp_path, chain, expected):
+    path = tmp_path / "Jenkinsfile"
+    path.write_text("node {\n  " + chain + "\n    sh 'npm ci'\n  }\n}\n")
+    assert _found(path, "JK004") == expected
+
+
+# 10. Patterns tried at every position stay linear on long malformed lines.
+
+def _seconds(pattern, text: str) -> float:
+    start = time.perf_counter()
+    list(pattern.finditer(text))
+    return time.perf_counter() - start
+
+
+@pytest.mark.parametrize(("pattern", "adversarial", "ordinary"), [
+    (SCRIPTED_REF_TEST, "if (" * 20000, "if (env.BRANCH_NAME == 'main') {"),
+    (OPAQUE, "${{" * 20000, "${{ format('{0}:{1}', env.IMAGE, github.sha) }}"),
+    (PUSHES, "\nssh -i " * 3000, "ssh -i key.pem deploy@host docker push reg/a:1"),
+])
+def test_patterns_stay_linear(pattern, adversarial, ordinary):
+    assert _seconds(pattern, adversarial) < 2
+    assert pattern.search(ordinary)

@@ -187,7 +187,7 @@ JENKINS_SCOPED = re.compile(r"BRANCH_NAME|GIT_BRANCH|CHANGE_(ID|BRANCH)|BUILD_(N
 # The file setting BRANCH_NAME itself (`environment { BRANCH_NAME = 'main' }`) is a single-branch job.
 MULTIBRANCH = re.compile(r"\b(?:BRANCH_NAME(?!\s*=[^=~])|CHANGE_ID|changeRequest|buildingTag)\b|\bwhen\s*\{[^{}]*\bbranch\b")
 # A scripted test of the ref (`if (env.BRANCH_NAME == 'main')`) may guard any write: not read here.
-SCRIPTED_REF_TEST = re.compile(r"\bif\s*\([^)]*\b(?:BRANCH_NAME|GIT_BRANCH|TAG_NAME|CHANGE_ID)\b")
+SCRIPTED_REF_TEST = re.compile(r"\bif\s*\([^)]{0,300}?\b(?:BRANCH_NAME|GIT_BRANCH|TAG_NAME|CHANGE_ID)\b")
 # A stage's `when` comes before what it runs: the first of these blocks in it tells whether it has one.
 STAGE_PART = re.compile(r"\b(?:(?P<when>when)|steps|stages|parallel|matrix)\s*\{")
 STAGE_NAME = re.compile(r"""\bstage\s*\(\s*(?:name\s*:\s*)?['"]([^'"]*)['"]""")

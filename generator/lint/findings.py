@@ -123,31 +123,33 @@ BUILD_TOOL_PUSHES = re.compile(
 # `ssh -i key host`), so the word after them is still the program; anything else ends the prefix,
 # so `make -C docker push` and `./tools/docker push` name no engine.
 _FLAG = r"-[^\s;&|]+"
-_VALUE = r"[^\s;&|]+"
+# An option's value never starts with a dash, so each word is read one way only (no backtracking).
+_VALUE = r"[^\s;&|-][^\s;&|]*"
+# A command is one line (continuations are joined first): a wrapper never reads past its end.
 _WRAPPER = (
-    r"sudo(?:\s+(?:-[ugpCDhrtTU]\s+" + _VALUE + "|" + _FLAG + r"))*"
-    r"|ssh(?:\s+(?:-[bcDEeFIiJLlmOoPpQRSWw]\s+" + _VALUE + "|" + _FLAG + r"))*\s+[^\s;&|-][^\s;&|]*"
-    r"|(?:exec|command|nohup|eval|setsid|chronic|unbuffer|stdbuf|time)(?:\s+" + _FLAG + r")*"
-    r"|env(?:\s+(?:-[uCS]\s+" + _VALUE + "|" + _FLAG + r"))*"
-    r"|xargs(?:\s+(?:-[IinPLdsaE]\s+" + _VALUE + "|" + _FLAG + r"))*"
-    r"|timeout(?:\s+(?:-[sk]\s+" + _VALUE + "|" + _FLAG + r"))*\s+\d+(?:\.\d+)?[smhd]?"
-    r"|retry(?:\s+(?:" + _FLAG + r"|\d+))*"
-    r"|nice(?:\s+(?:-n\s*-?\d+|-\d+|--adjustment=-?\d+))?"
-    r"|ionice(?:\s+(?:-[cnpP]\s*\d+|" + _FLAG + r"))*"
+    r"sudo(?:[ \t]+(?:-[ugpCDhrtTU][ \t]+" + _VALUE + "|" + _FLAG + r"))*"
+    r"|ssh(?:[ \t]+(?:-[bcDEeFIiJLlmOoPpQRSWw][ \t]+" + _VALUE + "|" + _FLAG + r"))*[ \t]+[^\s;&|-][^\s;&|]*"
+    r"|(?:exec|command|nohup|eval|setsid|chronic|unbuffer|stdbuf|time)(?:[ \t]+" + _FLAG + r")*"
+    r"|env(?:[ \t]+(?:-[uCS][ \t]+" + _VALUE + "|" + _FLAG + r"))*"
+    r"|xargs(?:[ \t]+(?:-[IinPLdsaE][ \t]+" + _VALUE + "|" + _FLAG + r"))*"
+    r"|timeout(?:[ \t]+(?:-[sk][ \t]+" + _VALUE + "|" + _FLAG + r"))*[ \t]+\d+(?:\.\d+)?[smhd]?"
+    r"|retry(?:[ \t]+(?:" + _FLAG + r"|\d+))*"
+    r"|nice(?:[ \t]+(?:-n[ \t]*-?\d+|-\d+|--adjustment=-?\d+))?"
+    r"|ionice(?:[ \t]+(?:-[cnpP][ \t]*\d+|" + _FLAG + r"))*"
     # Secret injectors run the command after their `--` with the secrets in its environment.
-    r"|(?:doppler|op|infisical|teller|dotenvx?)\s+run\b[^\n;&|]*?\s--"
-    r"|(?:aws-vault|chamber)\s+exec\b[^\n;&|]*?\s--"
+    r"|(?:doppler|op|infisical|teller|dotenvx?)[ \t]+run\b[^\n;&|]*?[ \t]--"
+    r"|(?:aws-vault|chamber)[ \t]+exec\b[^\n;&|]*?[ \t]--"
     r"|!|if|elif|while|until"
     r"|[A-Za-z_]\w*=[^\s;&|]*"
 )
 _KEYWORD = r"|(?<=\bthen)|(?<=\bdo)|(?<=\belse))\s*"
 # A shell function is called only where the shell reads a command, not inside a quoted string.
-COMMAND_POSITION = r"(?:^|(?<=[\n;&|(`{])" + _KEYWORD + r"(?:(?:" + _WRAPPER + r")\s+)*"
-WRAPPERS = re.compile(r"\s*(?:(?:" + _WRAPPER + r")(?:\s+|$))*")
+COMMAND_POSITION = r"(?:^|(?<=[\n;&|(`{])" + _KEYWORD + r"(?:(?:" + _WRAPPER + r")[ \t]+)*"
+WRAPPERS = re.compile(r"[ \t]*(?:(?:" + _WRAPPER + r")(?:[ \t]+|$))*")
 # An echo is passed too: the rules blank what echo prints first, and what is left is piped to a
 # shell, which runs it. An engine named by its path in a bin directory (/usr/bin/docker) is the engine.
 _COMMAND_POSITION = (
-    r"(?:^|(?<=[\n;&|(`{\"'])" + _KEYWORD + r"(?:(?:" + _WRAPPER + r"|(?:echo|printf)(?:\s+" + _FLAG + r")*)\s+)*(?:(?:/[\w.-]+)*/s?bin/)?"
+    r"(?:^|(?<=[\n;&|(`{\"'])" + _KEYWORD + r"(?:(?:" + _WRAPPER + r"|(?:echo|printf)(?:[ \t]+" + _FLAG + r")*)[ \t]+)*(?:(?:/[\w.-]+)*/s?bin/)?"
 )
 PUSHES = re.compile(
     _COMMAND_POSITION + _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"

@@ -537,7 +537,7 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
 
 # What a tag list cannot be read through: an expression left unresolved or a shell parameter, whose
 # commas, colons and slashes belong to it, not to the list.
-OPAQUE = re.compile(r"\$\{\{.*?\}\}|\$\{[^}\n]*\}")
+OPAQUE = re.compile(r"\$\{\{(?:[^}\n]|\}(?!\})){0,500}\}\}|\$\{[^}\n]{0,500}\}")
 PLAIN_REFERENCE = re.compile(r"\$\{\{\s*[\w.-]+\s*\}\}")
 
 

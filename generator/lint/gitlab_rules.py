@@ -453,10 +453,23 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
 DOCKER_CLIENTS = {"docker", "docker-compose"}
 
 
+def _own_dind(job: Job) -> bool:
+    # `default:` and the pipeline's own variables are the last two sources: they reach every job.
+    for node in [job.node, *job.sources[:-2]]:
+        if not isinstance(node, dict):
+            continue
+        variables = node.get("variables")
+        if "services" in node or (isinstance(variables, dict) and str(variables.get("DOCKER_HOST", "")).startswith("tcp://")):
+            return True
+    return False
+
+
 def _talks_to_docker(pipeline: PipelineFile, job: Job) -> bool:
     """Whether the job is a Docker client: it runs in the official docker image (the image is there
-    to talk to the daemon), or a script line runs docker or docker-compose on the runner."""
-    if _client_image(pipeline, job):
+    to talk to the daemon), a script line runs docker or docker-compose on the runner, or it sets up
+    its dind itself (its services, or DOCKER_HOST at tcp://, written by the job or a template it
+    extends): Testcontainers, Maven and Gradle talk to the daemon with no docker command."""
+    if _client_image(pipeline, job) or _own_dind(job):
         return True
     return any(
         program.rsplit("/", 1)[-1] in DOCKER_CLIENTS

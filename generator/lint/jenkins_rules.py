@@ -624,9 +624,11 @@ ASSIGNMENT = re.compile(
     r"""(?:[\w.]+\.get\(\s*(?:'[^'\n]*'|"[^"\n]*")\s*,\s*|[\w.]+\s*\?:\s*)?(?=['"])"""
 )
 DOCKER_AGENT = re.compile(r"""\bagent\s*\{\s*docker\s*\(?\s*(?=['"])|\b(?:docker|containerTemplate)\s*\{[^{}]*?\bimage\s*\(?\s*(?=['"])""")
-# `docker.image(...)`, also chained over lines (`docker\n  .image(...)\n  .inside {`).
-DOCKER_IMAGE = re.compile(r"""\bdocker\s*\.\s*image\s*\(\s*(?=['"])""")
-RUNS = re.compile(r"""\s*\)\s*\.\s*(inside|withRun|run)\b""")
+# `docker.image(...)`, also chained over lines (`docker\n  .image(...)\n  .inside {`), with comments
+# between the links of the chain.
+_GAP = r"(?:\s|//[^\n]*(?![^\n])|/\*(?:[^*]|\*(?!/)){0,1000}\*/)*"
+DOCKER_IMAGE = re.compile(rf"""\bdocker{_GAP}\.{_GAP}image{_GAP}\({_GAP}(?=['"])""")
+RUNS = re.compile(rf"""{_GAP}\){_GAP}\.{_GAP}(inside|withRun|run)\b""")
 DOCKER_BUILD = re.compile(r"""\bdocker\.build\s*\(\s*(?=['"])""")
 IMAGE_VARIABLE = re.compile(r"""\b(\w+)\s*=\s*docker\.image\s*\(\s*(?=['"])""")
 # containerTemplate(image: ...), and withDockerContainer, the step docker.image().inside runs.
@@ -861,14 +863,17 @@ def _plain_daemon_flags(pipeline: PipelineFile, rule: Rule, name: str, service: 
     """A daemon told to listen on 2375, or to drop TLS, by its own command; one finding per command
     (a list's first such item), since the flags make one plain listener."""
     command = service.get("command")
-    items = command if isinstance(command, list) else [command] if isinstance(command, str) else []
-    for index, item in enumerate(items):
-        found = DAEMON_PLAIN_FLAG.search(str(item))
-        if found:
-            holder, at = (command, index) if isinstance(command, list) else (service, "command")
-            where = line_within(holder, at, found.group(0), pipeline.path)
-            yield rule.finding(pipeline, where, f"{name}: the daemon's command {found.group(0)} serves Docker on plain TCP; keep TLS (DOCKER_TLS_CERTDIR: /certs) and port 2376")
-            return
+    items = [str(item) for item in command] if isinstance(command, list) else [command] if isinstance(command, str) else []
+    # Exec form gives a flag and its value as two items (`["--host", "tcp://0.0.0.0:2375"]`): read
+    # them as one command, and locate the item that holds the value.
+    found = DAEMON_PLAIN_FLAG.search(" ".join(items))
+    if not found:
+        return
+    value = found.group(0).split()[-1].split("=")[-1]
+    index = next((index for index, item in enumerate(items) if value in item), 0)
+    holder, at = (command, index) if isinstance(command, list) else (service, "command")
+    where = line_within(holder, at, value, pipeline.path)
+    yield rule.finding(pipeline, where, f"{name}: the daemon's command {found.group(0)} serves Docker on plain TCP; keep TLS (DOCKER_TLS_CERTDIR: /certs) and port 2376")
 
 
 def compose_privileged_beyond_dind(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
