@@ -262,6 +262,11 @@ def _called_line(job: Job, holder: Any, key: Any, section: str, name: str, raw: 
     return out
 
 
+def _shell(section: str) -> str:
+    # before_script and script run in one shell, after_script in a shell of its own.
+    return "after_script" if section == "after_script" else "main"
+
+
 def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
     """(text, holder, key) of each script entry: holder[key] is where it is written, so a finding can
     be located in it. A section written as one string (`script: |`) is held by its job's mapping.
@@ -274,7 +279,7 @@ def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
     bodies: dict[str, dict[str, tuple[str, Any, Any, str]]] = {"main": {}, "after_script": {}}
     kept = []
     for text, holder, key, section in written:
-        shell = "after_script" if section == "after_script" else "main"
+        shell = _shell(section)
         without, found = function_definitions(text) if "{" in text else (text, {})
         for name, body in found.items():
             bodies[shell][name] = (body, holder, key, section)
@@ -283,24 +288,24 @@ def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
     # read where it is written, as before calls were followed: a missed call must not hide its body.
     uncalled = {
         shell: unfollowed(
-            [without for (_, _, _, section), without in zip(written, kept) if ("after_script" if section == "after_script" else "main") == shell],
+            [without for (_, _, _, section), without in zip(written, kept) if _shell(section) == shell],
             {name: body for name, (body, *_) in found.items()},
         )
         for shell, found in bodies.items()
     }
     if uncalled["main"] or uncalled["after_script"]:
         kept = [
-            function_definitions(text, uncalled["after_script" if section == "after_script" else "main"])[0] if "{" in text else text
+            function_definitions(text, uncalled[_shell(section)])[0] if "{" in text else text
             for text, _, _, section in written
         ]
     out: list[tuple[str, Any, Any]] = []
     added = 0
     for (text, holder, key, section), without in zip(written, kept):
         out.append((without, holder, key))
-        shell = bodies["after_script" if section == "after_script" else "main"]
+        shell = bodies[_shell(section)]
         if not shell or added >= MAX_CALLED_LINES:
             continue
-        skipped = uncalled["after_script" if section == "after_script" else "main"]
+        skipped = uncalled[_shell(section)]
         for name, raw, run, call in called_lines(without, {name: body for name, (body, *_) in shell.items() if name not in skipped}):
             _, where, place, defined_in = shell[name]
             line = _called_line(job, where, place, defined_in, name, raw, run)

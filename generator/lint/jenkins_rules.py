@@ -843,12 +843,13 @@ def _variable_line(service: dict[str, Any], name: str) -> int:
 def compose_plain_tcp(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, service in _services(pipeline):
         environment = _environment(service)
-        if _is_dind(service, pipeline.path) and environment.get("DOCKER_TLS_CERTDIR", "/certs") == "":
+        daemon = _is_dind(service, pipeline.path)
+        if daemon and environment.get("DOCKER_TLS_CERTDIR", "/certs") == "":
             yield rule.finding(pipeline, _variable_line(service, "DOCKER_TLS_CERTDIR"), f"{name}: an empty DOCKER_TLS_CERTDIR serves the daemon on plain TCP 2375; set it to /certs")
         for key, value in environment.items():
             if PLAIN_TCP.search(value):
                 yield rule.finding(pipeline, _variable_line(service, key), f"{name}: {key}={value} talks to a daemon on plain TCP; use tcp://docker:2376 with TLS")
-        if _is_dind(service, pipeline.path):
+        if daemon:
             yield from _plain_daemon_flags(pipeline, rule, name, service)
         ports = service.get("ports")
         for index, port in enumerate(ports if isinstance(ports, list) else ()):

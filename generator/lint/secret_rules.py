@@ -42,6 +42,7 @@ from generator.lint.jenkins_rules import (
 )
 from generator.lint.shell_words import (
     DESCRIBING,
+    FUNCTION,
     JOB_TOKENS,
     ONE_WORD_SECRET,
     REFERENCE,
@@ -132,7 +133,6 @@ def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
 SHELL_WORDS = BUILTINS | {"{", "}", "(", "if", "elif", "while", "until", "for", "case", "!", ":", "true", "false", "unset", "exit", "return", "eval", "[", "[[", "test"}
 
 
-FUNCTION = re.compile(r"(?:^|[\s;{])(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{")
 # A variable given where a command wants a file: GitLab's File-type variables hold a path
 # (`ssh -i $SSH_PRIVATE_KEY`, `--key-file=$DEPLOY_TOKEN`, `< $DB_PASSWORD`), not the secret.
 PATH_OPERAND = re.compile(
@@ -161,6 +161,12 @@ def _references(value: str) -> list[str]:
     return [name for found in REFERENCE.finditer(value) if (name := found.group("expression") or found.group("variable") or found.group("batch"))]
 
 
+def _secret_parameter(name: str) -> bool:
+    """A parameter whose value is a secret by its name (`api_token=`, `NPM_TOKEN:`); not a plain key."""
+    parts = _name_parts(name)
+    return bool(parts) and parts[-1] in SECRET_PARAMETERS and not _plain_key(parts)
+
+
 def _secret_property(name: str, arguments: str) -> bool:
     unless = SECRET_PROPERTIES.get(name.lower())
     return unless is not None and unless not in arguments.lower()
@@ -172,8 +178,7 @@ def _named_secrets(arguments: str) -> list[str]:
     or plain-key variable and the platform's own CI_ variables are left to the name check."""
     names = []
     for found in NAMED_VALUE.finditer(arguments) if "=" in arguments else []:
-        parts = _name_parts(found.group("name"))
-        secret = bool(parts) and parts[-1] in SECRET_PARAMETERS and not _plain_key(parts) or _secret_property(found.group("name"), arguments)
+        secret = _secret_parameter(found.group("name")) or _secret_property(found.group("name"), arguments)
         if not secret or "$(" in found.group("value"):
             continue
         names += [name for name in _references(found.group("value")) if _may_hold_secret(name)]
@@ -246,7 +251,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
         return problems, names
     text = without_stdin(text)
     text = one_word_expressions(text)
-    functions = set(FUNCTION.findall(script or text))
+    functions = {keyword or bare for keyword, bare in FUNCTION.findall(script or text)}
     bound = frozenset(known or ())
     for part in SEQUENCE.split(text):
         named = False
@@ -617,13 +622,6 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
             yield rule.finding(pipeline, first + offset, _message(found), level=_level(names))
 
 
-GITLAB_SECRET_RULES = [
-    Rule("GL022", "registry-login-on-unprotected-ref", "Registry credentials are used only by jobs limited to protected refs.", registry_login_on_unprotected_ref, "warning"),
-    Rule("GL024", "secret-in-command-arguments", "No secret in a command's arguments: -e NAME=$SECRET, a URL, curl -u/-d, --build-arg.", gitlab_secret_in_arguments),
-]
-GITHUB_SECRET_RULES = [
-    Rule("GH024", "github-secret-in-command-arguments", "No secret in a command's arguments or in build-args.", github_secret_in_arguments),
-]
 # --- Compose ----------------------------------------------------------------------------------
 
 
@@ -662,8 +660,7 @@ def compose_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
         args = build.get("args") if isinstance(build, dict) else None
         items = args.items() if isinstance(args, dict) else (str(item).partition("=")[::2] for item in args) if isinstance(args, list) else ()
         for arg, value in items:
-            parts = _name_parts(str(arg))
-            if parts and parts[-1] in SECRET_PARAMETERS and not _plain_key(parts) and "$" in str(value):
+            if _secret_parameter(str(arg)) and "$" in str(value):
                 where = line_of(args, arg) if isinstance(args, dict) else line_within(build, "args", str(arg), pipeline.path)
                 yield rule.finding(
                     pipeline, where,
@@ -672,9 +669,16 @@ def compose_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
                 )
 
 
-COMPOSE_SECRET_RULES = [
-    Rule("JK124", "compose-secret-in-command-arguments", "No secret in a service's command, entrypoint, health check or build args.", compose_secret_in_arguments),
+GITLAB_SECRET_RULES = [
+    Rule("GL022", "registry-login-on-unprotected-ref", "Registry credentials are used only by jobs limited to protected refs.", registry_login_on_unprotected_ref, "warning"),
+    Rule("GL024", "secret-in-command-arguments", "No secret in a command's arguments: -e NAME=$SECRET, a URL, curl -u/-d, --build-arg.", gitlab_secret_in_arguments),
+]
+GITHUB_SECRET_RULES = [
+    Rule("GH024", "github-secret-in-command-arguments", "No secret in a command's arguments or in build-args.", github_secret_in_arguments),
 ]
 JENKINS_SECRET_RULES = [
     Rule("JK024", "jenkins-secret-in-command-arguments", "No secret in a command's arguments: -e NAME=$SECRET, a URL, curl -u/-d, --build-arg.", jenkins_secret_in_arguments),
+]
+COMPOSE_SECRET_RULES = [
+    Rule("JK124", "compose-secret-in-command-arguments", "No secret in a service's command, entrypoint, health check or build args.", compose_secret_in_arguments),
 ]

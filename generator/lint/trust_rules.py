@@ -206,6 +206,14 @@ def pushed_repositories(text: str) -> frozenset[str]:
     return frozenset(_repository(found.group(1) or found.group(2)) for found in DESTINATION.finditer(text)) or frozenset({""})
 
 
+def _unscanned_push(job: str, repository: str, through: str = "") -> str:
+    what = f"{repository}, which" if repository else "an image that"
+    return (
+        f"{job}: pushes {what} nothing scanned before it{through} (no scanner earlier in the job, in an earlier stage or in its "
+        "needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed"
+    )
+
+
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
@@ -243,13 +251,9 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 # names, as each job's call decides the tag it publishes.
                 reported |= repositories
                 for repository in sorted(repositories):
-                    what = f"{repository}, which" if repository else "an image that"
-                    yield replace(rule.finding(
-                        pipeline, _located_within(jobs[name], *holder.call, holder.call_text or holder.function),
-                        f"{name}: pushes {what} nothing scanned before it, through the shell function {holder.function} (no scanner earlier in the job, "
-                        "in an earlier stage or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
-                        job=name,
-                    ), subject=repository)
+                    where = _located_within(jobs[name], *holder.call, holder.call_text or holder.function)
+                    message = _unscanned_push(name, repository, f", through the shell function {holder.function}")
+                    yield replace(rule.finding(pipeline, where, message, job=name), subject=repository)
             elif pushes:
                 reported |= repositories
                 found = _push(text)
@@ -262,19 +266,13 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 # repository is the command's finding, at the push (a template's, once for its jobs).
                 several = sorted(images) if len(images) > 1 and "" not in repositories else []
                 for repository in several or [""]:
-                    what = f"{repository}, which" if repository else "an image that"
                     at = _located_within(jobs[name], holder, index, needle)
                     if repository:
                         # Where the repository is written; where a variable stands for it, where the push is.
                         start = _located_within(jobs[name], holder, index, "")
                         places = [_located_within(jobs[name], holder, index, form) for form in (repository, re.sub(r"\$(\w+)", r"${\1}", repository))]
                         at = next((place for place in places if place != start), at)
-                    yield replace(rule.finding(
-                        pipeline, at,
-                        f"{name}: pushes {what} nothing scanned before it (no scanner earlier in the job, in an earlier stage "
-                        "or in its needs); push a candidate, scan it (trivy, grype, container_scanning), and publish only what passed",
-                        job=name,
-                    ), subject=repository)
+                    yield replace(rule.finding(pipeline, at, _unscanned_push(name, repository), job=name), subject=repository)
 
 
 # --- push without a scan before it (Jenkins) ------------------------------------------------
