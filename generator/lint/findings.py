@@ -151,8 +151,14 @@ WRAPPERS = re.compile(r"[ \t]*(?:(?:" + _WRAPPER + r")(?:[ \t]+|$))*")
 _COMMAND_POSITION = (
     r"(?:^|(?<=[\n;&|(`{\"'])" + _KEYWORD + r"(?:(?:" + _WRAPPER + r"|(?:echo|printf)(?:[ \t]+" + _FLAG + r")*)[ \t]+)*(?:(?:/[\w.-]+)*/s?bin/)?"
 )
+# A make target named for a push (`push`, `push-image`, `docker-push`, `container-push-remote`)
+# publishes what the Makefile builds; git's, Helm's and the docs' pushes publish no image.
+_MAKE_PUSH = (
+    r"g?make\b(?:[ \t]+[^\s;&|]+)*?[ \t]+(?![\w.-]*(?:git|helm|chart|(?:docs?|pages|wiki)(?![a-z])))"
+    r"(?:[\w.-]*[-_])?push(?:[-_][\w.-]*)?(?=[\s;&|)'\"]|$)"
+)
 PUSHES = re.compile(
-    _COMMAND_POSITION + _ENGINE + r"\s+(image\s+|manifest\s+)?push\b"
+    _COMMAND_POSITION + "(?:" + _ENGINE + r"\s+(image\s+|manifest\s+)?push\b|" + _MAKE_PUSH + ")"
     # A command substitution's own pipe (`-t app:$(echo $V | sed s/v//)`) does not end the command.
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b(?:\$\([^()\n]*\)|[^\n|;&])*\s--push\b"
     r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +

@@ -787,12 +787,12 @@ def _runs_engine(text: str, login: bool = False) -> bool:
 
 
 def _engine_sections(pipeline: PipelineFile, job: Job) -> list[str]:
-    """The script sections that run an engine, `script:` first. A login in the job's own script
-    says it uses the daemon; one it inherits (a pipeline-wide before_script) says nothing."""
+    """The script sections that run an engine, `script:` first. A login in the job's own script, or
+    in a template it extends, says it uses the daemon; a pipeline-wide before_script says nothing."""
     texts = _script_texts(pipeline, job)
     return [
         section for section in SCRIPT_SECTIONS[1:2] + SCRIPT_SECTIONS[:1] + SCRIPT_SECTIONS[2:]
-        if any(_runs_engine(text, job.written_in(section) == job.name) for text, holder, key in texts if holder is job.merged.get(section) or key == section or getattr(holder, "section", None) == section)
+        if any(_runs_engine(text, job.written_in(section) not in ("default", "the pipeline")) for text, holder, key in texts if holder is job.merged.get(section) or key == section or getattr(holder, "section", None) == section)
     ]
 
 

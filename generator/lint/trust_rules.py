@@ -170,10 +170,11 @@ def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, 
 
 # Tags that publish: a release's version or git tag, a branch's name, and the moving words users
 # pull (latest, main, stable, ...), and a version with a suffix (`3.13-20260101-abc123`, `$IMAGE_VERSION-...`)
-# that users pin. Others (the commit, the pipeline, `candidate`) name a candidate.
+# that users pin. Others (the commit, the pipeline, `candidate`) name a candidate, and so does a tag
+# that starts with the commit or the pipeline (`${CI_COMMIT_SHORT_SHA}${CI_COMMIT_TAG}`): no user pulls it.
 RELEASE_TAG = re.compile(
-    r"^(v?\d+(\.\d+)+|v?\d+(\.\d+)*-|\$\{?\w*VERSION\b)(?!.*candidate)|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
-    r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$"
+    r"^(?!\$\{?CI_(COMMIT_(SHORT_)?SHA|PIPELINE_I?ID|JOB_ID)\b)(?:.*?)(?:^(v?\d+(\.\d+)+|v?\d+(\.\d+)*-|\$\{?\w*VERSION\b)(?!.*candidate)|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
+    r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$)"
 )
 DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&]+)")
 
@@ -193,7 +194,10 @@ def _repository(reference: str) -> str:
     name = re.sub(r"\$\{(\w+)\}", r"$\1", reference.strip("\"'")).split("@", 1)[0]
     if WHOLE_VARIABLE.fullmatch(name):
         return ""
-    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    # The tag starts at the last part's first colon outside `${...}` (`${SHA::8}`, `${V:-1}` are in it).
+    masked = re.sub(r"\$\{[^}]*\}", lambda found: "$" + "_" * (len(found.group()) - 1), name)
+    colon = masked.find(":", masked.rfind("/") + 1)
+    return name[:colon] if colon >= 0 else name
 
 
 # What reads as an image repository, not a build context (`.`) or a shell word past the command:
