@@ -7,7 +7,6 @@ import pytest
 from generator.lint.findings import PUSHES
 from tests.test_lint_rv9 import _found, _write
 
-
 # 1. A make target named for a push publishes the image the Makefile builds.
 
 @pytest.mark.parametrize("line", [
