@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from generator.lint.document import read_pipeline
+from generator.lint.engine import lint
 from generator.lint.findings import PUSHES
 from tests.test_lint_rv9 import _found, _write
 
@@ -141,3 +143,110 @@ def test_a_tag_starting_with_the_commit_is_a_candidate(tmp_path):
     released = _write(tmp_path / "b/.gitlab-ci.yml", pipeline.replace("{tag}", "${CI_COMMIT_TAG}"))
     assert _found(candidate, "GL020") == []
     assert _found(released, "GL020") == [("GL020", 8)]
+
+
+# 5. A tag read from a step output that a script computes with `$(...)` names no extra repository.
+
+def test_a_step_output_computed_by_a_command_is_one_tag(tmp_path):
+    workflow = _write(tmp_path / ".github/workflows/b.yml", """\
+        on:
+          push:
+            branches: [main]
+        jobs:
+          b:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 20
+            steps:
+              - id: version
+                run: |
+                  V=$(grep -oP '(?<=FROM docker\\.io/library/nginx:).*' Dockerfile)
+                  echo "version=$V" >> "$GITHUB_OUTPUT"
+              - uses: docker/build-push-action@v6
+                with:
+                  push: true
+                  tags: |
+                    ghcr.io/acme/web:${{ steps.version.outputs.version }}
+                    ghcr.io/acme/web:latest
+        """)
+    assert _found(workflow, "GH005") == [("GH005", 15)]
+
+
+# 6. A variable that carries a secret under another name puts it in the arguments of the command
+# that expands it: reported where the variable takes the secret, once for the jobs that expand it.
+
+def test_a_variable_carrying_a_secret_into_arguments(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        variables:
+          JIB_OPTS: "-Djib.to.auth.username=$CI_REGISTRY_USER -Djib.to.auth.password=$REGISTRY_PASSWORD"
+          INDEX_URL: "https://__token__:$PYPI_TOKEN@pypi.example.com/simple"
+          QUIET_OPTS: "-Djib.console=plain"
+        .jib:
+          image: maven:3.9.9-eclipse-temurin-21
+          timeout: 10 minutes
+          script:
+            - mvn $QUIET_OPTS compile
+            - mvn $JIB_OPTS jib:build
+        branch:
+          extends: .jib
+        master:
+          extends: .jib
+        build:
+          image: docker:27.5.1-cli
+          timeout: 10 minutes
+          script:
+            - echo "$INDEX_URL" > /dev/null
+            - docker build --build-arg PIP_EXTRA_INDEX_URL=$INDEX_URL -t registry.example.com/app:1.0 .
+        """)
+    findings = [f for f in lint(read_pipeline(gitlab)) if f.rule == "GL024"]
+    assert sorted(f.line for f in findings) == [2, 3]
+    assert "through $JIB_OPTS" in next(f.message for f in findings if f.line == 2)
+    assert "(affects 2 jobs)" in next(f.message for f in findings if f.line == 2)
+
+
+# 7. A secret decoded in place is the secret in the arguments; a value read from a file is not.
+
+@pytest.mark.parametrize("line, flagged", [
+    ("kubectl config set-credentials ci --token=$(echo $K8S_TOKEN | base64 -d)", True),
+    ('kubectl config set-credentials ci --token="$(echo -n "${K8S_TOKEN}" | base64 --decode)"', True),
+    ("kubectl config set-credentials ci --token=$(cat /run/secrets/token)", False),
+    ("echo $(echo $KUBE_CONFIG | base64 -d) > kubeconfig", False),
+])
+def test_a_secret_decoded_in_place(tmp_path, line, flagged):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        deploy:
+          image: bitnami/kubectl:1.31.4
+          timeout: 10 minutes
+          script:
+            - {line}
+        """)
+    assert _found(gitlab, "GL024") == ([("GL024", 5)] if flagged else [])
+
+
+# 8. A dind service whose command makes the daemon listen on plain TCP 2375 is reported there,
+# beside a client pointed at 2375; a command that keeps TLS on 2376 is not.
+
+DIND_JOB = """\
+    package:
+      image: docker:27.5.1-cli
+      timeout: 10 minutes
+      services:
+        - name: docker:27.5.1-dind
+          command: [COMMAND]
+      variables:
+        DOCKER_HOST: tcp://docker:PORT
+        DOCKER_TLS_CERTDIR: /certs
+        DOCKER_TLS_VERIFY: "1"
+        DOCKER_CERT_PATH: /certs/client
+      script:
+        - docker build -t app:1 .
+    """
+
+
+@pytest.mark.parametrize("command, port, expected", [
+    ('"--host=unix:///var/run/docker.sock", "--host=tcp://0.0.0.0:2375", "--mtu=1450"', "2375", [6, 8]),
+    ('"-H", "tcp://:2375"', "2376", [6]),
+    ('"--mtu=1450"', "2376", []),
+])
+def test_a_dind_service_command_listening_on_2375(tmp_path, command, port, expected):
+    path = _write(tmp_path / ".gitlab-ci.yml", DIND_JOB.replace("COMMAND", command).replace("PORT", port))
+    assert _found(path, "GL002", "GL010") == [("GL002", line) for line in expected]

@@ -535,9 +535,10 @@ def _pushes(step: dict[str, Any], scope: Scope) -> bool:
     return any(_script_pushes(text, scope) or _own_script_pushes(text, scope) for _, _, text in _scripts(step))
 
 
-# What a tag list cannot be read through: an expression left unresolved or a shell parameter, whose
-# commas, colons and slashes belong to it, not to the list.
-OPAQUE = re.compile(r"\$\{\{(?:[^}\n]|\}(?!\})){0,500}\}\}|\$\{[^}\n]{0,500}\}")
+# What a tag list cannot be read through: an expression left unresolved, a shell parameter or a
+# command substitution (a step output read from its script), whose commas, colons and slashes
+# belong to it, not to the list.
+OPAQUE = re.compile(r"\$\{\{(?:[^}\n]|\}(?!\})){0,500}\}\}|\$\{[^}\n]{0,500}\}|\$\((?:[^()\n]|\([^()\n]*\)){0,500}\)")
 PLAIN_REFERENCE = re.compile(r"\$\{\{\s*[\w.-]+\s*\}\}")
 
 

@@ -415,6 +415,10 @@ def _tls_by_default(ref: ImageRef) -> bool | None:
     return tls_on_by_default(ref.tag or "") if ref.name == "docker" else None
 
 
+# A daemon told to listen on TCP 2375 (`--host=tcp://0.0.0.0:2375`, `-H tcp://:2375`) serves it without TLS.
+PLAIN_TCP_LISTENER = re.compile(r"tcp://[^\s\"',]*:2375\b")
+
+
 def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tuple[str, str, Any, Any]]:
     """(rule id, message, holder, key) for the job's first dind service. A template is audited only
     for what it states itself: an empty DOCKER_TLS_CERTDIR or port 2375."""
@@ -437,7 +441,11 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
         yield "GL002", "DOCKER_TLS_CERTDIR is empty, so the dind daemon listens on plain TCP 2375 and anything that reaches it owns it; set DOCKER_TLS_CERTDIR: /certs", *_variable_written(job, own, "DOCKER_TLS_CERTDIR", (holder, key))
     if re.search(r":2375\b", host):
         yield "GL002", "DOCKER_HOST points at the plain-TCP port 2375; use tcp://docker:2376 with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=/certs/client", *_variable_written(job, None, "DOCKER_HOST", (holder, key))
-    if certdir == "" or re.search(r":2375\b", host):
+    command = service.get("command") if isinstance(service, dict) else None
+    listens_plain = isinstance(command, list) and any(PLAIN_TCP_LISTENER.search(str(word)) for word in command)
+    if listens_plain:
+        yield "GL002", "the service's command makes the daemon listen on plain TCP 2375, where anything that reaches it owns it; drop that --host and let the image serve TLS on 2376 (DOCKER_TLS_CERTDIR: /certs)", service, "command"
+    if certdir == "" or re.search(r":2375\b", host) or listens_plain:
         return
     if template or host.startswith("unix://"):
         return  # a unix socket is a daemon of the job's own, not this service over the network

@@ -28,6 +28,7 @@ from generator.lint.gitlab_rules import (
     _located_within,
     _runnable,
     _script_lines,
+    _variable_written,
     _variables,
     guard_scope,
 )
@@ -240,6 +241,11 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
 MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|PSW|CREDENTIAL|AUTH|secrets\.|github\.token|sonar\.login", re.IGNORECASE)
 
 
+# A secret stored base64-encoded and decoded in place (`--token=$(echo $K8S_TOKEN | base64 -d)`) is
+# the secret itself in the command's arguments.
+DECODED = re.compile(r"""\$\(\s*(?:echo(?:\s+-n)?|printf(?:\s+['"]?%s['"]?)?)\s+"?(\$\{?\w+\}?)"?\s*\|\s*base64\s+(?:-d|-D|--decode)\s*\)""")
+
+
 def command_line_secrets(text: str, literals: set[str], script: str = "", known: set[str] | None = None) -> tuple[list[str], list[str]]:
     """(what is wrong, the secret names involved) for the secrets a shell line puts in arguments.
     literals: names the file itself gives a fixed value (a test database's password), public already.
@@ -250,7 +256,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     if not MAY_HOLD.search(text):
         return problems, names
     text = without_stdin(text)
-    text = one_word_expressions(text)
+    text = DECODED.sub(r"\1", one_word_expressions(text))
     functions = {keyword or bare for keyword, bare in FUNCTION.findall(script or text)}
     bound = frozenset(known or ())
     for part in SEQUENCE.split(text):
@@ -419,10 +425,35 @@ def _command_start(job: Job, holder: Any, key: Any, first: str, after: int) -> i
     return _located_within(job, holder, key, " ".join(first.split()[:2]), after)[1] if start == entry else start
 
 
+def _carrying(pipeline: PipelineFile, job: Job) -> dict[str, str]:
+    """The job's variables that carry a secret under another name (`JIB_OPTS: -Dpassword=$REG_PASSWORD`,
+    `INDEX_URL: https://__token__:$PYPI_TOKEN@host`), each with its value: where a command expands one,
+    the secret is in its arguments."""
+    return {name: value for name, value in _variables(pipeline, job).items() if not is_secret_name(name) and secret_references(value)}
+
+
+def _with_carried(text: str, carrying: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The text with each carrying variable it expands written as its value, and each secret so
+    brought in mapped to the variable the line names (where the finding is placed)."""
+    brought: dict[str, str] = {}
+
+    def value(found: re.Match[str]) -> str:
+        name = found.group("variable")
+        if name not in carrying:
+            return found.group(0)
+        brought.update(dict.fromkeys(secret_references(carrying[name]), name))
+        return carrying[name]
+
+    return (REFERENCE.sub(value, text), brought) if carrying and "$" in text else (text, brought)
+
+
 def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         literals: set[str] | None = None  # read once, for the first line that may hold a secret
+        carrying: dict[str, str] | None = None
         for text, holder, index in _script_lines(job):
+            carrying = _carrying(pipeline, job) if carrying is None else carrying
+            text, brought = _with_carried(text, carrying)
             if not MAY_HOLD.search(text):
                 continue
             literals = _literals(pipeline, job) if literals is None else literals
@@ -432,8 +463,13 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
                 if problems:
                     start = _command_start(job, holder, index, lines[0], after)
                     where = _located_within(job, holder, index, names[0].rsplit(".", 1)[-1], start)
+                    through = ""
+                    if names[0] in brought:
+                        # Carried by a variable: reported where the variable takes the secret, once for its jobs.
+                        through = f" (through ${brought[names[0]]}, which a command expands)"
+                        where = _located(job, *_variable_written(job, None, brought[names[0]], (holder, index)))
                     after = where[1] + 1
-                    yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}", level=_level(names), job=None if job.hidden else job.name)
+                    yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}{through}", level=_level(names), job=None if job.hidden else job.name)
                     # A command over several lines is reported again on each other line naming a secret
                     # (`sed -e "s/<A>/$A_PASSWORD/" \ -e "s/<B>/$B_TOKEN/"`): each is a secret to move.
                     reported = {where}

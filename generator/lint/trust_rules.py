@@ -26,6 +26,7 @@ from generator.lint.gitlab_rules import (
     _runnable,
     _script_lines,
     _script_texts,
+    _script_writer,
     _variables,
     with_child_pipelines,
 )
@@ -276,7 +277,9 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                         start = _located_within(jobs[name], holder, index, "")
                         places = [_located_within(jobs[name], holder, index, form) for form in (repository, re.sub(r"\$(\w+)", r"${\1}", repository))]
                         at = next((place for place in places if place != start), at)
-                    yield replace(rule.finding(pipeline, at, _unscanned_push(name, repository), job=name), subject=repository)
+                    # Named for the job or template that writes the push: a template's finding is its jobs' one.
+                    writer = _script_writer(pipeline, jobs[name], holder, index)
+                    yield replace(rule.finding(pipeline, at, _unscanned_push(writer, repository), job=name), subject=repository)
 
 
 # --- push without a scan before it (Jenkins) ------------------------------------------------
