@@ -250,3 +250,101 @@ DIND_JOB = """\
 def test_a_dind_service_command_listening_on_2375(tmp_path, command, port, expected):
     path = _write(tmp_path / ".gitlab-ci.yml", DIND_JOB.replace("COMMAND", command).replace("PORT", port))
     assert _found(path, "GL002", "GL010") == [("GL002", line) for line in expected]
+
+
+# 9. Build's `--push` flag names no image (`--push --file x/Dockerfile`); each repository a block of
+# builds pushes is reported where its `--tag` names it, not at a cache's `ref=` before it.
+
+def test_a_push_flag_before_file_names_no_image_and_tags_place_findings(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        build:
+          image: docker:27.5.1-cli
+          timeout: 10 minutes
+          script:
+            - |
+              docker buildx build \\
+                --cache-from type=registry,ref=${CI_REGISTRY_IMAGE}/api:main \\
+                --tag ${CI_REGISTRY_IMAGE}/api:${CI_COMMIT_REF_SLUG} \\
+                --push \\
+                --file api/Dockerfile \\
+                api
+              docker buildx build \\
+                --cache-from type=registry,ref=${CI_REGISTRY_IMAGE}/worker:main \\
+                --tag ${CI_REGISTRY_IMAGE}/worker:${CI_COMMIT_REF_SLUG} \\
+                --push \\
+                --file worker/Dockerfile \\
+                worker
+        """)
+    findings = [f for f in lint(read_pipeline(gitlab)) if f.rule == "GL020"]
+    assert sorted(f.line for f in findings) == [8, 14]
+    assert not any("Dockerfile" in f.message for f in findings)
+
+
+# 10. A service written as a mapping is judged where its `name:` is, also after an anchor's line;
+# the anchor merged into another template is the same image, reported once.
+
+def test_a_service_mapping_is_located_at_its_name(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        .deps:
+          services:
+            - &db
+              name: registry.example.com/ci/devdb
+              alias: db
+        .app:
+          services:
+            - <<: *db
+        test:
+          extends: [.deps]
+          image: python:3.12.7
+          timeout: 10 minutes
+          script:
+            - pytest
+        """)
+    assert _found(gitlab, "GL001") == [("GL001", 4)]
+
+
+def _docker_job(*script: str) -> str:
+    return "build:\n  image: docker:27.5.1-cli\n  timeout: 10 minutes\n  script:\n" + "".join(f"    - {line}\n" for line in script)
+
+
+# 11. A build told --no-cache reads no cache: pushing the tag its --cache-from names shares nothing.
+
+@pytest.mark.parametrize("no_cache, expected", [("--no-cache ", []), ("", [("GL021", 8)])])
+def test_no_cache_reads_no_cache(tmp_path, no_cache, expected):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", _docker_job(
+        f"docker build --cache-from $CI_REGISTRY_IMAGE:latest {no_cache}-t $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA .",
+        "docker tag $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA $CI_REGISTRY_IMAGE:latest",
+        "trivy image --exit-code 1 $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA",
+        "docker push $CI_REGISTRY_IMAGE:latest",
+    ))
+    assert _found(gitlab, "GL021") == expected
+
+
+# 12. A make target named for scanning the image is a scan; one scanning code is not.
+
+@pytest.mark.parametrize("scan, expected", [("make scan-image", []), ("make secret-scan", [("GL020", 6)])])
+def test_a_make_scan_target_is_a_scan(tmp_path, scan, expected):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", _docker_job(f"{scan} TAG=$CI_PIPELINE_IID", "make push-image TAG=$CI_PIPELINE_IID"))
+    assert _found(gitlab, "GL020") == expected
+
+
+# 13. A default image that every job replaces is still judged, where it is written.
+
+def test_a_default_image_no_job_uses_is_judged(tmp_path):
+    replaced = _write(tmp_path / "a/.gitlab-ci.yml", """\
+        default:
+          image: registry.example.com/ci/tools:latest
+        unit:
+          image: python:3.12.7
+          script:
+            - pytest
+        """)
+    used = _write(tmp_path / "b/.gitlab-ci.yml", """\
+        default:
+          image: registry.example.com/ci/tools:latest
+        unit:
+          script:
+            - pytest
+        """)
+    assert _found(replaced, "GL001") == [("GL001", 2)]
+    assert _found(used, "GL001") == [("GL001", 2)]

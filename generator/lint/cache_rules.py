@@ -62,12 +62,19 @@ def cache_ref(value: str) -> str | None:
     return None
 
 
+# A build told --no-cache reads no cache, whatever its --cache-from names (it may still write one).
+NO_CACHE = re.compile(r"\s--no-cache(?:=true)?(?=\s|$)")
+
+
 def _shell_caches(text: str) -> Iterator[tuple[str, str]]:
     """('write' or 'read', store) for each cache a shell command names."""
-    for found in CACHE_FLAG.finditer(text):
-        ref = cache_ref(found.group("value"))
-        if ref:
-            yield ("write" if found.group("flag") in ("cache-to", "export-cache") else "read"), ref
+    for command in re.split(r"\n|&&|;", joined(text)) if CACHE_FLAG.search(text) else ():
+        reads = not NO_CACHE.search(command)
+        for found in CACHE_FLAG.finditer(command):
+            ref = cache_ref(found.group("value"))
+            write = found.group("flag") in ("cache-to", "export-cache")
+            if ref and (write or reads):
+                yield ("write" if write else "read"), ref
     for found in PUSHED.finditer(text):
         yield "write", found.group(1)
     if "executor" in text and KANIKO_CACHE.search(text):

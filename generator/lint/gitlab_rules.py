@@ -192,7 +192,9 @@ def _written_images(job: Job, variables: dict[str, str]) -> Iterator[tuple[Image
     for index, service in enumerate(services):
         name = service.get("name") if isinstance(service, dict) else service
         if isinstance(name, str):
-            yield _image_ref(name, variables), services, index, service
+            # A mapping's image is where its `name:` is written (after an anchor's own line, `- &db`).
+            holder, key = (service, "name") if _positioned(service, "name") else (services, index)
+            yield _image_ref(name, variables), holder, key, service
 
 
 def _dind_services(pipeline: PipelineFile, job: Job) -> Iterator[tuple[ImageRef, Any, Any, Any]]:
@@ -379,18 +381,33 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name in built:
         if name.startswith("$CI_REGISTRY_IMAGE/"):
             own.setdefault(name.rsplit("/", 1)[-1], []).append(name.removeprefix("$CI_REGISTRY_IMAGE"))
-    for job in _audited(pipeline):
+    audited = _audited(pipeline)
+    for job in audited:
         for ref, holder, key, _ in _images(pipeline, job):
-            if _built_here(image_repository(ref.reference), built, own):
-                continue
-            # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
-            if ref.digest or ref.tag is None or (ref.tag and tag_names_a_version(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
-                continue
-            why = "has no tag (so :latest)" if not ref.tag else f"uses the moving tag :{ref.tag}"
-            through = f" (through {ref.written})" if ref.written != ref.reference else ""
-            where = job.written_in("services" if isinstance(key, int) else "image")
-            yield rule.finding(pipeline, _located(job, holder, key), f"{where}: image {ref.reference}{through} {why}; pin an exact version, and a digest where you can", job=_counted(job))
+            why = None if _built_here(image_repository(ref.reference), built, own) else _moving(ref)
+            if why:
+                where = job.written_in("services" if isinstance(key, int) else "image")
+                yield rule.finding(pipeline, _located(job, holder, key), f"{where}: image {why}; pin an exact version, and a digest where you can", job=_counted(job))
         yield from _unpinned_buildkit(pipeline, rule, job)
+    # A default image every job replaces still runs whatever job an include or a later edit adds.
+    default = pipeline.root.get("default")
+    image = default.get("image") if isinstance(default, Located) else None
+    name = image.get("name") if isinstance(image, dict) else image
+    if isinstance(name, str) and not any(job.written_in("image") == "default" for job in audited if not job.hidden):
+        why = _moving(_image_ref(name, {str(k): _value(v) or "" for k, v in pipeline.global_variables().items()}))
+        if why:
+            where = (file_of(default, pipeline.path, "image"), line_of(default, "image"))
+            yield rule.finding(pipeline, where, f"default: image {why}; pin an exact version, and a digest where you can")
+
+
+def _moving(ref: ImageRef) -> str | None:
+    """What makes an image reference move ("... has no tag (so :latest)"), or None for a pinned one."""
+    # A name with no letter or digit (`name: _`, a placeholder a template overrides) names no image.
+    if ref.digest or ref.tag is None or (ref.tag and tag_names_a_version(ref.tag)) or not (ref.name or ref.tag) or (ref.name and not re.search(r"[a-z0-9]", ref.name)):
+        return None
+    why = "has no tag (so :latest)" if not ref.tag else f"uses the moving tag :{ref.tag}"
+    through = f" (through {ref.written})" if ref.written != ref.reference else ""
+    return f"{ref.reference}{through} {why}"
 
 
 def _unpinned_buildkit(pipeline: PipelineFile, rule: Rule, job: Job) -> Iterator[Finding]:

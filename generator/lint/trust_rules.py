@@ -177,7 +177,8 @@ RELEASE_TAG = re.compile(
     r"^(?!\$\{?CI_(COMMIT_(SHORT_)?SHA|PIPELINE_I?ID|JOB_ID)\b)(?:.*?)(?:^(v?\d+(\.\d+)+|v?\d+(\.\d+)*-|\$\{?\w*VERSION\b)(?!.*candidate)|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
     r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$)"
 )
-DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&]+)")
+# `docker push [options] NAME`; build's `--push` flag is followed by more options (`--file x/Dockerfile`), no name.
+DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|(?<!-)\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&]+)")
 
 
 def _publishes(text: str) -> bool:
@@ -275,7 +276,10 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                     if repository:
                         # Where the repository is written; where a variable stands for it, where the push is.
                         start = _located_within(jobs[name], holder, index, "")
-                        places = [_located_within(jobs[name], holder, index, form) for form in (repository, re.sub(r"\$(\w+)", r"${\1}", repository))]
+                        # Where it is named as the destination (`--tag X`) first: a cache's `ref=X:...` may come earlier.
+                        spellings = (repository, re.sub(r"\$(\w+)", r"${\1}", repository))
+                        forms = [f"{flag}{spelling}" for spelling in spellings for flag in ("--tag ", "--tag=", "-t ", "--destination ", "--destination=")] + list(spellings)
+                        places = [_located_within(jobs[name], holder, index, form) for form in forms]
                         at = next((place for place in places if place != start), at)
                     # Named for the job or template that writes the push: a template's finding is its jobs' one.
                     writer = _script_writer(pipeline, jobs[name], holder, index)
