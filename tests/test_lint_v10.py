@@ -348,3 +348,22 @@ def test_a_default_image_no_job_uses_is_judged(tmp_path):
         """)
     assert _found(replaced, "GL001") == [("GL001", 2)]
     assert _found(used, "GL001") == [("GL001", 2)]
+
+
+# 14. A credential header carries a secret whatever its variable is called.
+
+@pytest.mark.parametrize("header, flagged", [
+    ('"Authorization: ${NEXUS_AUTHORIZATION}"', True),
+    ('"X-API-Key: $UPLOAD_CRED"', True),
+    ('"Authorization: Bearer $(cat /run/secrets/token)"', False),
+    ('"Content-Type: $MEDIA_TYPE"', False),
+])
+def test_a_credential_header_holds_a_secret(tmp_path, header, flagged):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        upload:
+          image: curlimages/curl:8.11.1
+          timeout: 10 minutes
+          script:
+            - 'curl -f -H {header} -T app.tgz https://nexus.example.com/repository/raw/'
+        """)
+    assert _found(gitlab, "GL024") == ([("GL024", 5)] if flagged else [])

@@ -69,6 +69,11 @@ ENV_FLAG = re.compile(r"(?:^|\s)(?:-e|--env)(?:=|\s+)[\"']?(?P<name>[A-Za-z_]\w*
 BUILD_ARG = re.compile(r"--build-arg(?:=|\s+)[\"']?(?P<name>[A-Za-z_]\w*)(?:=(?P<value>\"[^\"]*\"|'[^']*'|\S*))?")
 URL_CREDENTIALS = re.compile(r"\b[a-z][\w+.-]*://(?P<userinfo>[^\s/@'\"]+)@")
 CURL_USER = re.compile(r"(?:^|\s)(?:-u|--user)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|\S+)")
+# A header that carries a credential: whatever its variable is called, it holds one.
+CURL_CREDENTIAL_HEADER = re.compile(
+    r"""(?:^|\s)(?:-H|--header)(?:=|\s+)["']?(?:proxy-)?(?:authorization|private-token|job-token|deploy-token|x-api-key|api-key|apikey|x-auth-token|x-access-token)\s*:(?P<value>[^"'\n]*)""",
+    re.IGNORECASE,
+)
 CURL_DATA = re.compile(r"(?:^|\s)(?:-d|--data(?:-raw|-binary|-urlencode)?|-F|--form)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|\S+)")
 # Commands the shell runs itself: their arguments never reach a process list.
 BUILTINS = {"echo", "printf", "export", "local", "declare", "readonly", "set", "test", "[", "[[", "read", "cat", "tee"}
@@ -126,6 +131,10 @@ def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
         # Stripe): whatever the variable is called, it is the credential.
         found = secret_references(password or value) or ([name for name in _references(value[:-1]) if _may_hold_secret(name)] if value.endswith(":") else [])
         yield found, "curl -u with {} puts the password in the command line; use --netrc-file or -K with a config file"
+    for header in CURL_CREDENTIAL_HEADER.finditer(part):
+        value = header.group("value")
+        found = secret_references(value) or [name for name in _references(value) if _may_hold_secret(name)]
+        yield found, "curl header with {} puts the credential in the command line; read the headers from a file (-H @file)"
     for data in CURL_DATA.finditer(part):
         yield secret_references(data.group("value")), "curl data with {} puts the secret in the command line; read it from a file (-d @file)"
 
