@@ -367,3 +367,18 @@ def test_a_credential_header_holds_a_secret(tmp_path, header, flagged):
             - 'curl -f -H {header} -T app.tgz https://nexus.example.com/repository/raw/'
         """)
     assert _found(gitlab, "GL024") == ([("GL024", 5)] if flagged else [])
+
+
+def test_a_variable_kept_literal_carries_no_secret(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        build:
+          image: docker:27.5.1-cli
+          timeout: 10 minutes
+          variables:
+            BUILD_NOTE:
+              value: "made with $DEPLOY_TOKEN as plain text"
+              expand: false
+          script:
+            - docker build --build-arg NOTE="$BUILD_NOTE" -t registry.example.com/app:1.0 .
+        """)
+    assert _found(gitlab, "GL024") == []

@@ -438,7 +438,13 @@ def _carrying(pipeline: PipelineFile, job: Job) -> dict[str, str]:
     """The job's variables that carry a secret under another name (`JIB_OPTS: -Dpassword=$REG_PASSWORD`,
     `INDEX_URL: https://__token__:$PYPI_TOKEN@host`), each with its value: where a command expands one,
     the secret is in its arguments."""
-    return {name: value for name, value in _variables(pipeline, job).items() if not is_secret_name(name) and secret_references(value)}
+    # `expand: false` keeps a value's `$NAME` literal text: it names no secret.
+    literal = {
+        str(name) for variables in (pipeline.global_variables(), job.merged.get("variables"))
+        for name, value in (variables.items() if isinstance(variables, dict) else ())
+        if isinstance(value, dict) and value.get("expand") is False
+    }
+    return {name: value for name, value in _variables(pipeline, job).items() if name not in literal and not is_secret_name(name) and secret_references(value)}
 
 
 def _with_carried(text: str, carrying: dict[str, str]) -> tuple[str, dict[str, str]]:
