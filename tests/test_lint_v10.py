@@ -382,3 +382,41 @@ def test_a_variable_kept_literal_carries_no_secret(tmp_path):
             - docker build --build-arg NOTE="$BUILD_NOTE" -t registry.example.com/app:1.0 .
         """)
     assert _found(gitlab, "GL024") == []
+
+
+# 15. A job container another workflow of the repository builds is the project's own output.
+
+def test_a_container_image_built_by_another_workflow_is_own_output(tmp_path):
+    _write(tmp_path / ".github/workflows/images.yml", """\
+        on:
+          push:
+            branches: [main]
+        jobs:
+          dind:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 20
+            steps:
+              - uses: docker/build-push-action@v6
+                with:
+                  push: true
+                  tags: ghcr.io/${{ github.repository }}/dind:latest
+        """)
+    tests = _write(tmp_path / ".github/workflows/tests.yml", """\
+        on: push
+        jobs:
+          inside:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 20
+            container:
+              image: ghcr.io/${{ github.repository }}/dind
+            steps:
+              - run: make test
+          other:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 20
+            container:
+              image: ghcr.io/acme/tools
+            steps:
+              - run: make lint
+        """)
+    assert _found(tests, "GH009") == [("GH009", 14)]

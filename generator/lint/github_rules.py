@@ -9,12 +9,15 @@ taken for a problem, except a `push:` that may be true.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import yaml
 
 from generator.lint.document import LocalFile, PipelineFile, line_of, line_within
 from generator.lint.findings import (
@@ -863,11 +866,30 @@ def _literal_tag_unpinned(image: str) -> str | None:
     return None if "${{" in image.rsplit("/", 1)[-1] else unpinned_reason(image)
 
 
-def _built_here(pipeline: PipelineFile) -> set[str]:
+def _sibling_workflows(pipeline: PipelineFile) -> Iterator[dict[str, Any]]:
+    """The other workflows beside this one in `.github/workflows/`, as plain YAML (unreadable ones skipped)."""
+    folder = os.path.dirname(os.path.abspath(pipeline.path))
+    if not folder.replace(os.sep, "/").endswith(".github/workflows"):
+        return
+    for path in sorted(glob.glob(os.path.join(folder, "*.y*ml"))):
+        if os.path.samefile(path, pipeline.path):
+            continue
+        try:
+            with open(path, encoding="utf-8") as stream:
+                root = yaml.safe_load(stream)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(root, dict):
+            yield root
+
+
+def _built_here(pipeline: PipelineFile, siblings: bool = False) -> set[str]:
     """The repositories the workflow builds itself: a build action's `tags:` (or v1's `repository:`)
-    and the names its scripts give builds (`docker build -t`)."""
+    and the names scripts give builds (`docker build -t`); with siblings, those the repository's other
+    workflows build too (a dind image build-images.yml builds is the project's own output)."""
     built: set[str] = set()
-    for _, job in _jobs(pipeline):
+    others = (found for root in _sibling_workflows(pipeline) for found in _jobs_of(root)) if siblings else ()
+    for _, job in [*_jobs(pipeline), *others]:
         for step in _steps(job):
             inputs = _inputs(step)
             if str(step.get("uses", "")).startswith(BUILD_PUSH_ACTIONS):
@@ -879,6 +901,7 @@ def _built_here(pipeline: PipelineFile) -> set[str]:
 
 def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     built = _built_here(pipeline)
+    everywhere: set[str] | None = None  # the other workflows are read only for an image that would be reported
     for name, job in _jobs(pipeline):
         # A job's container and services see matrix (and inputs, vars, needs), never env.
         scope = Scope(job, {}, {})
@@ -888,6 +911,9 @@ def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
             images = {variant.strip().removeprefix("docker://") for variant in _variants(written, scope)} - {""}
             images = {image for image in images if image_repository(image) not in built}
             moving = sorted((image, why) for image in images for why in [_literal_tag_unpinned(image)] if why)
+            if moving:
+                everywhere = _built_here(pipeline, siblings=True) if everywhere is None else everywhere
+                moving = [(image, why) for image, why in moving if image_repository(image) not in everywhere]
             if moving:
                 listed = "; ".join(f"{image} {why}" for image, why in moving)
                 yield rule.finding(
