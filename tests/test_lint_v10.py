@@ -420,3 +420,19 @@ def test_a_container_image_built_by_another_workflow_is_own_output(tmp_path):
               - run: make lint
         """)
     assert _found(tests, "GH009") == [("GH009", 14)]
+
+
+# 16. A Compose service built to a stage named for the daemon, from a Dockerfile not at hand, is one.
+
+@pytest.mark.parametrize("target, expected", [("dind", []), ("runner", [("JK102", 7)])])
+def test_a_service_built_to_a_dind_stage_is_a_daemon(tmp_path, target, expected):
+    compose = _write(tmp_path / "docker-compose.yml", f"""\
+        services:
+          runner:
+            build:
+              context: .
+              dockerfile: Dockerfile
+              target: {target}
+            privileged: true
+        """)
+    assert _found(compose, "JK102") == expected

@@ -824,7 +824,11 @@ def _is_dind(service: dict[str, Any], compose_file: str = "") -> bool:
     if runs_dockerd(str(service.get("image", ""))):
         return True
     # A daemon built from a Dockerfile of the repository (`build: ./dind`, FROM docker:27-dind).
-    base = _built_from(compose_file, service.get("build")) if compose_file and "build" in service else None
+    build = service.get("build")
+    base = _built_from(compose_file, build) if compose_file and build else None
+    if base is None and isinstance(build, dict):
+        # A Dockerfile the lint cannot read, built to a stage named for the daemon (`target: dind`).
+        return bool(re.search(r"(^|[-_.])dind($|[-_.])", str(build.get("target", ""))))
     return base is not None and runs_dockerd(base)
 
 
