@@ -436,3 +436,81 @@ def test_a_service_built_to_a_dind_stage_is_a_daemon(tmp_path, target, expected)
             privileged: true
         """)
     assert _found(compose, "JK102") == expected
+
+
+# 17. A folded scalar keeps the line breaks before more-indented option lines; a variable of options
+# on its own line joins its command once filled in. The cache flags a template's variable holds are
+# reported where the variable is written, once for its jobs.
+
+def test_a_folded_kaniko_command_with_options_on_their_own_lines(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        .kaniko:
+          image:
+            name: gcr.io/kaniko-project/executor:v1.23.2-debug
+            entrypoint: [""]
+          timeout: 30 minutes
+          variables:
+            CACHE_ARGS: >-
+              --cache
+              --cache-repo=$ECR/app-cache
+        build:
+          extends: .kaniko
+          script:
+            - >-
+                /kaniko/executor
+                  $CACHE_ARGS
+                  --context=$CI_PROJECT_DIR
+                  --destination=$ECR/app:$CI_COMMIT_SHORT_SHA
+        build:tools:
+          extends: .kaniko
+          script:
+            - >-
+                /kaniko/executor
+                  $CACHE_ARGS
+                  --context=$CI_PROJECT_DIR/tools
+                  --destination=$ECR/tools:$CI_COMMIT_SHORT_SHA
+        """)
+    findings = [f for f in lint(read_pipeline(gitlab)) if f.rule in ("GL020", "GL007", "GL021")]
+    assert sorted((f.rule, f.line) for f in findings) == [
+        ("GL007", 10), ("GL007", 18), ("GL020", 17), ("GL020", 25), ("GL021", 7),
+    ]
+    assert "(affects 2 jobs)" in next(f.message for f in findings if f.rule == "GL021")
+
+
+# 18. kaniko's default cache sits beside whatever image a variable of destinations names; a
+# here-document that writes a wrapper script runs nothing where it is written.
+
+def test_kaniko_default_cache_beside_a_variable_destination(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        build:
+          image:
+            name: gcr.io/kaniko-project/executor:v1.23.2-debug
+            entrypoint: [""]
+          timeout: 30 minutes
+          script:
+            - DESTINATIONS="--destination $REGISTRY/app:$CI_COMMIT_REF_SLUG"
+            - /kaniko/executor --context "$CI_PROJECT_DIR" --cache=true $DESTINATIONS
+        wrapper:
+          image: alpine:3.20
+          timeout: 10 minutes
+          script:
+            - |
+              cat <<-EOF > build.sh
+              /kaniko/executor --cache --context dir://. "\\$@"
+              EOF
+        """)
+    assert _found(gitlab, "GL021") == [("GL021", 8)]
+
+
+# 19. Separators inside a quoted argument are the argument's (`sed -e "s|__PASS__|${DB_PASS}|g"`).
+
+def test_a_secret_in_a_quoted_sed_expression(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        render:
+          image: alpine:3.20
+          timeout: 10 minutes
+          script:
+            - sed -e "s|__DB_HOST__|${DB_HOST}|g" -e "s|__DB_PASS__|${DB_PASS}|g" stack.tpl > stack.yml
+            - sed -e "s|__DB_HOST__|${DB_HOST}|g" stack.tpl > stack.yml
+        """)
+    assert _found(gitlab, "GL024") == [("GL024", 5)]

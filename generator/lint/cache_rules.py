@@ -14,9 +14,11 @@ from generator.lint.github_rules import _jobs, _steps
 from generator.lint.gitlab_rules import (
     OPEN,
     _expand,
+    _located,
     _located_within,
     _runnable,
     _script_lines,
+    _variable_written,
     _variables,
     guard_scope,
 )
@@ -32,6 +34,7 @@ from generator.lint.shell_words import (
     guarded_commands,
     merge_requests_only,
     rules_limited_to_trusted_refs,
+    without_stdin,
 )
 
 CACHE_FLAG = re.compile(r"--(?P<flag>cache-to|cache-from|export-cache|import-cache)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+)")
@@ -80,15 +83,28 @@ def _shell_caches(text: str) -> Iterator[tuple[str, str]]:
     if "executor" in text and KANIKO_CACHE.search(text):
         repo = re.search(r"--cache-repo(?:=|\s+)[\"']?([^\s\"']+)", text)
         destination = re.search(r"--destination(?:=|\s+)[\"']?([^\s\"']+)", text)
-        ref = repo.group(1) if repo else destination.group(1).rsplit(":", 1)[0] + "/cache" if destination else None
-        if ref:
-            yield "write", ref
-            yield "read", ref
+        # With no --cache-repo, kaniko keeps the cache beside the image it pushes, wherever a variable puts that.
+        ref = repo.group(1) if repo else destination.group(1).rsplit(":", 1)[0] + "/cache" if destination else "<destination>/cache"
+        yield "write", ref
+        yield "read", ref
 
 
 def _cache_needle(text: str, ref: str) -> str:
     """What to look for on the line that writes the cache, in a script entry of several lines."""
     return next((flag for flag in ("--cache-to", "--export-cache", "--cache-repo", "--cache") if flag in text), "push")
+
+
+def _cache_written(job: Job, variables: dict[str, str], text: str, holder: Any, index: Any, ref: str) -> tuple[str, int]:
+    """Where a job's cache write is written: its flag in the script, or the variable that holds the
+    flags (`KANIKO_CACHE_ARGS: --cache --cache-repo=...` in a template), once for the jobs expanding it."""
+    if not CACHE_WRITE.search(text):
+        held = next((name for name in re.findall(r"\$\{?(\w+)\}?", text) if CACHE_WRITE.search(variables.get(name, ""))), None)
+        if held:
+            return _located(job, *_variable_written(job, None, held, (holder, index)))
+    return _located_within(job, holder, index, _cache_needle(text, ref))
+
+
+CACHE_WRITE = re.compile(r"--(cache-to|export-cache|cache-repo|cache)\b")
 
 
 def _reader(reader: str, writer: str) -> str:
@@ -106,7 +122,8 @@ def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         lines = [(text, holder, index) for text, holder, index in _script_lines(job) if "cache" in text.lower() or PUSHED.search(text)]
         variables = _variables(pipeline, job) if lines else {}
         for text, holder, index in lines:
-            expanded = _expand(joined(text), variables)
+            # A here-document's body is written to a file (a wrapper script), not run here.
+            expanded = joined(_expand(without_stdin(text), variables))
             for mode, ref in _shell_caches(expanded):
                 if mode == "read" and not merge_requests_only(job):
                     readers.setdefault(ref, job.name)
@@ -114,7 +131,7 @@ def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
             unguarded = "\n".join(command for command, tests in guarded_commands(expanded) if guard_scope(tests)[0] == OPEN)
             for mode, ref in _shell_caches(unguarded) if can_run_for_merge_requests(job) else ():
                 if mode == "write" and not GITLAB_SCOPED.search(ref):
-                    writers.append((job, ref, _located_within(job, holder, index, _cache_needle(text, ref))))
+                    writers.append((job, ref, _cache_written(job, variables, text, holder, index, ref)))
     for job, ref, where in writers:
         if ref in readers:
             yield rule.finding(

@@ -45,8 +45,10 @@ class Rule:
 
 
 def joined(text: str) -> str:
-    """Continued shell lines joined, so a flag on the next line still belongs to its command."""
-    return re.sub(r"\\\n\s*", " ", text)
+    """Continued shell lines joined, so a flag on the next line still belongs to its command. An
+    indented line that starts with a dash continues the one before too: no command starts with one,
+    and YAML's folded scalars (`>-`) keep the line breaks before more-indented option lines."""
+    return re.sub(r"\\\n\s*|\n[ \t]+(?=--?[A-Za-z])", " ", text)
 
 
 # A password flag in any spelling: `-p "$X"`, `-p"$X"`, `-p$X`, `--password=$X`, `--pass X`; never

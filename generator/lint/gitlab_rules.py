@@ -338,7 +338,8 @@ def _read_scripts(pipeline: PipelineFile, job: Job) -> Iterator[tuple[str, Any, 
             found = _ASSIGNMENT.match(line)
             if found:
                 variables[found.group(1)] = _expand(found.group(3), variables)
-        yield _expand(joined(text), variables), holder, index
+        # Filled in first: a variable of options (`$KANIKO_ARGS` on a line of its own) joins its command.
+        yield joined(_expand(text, variables)), holder, index
 
 
 def _runnable(pipeline: PipelineFile) -> list[Job]:

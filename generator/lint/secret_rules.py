@@ -225,6 +225,19 @@ def _flag_secrets(arguments: str) -> list[str]:
     ]
 
 
+QUOTED = re.compile(r"'[^']*'|\"(?:\\.|[^\"\\])*\"")
+
+
+def _quoted_separators_hidden(text: str) -> str:
+    """The text with `|`, `;` and `&` inside a quoted word blanked: `sed -e "s|__PASS__|${DB_PASS}|g"` is
+    one argument, not a pipe. A double-quoted command substitution keeps its own: it runs commands."""
+    def hidden(found: re.Match[str]) -> str:
+        word = found.group(0)
+        return word if "$(" in word or "`" in word else re.sub(r"[|;&]", " ", word)
+
+    return QUOTED.sub(hidden, text) if "|" in text or ";" in text or "&" in text else text
+
+
 def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[tuple[list[str], str]]:
     """Any other program given a secret as an argument: `sshpass -p "$SSH_PASSWORD"`, `helm repo add
     --password $X`, `kubectl ... --docker-password=$X`, `curl -H "PRIVATE-TOKEN: $X"`. A registry
@@ -233,7 +246,7 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
     (`-e cloudflare_key=$CF`, `?key=$HOOK`) or to a secret-named flag (`--token $X`) counts too; a
     variable given as a file does not."""
     for piece in re.split(r"[<>]\(", part):
-        for program, command in simple_commands(piece):
+        for program, command in simple_commands(_quoted_separators_hidden(piece)):
             if program in SHELL_WORDS or program in FILE_PROGRAMS or program in functions or not program:
                 continue
             login = LOGIN_WITH_PASSWORD.search(command)

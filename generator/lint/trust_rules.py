@@ -154,7 +154,8 @@ def _earlier(jobs: dict[str, Job], order: list[str]) -> dict[str, set[str]]:
 def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | None = None) -> list[tuple[str, Any, Any]]:
     """The job's script lines, continued lines joined and static variables filled in."""
     variables = _variables(pipeline, job) if variables is None else variables
-    return [(_expand(joined(text), variables) if "$" in text else joined(text), holder, index) for text, holder, index in _script_lines(job)]
+    # Filled in first: a variable of options (`$KANIKO_ARGS` on a line of its own) joins its command.
+    return [(joined(_expand(text, variables)) if "$" in text else joined(text), holder, index) for text, holder, index in _script_lines(job)]
 
 
 def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, Any]]) -> bool:
