@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from generator.lint.document import read_pipeline
@@ -514,3 +516,29 @@ def test_a_secret_in_a_quoted_sed_expression(tmp_path):
             - sed -e "s|__DB_HOST__|${DB_HOST}|g" stack.tpl > stack.yml
         """)
     assert _found(gitlab, "GL024") == [("GL024", 5)]
+
+
+# 21. A setup-buildx step written in the repository's composite action is judged there.
+
+def test_a_moving_buildx_in_a_composite_action(tmp_path):
+    _write(tmp_path / ".github/actions/build/action.yml", """\
+        name: build
+        runs:
+          using: composite
+          steps:
+            - uses: docker/setup-buildx-action@v3
+              with:
+                version: "lab:latest"
+        """)
+    workflow = _write(tmp_path / ".github/workflows/ci.yml", """\
+        on: push
+        jobs:
+          build:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 20
+            steps:
+              - uses: actions/checkout@v4
+              - uses: ./.github/actions/build
+        """)
+    found = [(f.rule, Path(f.file).name, f.line) for f in lint(read_pipeline(workflow)) if f.rule == "GH004"]
+    assert found == [("GH004", "action.yml", 7)]

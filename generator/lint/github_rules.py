@@ -376,29 +376,30 @@ def _moving_buildx(version: str) -> bool:
 
 
 def unpinned_buildkit(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for name, job in _jobs(pipeline):
-        for step in _steps(job):
-            uses = str(step.get("uses", ""))
-            inputs = _inputs(step)
-            scope = _scope(pipeline, job, step)
-            moving = sorted({v for v in _variants(_scalar(inputs.get("version", "")), scope) if _moving_buildx(v)})
-            if uses.startswith("docker/setup-buildx-action") and moving:
+    # Into the repository's composite actions too: a setup step written there is reported there.
+    for name, file, step, holders, _ in job_steps(pipeline):
+        job = holders[1]
+        uses = str(step.get("uses", ""))
+        inputs = _inputs(step)
+        scope = _scope(pipeline, job, step)
+        moving = sorted({v for v in _variants(_scalar(inputs.get("version", "")), scope) if _moving_buildx(v)})
+        if uses.startswith("docker/setup-buildx-action") and moving:
+            yield rule.finding(
+                pipeline, (file, line_of(inputs, "version")),
+                f"{name}: setup-buildx version: {moving[0].strip()} installs whatever buildx is newest (in that channel) on each run; "
+                "pin a release (e.g. v0.36.1)", job=name,
+            )
+        # Every setup-buildx input may name the BuildKit image: driver-opts, buildkitd-flags, the append: nodes' driver-opts.
+        texts = [(inputs, key, _text(value)) for key, value in inputs.items()] if uses.startswith("docker/setup-buildx-action") else []
+        texts += list(_scripts(step))
+        for holder, key, text in texts:
+            moving = sorted({tag for variant in _shell_variants(text, scope) for tag in moving_buildkit_tags(variant)})
+            if moving:
+                images = ", ".join(f"moby/buildkit{':' + tag if tag else ''}" for tag in moving)
                 yield rule.finding(
-                    pipeline, line_of(inputs, "version"),
-                    f"{name}: setup-buildx version: {moving[0].strip()} installs whatever buildx is newest (in that channel) on each run; "
-                    "pin a release (e.g. v0.36.1)", job=name,
+                    pipeline, (file, line_within(holder, key, "moby/buildkit", file)),
+                    f"{name}: {images} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)", job=name,
                 )
-            # Every setup-buildx input may name the BuildKit image: driver-opts, buildkitd-flags, the append: nodes' driver-opts.
-            texts = [(inputs, key, _text(value)) for key, value in inputs.items()] if uses.startswith("docker/setup-buildx-action") else []
-            texts += list(_scripts(step))
-            for holder, key, text in texts:
-                moving = sorted({tag for variant in _shell_variants(text, scope) for tag in moving_buildkit_tags(variant)})
-                if moving:
-                    images = ", ".join(f"moby/buildkit{':' + tag if tag else ''}" for tag in moving)
-                    yield rule.finding(
-                        pipeline, line_within(holder, key, "moby/buildkit", pipeline.path),
-                        f"{name}: {images} moves under the build; pin a release (e.g. moby/buildkit:v0.32.2)", job=name,
-                    )
 
 
 LOCAL_REGISTRY = ("localhost", "127.0.0.1", "[::1]")
