@@ -542,3 +542,118 @@ def test_a_moving_buildx_in_a_composite_action(tmp_path):
         """)
     found = [(f.rule, Path(f.file).name, f.line) for f in lint(read_pipeline(workflow)) if f.rule == "GH004"]
     assert found == [("GH004", "action.yml", 7)]
+
+
+# 22. A Jenkins stage's name is a label, not a command; a shared library's step named for pushing
+# an image pushes, one named for scanning it with a scanner scans, and a function the file defines
+# is read where it is called.
+
+def test_jenkins_stage_names_and_library_steps(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", """\
+        @Library('ci') _
+        pipeline {
+          agent any
+          stages {
+            stage("docker push") {
+              steps {
+                echo 'publishing'
+              }
+            }
+            stage('Release') {
+              steps {
+                DockerPush(imageName: 'acme/app', imageTag: env.TAG)
+                k8sPushImage(image, false)
+              }
+            }
+          }
+        }
+        """)
+    assert _found(jenkinsfile, "JK020") == [("JK020", 12)]
+    scanned = _write(tmp_path / "scanned/Jenkinsfile", jenkinsfile.read_text().replace(
+        "echo 'publishing'", "trivyImageScan(imageName: 'acme/app', imageTag: env.TAG)"))
+    assert _found(scanned, "JK020") == []
+    source_scan = _write(tmp_path / "source/Jenkinsfile", jenkinsfile.read_text().replace(
+        "echo 'publishing'", "trivyFileSystemScan(path: '.')"))
+    assert _found(source_scan, "JK020") == [("JK020", 12)]
+
+
+# 23. The dind image's entrypoint puts dockerd first when the first word is a flag: a later word may
+# be a flag's value.
+
+@pytest.mark.parametrize("command, expected", [
+    ('["--registry-mirror", "https://mirror.gcr.io"]', []),
+    ('["dockerd", "--mtu=1450"]', [("GL004", 7)]),
+])
+def test_a_dind_command_needs_only_a_leading_flag(tmp_path, command, expected):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        build:
+          image: docker:27.5.1-cli
+          timeout: 10 minutes
+          services:
+            - name: docker:27.5.1-dind
+              alias: docker
+              command: {command}
+          script:
+            - docker build -t app:1 .
+        """)
+    assert _found(gitlab, "GL004") == expected
+
+
+# 24. trivy's and helm's registry logins take a password flag as docker's does.
+
+@pytest.mark.parametrize("login", [
+    'trivy registry login --username "$CI_REGISTRY_USER" --password ${CI_REGISTRY_PASSWORD} "$CI_REGISTRY"',
+    'helm registry login registry-1.docker.io --username ci --password="${HELM_PASSWORD}"',
+])
+def test_trivy_and_helm_registry_logins_with_a_password_flag(tmp_path, login):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", _docker_job(login))
+    assert _found(gitlab, "GL006", "GL024") == [("GL006", 5)]
+
+
+# 25. A template no job here uses, with a dind service and no TLS setting, rests on the image's defaults.
+
+def test_an_unused_template_with_dind_rests_on_tls_defaults(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        .docker-build:
+          image: docker:27.5.1-cli
+          services:
+            - docker:27.5.1-dind
+          script:
+            - docker build -t app:1 .
+        """)
+    assert _found(gitlab, "GL010", "GL002") == [("GL010", 4)]
+
+
+# 26. An image under $CI_REGISTRY_IMAGE is the project's own output, whoever builds it; another
+# project's image in the instance registry is not.
+
+def test_an_image_in_the_project_registry_is_own_output(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        lint:
+          image: ${CI_REGISTRY_IMAGE}/test:latest
+          timeout: 10 minutes
+          script:
+            - make lint
+        other:
+          image: $CI_REGISTRY/platform/tools:latest
+          timeout: 10 minutes
+          script:
+            - make lint
+        """)
+    assert _found(gitlab, "GL001") == [("GL001", 7)]
+
+
+def test_a_carried_secret_is_placed_on_its_line_of_a_folded_value(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        variables:
+          GRADLE_FLAGS: >-
+            --no-daemon
+            -PgitlabAuthHeaderName=Job-Token
+            -PgitlabAuthHeaderValue=$CI_JOB_TOKEN
+        build:
+          image: gradle:8.11.1-jdk21
+          timeout: 10 minutes
+          script:
+            - ./gradlew $GRADLE_FLAGS build
+        """)
+    assert _found(gitlab, "GL024") == [("GL024", 5)]

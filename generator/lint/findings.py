@@ -56,9 +56,9 @@ def joined(text: str) -> str:
 # A registry login, by whatever client makes it.
 # genuinetools' img builds, logs in and pushes as docker does; `$img` is a shell variable, no client.
 _IMG = r"(?<![$-])img"
-REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|crane\s+auth|regctl\s+registry|" + _IMG + r")\s+login\b")
+REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|trivy\s+registry|crane\s+auth|regctl\s+registry|" + _IMG + r")\s+login\b")
 LOGIN_WITH_PASSWORD = re.compile(
-    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|crane auth|regctl registry|" + _IMG + r")\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
+    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|oras|helm registry|trivy registry|crane auth|regctl registry|" + _IMG + r")\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
     # AWS CLI v1's `get-login` prints `docker login -u AWS -p <token>`, which the script then runs.
     r"|\b(?P<ecr>aws\s+ecr\s+get-login)(?![\w-])"
 )

@@ -369,7 +369,8 @@ def _built_here(repository: str, built: set[str], own: dict[str, list[str]]) -> 
     """Whether the pipeline builds this repository: named as built, or spelled out under the project's
     own registry path (`registry.gitlab.com/group/project/tool` where `$CI_REGISTRY_IMAGE/tool` is
     built; own holds those `/tool` parts by their last name)."""
-    if repository in built:
+    # The project's own registry holds the project's own output, whichever pipeline or Makefile builds it.
+    if repository in built or re.match(r"\$\{?CI_REGISTRY_IMAGE\b", repository):
         return True
     # The registry host, a group and the project come before the part the build names.
     candidates = own.get(repository.rsplit("/", 1)[-1], []) if "$" not in repository else []
@@ -465,19 +466,20 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
         yield "GL002", "the service's command makes the daemon listen on plain TCP 2375, where anything that reaches it owns it; drop that --host and let the image serve TLS on 2376 (DOCKER_TLS_CERTDIR: /certs)", service, "command"
     if certdir == "" or re.search(r":2375\b", host) or listens_plain:
         return
-    if template or host.startswith("unix://"):
+    if host.startswith("unix://"):
         return  # a unix socket is a daemon of the job's own, not this service over the network
     elif certdir is None:
+        # A template no job here uses states its service and no TLS setting: that is judged too.
         by_default = _tls_by_default(ref)
         if by_default:
             yield "GL010", f"DOCKER_TLS_CERTDIR is not set, so TLS rests on the defaults of the {ref.reference} image (on since 19.03, off in older and in other images); set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
         elif by_default is False:
             yield "GL002", f"{ref.reference} predates TLS by default (19.03) and DOCKER_TLS_CERTDIR is not set, so the daemon listens on plain TCP 2375; use docker:27 or later and set DOCKER_TLS_CERTDIR: /certs", holder, key
-        elif _talks_to_docker(pipeline, job):
+        elif not template and _talks_to_docker(pipeline, job):
             yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
     # The client's side matters only to a job that is a client: a pipeline-wide service reaches lint
-    # and test jobs in other images too, which never open a connection to it.
-    elif variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables) and _talks_to_docker(pipeline, job):
+    # and test jobs in other images too, which never open a connection to it. A template's jobs elsewhere may set it.
+    elif not template and variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables) and _talks_to_docker(pipeline, job):
         yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
 
 
@@ -559,8 +561,10 @@ def _command_place(job: Job, holder: Any, index: Any, service: Any) -> tuple[str
 def dind_command_drops_entrypoint(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _audited(pipeline):
         for _, holder, index, service in _dind_services(pipeline, job):
-            entry = next((entry for entry in _service_command(service) if not entry.startswith("--")), None)
-            if entry is not None:
+            # The image's entrypoint puts dockerd in front when the first word is a flag; a later word
+            # may be a flag's value (`["--registry-mirror", "https://mirror.gcr.io"]`).
+            entry = next(iter(_service_command(service)), None)
+            if entry is not None and not entry.startswith("-"):
                 yield rule.finding(pipeline, _command_place(job, holder, index, service), f"{job.written_in('services')}: service command entry {entry!r} does not start with --, so the entrypoint replaces dockerd's default command and its TLS set-up; pass daemon flags only, in --flag=value form", job=_counted(job))
 
 

@@ -495,7 +495,8 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
                     if names[0] in brought:
                         # Carried by a variable: reported where the variable takes the secret, once for its jobs.
                         through = f" (through ${brought[names[0]]}, which a command expands)"
-                        where = _located(job, *_variable_written(job, None, brought[names[0]], (holder, index)))
+                        # On the line of a multi-line value that names the secret.
+                        where = _located_within(job, *_variable_written(job, None, brought[names[0]], (holder, index)), names[0])
                     after = where[1] + 1
                     yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}{through}", level=_level(names), job=None if job.hidden else job.name)
                     # A command over several lines is reported again on each other line naming a secret

@@ -51,7 +51,13 @@ from generator.lint.secret_rules import (
 )
 from generator.lint.shell_words import without_echoes
 
-MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b", re.IGNORECASE)
+# A shared library's step named for scanning an image with a scanner (`trivyImageScan(...)`);
+# `trivyFileSystemScan` reads the source tree.
+LIBRARY_SCAN = r"(?<![\w.$])(?=\w*(?:trivy|grype|snyk|anchore))(?=\w*(?:image|container|docker))[a-z]\w*\s*\("
+MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b|" + LIBRARY_SCAN, re.IGNORECASE)
+# A shared library's step named for pushing an image (`dockerPush(imageName: ...)`, `k8sPushImage(image)`):
+# a Groovy call, not a method of an object (`app.push()` is the plugin's, read on its own).
+LIBRARY_PUSH = r"(?<![\w.$])(?<!def )(?<!void )(?=[A-Za-z]\w*\s*\()(?=\w*(?:[Dd]ocker|[Ii]mage|[Cc]ontainer))(?=\w*(?:push|Push))\w+\s*\("
 # Includes no rule reads that may well hold a scanning job. GitLab's own templates are known: of
 # them only Container-Scanning scans an image (SAST, Secret-Detection, Dependency- and
 # License-Scanning read the source).
@@ -293,6 +299,7 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
 # Groovy calls a method without parentheses too: `app = docker.build registry + ":$BUILD_NUMBER"`.
 DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\b\s*[(\w'\"]|\b(\w+)\.(?:inside|withRun)\s*[({]")
 STAGE = re.compile(r"\bstage\s*\(")
+STAGE_NAME = re.compile(r"""\bstage\s*\(\s*(?:'[^'\n]*'|"[^"\n]*")\s*\)""")
 
 
 def _scanned_another_tag(command: str, built: dict[str, set[str]]) -> str | None:
@@ -356,6 +363,12 @@ POD_KEY_LINE = re.compile(r"(?m)^[ \t]*(?:-[ \t]+)?(?:name|image|containerName)[
 STEP_LABEL = re.compile(r"""\blabel\s*:\s*(?:"[^"\n]*"|'[^'\n]*')""")
 
 
+def _library_push(text: str) -> str:
+    """LIBRARY_PUSH without the functions the file defines itself: their bodies are read where called."""
+    defined = sorted(set(re.findall(r"\b(?:def|void|String|boolean|int|Object)\s+(\w+)\s*\(", text)))
+    return "".join(rf"(?!{re.escape(name)}\s*\()" for name in defined) + LIBRARY_PUSH
+
+
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
     # In a file that logs in through the plugin (withRegistry), an image object made elsewhere (a
@@ -363,6 +376,7 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     made_elsewhere = r"|\b[\w.]*[iI]mage\w*\.push\s*\(" if re.search(r"\bwith(?:Docker)?Registry\b", pipeline.text) else ""
     plugin_push = re.compile(
         r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names) + made_elsewhere
+        + "|" + _library_push(pipeline.text)
     )
     groovy = read_groovy(pipeline.text)
     values = _Values(groovy)
@@ -387,7 +401,8 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
             stale = _scanned_another_tag(command, built)
             if stale is None:
                 return  # what runs after this is scanned
-        if not _push(command, plugin_push) or first in reported:
+        # A stage's name is a label (`stage("docker push")`), no command.
+        if not _push(STAGE_NAME.sub("stage()", command), plugin_push) or first in reported:
             continue
         repositories = _pushed_repositories(groovy, values, command, (offset, offset + sum(len(line) + 1 for line in lines)), objects)
         new = repositories - stage_pushed if repositories else (set() if stage_pushed else {None})
