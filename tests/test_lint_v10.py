@@ -657,3 +657,76 @@ def test_a_carried_secret_is_placed_on_its_line_of_a_folded_value(tmp_path):
             - ./gradlew $GRADLE_FLAGS build
         """)
     assert _found(gitlab, "GL024") == [("GL024", 5)]
+
+
+# 27. A file included under rules brings its jobs in only where the rules hold.
+
+def test_jobs_of_a_file_included_under_rules(tmp_path):
+    _write(tmp_path / "ci/build.yml", """\
+        publish:
+          image: docker:27.5.1-cli
+          timeout: 10 minutes
+          script:
+            - echo "$REGISTRY_PASSWORD" | docker login -u ci --password-stdin registry.example.com
+            - docker build -t registry.example.com/app:1.0 .
+            - docker push registry.example.com/app:1.0
+        """)
+    root = _write(tmp_path / ".gitlab-ci.yml", """\
+        include:
+          - local: ci/build.yml
+            rules:
+              - if: $CI_COMMIT_BRANCH == "main"
+        """)
+    findings = {f.rule: f for f in lint(read_pipeline(root)) if f.rule in ("GL007", "GL022")}
+    assert list(findings) == ["GL007"] and findings["GL007"].level == "warning"
+
+
+# 28. AWS's access key is the key's ID; the secret access key is the secret.
+
+def test_an_aws_access_key_id_is_no_secret(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", _docker_job(
+        "aws configure set aws_access_key_id $AWS_ACCESS_KEY",
+        "aws configure set aws_secret_access_key $AWS_SECRET_ACCESS_KEY",
+    ))
+    assert _found(gitlab, "GL024") == [("GL024", 6)]
+
+
+# 29. Jenkins: a push over several lines is reported where it names where the image goes; a block
+# comment runs nothing; each secret of a continued command on its own line.
+
+def test_jenkins_push_place_block_comments_and_secret_lines(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", """\
+        pipeline {
+          agent any
+          environment {
+            DB_PASSWORD = credentials('db-password')
+            SECRET_KEY = credentials('secret-key')
+          }
+          stages {
+            /*
+            stage('Old') {
+              steps {
+                sh 'git remote set-url origin "https://bot:${GITHUB_TOKEN}@github.com/acme/app"'
+              }
+            }
+            */
+            stage('Build') {
+              steps {
+                sh \"\"\"
+                  /kaniko/executor \\\\
+                    --context=`pwd` \\\\
+                    --cache=true \\\\
+                    --destination=registry.example.com/app:1.0
+                \"\"\"
+                sh \"\"\"
+                  helm upgrade --install \\\\
+                    --set server.dbPassword=\\\\$DB_PASSWORD \\\\
+                    --set server.secretKey=\\\\$SECRET_KEY \\\\
+                    app ./chart
+                \"\"\"
+              }
+            }
+          }
+        }
+        """)
+    assert _found(jenkinsfile, "JK020", "JK024") == [("JK020", 21), ("JK024", 25), ("JK024", 26)]

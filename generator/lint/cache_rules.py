@@ -129,7 +129,8 @@ def gitlab_cache_across_trust(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
                     readers.setdefault(ref, job.name)
             # A write under a shell test of the ref (`if [ "$CI_COMMIT_BRANCH" = main ]`) is not a merge request's.
             unguarded = "\n".join(command for command, tests in guarded_commands(expanded) if guard_scope(tests)[0] == OPEN)
-            for mode, ref in _shell_caches(unguarded) if can_run_for_merge_requests(job) else ():
+            untrusted = can_run_for_merge_requests(job) and not rules_limited_to_trusted_refs(pipeline.include_rules.get(job.file))
+            for mode, ref in _shell_caches(unguarded) if untrusted else ():
                 if mode == "write" and not GITLAB_SCOPED.search(ref):
                     writers.append((job, ref, _cache_written(job, variables, text, holder, index, ref)))
     for job, ref, where in writers:

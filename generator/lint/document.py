@@ -258,6 +258,8 @@ class PipelineFile:
     base: str = ""  # the repository root that local paths start from
     local: dict[str, LocalFile] = field(default_factory=dict)  # GitHub: `uses: ./...` read, by the path as written
     pods: list[PodFile] = field(default_factory=list)  # Jenkins: the pod files `yamlFile` names, read
+    # GitLab: the `rules:` of the include that brought a file in; its jobs exist only where they hold.
+    include_rules: dict[str, list[Any]] = field(default_factory=dict)
 
     def global_variables(self) -> dict[str, Any]:
         variables = self.root.get("variables")
@@ -478,8 +480,9 @@ def _unreadable(entry: Any) -> str | None:
     return f"{kind} {entry.get(kind, '')}".strip()
 
 
-def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: int = 0) -> Located:
-    """The pipeline with its local includes merged in, as GitLab merges them: the including file wins."""
+def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: int = 0, rules: list[Any] | None = None) -> Located:
+    """The pipeline with its local includes merged in, as GitLab merges them: the including file wins.
+    rules: the include rules the file itself came in under, which hold for what it includes too."""
     merged = Located()
     merged.file, merged.line, merged.key_lines, merged.key_files = root.file, root.line, {}, {}
     for entry in _as_list(root.get("include")):
@@ -490,12 +493,15 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
         # Anything else (a number, a list) GitLab refuses; there is nothing to audit in it.
         if skipped or not isinstance(local, str):
             continue
+        entry_rules = entry.get("rules") if isinstance(entry, dict) and isinstance(entry.get("rules"), list) else rules
         for found in _local_files(local, base, pipeline.not_followed):
             if depth >= 100 or found in pipeline.files:
                 continue
             pipeline.files.append(found)
+            if entry_rules:
+                pipeline.include_rules[found] = entry_rules
             included = _pipeline_document(_read_file(Path(found)), found)
-            included = _follow_includes(included, base, pipeline, depth + 1)
+            included = _follow_includes(included, base, pipeline, depth + 1, entry_rules)
             for key, value in included.items():
                 merged[key] = _merge_located(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
                 merged.key_lines[key] = included.key_lines.get(key, 1)

@@ -702,6 +702,9 @@ def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
     workflow = pipeline.root.get("workflow")
     if isinstance(workflow, dict) and "rules" in workflow:
         scope = max(scope, _rules_scope(workflow["rules"]), key=lambda s: s[0])
+    # A job of a file included under rules (`include: - local: x.yml rules: [...]`) exists only where they hold.
+    if job.file in pipeline.include_rules:
+        scope = max(scope, _rules_scope(pipeline.include_rules[job.file]), key=lambda s: s[0])
     return scope
 
 

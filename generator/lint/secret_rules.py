@@ -40,6 +40,7 @@ from generator.lint.jenkins_rules import (
     bound_paths,
     bound_secrets,
     bound_usernames,
+    read_groovy,
 )
 from generator.lint.shell_words import (
     DESCRIBING,
@@ -670,9 +671,14 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
     # A file binding (`keyFileVariable: 'SSH_KEY'`) holds a path, whatever its name says.
     paths = bound_paths(pipeline.text) - bound
     literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
+    groovy = read_groovy(pipeline.text) if "/*" in pipeline.text else None
+    starts = [0, *(found.end() for found in re.finditer(r"\n", pipeline.text))]
     for first, lines in _commands(without_stdin(pipeline.text)):
         command = _past_binding(joined("\n".join(lines)))
         if not command.strip() or command.lstrip().startswith(("//", "#", "*", "/*")) or CONTROLLER_STEP.match(command):
+            continue
+        # Inside a block comment (`/* ... */` around stages no longer run) nothing runs.
+        if groovy and first - 1 < len(starts) and groovy.in_comment(starts[first - 1] + len(lines[0]) - len(lines[0].lstrip())):
             continue
         problems, names = command_line_secrets(_shell_of(command), literals, known=bound)
         if not problems:
@@ -683,6 +689,11 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
         for problem in problems:
             shown = next((name for name in names if show(name) in problem), names[0])
             by_line.setdefault(_line_naming(lines, shown), []).append(problem)
+        # A secret no problem names (`--set a=$X \ --set b=$Y`: the first names the problem) on a line of its own.
+        for name in dict.fromkeys(names) if len(lines) > 1 else ():
+            line = _line_naming(lines, name)
+            if line not in by_line:
+                by_line[line] = [f"{show(name)} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"]
         for offset, found in sorted(by_line.items()):
             yield rule.finding(pipeline, first + offset, _message(found), level=_level(names))
 

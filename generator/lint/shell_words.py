@@ -38,6 +38,9 @@ REFERENCE = re.compile(
 )
 
 
+AWS_KEY_ID = re.compile(r"(?:^|[._])AWS_ACCESS_KEY(?:_ID)?$", re.IGNORECASE)
+
+
 def is_secret_name(name: str) -> bool:
     if name.startswith("secrets["):
         return True  # a secret picked by a computed name (`secrets[matrix.key_name]`)
@@ -46,6 +49,9 @@ def is_secret_name(name: str) -> bool:
         return not (set(parts) & NOT_SECRET_PARTS) or bool(set(parts) & SECRET_PARTS) and parts[-1] not in DESCRIBING
     if name == "github.token":
         return True
+    # AWS's access key is the key's ID, printed beside every request; its secret is the SECRET one.
+    if AWS_KEY_ID.search(name):
+        return False
     # camelCase parts as words too: a Groovy `encodedPass` is a password as ENCODED_PASS is.
     parts = re.split(r"[_-]", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.removeprefix("env.")).upper())
     if parts[-1] in DESCRIBING:
@@ -319,6 +325,8 @@ def rules_limited_to_trusted_refs(rules: Any) -> bool:
 def runs_on_trusted_refs_only(pipeline: PipelineFile, job: Job) -> bool:
     workflow = pipeline.root.get("workflow")
     if isinstance(workflow, dict) and rules_limited_to_trusted_refs(workflow.get("rules")):
+        return True
+    if rules_limited_to_trusted_refs(pipeline.include_rules.get(job.file)):
         return True
     rules = job.merged.get("rules")
     if isinstance(rules, list) and rules:

@@ -299,6 +299,8 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
 # Groovy calls a method without parentheses too: `app = docker.build registry + ":$BUILD_NUMBER"`.
 DOCKER_OBJECT = re.compile(r"\b(\w+)\s*=\s*docker\.(?:build|image)\b\s*[(\w'\"]|\b(\w+)\.(?:inside|withRun)\s*[({]")
 STAGE = re.compile(r"\bstage\s*\(")
+# Where a push names where the image goes, strongest first (a cache's `type=registry` goes nowhere).
+PUSH_PLACES = [re.compile(r"--destination\b|--output[= ][^\n]*(type=registry|push=true)"), re.compile(r"--push\b|\bpush\b|\.push\s*\(")]
 STAGE_NAME = re.compile(r"""\bstage\s*\(\s*(?:'[^'\n]*'|"[^"\n]*")\s*\)""")
 
 
@@ -411,8 +413,10 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         stage_pushed |= new | {None}
         reported.add(first)
         scanned = f"the only scan before it reads {stale}, a tag this file never builds" if stale else "no earlier step or stage scanned it"
+        # A command over several lines is reported where it names where the image goes.
+        at = next((first + index for place in PUSH_PLACES for index, line in enumerate(lines) if place.search(line)), first)
         yield rule.finding(
-            pipeline, first,
+            pipeline, at,
             f"pushes an image, and {scanned}; build a candidate, scan it (trivy, grype), and push only what passed",
         )
 
