@@ -730,3 +730,41 @@ def test_jenkins_push_place_block_comments_and_secret_lines(tmp_path):
         }
         """)
     assert _found(jenkinsfile, "JK020", "JK024") == [("JK020", 21), ("JK024", 25), ("JK024", 26)]
+
+
+# 30. kaniko destinations in quotes, two registries: each repository where its destination is written.
+
+def test_quoted_destinations_of_two_registries(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        build:
+          image:
+            name: gcr.io/kaniko-project/executor:v1.23.2-debug
+            entrypoint: [""]
+          timeout: 30 minutes
+          only:
+            - main
+          script:
+            - /kaniko/executor
+              --context "${CI_PROJECT_DIR}"
+              --destination "registry.example.com/acme/app:${VERSION}"
+              --destination "acme/app:${VERSION}"
+        """)
+    assert _found(gitlab, "GL020") == [("GL020", 11), ("GL020", 12)]
+
+
+# 31. A Docker config filled by printf's `%s` from a credential the script made takes that secret.
+
+def test_a_docker_config_written_with_printf_placeholders(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        validate:
+          image:
+            name: gcr.io/kaniko-project/executor:v1.23.2-debug
+            entrypoint: [""]
+          timeout: 30 minutes
+          script:
+            - |
+              AUTH=$(printf '%s:%s' "$ARTIFACTORY_USER" "$ARTIFACTORY_TOKEN" | base64 | tr -d '\\n')
+              printf '{"auths":{"%s":{"auth":"%s"}}}' "$ARTIFACTORY_REGISTRY" "$AUTH" > /kaniko/.docker/config.json
+            - /kaniko/executor --context "$CI_PROJECT_DIR" --no-push
+        """)
+    assert _found(gitlab, "GL022") == [("GL022", 9)]

@@ -391,6 +391,9 @@ def _config_secrets(text: str) -> list[str]:
         for found in REFERENCE.finditer(value.group("value")) if found.group("variable")
     ]
     names = [name for name in dict.fromkeys(names) if not name.startswith("CI_")]
+    if not names and "config.json" in text:
+        # Filled in by printf's `%s` from a credential the script made before (`AUTH=$(printf ... "$TOKEN" | base64)`).
+        names = [name for name in dict.fromkeys(secret_references(text)) if not name.startswith("CI_")]
     return [name for name in names if is_secret_name(name)] or names
 
 
@@ -412,22 +415,26 @@ def _whole_configs(text: str) -> list[str]:
     return [name for found in WHOLE_CONFIG.finditer(text) if not (name := found.group("variable")).startswith("CI_")]
 
 
-def _unprotected_config_writes(pipeline: PipelineFile) -> Iterator[tuple[Job, str, Any, Any]]:
-    """(job, the credential's variable, holder, index) for each config a job that any branch can run
-    writes. A line _login_secrets reads as a login already is left to it, and a value the file
-    fixes or the script makes itself (a token from a cloud's CLI) is no project variable."""
+def _unprotected_config_writes(pipeline: PipelineFile) -> Iterator[tuple[Job, str, Any, Any, str]]:
+    """(job, the credential's variable, holder, index, where to find it) for each config a job that any
+    branch can run writes. A line _login_secrets reads as a login already is left to it, and a value
+    the file fixes or the script makes itself (a token from a cloud's CLI) is no project variable."""
     for job in _runnable(pipeline):
         lines = list(_script_lines(job))
-        writes = [(names, holder, index) for text, holder, index in lines if not _login_secrets(text) and (names := _config_secrets(text) or _whole_configs(text))]
+        writes = [(names, holder, index, text) for text, holder, index in lines if not _login_secrets(text) and (names := _config_secrets(text) or _whole_configs(text))]
         if writes and not runs_on_trusted_refs_only(pipeline, job):
             made = _literals(pipeline, job) | {name for text, _, _ in lines for name in ASSIGNED.findall(text)}
-            yield from ((job, name, holder, index) for names, holder, index in writes for name in [n for n in names if n not in made][:1])
+            for names, holder, index, text in writes:
+                for name in [n for n in names if n not in made][:1]:
+                    # A credential the config takes through printf's `%s` is found where the config is written.
+                    named = any(name in found.group("value") for found in CONFIG_CREDENTIAL.finditer(text)) or name in _whole_configs(text)
+                    yield job, name, holder, index, name if named else "config.json"
 
 
 def _config_logins_on_unprotected_refs(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    for job, name, holder, index in _unprotected_config_writes(pipeline):
+    for job, name, holder, index, needle in _unprotected_config_writes(pipeline):
         yield rule.finding(
-            pipeline, _located_within(job, holder, index, name),
+            pipeline, _located_within(job, holder, index, needle),
             f"{job.name}: writes {show(name)} into a Docker config as a registry credential (a login) but can run on any branch, "
             'where whoever pushes the branch can print it; mark the variable protected and limit the job to protected refs '
             '(rules: - if: $CI_COMMIT_REF_PROTECTED == "true")',

@@ -285,7 +285,8 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                         start = _located_within(jobs[name], holder, index, "")
                         # Where it is named as the destination (`--tag X`) first: a cache's `ref=X:...` may come earlier.
                         spellings = (repository, re.sub(r"\$(\w+)", r"${\1}", repository))
-                        forms = [f"{flag}{spelling}" for spelling in spellings for flag in ("--tag ", "--tag=", "-t ", "--destination ", "--destination=")] + list(spellings)
+                        flags = [f"{flag}{quote}" for flag in ("--tag ", "--tag=", "-t ", "--destination ", "--destination=") for quote in ("", '"', "'")]
+                        forms = [f"{flag}{spelling}" for spelling in spellings for flag in flags] + list(spellings)
                         places = [_located_within(jobs[name], holder, index, form) for form in forms]
                         at = next((place for place in places if place != start), at)
                     # Named for the job or template that writes the push: a template's finding is its jobs' one.
