@@ -359,6 +359,7 @@ def test_a_default_image_no_job_uses_is_judged(tmp_path):
     ('"X-API-Key: $UPLOAD_CRED"', True),
     ('"Authorization: Bearer $(cat /run/secrets/token)"', False),
     ('"Content-Type: $MEDIA_TYPE"', False),
+    ('"Authorization"":"" ${NEXUS_AUTHORIZATION}"', True),
 ])
 def test_a_credential_header_holds_a_secret(tmp_path, header, flagged):
     gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\

@@ -132,7 +132,8 @@ def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
         # Stripe): whatever the variable is called, it is the credential.
         found = secret_references(password or value) or ([name for name in _references(value[:-1]) if _may_hold_secret(name)] if value.endswith(":") else [])
         yield found, "curl -u with {} puts the password in the command line; use --netrc-file or -K with a config file"
-    for header in CURL_CREDENTIAL_HEADER.finditer(part):
+    # Quotes closed and opened around the colon (`"Authorization"":"" $X"`, kept from YAML) join as the shell joins them.
+    for header in CURL_CREDENTIAL_HEADER.finditer(part.replace('""', "").replace("''", "")):
         value = header.group("value")
         found = secret_references(value) or [name for name in _references(value) if _may_hold_secret(name)]
         yield found, "curl header with {} puts the credential in the command line; read the headers from a file (-H @file)"
