@@ -769,3 +769,39 @@ def test_a_docker_config_written_with_printf_placeholders(tmp_path):
             - /kaniko/executor --context "$CI_PROJECT_DIR" --no-push
         """)
     assert _found(gitlab, "GL022") == [("GL022", 9)]
+
+
+# 32. A scanner's name in a path (`.cache-trivy`, `trivy.json`), an installer's address or an echo
+# scans nothing; `trivy fs` reads the source. Pushes after such jobs are unscanned.
+
+def test_scanner_names_that_scan_nothing(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        stages: [security, build]
+        security:trivy:
+          stage: security
+          image: alpine:3.20
+          timeout: 10 minutes
+          script:
+            - mkdir -p .cache-trivy
+            - curl -sSfL https://raw.githubusercontent.com/anchore/grype/main/install.sh | sh -s -- -b /usr/local/bin
+            - echo "grype installed"
+            - trivy fs --cache-dir .cache-trivy --output trivy.json .
+        build:
+          stage: build
+          image: docker:27.5.1-cli
+          timeout: 10 minutes
+          script:
+            - docker build -t registry.example.com/app:1.0 .
+            - docker push registry.example.com/app:1.0
+        """)
+    assert _found(gitlab, "GL020") == [("GL020", 17)]
+
+
+@pytest.mark.parametrize("line, pushes", [
+    ("crane index append -t registry.example.com/app:1.0 -m registry.example.com/app:1.0-amd64", True),
+    ("bundle exec kamal deploy -d demo", True),
+    ("kamal deploy --skip-push", False),
+    ("kamal app logs", False),
+])
+def test_crane_index_append_and_kamal_push(line, pushes):
+    assert bool(PUSHES.search(line)) == pushes

@@ -168,7 +168,9 @@ PUSHES = re.compile(
     # Compose pushes the images its services name (`docker compose push`, `build --push`).
     r"|\b(docker[- ]compose|podman-compose|nerdctl\s+compose)\b[^\n|;&]*\s(--)?push\b"
     r"|\bimagetools\s+create\b(?![^\n|;&]*--tag\s+\"?oci-layout://)"
-    r"|\bcrane\s+(push|copy|cp|append|mutate)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
+    r"|\bcrane\s+(push|copy|cp|append|mutate|index\s+append)\b|\bskopeo\s+copy\b|\bregctl\s+image\s+(copy|import)\b"
+    # Kamal builds the app's image and pushes it to its registry before it deploys (unless told --skip-push).
+    r"|(?<![\w.-])kamal\s+(deploy|redeploy|setup|build\s+(push|deliver))\b(?![^\n|;&]*--skip-push)"
     r"|\b" + _IMG + r"\s+push\b"
     r"|\bbuildctl(-daemonless\.sh)?\s+build\b[^\n|;&]*push=true"
     # kaniko's executor pushes unless told --no-push (it refuses to run with neither that nor a

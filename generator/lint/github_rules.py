@@ -48,7 +48,8 @@ DAEMON_FLAGS = re.compile(r"(^|\s)--(storage-driver|iptables|icc|bip|mtu|tls\w*|
 # A make target named for scanning the image (`make scan`, `make scan-image`, `make image-scan`) runs
 # the scanner the Makefile names; one that scans code (`sast-scan`, `secret-scan`) is none.
 MAKE_SCAN = r"\bg?make\b[^\n;&|]*?\s(?:[\w.-]*(?:image|container|docker)[-_])?scan(?:[-_](?:images?|containers?|docker)[\w.-]*)?(?=[\s;&|)'\"]|$)"
-SCANNERS = re.compile(r"\b(trivy|grype|snyk\s+container|docker\s+scout|anchore(?![\w-]*\/syft))\b|" + MAKE_SCAN, re.IGNORECASE)
+# A scanner's name in a file or cache path (`.cache-trivy`, `trivy.json`) runs nothing.
+SCANNERS = re.compile(r"(?<![\w.-])(trivy|grype|snyk\s+container|docker\s+scout|anchore(?![\w-]*\/syft))(?![\w.-])|" + MAKE_SCAN, re.IGNORECASE)
 # depot's actions take build-push-action's and bake-action's inputs (`push:`, `tags:`, `set:`) and
 # run the same build on depot's remote BuildKit: they push, and build, as docker's do.
 BUILD_PUSH_ACTIONS = ("docker/build-push-action", "depot/build-push-action")

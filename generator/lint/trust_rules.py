@@ -90,6 +90,9 @@ SCANNER_SMOKE_TEST = re.compile(
 
 
 def _scan(text: str) -> re.Match[str] | None:
+    # A scanner's name in an address (its installer's or release's URL) installs it, it scans nothing.
+    if "://" in text:
+        text = ADDRESS.sub(lambda found: " " * len(found.group(0)), text)
     if NOT_IMAGE_SCAN.search(text):
         text = NOT_IMAGE_SCAN.sub("", text)
     if SCANNER_SMOKE_TEST.search(text):
@@ -165,7 +168,7 @@ def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | Non
 
 
 def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, Any]]) -> bool:
-    if any(_marks(text)[0] or _scans(text) for text, _, _ in texts):
+    if any(_marks(text)[0] or _scans(without_echoes(text)) for text, _, _ in texts):
         return True
     # A job whose scanner reads the source tree (`trivy fs`) is no image scan, whatever its name or image.
     if any(NOT_IMAGE_SCAN.search(text) for text, _, _ in texts):
