@@ -805,3 +805,24 @@ def test_scanner_names_that_scan_nothing(tmp_path):
 ])
 def test_crane_index_append_and_kamal_push(line, pushes):
     assert bool(PUSHES.search(line)) == pushes
+
+
+# 33. A quoted string over several lines is one word, and a command that only assigns runs nothing;
+# sshpass's password opens the ssh session a remote login runs in, not the registry.
+
+def test_a_multi_line_assignment_and_a_remote_login_over_sshpass(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        build:
+          image: alpine:3.20
+          timeout: 10 minutes
+          script:
+            - |
+              ENTRIES="{}"
+              if [ -n "${HUB_PASSWORD:-}" ]; then
+                ENTRIES="${ENTRIES},
+              \\"password\\": \\"${HUB_PASSWORD}\\""
+              fi
+              printf '%s' "$ENTRIES" > entries.json
+            - sshpass -p ${SSH_PASSWORD} ssh deploy@host "echo ${CI_REGISTRY_PASSWORD} | docker login -u ${CI_REGISTRY_USER} --password-stdin ${CI_REGISTRY}"
+        """)
+    assert _found(gitlab, "GL022", "GL024") == [("GL024", 12)]

@@ -231,13 +231,18 @@ QUOTED = re.compile(r"'[^']*'|\"(?:\\.|[^\"\\])*\"")
 
 
 def _quoted_separators_hidden(text: str) -> str:
-    """The text with `|`, `;` and `&` inside a quoted word blanked: `sed -e "s|__PASS__|${DB_PASS}|g"` is
-    one argument, not a pipe. A double-quoted command substitution keeps its own: it runs commands."""
+    """The text with `|`, `;`, `&` and line breaks inside a quoted word blanked: `sed -e
+    "s|__PASS__|${DB_PASS}|g"` is one argument, not a pipe, and a string over several lines one word.
+    A double-quoted command substitution keeps its own: it runs commands."""
     def hidden(found: re.Match[str]) -> str:
         word = found.group(0)
-        return word if "$(" in word or "`" in word else re.sub(r"[|;&]", " ", word)
+        return word if "$(" in word or "`" in word else re.sub(r"[|;&\n]", " ", word)
 
-    return QUOTED.sub(hidden, text) if "|" in text or ";" in text or "&" in text else text
+    return QUOTED.sub(hidden, text) if re.search(r"[|;&\n]", text) else text
+
+
+# A command that only assigns (`ENTRIES="${ENTRIES}, \"password\": \"$X\""`) runs no program.
+ASSIGNMENT_ONLY = re.compile(r"""\s*+(?:[A-Za-z_]\w*+=(?:"(?:\\.|[^"\\])*+"|'[^']*+'|[^\s;&|"'\\]++|\\.)*+\s*+)++""")
 
 
 def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[tuple[list[str], str]]:
@@ -249,6 +254,8 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
     variable given as a file does not."""
     for piece in re.split(r"[<>]\(", part):
         for program, command in simple_commands(_quoted_separators_hidden(piece)):
+            if ASSIGNMENT_ONLY.fullmatch(command):
+                continue
             if program in SHELL_WORDS or program in FILE_PROGRAMS or program in functions or not program:
                 continue
             login = LOGIN_WITH_PASSWORD.search(command)
@@ -283,7 +290,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     text = DECODED.sub(r"\1", one_word_expressions(text))
     functions = {keyword or bare for keyword, bare in FUNCTION.findall(script or text)}
     bound = frozenset(known or ())
-    for part in SEQUENCE.split(text):
+    for part in SEQUENCE.split(_quoted_separators_hidden(text)):
         named = False
         for found, problem in [*_in_container_env(part, bound), *_in_build_args(part, bound), *_in_urls(part), *_in_curl(part)]:
             found = [name for name in found if name.removeprefix("env.") not in literals]
@@ -324,8 +331,12 @@ def _login_secrets(text: str) -> list[str]:
         blanked = without_echoes(line)
         cuts = [0, *(end for found in SEQUENCE.finditer(line) for end in (found.start(), found.end())), len(line)]
         parts = [line[start:end] for start, end in zip(cuts[::2], cuts[1::2]) if REGISTRY_LOGIN.search(blanked[start:end])]
-    names = [name for part in parts for name in secret_references(part)] + (CONFIG_AUTH.findall(text) if "auth" in text else [])
+    # sshpass's password opens the ssh session the login runs in, not the registry.
+    names = [name for part in parts for name in secret_references(SSHPASS.sub(" ", part))] + (CONFIG_AUTH.findall(text) if "auth" in text else [])
     return [name for name in names if not name.startswith("CI_")]
+
+
+SSHPASS = re.compile(r"\bsshpass\s+-p\s*(?:\"[^\"]*\"|'[^']*'|\S+)")
 
 
 # A login whose password a cloud's CLI makes from the cloud's keys: the keys are the credential.
@@ -456,6 +467,35 @@ def _command_start(job: Job, holder: Any, key: Any, first: str, after: int) -> i
     return _located_within(job, holder, key, " ".join(first.split()[:2]), after)[1] if start == entry else start
 
 
+def _open_quote(text: str) -> str:
+    """The quote a shell line leaves open at its end ("" when none)."""
+    quote, escaped = "", False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and not quote:
+            break
+    return quote
+
+
+def _quoted_commands(commands: Iterator[tuple[int, list[str]]]) -> Iterator[list[str]]:
+    """Commands with a quoted string that runs over lines kept whole (`X="a,\n \"p\": \"$P\""`)."""
+    pending: list[str] = []
+    for _, lines in commands:
+        pending += lines
+        if not _open_quote("\n".join(pending)) or len(pending) > 50:
+            yield pending
+            pending = []
+    if pending:
+        yield pending
+
+
 def _carrying(pipeline: PipelineFile, job: Job) -> dict[str, str]:
     """The job's variables that carry a secret under another name (`JIB_OPTS: -Dpassword=$REG_PASSWORD`,
     `INDEX_URL: https://__token__:$PYPI_TOKEN@host`), each with its value: where a command expands one,
@@ -495,7 +535,7 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
                 continue
             literals = _literals(pipeline, job) if literals is None else literals
             after = 0  # each command of a `|` block is reported on the line that names its secret
-            for _, lines in _commands(without_stdin(text)):
+            for lines in _quoted_commands(_commands(without_stdin(text))):
                 problems, names = command_line_secrets(joined("\n".join(lines)), literals, text)
                 if problems:
                     start = _command_start(job, holder, index, lines[0], after)
