@@ -826,3 +826,27 @@ def test_a_multi_line_assignment_and_a_remote_login_over_sshpass(tmp_path):
             - sshpass -p ${SSH_PASSWORD} ssh deploy@host "echo ${CI_REGISTRY_PASSWORD} | docker login -u ${CI_REGISTRY_USER} --password-stdin ${CI_REGISTRY}"
         """)
     assert _found(gitlab, "GL022", "GL024") == [("GL024", 12)]
+
+
+# 34. A child pipeline runs only where its parent's workflow and trigger job do.
+
+def test_a_child_pipeline_inherits_its_trigger_refs(tmp_path):
+    _write(tmp_path / "ci/child.yml", """\
+        containerize:
+          image: docker:27.5.1-cli
+          timeout: 10 minutes
+          script:
+            - docker build -t registry.example.com/app:1.0 .
+            - trivy image --exit-code 1 registry.example.com/app:1.0
+            - docker push registry.example.com/app:1.0
+        """)
+    root = _write(tmp_path / ".gitlab-ci.yml", """\
+        workflow:
+          rules:
+            - if: $CI_COMMIT_BRANCH == "master"
+        images:
+          trigger:
+            include: ci/child.yml
+        """)
+    (finding,) = [f for f in lint(read_pipeline(root)) if f.rule == "GL007"]
+    assert finding.level == "warning" and "branch master" in finding.message

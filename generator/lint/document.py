@@ -260,6 +260,8 @@ class PipelineFile:
     pods: list[PodFile] = field(default_factory=list)  # Jenkins: the pod files `yamlFile` names, read
     # GitLab: the `rules:` of the include that brought a file in; its jobs exist only where they hold.
     include_rules: dict[str, list[Any]] = field(default_factory=dict)
+    # A child pipeline runs only where its parent's workflow and trigger job do: ("rules" or "only", value).
+    parent_limits: list[tuple[str, Any]] = field(default_factory=list)
 
     def global_variables(self) -> dict[str, Any]:
         variables = self.root.get("variables")
@@ -591,6 +593,11 @@ def _gitlab(root: Located, path: str, base: Path, files: list[str], top: Pipelin
             continue
         child = _child(job, trigger["include"], base, top, seen)
         if child is not None:
+            workflow = pipeline.root.get("workflow")
+            limits = [("rules", workflow["rules"])] if isinstance(workflow, dict) and "rules" in workflow else []
+            limits += [("rules", pipeline.include_rules[job.file])] if job.file in pipeline.include_rules else []
+            limits += [(key, job.merged[key]) for key in ("rules", "only") if key in job.merged][:1]
+            child.parent_limits = [*pipeline.parent_limits, *limits]
             pipeline.children.append(child)
     return pipeline
 

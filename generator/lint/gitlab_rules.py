@@ -705,6 +705,8 @@ def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
     # A job of a file included under rules (`include: - local: x.yml rules: [...]`) exists only where they hold.
     if job.file in pipeline.include_rules:
         scope = max(scope, _rules_scope(pipeline.include_rules[job.file]), key=lambda s: s[0])
+    for kind, value in pipeline.parent_limits:
+        scope = max(scope, _rules_scope(value) if kind == "rules" else _only_scope(value), key=lambda s: s[0])
     return scope
 
 

@@ -328,6 +328,8 @@ def runs_on_trusted_refs_only(pipeline: PipelineFile, job: Job) -> bool:
         return True
     if rules_limited_to_trusted_refs(pipeline.include_rules.get(job.file)):
         return True
+    if any(kind == "rules" and rules_limited_to_trusted_refs(value) for kind, value in pipeline.parent_limits):
+        return True
     rules = job.merged.get("rules")
     if isinstance(rules, list) and rules:
         return rules_limited_to_trusted_refs(rules)
