@@ -850,3 +850,61 @@ def test_a_child_pipeline_inherits_its_trigger_refs(tmp_path):
         """)
     (finding,) = [f for f in lint(read_pipeline(root)) if f.rule == "GL007"]
     assert finding.level == "warning" and "branch master" in finding.message
+
+
+# 35. A Jenkins scan covers the images it names: another image pushed after it is still unscanned.
+
+def test_a_jenkins_scan_covers_only_the_images_it_names(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", """\
+        pipeline {
+          agent any
+          environment {
+            API = 'acme/shop-api'
+            WEB = 'acme/shop-web'
+          }
+          stages {
+            stage('Trivy File System Scanning') {
+              steps { trivyFileSystemScan() }
+            }
+            stage('Build') {
+              steps {
+                sh 'docker build -t shop-api:${BUILD_NUMBER} api'
+                sh 'docker build -t shop-web:${BUILD_NUMBER} web'
+              }
+            }
+            stage('Scan') {
+              steps {
+                sh 'trivy image --exit-code 1 shop-api:${BUILD_NUMBER}'
+              }
+            }
+            stage('Push') {
+              steps {
+                sh 'docker tag shop-api:${BUILD_NUMBER} ${API}:${BUILD_NUMBER}'
+                sh 'docker push ${API}:${BUILD_NUMBER}'
+                sh 'docker push ${WEB}:${BUILD_NUMBER}'
+                dockerPush(
+                  imageName: env.API,
+                  imageTag: env.BUILD_NUMBER
+                )
+                dockerPush(
+                  imageName: env.WEB,
+                  imageTag: env.BUILD_NUMBER
+                )
+              }
+            }
+          }
+        }
+        """)
+    # The stage named for a file-system scan scans nothing; the image scan reads shop-api alone, and
+    # the stage's second push of shop-web is the same image's.
+    assert _found(jenkinsfile, "JK020") == [("JK020", 26)]
+    both = _write(tmp_path / "both/Jenkinsfile", jenkinsfile.read_text().replace(
+        "trivy image --exit-code 1 shop-api:${BUILD_NUMBER}", "trivy image shop-api:${BUILD_NUMBER} && trivy image shop-web:${BUILD_NUMBER}"))
+    assert _found(both, "JK020") == []
+    # A scan whose image the lint cannot tell covers every push after it.
+    unnamed = _write(tmp_path / "unnamed/Jenkinsfile", jenkinsfile.read_text().replace(
+        "trivy image --exit-code 1 shop-api:${BUILD_NUMBER}", 'trivy image "$IMAGE_UNDER_TEST"'))
+    assert _found(unnamed, "JK020") == []
+    library = _write(tmp_path / "library/Jenkinsfile", jenkinsfile.read_text().replace(
+        "sh 'trivy image --exit-code 1 shop-api:${BUILD_NUMBER}'", "trivyImageScan(imageName: env.WEB, imageTag: env.BUILD_NUMBER)"))
+    assert _found(library, "JK020") == [("JK020", 25)]

@@ -375,6 +375,58 @@ def _library_push(text: str) -> str:
     return "".join(rf"(?!{re.escape(name)}\s*\()" for name in defined) + LIBRARY_PUSH
 
 
+# A library step's argument that names the image (`dockerPush(imageName: env.IMAGE)`); a tag's
+# argument only where it holds the whole reference (`imageTag: "${REPO}/app:${TAG}"`).
+IMAGE_ARGUMENT = re.compile(r"""\b(?:(image(?:Name|Repo|Repository)?|repository|repo|dockerImage|img)|(imageTag|tag))\s*:\s*(?:(['"])(.*?)\3|((?:env\.)?\w+))""")
+
+
+def _call_arguments(text: str, step: re.Pattern[str], start: int, stop: int) -> str:
+    """The arguments of the library step called between `start` and `stop`, up to its closing
+    parenthesis, however many lines they take."""
+    call = step.search(text, start, stop)
+    if call is None:
+        return ""
+    opening, depth = text.index("(", call.start()), 0
+    for index in range(opening, min(len(text), opening + 4000)):
+        depth += {"(": 1, ")": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[opening:index + 1]
+    return ""
+
+
+def _argument_images(arguments: str, values: _Values) -> set[str]:
+    images = set()
+    for found in IMAGE_ARGUMENT.finditer(arguments):
+        literal = values.literals.get(found.group(5).removeprefix("env.")) if found.group(5) else None
+        image = values.of(literal) if literal else values.resolve(found.group(4), found.group(3) == '"') if found.group(3) else ""
+        if image and (found.group(1) or "/" in image) and _repository(image):
+            images.add(image_repository(image))
+    return images
+
+
+def _last_part(repository: str) -> str:
+    # A scan of the local `app:1` reads what is then tagged and pushed as `registry/team/app:1`.
+    return repository.rsplit("/", 1)[-1]
+
+
+def _scanned_parts(groovy: Any, values: _Values, command: str, offset: int, known: set[str]) -> set[str]:
+    """The last parts of the repositories a scan names, of those the file builds or pushes; empty
+    when it names none the lint can tell (`trivy image "$IMG"`, `--input image.tar`)."""
+    named = _argument_images(_call_arguments(groovy.text, re.compile(LIBRARY_SCAN, re.IGNORECASE), offset, offset + len(command) + 1), values)
+    words = {_last_part(image_repository(values.resolve(word, True))) for word in re.findall(r"[^\s'\"]+", command)}
+    return {_last_part(image) for image in named} | (words & known)
+
+
+def _with_retags(parts: set[str], text: str) -> set[str]:
+    """The scanned parts and the names `docker tag` gives them."""
+    pairs = [(_last_part(image_repository(source)), _last_part(image_repository(target)))
+             for source, target in re.findall(r"\b(?:docker|podman|nerdctl)\s+(?:image\s+)?tag\s+[\"']?([^\s\"';&|]+)[\"']?\s+[\"']?([^\s\"';&|]+)", text)]
+    grown = set(parts)
+    for _ in range(3):
+        grown |= {target for source, target in pairs if source in grown}
+    return grown
+
+
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
     # In a file that logs in through the plugin (withRegistry), an image object made elsewhere (a
@@ -395,6 +447,11 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     # pushed unscanned is another. A push whose image the lint cannot name goes with the stage's first.
     stage_pushed: set[str | None] = set()
     stale = None  # a scan of a tag the file never builds
+    # Each image is scanned for itself: after a scan that names its images, another image's push is
+    # still unscanned. A scan naming none the lint can tell covers every push after it.
+    known = {_last_part(repository) for repository in built} | {
+        _last_part(image_repository(values.resolve(found.group(1) or found.group(2), True))) for found in PUSHED_NAME.finditer(groovy.text)}
+    covered: set[str] = set()
     for first, offset, lines in commands_in_order(groovy):
         command = joined("\n".join(lines))
         start = offset + len(command) - len(command.lstrip())
@@ -403,14 +460,20 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         command = _as_run(command)
         if STAGE.search(command):
             stage_pushed = set()
-        if _scanned_first(STEP_LABEL.sub("", POD_KEY_LINE.sub("", command)), plugin_push):
+        if _scanned_first(STAGE_NAME.sub("stage()", STEP_LABEL.sub("", POD_KEY_LINE.sub("", command))), plugin_push):
             stale = _scanned_another_tag(command, built)
             if stale is None:
-                return  # what runs after this is scanned
+                parts = _scanned_parts(groovy, values, command, offset, known)
+                if not parts:
+                    return  # what runs after this is scanned
+                covered = _with_retags(covered | parts, groovy.text)
         # A stage's name is a label (`stage("docker push")`), no command.
         if not _push(STAGE_NAME.sub("stage()", command), plugin_push) or first in reported:
             continue
         repositories = _pushed_repositories(groovy, values, command, (offset, offset + sum(len(line) + 1 for line in lines)), objects)
+        repositories |= _argument_images(_call_arguments(groovy.text, re.compile(LIBRARY_PUSH), offset, offset + len(command) + 1), values)
+        if covered and {_last_part(repository) for repository in repositories} <= covered:
+            continue
         new = repositories - stage_pushed if repositories else (set() if stage_pushed else {None})
         if not new:
             continue
