@@ -908,3 +908,43 @@ def test_a_jenkins_scan_covers_only_the_images_it_names(tmp_path):
     library = _write(tmp_path / "library/Jenkinsfile", jenkinsfile.read_text().replace(
         "sh 'trivy image --exit-code 1 shop-api:${BUILD_NUMBER}'", "trivyImageScan(imageName: env.WEB, imageTag: env.BUILD_NUMBER)"))
     assert _found(library, "JK020") == [("JK020", 25)]
+
+
+# 36. A method the file defines that pushes the image its arguments name pushes another image at
+# each call with other arguments; its body is read once, at the first call.
+
+def test_each_call_of_a_pushing_method_pushes_its_own_image(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", """\
+        pipeline {
+          agent any
+          stages {
+            stage('Front') {
+              steps { script { buildAndPush('web', 'front') } }
+            }
+            stage('Back') {
+              steps { script { buildAndPush('api', 'back') } }
+            }
+            stage('Back again') {
+              steps { script { buildAndPush('api', 'back') } }
+            }
+          }
+        }
+
+        def buildAndPush(String context, String name) {
+          sh \"\"\"
+            /kaniko/executor --context=`pwd`/${context} \\\\
+              --destination=${env.REGISTRY}/${name}:${env.BUILD_NUMBER}
+          \"\"\"
+        }
+
+        def notify(String channel) {
+          sh "curl -X POST https://chat.example.com/${channel}"
+        }
+        """)
+    assert _found(jenkinsfile, "JK020") == [("JK020", 8), ("JK020", 19)]
+    # A method whose push names no parameter pushes one image however it is called.
+    fixed = _write(tmp_path / "fixed/Jenkinsfile", jenkinsfile.read_text().replace("${name}:", "app:"))
+    assert _found(fixed, "JK020") == [("JK020", 19)]
+    scanned = _write(tmp_path / "scanned/Jenkinsfile", jenkinsfile.read_text().replace(
+        "stage('Front') {", "stage('Scan') { steps { sh 'trivy fs . && trivy image \"$CANDIDATE\"' } }\n    stage('Front') {"))
+    assert _found(scanned, "JK020") == []

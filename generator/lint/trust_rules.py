@@ -38,9 +38,11 @@ from generator.lint.host_rules import (
 )
 from generator.lint.images import image_repository, image_tag
 from generator.lint.jenkins_rules import (
+    _calls,
     _Values,
     built_by,
     commands_in_order,
+    methods,
     read_groovy,
 )
 from generator.lint.secret_rules import (
@@ -427,6 +429,35 @@ def _with_retags(parts: set[str], text: str) -> set[str]:
     return grown
 
 
+def _pushing_calls_again(groovy: Any, plugin_push: re.Pattern[str]) -> dict[int, str]:
+    """Calls of a method the file defines that pushes an image its parameters name, each after the
+    first with other arguments (`buildAndPush("api")`, then `buildAndPush("web")`): the body is read
+    once, where it is first called, and each later call pushes another image. By where it is called."""
+    defined = methods(groovy)
+    pushing = set()
+    for name, each in defined.items():
+        for method in each:
+            header = groovy.text[method.at:method.body[0]]
+            listed = re.search(r"\(([^)]*)\)", header) or re.match(r"\s*([\w\s,]+)->", groovy.text[method.body[0]:method.body[1]])
+            parameters = [piece.split("=")[0].split()[-1] for piece in listed.group(1).split(",") if piece.split("=")[0].split()] if listed else []
+            body = _as_run(joined(groovy.text[method.body[0]:method.body[1]]))
+            # What each push names, or the whole line where it names nothing the lint reads (`app.push()`).
+            pushes = [" ".join(found.group(1) or found.group(2) for found in PUSHED_NAME.finditer(line)) or line
+                      for line in body.splitlines() if _push(line, plugin_push)]
+            if any(re.search(rf"\$\{{?\s*{re.escape(parameter)}\b", line) for parameter in parameters for line in pushes):
+                pushing.add(name)
+    seen: dict[str, set[str]] = {}
+    again = {}
+    for at, name in _calls(groovy, defined):
+        if name not in pushing or any(start <= at < stop for method in defined[name] for start, stop in [method.body]):
+            continue
+        arguments = re.sub(r"\s+", " ", _call_arguments(groovy.text, re.compile(rf"{re.escape(name)}\s*\("), at, at + len(name) + 1))
+        if seen.setdefault(name, set()) and arguments not in seen[name]:
+            again[at] = f"{name}{arguments}"
+        seen[name].add(arguments)
+    return again
+
+
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
     # In a file that logs in through the plugin (withRegistry), an image object made elsewhere (a
@@ -452,6 +483,7 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     known = {_last_part(repository) for repository in built} | {
         _last_part(image_repository(values.resolve(found.group(1) or found.group(2), True))) for found in PUSHED_NAME.finditer(groovy.text)}
     covered: set[str] = set()
+    again = _pushing_calls_again(groovy, plugin_push)
     for first, offset, lines in commands_in_order(groovy):
         command = joined("\n".join(lines))
         start = offset + len(command) - len(command.lstrip())
@@ -467,10 +499,15 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
                 if not parts:
                     return  # what runs after this is scanned
                 covered = _with_retags(covered | parts, groovy.text)
+        stop = offset + sum(len(line) + 1 for line in lines)
+        for at in sorted(call for call in again if offset <= call < stop and again[call] not in stage_pushed and not covered):
+            stage_pushed.add(again[at])
+            yield rule.finding(pipeline, groovy.line(at), "pushes an image through a method this file defines, with arguments of its own, "
+                               "and no earlier step or stage scanned it; build a candidate, scan it (trivy, grype), and push only what passed")
         # A stage's name is a label (`stage("docker push")`), no command.
         if not _push(STAGE_NAME.sub("stage()", command), plugin_push) or first in reported:
             continue
-        repositories = _pushed_repositories(groovy, values, command, (offset, offset + sum(len(line) + 1 for line in lines)), objects)
+        repositories = _pushed_repositories(groovy, values, command, (offset, stop), objects)
         repositories |= _argument_images(_call_arguments(groovy.text, re.compile(LIBRARY_PUSH), offset, offset + len(command) + 1), values)
         if covered and {_last_part(repository) for repository in repositories} <= covered:
             continue
