@@ -9,6 +9,7 @@ import pytest
 from generator.lint.document import read_pipeline
 from generator.lint.engine import lint
 from generator.lint.findings import PUSHES
+from generator.lint.trust_rules import pushed_repositories
 from tests.test_lint_rv9 import _found, _write
 
 # 1. A make target named for a push publishes the image the Makefile builds.
@@ -948,3 +949,28 @@ def test_each_call_of_a_pushing_method_pushes_its_own_image(tmp_path):
     scanned = _write(tmp_path / "scanned/Jenkinsfile", jenkinsfile.read_text().replace(
         "stage('Front') {", "stage('Scan') { steps { sh 'trivy fs . && trivy image \"$CANDIDATE\"' } }\n    stage('Front') {"))
     assert _found(scanned, "JK020") == []
+
+
+# 37. An engine's own options before its push subcommand; push's options with values name no image.
+
+@pytest.mark.parametrize(("line", "pushes"), [
+    ('buildah --storage-driver vfs push -f v2s2 "$IMAGE:$CI_COMMIT_SHORT_SHA"', True),
+    ("buildah --storage-driver=vfs push reg.example.com/app:1", True),
+    ("docker --config /tmp/ci push reg.example.com/app:1", True),
+    ("docker -H tcp://docker:2376 --tlsverify push reg.example.com/app:1", True),
+    ("podman --remote push reg.example.com/app:1", True),
+    ("docker run --rm alpine push", False),
+    ("docker --debug tag app reg.example.com/push", False),
+    ("docker exec -it box git push", False),
+])
+def test_an_engine_push_after_the_engines_own_options(line, pushes):
+    assert bool(PUSHES.search(line)) is pushes
+
+
+@pytest.mark.parametrize("line", [
+    'buildah --storage-driver vfs push -f v2s2 "$CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHORT_SHA"',
+    "podman push --authfile /run/auth.json $CI_REGISTRY_IMAGE/api:1",
+    "docker push -q $CI_REGISTRY_IMAGE/api:1",
+])
+def test_a_push_option_with_a_value_names_no_image(line):
+    assert pushed_repositories(line) == {"$CI_REGISTRY_IMAGE/api"}

@@ -87,6 +87,9 @@ def password_flag_line(script: str, nth_login: int) -> str:
 
 # An engine named through a variable (`$DOCKER push`, `${PODMAN_CMD} push`) pushes as the engine does.
 _ENGINE = r"(\b(docker|podman|buildah|nerdctl)|\$\{?\w*(DOCKER|PODMAN|BUILDAH|NERDCTL)\w*\}?)"
+# The engine's own options before its subcommand (`buildah --storage-driver vfs push`, `docker
+# --config /tmp/c push`, `podman --remote push`): an option's value is any word but another option or `push`.
+_GLOBAL_OPTIONS = r"(?:[ \t]+--?[A-Za-z][\w-]*(?:=[^\s;&|]+|[ \t]+(?!-|push\b)[^\s;&|]+)?){0,4}?"
 # A BuildKit export that pushes: `type=registry`, or `type=image` with `push=true`.
 _PUSHING_OUTPUT = r"[\"']?type=(registry|image[^\s\"']*push=true)"
 
@@ -160,7 +163,7 @@ _MAKE_PUSH = (
     r"(?:[\w.-]*[-_])?push(?:[-_][\w.-]*)?(?=[\s;&|)'\"]|$)"
 )
 PUSHES = re.compile(
-    _COMMAND_POSITION + "(?:" + _ENGINE + r"\s+(image\s+|manifest\s+)?push\b|" + _MAKE_PUSH + ")"
+    _COMMAND_POSITION + "(?:" + _ENGINE + _GLOBAL_OPTIONS + r"\s+(image\s+|manifest\s+)?push\b|" + _MAKE_PUSH + ")"
     # A command substitution's own pipe (`-t app:$(echo $V | sed s/v//)`) does not end the command.
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b(?:\$\([^()\n]*\)|[^\n|;&])*\s--push\b"
     r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +

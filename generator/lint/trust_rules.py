@@ -190,7 +190,9 @@ RELEASE_TAG = re.compile(
     r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$)"
 )
 # `docker push [options] NAME`; build's `--push` flag is followed by more options (`--file x/Dockerfile`), no name.
-DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|(?<!-)\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&]+)")
+# Push's options that take a value (buildah's and podman's `-f v2s2`, `--authfile`, `--digestfile`).
+PUSH_OPTIONS = r"(?:(?:-f|--format|--authfile|--creds|--digestfile|--cert-dir|--retry|--retry-delay|--compression-format|--sign-by)\s+[^\s-]\S*\s+|-\S+\s+)*"
+DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|(?<!-)\bpush\s+" + PUSH_OPTIONS + r"[\"']?([^\s\"'|;&]+)")
 
 
 def _publishes(text: str) -> bool:
@@ -328,7 +330,7 @@ def _as_run(command: str) -> str:
 
 
 # What a push names: a tag given to a build that pushes, or push's own operand.
-PUSHED_NAME = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+(?:-\S+\s+)*[\"']?([^\s\"'|;&)]+)")
+PUSHED_NAME = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|\bpush\s+" + PUSH_OPTIONS + r"[\"']?([^\s\"'|;&)]+)")
 
 
 # An image object of the plugin made from a literal or a name holding one: `app = docker.build("app:1")`.
