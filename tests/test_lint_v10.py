@@ -8,7 +8,7 @@ import pytest
 
 from generator.lint.document import read_pipeline
 from generator.lint.engine import lint
-from generator.lint.findings import PUSHES
+from generator.lint.findings import LOGIN_WITH_PASSWORD, PUSHES
 from generator.lint.trust_rules import pushed_repositories
 from tests.test_lint_rv9 import _found, _write
 
@@ -974,3 +974,13 @@ def test_an_engine_push_after_the_engines_own_options(line, pushes):
 ])
 def test_a_push_option_with_a_value_names_no_image(line):
     assert pushed_repositories(line) == {"$CI_REGISTRY_IMAGE/api"}
+
+
+@pytest.mark.parametrize(("line", "flagged"), [
+    ('docker --config "$CI_PROJECT_DIR/.docker" login -u ci -p "$REGISTRY_PASSWORD" reg.example.com', True),
+    ("podman --remote login --password $REGISTRY_PASSWORD reg.example.com", True),
+    ('docker --config "$CI_PROJECT_DIR/.docker" login -u ci --password-stdin reg.example.com', False),
+    ("docker run --rm alpine login -p x", False),
+])
+def test_a_login_after_the_engines_own_options(line, flagged):
+    assert bool(LOGIN_WITH_PASSWORD.search(line)) is flagged

@@ -56,9 +56,20 @@ def joined(text: str) -> str:
 # A registry login, by whatever client makes it.
 # genuinetools' img builds, logs in and pushes as docker does; `$img` is a shell variable, no client.
 _IMG = r"(?<![$-])img"
-REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|trivy\s+registry|crane\s+auth|regctl\s+registry|" + _IMG + r")\s+login\b")
+
+
+def _global_options(subcommand: str) -> str:
+    """An engine's own options before its subcommand (`buildah --storage-driver vfs push`, `docker
+    --config /tmp/c login`, `podman --remote push`): an option's value is any word but another
+    option or the subcommand."""
+    return rf"(?:[ \t]+--?[A-Za-z][\w-]*(?:=[^\s;&|]+|[ \t]+(?!-|{subcommand}\b)[^\s;&|]+)?){{0,4}}?"
+
+
+_ENGINE_OPTIONS = r"(?:(?:(?<=docker)|(?<=podman)|(?<=buildah)|(?<=nerdctl))" + _global_options("login") + ")?"
+REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|trivy\s+registry|crane\s+auth|regctl\s+registry|" + _IMG + r")" + _ENGINE_OPTIONS + r"\s+login\b")
 LOGIN_WITH_PASSWORD = re.compile(
-    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|oras|helm registry|trivy registry|crane auth|regctl registry|" + _IMG + r")\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
+    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|oras|helm registry|trivy registry|crane auth|regctl registry|" + _IMG + r")" + _ENGINE_OPTIONS
+    + r"\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
     # AWS CLI v1's `get-login` prints `docker login -u AWS -p <token>`, which the script then runs.
     r"|\b(?P<ecr>aws\s+ecr\s+get-login)(?![\w-])"
 )
@@ -87,9 +98,6 @@ def password_flag_line(script: str, nth_login: int) -> str:
 
 # An engine named through a variable (`$DOCKER push`, `${PODMAN_CMD} push`) pushes as the engine does.
 _ENGINE = r"(\b(docker|podman|buildah|nerdctl)|\$\{?\w*(DOCKER|PODMAN|BUILDAH|NERDCTL)\w*\}?)"
-# The engine's own options before its subcommand (`buildah --storage-driver vfs push`, `docker
-# --config /tmp/c push`, `podman --remote push`): an option's value is any word but another option or `push`.
-_GLOBAL_OPTIONS = r"(?:[ \t]+--?[A-Za-z][\w-]*(?:=[^\s;&|]+|[ \t]+(?!-|push\b)[^\s;&|]+)?){0,4}?"
 # A BuildKit export that pushes: `type=registry`, or `type=image` with `push=true`.
 _PUSHING_OUTPUT = r"[\"']?type=(registry|image[^\s\"']*push=true)"
 
@@ -163,7 +171,7 @@ _MAKE_PUSH = (
     r"(?:[\w.-]*[-_])?push(?:[-_][\w.-]*)?(?=[\s;&|)'\"]|$)"
 )
 PUSHES = re.compile(
-    _COMMAND_POSITION + "(?:" + _ENGINE + _GLOBAL_OPTIONS + r"\s+(image\s+|manifest\s+)?push\b|" + _MAKE_PUSH + ")"
+    _COMMAND_POSITION + "(?:" + _ENGINE + _global_options("push") + r"\s+(image\s+|manifest\s+)?push\b|" + _MAKE_PUSH + ")"
     # A command substitution's own pipe (`-t app:$(echo $V | sed s/v//)`) does not end the command.
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b(?:\$\([^()\n]*\)|[^\n|;&])*\s--push\b"
     r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +
