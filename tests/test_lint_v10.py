@@ -984,3 +984,23 @@ def test_a_push_option_with_a_value_names_no_image(line):
 ])
 def test_a_login_after_the_engines_own_options(line, flagged):
     assert bool(LOGIN_WITH_PASSWORD.search(line)) is flagged
+
+
+# 38. A job the including file writes again is deep-merged into the included job, as GitLab does.
+
+def test_a_job_written_again_by_the_including_file_keeps_the_included_keys(tmp_path):
+    _write(tmp_path / "ci/lint.yml", """\
+        yaml:
+          stage: test
+          image: sdesbure/yamllint
+          script:
+            - yamllint .
+        """)
+    root = _write(tmp_path / ".gitlab-ci.yml", """\
+        include:
+          - local: ci/lint.yml
+        yaml:
+          allow_failure: true
+        """)
+    findings = [f for f in lint(read_pipeline(root)) if f.rule == "GL001"]
+    assert [(Path(f.file).name, f.line) for f in findings] == [("lint.yml", 3)]

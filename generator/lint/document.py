@@ -511,7 +511,8 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
     for key, value in root.items():
         if key == "include":
             continue
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key in ("variables", "default", "workflow"):
+        # A job the including file writes again is deep-merged into the included one, as `variables:` is.
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
             value = _merge_located(merged[key], value)
         merged[key] = value
         merged.key_lines[key] = root.key_lines.get(key, 1)
