@@ -1004,3 +1004,30 @@ def test_a_job_written_again_by_the_including_file_keeps_the_included_keys(tmp_p
         """)
     findings = [f for f in lint(read_pipeline(root)) if f.rule == "GL001"]
     assert [(Path(f.file).name, f.line) for f in findings] == [("lint.yml", 3)]
+
+
+# 39. A script's own variable that takes a secret under another name carries it into the command
+# that expands it (GL024), reported where it is expanded.
+
+def test_a_script_variable_carries_a_secret_into_a_later_command(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        deploy:
+          image: alpine/helm:3.16.2
+          script:
+            - |
+              EXTRA_ARGS=""
+              if [ -n "${STRIPE_SECRET_KEY:-}" ]; then
+                EXTRA_ARGS="--set-string secrets.stripeKey=${STRIPE_SECRET_KEY}"
+              fi
+              QUOTED='--set-string literal=$NOT_EXPANDED_PASSWORD'
+              helm upgrade --install app ./chart \\
+                --set image.tag="$CI_COMMIT_SHORT_SHA" \\
+                ${EXTRA_ARGS} \\
+                ${QUOTED} \\
+                --wait
+            - export AUTH_ARGS="-u ci:${DEPLOY_PASSWORD}"
+            - curl -fsS ${AUTH_ARGS} https://deploy.example.com/hook
+            - export DB_PASSWORD="${VAULT_DB_PASSWORD}"
+            - psql --dbname=app -c 'select 1'
+        """)
+    assert _found(gitlab, "GL024") == [("GL024", 12), ("GL024", 16)]

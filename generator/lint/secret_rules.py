@@ -524,13 +524,28 @@ def _with_carried(text: str, carrying: dict[str, str]) -> tuple[str, dict[str, s
     return (REFERENCE.sub(value, text), brought) if carrying and "$" in text else (text, brought)
 
 
+# A shell assignment on a line of its own (`ARGS="--set-string key=${STRIPE_SECRET_KEY}"`, `export X=...`);
+# a single-quoted value expands nothing.
+SHELL_ASSIGNMENT = re.compile(r"""(?m)^[ \t]*+(?:export[ \t]++)?([A-Za-z_]\w*+)=("(?:\\.|[^"\\])*+"|[^\s;&|'"]++)[ \t]*+(?:;[ \t]*+)?$""")
+
+
+def _shell_carrying(text: str) -> dict[str, str]:
+    """The variables a script assigns a secret under another name, each with its value, as `_carrying`."""
+    if "=" not in text:
+        return {}
+    return {found.group(1): found.group(2).strip('"') for found in SHELL_ASSIGNMENT.finditer(text)
+            if not is_secret_name(found.group(1)) and secret_references(found.group(2))}
+
+
 def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         literals: set[str] | None = None  # read once, for the first line that may hold a secret
         carrying: dict[str, str] | None = None
+        assigned: dict[str, str] = {}  # by the job's script, for the lines after
         for text, holder, index in _script_lines(job):
             carrying = _carrying(pipeline, job) if carrying is None else carrying
-            text, brought = _with_carried(text, carrying)
+            assigned |= _shell_carrying(text)
+            text, brought = _with_carried(text, {**carrying, **assigned})
             if not MAY_HOLD.search(text):
                 continue
             literals = _literals(pipeline, job) if literals is None else literals
@@ -544,15 +559,19 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
                     if names[0] in brought:
                         # Carried by a variable: reported where the variable takes the secret, once for its jobs.
                         through = f" (through ${brought[names[0]]}, which a command expands)"
-                        # On the line of a multi-line value that names the secret.
-                        where = _located_within(job, *_variable_written(job, None, brought[names[0]], (holder, index)), names[0])
+                        # On the line of a multi-line value that names the secret; a script's own
+                        # variable where the command expands it.
+                        where = (_located_within(job, holder, index, brought[names[0]], start) if brought[names[0]] in assigned
+                                 else _located_within(job, *_variable_written(job, None, brought[names[0]], (holder, index)), names[0]))
                     after = where[1] + 1
                     yield rule.finding(pipeline, where, f"{job.name}: {_message(problems)}{through}", level=_level(names), job=None if job.hidden else job.name)
                     # A command over several lines is reported again on each other line naming a secret
                     # (`sed -e "s/<A>/$A_PASSWORD/" \ -e "s/<B>/$B_TOKEN/"`): each is a secret to move.
                     reported = {where}
                     for name in dict.fromkeys(names[1:]):
-                        other = _located_within(job, holder, index, name.rsplit(".", 1)[-1], start)
+                        # A secret a script's own variable brings in is placed where the command expands it.
+                        carrier = brought.get(name) if brought.get(name) in assigned else None
+                        other = _located_within(job, holder, index, carrier or name.rsplit(".", 1)[-1], start)
                         if other not in reported and len(lines) > 1:
                             reported.add(other)
                             after = max(after, other[1] + 1)
