@@ -533,7 +533,8 @@ def _shell_carrying(text: str) -> dict[str, str]:
     """The variables a script assigns a secret under another name, each with its value, as `_carrying`."""
     if "=" not in text:
         return {}
-    return {found.group(1): found.group(2).strip('"') for found in SHELL_ASSIGNMENT.finditer(text)
+    # A value over several lines is one word where it is expanded, not lines of commands.
+    return {found.group(1): found.group(2).strip('"').replace("\n", " ") for found in SHELL_ASSIGNMENT.finditer(text)
             if not is_secret_name(found.group(1)) and secret_references(found.group(2))}
 
 
