@@ -1031,3 +1031,42 @@ def test_a_script_variable_carries_a_secret_into_a_later_command(tmp_path):
             - psql --dbname=app -c 'select 1'
         """)
     assert _found(gitlab, "GL024") == [("GL024", 12), ("GL024", 16)]
+
+
+def test_a_script_variable_carries_a_secret_in_jenkins_and_github(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", """\
+        pipeline {
+          agent any
+          stages {
+            stage('Deploy') {
+              steps {
+                withCredentials([string(credentialsId: 'db', variable: 'DB_PASSWORD')]) {
+                  sh '''
+                    HELM_ARGS="--set db.password=${DB_PASSWORD}"
+                    PLAIN_ARGS="--set db.host=db.internal"
+                    helm upgrade --install app ./chart ${PLAIN_ARGS} \\\\
+                      ${HELM_ARGS}
+                  '''
+                }
+              }
+            }
+          }
+        }
+        """)
+    assert _found(jenkinsfile, "JK024") == [("JK024", 11)]
+    workflow = _write(tmp_path / ".github/workflows/ci.yml", """\
+        name: ci
+        on: push
+        permissions: {}
+        jobs:
+          build:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 10
+            steps:
+              - run: |
+                  ARGS="--build-arg NPM_TOKEN=${{ secrets.NPM_TOKEN }}"
+                  LABELS="--label revision=${{ github.sha }}"
+                  docker build $LABELS -t app:1 .
+                  docker build $ARGS -t app:1 .
+        """)
+    assert _found(workflow, "GH024") == [("GH024", 13)]

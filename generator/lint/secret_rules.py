@@ -641,6 +641,8 @@ def _run_secrets(pipeline: PipelineFile, rule: Rule, name: str, file: str, step:
     literals = {key for key, value in env.items() if "${{" not in value}
     carried = _carried_secrets(env) | {f"inputs.{key}": secret for key, secret in _carried_secrets(
         {str(key): str(value) for key, value in given.items()}, named_too=True).items()}
+    # A variable the script assigns a secret to (`ARGS="--build-arg T=${{ secrets.NPM_TOKEN }}"`) carries it.
+    carried |= {variable: secret_references(value)[0] for variable, value in _shell_carrying(script).items()}
     holders = {secret: variable for variable, secret in carried.items()}
     after = 0
     for _, lines in _commands(without_stdin(script)):
@@ -741,6 +743,7 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
     literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
     groovy = read_groovy(pipeline.text) if "/*" in pipeline.text else None
     starts = [0, *(found.end() for found in re.finditer(r"\n", pipeline.text))]
+    assigned = _shell_carrying(pipeline.text)
     for first, lines in _commands(without_stdin(pipeline.text)):
         command = _past_binding(joined("\n".join(lines)))
         if not command.strip() or command.lstrip().startswith(("//", "#", "*", "/*")) or CONTROLLER_STEP.match(command):
@@ -748,9 +751,12 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
         # Inside a block comment (`/* ... */` around stages no longer run) nothing runs.
         if groovy and first - 1 < len(starts) and groovy.in_comment(starts[first - 1] + len(lines[0]) - len(lines[0].lstrip())):
             continue
-        problems, names = command_line_secrets(_shell_of(command), literals, known=bound)
+        shell, brought = _with_carried(_shell_of(command), assigned)
+        problems, names = command_line_secrets(shell, literals, known=bound)
         if not problems:
             continue
+        # A secret a script's variable brings in is placed where the command expands the variable.
+        names = [brought.get(name, name) for name in names]
         # A command over several lines is reported on each line that names a secret: two build args
         # on two lines are two secrets to move.
         by_line: dict[int, list[str]] = {}
