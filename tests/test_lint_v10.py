@@ -1054,6 +1054,8 @@ def test_a_script_variable_carries_a_secret_in_jenkins_and_github(tmp_path):
         }
         """)
     assert _found(jenkinsfile, "JK024") == [("JK024", 11)]
+    [finding] = [f for f in lint(read_pipeline(jenkinsfile)) if f.rule == "JK024"]
+    assert "$DB_PASSWORD (through $HELM_ARGS)" in finding.message and finding.level == "error"
     workflow = _write(tmp_path / ".github/workflows/ci.yml", """\
         name: ci
         on: push

@@ -755,17 +755,18 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
         problems, names = command_line_secrets(shell, literals, known=bound)
         if not problems:
             continue
-        # A secret a script's variable brings in is placed where the command expands the variable.
-        names = [brought.get(name, name) for name in names]
         # A command over several lines is reported on each line that names a secret: two build args
-        # on two lines are two secrets to move.
+        # on two lines are two secrets to move. A secret a script's variable brings in is placed
+        # where the command expands the variable, and named with it.
         by_line: dict[int, list[str]] = {}
         for problem in problems:
             shown = next((name for name in names if show(name) in problem), names[0])
-            by_line.setdefault(_line_naming(lines, shown), []).append(problem)
+            if shown in brought:
+                problem = problem.replace(show(shown), f"{show(shown)} (through ${brought[shown]})", 1)
+            by_line.setdefault(_line_naming(lines, brought.get(shown, shown)), []).append(problem)
         # A secret no problem names (`--set a=$X \ --set b=$Y`: the first names the problem) on a line of its own.
         for name in dict.fromkeys(names) if len(lines) > 1 else ():
-            line = _line_naming(lines, name)
+            line = _line_naming(lines, brought.get(name, name))
             if line not in by_line:
                 by_line[line] = [f"{show(name)} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"]
         for offset, found in sorted(by_line.items()):
