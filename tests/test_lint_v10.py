@@ -1004,6 +1004,11 @@ def test_a_job_written_again_by_the_including_file_keeps_the_included_keys(tmp_p
         """)
     findings = [f for f in lint(read_pipeline(root)) if f.rule == "GL001"]
     assert [(Path(f.file).name, f.line) for f in findings] == [("lint.yml", 3)]
+    # The including file's own image replaces the included one, which then runs nowhere.
+    pinned = _write(tmp_path / "pinned/.gitlab-ci.yml", root.read_text().replace(
+        "allow_failure: true", "image: pipelinecomponents/yamllint:0.33.0"))
+    _write(tmp_path / "pinned/ci/lint.yml", (tmp_path / "ci/lint.yml").read_text())
+    assert _found(pinned, "GL001") == []
 
 
 # 39. A script's own variable that takes a secret under another name carries it into the command
