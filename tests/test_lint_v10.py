@@ -1077,3 +1077,41 @@ def test_a_script_variable_carries_a_secret_in_jenkins_and_github(tmp_path):
                   docker build $ARGS -t app:1 .
         """)
     assert _found(workflow, "GH024") == [("GH024", 13)]
+
+
+# 40. A GitLab scanning job covers the images it names, and copies of them.
+
+def test_a_gitlab_scan_covers_only_the_images_it_names(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        stages: [build, scan, release]
+        default:
+          timeout: 20m
+        build:
+          stage: build
+          image: docker:27.5.1-cli
+          services: [docker:27.5.1-dind]
+          script:
+            - docker build -t $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHA api
+            - docker build -t $CI_REGISTRY_IMAGE/web:$CI_COMMIT_SHA web
+            - docker push $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHA
+            - docker push $CI_REGISTRY_IMAGE/web:$CI_COMMIT_SHA
+        scan:
+          stage: scan
+          image: aquasec/trivy:0.58.1
+          script:
+            - trivy image --exit-code 1 $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHA
+        release:
+          stage: release
+          image: docker:27.5.1-cli
+          services: [docker:27.5.1-dind]
+          rules:
+            - if: $CI_COMMIT_REF_PROTECTED == "true"
+          script:
+            - docker buildx imagetools create -t ghcr.io/acme/api:latest $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHA
+            - docker buildx imagetools create -t $CI_REGISTRY_IMAGE/web:latest $CI_REGISTRY_IMAGE/web:$CI_COMMIT_SHA
+        """)
+    # The build's pushes are candidates a later job scans; the release publishes web, which no scan read.
+    assert [f.line for f in lint(read_pipeline(gitlab)) if f.rule == "GL020"] == [26]
+    unnamed = _write(tmp_path / "unnamed/.gitlab-ci.yml", gitlab.read_text().replace(
+        "trivy image --exit-code 1 $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHA", 'trivy image --exit-code 1 "$IMAGE_UNDER_TEST"'))
+    assert _found(unnamed, "GL020") == []

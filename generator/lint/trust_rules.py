@@ -234,6 +234,21 @@ def _unscanned_push(job: str, repository: str, through: str = "") -> str:
     )
 
 
+def _gitlab_scanned_parts(texts: list[tuple[str, Any, Any]], known: set[str]) -> set[str] | None:
+    """The last parts of the pushed repositories a scanning job's scanner lines name; None when a
+    scan names none of them (`trivy image "$IMAGE"` unresolved, a template's job, a scan by name)."""
+    parts: set[str] = set()
+    for text, _, _ in texts:
+        found = _scan(without_echoes(text))
+        if found is None:
+            continue
+        named = {_last_part(image_repository(word)) for word in re.findall(r"[^\s'\"]+", text[found.start():])} & known
+        if not named:
+            return None
+        parts |= named
+    return parts or None
+
+
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
@@ -247,9 +262,18 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
     for name, before in earlier.items():
         for other in before:
             later[other].add(name)
+    # What each scanning job names, of the repositories the pipeline pushes: a scan of the backend
+    # says nothing of the frontend pushed after it. None where the lint cannot tell (covers all).
+    known = {_last_part(repository) for texts_of in texts.values() for text, _, _ in texts_of if _marks(text)[1]
+             for repository in pushed_repositories(text) if repository}
+    scanned_by = {scan: _gitlab_scanned_parts(texts[scan], known) for scan in scanners}
     for name in sorted(pushers):
-        if earlier[name] & scanners:
+        before = earlier[name] & scanners
+        if before and any(scanned_by[scan] is None for scan in before):
             continue
+        covered = set().union(*(scanned_by[scan] or set() for scan in before))
+        if covered:
+            covered = _with_retags(covered, "\n".join(text for text, _, _ in texts[name]))
         # A push that a later job scans and a job after that publishes again is the scan's candidate,
         # unless it also goes to a tag users pull (main, latest, a version): that is published unscanned.
         later_scans = later[name] & scanners
@@ -264,6 +288,10 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
             if pushes and candidates and not _publishes(assigned[number] if number < len(assigned) else text):
                 continue
             repositories = pushed_repositories(text) if pushes else frozenset()
+            # A copy of a scanned image (`imagetools create -t ghcr.io/x/app:1 $CI_REGISTRY_IMAGE:$SHA`) is scanned too.
+            named = {_last_part(image_repository(word)) for word in re.findall(r"[^\s'\"]+", text)}
+            if pushes and covered and ("" in repositories or {_last_part(repository) for repository in repositories} <= covered or named & covered):
+                continue
             if pushes and reported and (repositories <= reported or "" in reported or "" in repositories):
                 continue
             if pushes and isinstance(holder, CalledLine):
