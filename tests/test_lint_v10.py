@@ -1115,3 +1115,91 @@ def test_a_gitlab_scan_covers_only_the_images_it_names(tmp_path):
     unnamed = _write(tmp_path / "unnamed/.gitlab-ci.yml", gitlab.read_text().replace(
         "trivy image --exit-code 1 $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHA", 'trivy image --exit-code 1 "$IMAGE_UNDER_TEST"'))
     assert _found(unnamed, "GL020") == []
+
+
+# 41. A scan only other branches run covers no push; a tag with latest in it is pulled by users.
+
+PROMOTED = """\
+    stages: [build, scan, promote]
+    default: {timeout: 15m}
+    build:
+      stage: build
+      image: docker:28.0.4-cli
+      services: [{name: "docker:28.0.4-dind", alias: docker}]
+      rules:
+        - if: $CI_COMMIT_BRANCH == "dev"
+      script:
+        - docker buildx build -t $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHORT_SHA -t $CI_REGISTRY_IMAGE/api:TAG --push .
+    scan:
+      stage: scan
+      image: aquasec/trivy:0.58.1
+      rules:
+        - if: SCANNED
+      script:
+        - trivy image --exit-code 1 $CI_REGISTRY_IMAGE/api:$CI_COMMIT_SHORT_SHA
+    promote:
+      stage: promote
+      image: {name: "gcr.io/go-containerregistry/crane:v0.20.2", entrypoint: [""]}
+      rules:
+        - if: $CI_COMMIT_BRANCH == "main"
+      script:
+        - crane copy $CI_REGISTRY_IMAGE/api:dev-latest $CI_REGISTRY_IMAGE/api:prod-latest
+    """
+
+
+@pytest.mark.parametrize(("tag", "scanned", "expected"), [
+    ("dev-latest", '$CI_COMMIT_BRANCH == "dev"', [10, 24]),  # scanned on dev; promoted on main, where no scan runs
+    ("candidate", '$CI_COMMIT_BRANCH == "dev"', [10, 24]),  # no job of dev's pipeline publishes it after the scan
+    ("candidate", '$CI_COMMIT_BRANCH == "dev" || $CI_COMMIT_BRANCH == "main"', []),
+    ("candidate", "$CI_COMMIT_BRANCH == $SCAN_BRANCH", []),  # a variable may name main: not known apart
+    ("latest-arm64", '$CI_COMMIT_BRANCH == "dev" || $CI_COMMIT_BRANCH == "main"', [10]),  # users pull it unscanned
+    ("latest", '$CI_COMMIT_BRANCH == "dev"', [10, 24]),
+])
+def test_a_scan_of_other_branches_covers_no_push(tmp_path, tag, scanned, expected):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", PROMOTED.replace("TAG", tag).replace("SCANNED", scanned))
+    assert [f.line for f in lint(read_pipeline(gitlab)) if f.rule == "GL020"] == expected
+
+
+# 42. A variable that renames GitLab's own job token is scoped to the job as the token is.
+
+def test_a_renamed_job_token_is_no_stored_registry_credential(tmp_path):
+    job = """\
+        publish:
+          image: docker:27.5.1-cli
+          services: [docker:27.5.1-dind]
+          timeout: 20m
+          variables:
+            DOCKER_REGISTRY_PASSWORD: VALUE
+          script:
+            - echo "${DOCKER_REGISTRY_PASSWORD}" | docker login -u "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"
+            - docker build -t $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA .
+        """
+    renamed = _write(tmp_path / "renamed/.gitlab-ci.yml", job.replace("VALUE", '"${CI_REGISTRY_PASSWORD}"'))
+    assert _found(renamed, "GL022") == []
+    stored = _write(tmp_path / "stored/.gitlab-ci.yml", job.replace("VALUE", '"${CI_REGISTRY_PASSWORD}${HUB_TOKEN}"'))
+    assert _found(stored, "GL022") == [("GL022", 8)]
+
+
+@pytest.mark.parametrize(("line", "repositories"), [
+    ("crane copy --all-tags=false $IMAGE:dev-latest $IMAGE:prod-latest", {"$IMAGE"}),
+    ("crane cp registry.example.com/team/api:1 ghcr.io/acme/api:1", {"ghcr.io/acme/api"}),
+    ("skopeo copy --all docker://registry.example.com/api:1 docker://ghcr.io/acme/api:1", {"ghcr.io/acme/api"}),
+    ("regctl image copy registry.example.com/api:1 ghcr.io/acme/api:1", {"ghcr.io/acme/api"}),
+    ('crane copy "$SOURCE" "$TARGET"', {""}),  # a whole reference in a variable names no repository
+])
+def test_a_registry_copy_pushes_its_destination(line, repositories):
+    assert pushed_repositories(line) == repositories
+
+
+def test_two_copies_of_two_images_are_two_unscanned_pushes(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        promote:
+          image: {name: "gcr.io/go-containerregistry/crane:v0.20.2", entrypoint: [""]}
+          timeout: 5m
+          rules:
+            - if: $CI_COMMIT_REF_PROTECTED == "true"
+          script:
+            - crane copy $CI_REGISTRY_IMAGE/api:rc $CI_REGISTRY_IMAGE/api:1
+            - crane copy $CI_REGISTRY_IMAGE/web:rc $CI_REGISTRY_IMAGE/web:1
+        """)
+    assert _found(gitlab, "GL020") == [("GL020", 7), ("GL020", 8)]

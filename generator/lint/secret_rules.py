@@ -358,6 +358,15 @@ def _guarded_to_trusted_refs(script: str) -> bool:
     return bool(logins) and all(guard_scope(tests)[0] >= LIMITED for tests in logins)
 
 
+GITLAB_OWN = re.compile(r"\$\{?CI_\w+\}?")
+
+
+def _gitlab_own(pipeline: PipelineFile, job: Job) -> set[str]:
+    """The file's variables that only rename one of GitLab's own (`DOCKER_REGISTRY_PASSWORD:
+    "${CI_REGISTRY_PASSWORD}"`): scoped to the job by GitLab, as the CI_* one is."""
+    return {name for name, value in _variables(pipeline, job).items() if GITLAB_OWN.fullmatch(value.strip())}
+
+
 def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in _runnable(pipeline):
         keys = _cloud_keys(job)
@@ -370,6 +379,7 @@ def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Ite
             continue
         # A value the script makes itself (a token fetched from a cloud's CLI) is no project variable.
         literals = _literals(pipeline, job) | {name for text, _, _ in _script_lines(job) for name in ASSIGNED.findall(text)}
+        literals |= _gitlab_own(pipeline, job)
         for names, holder, index in logins:
             names = [name for name in names if name not in literals or name in keys]
             if names:

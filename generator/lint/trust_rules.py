@@ -19,10 +19,12 @@ from generator.lint.document import Job, Located, PipelineFile
 from generator.lint.findings import PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
 from generator.lint.gitlab_rules import (
+    LIMITED,
     CalledLine,
     _expand,
     _images,
     _located_within,
+    _ref_scope,
     _runnable,
     _script_lines,
     _script_texts,
@@ -182,22 +184,28 @@ def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, 
 
 
 # Tags that publish: a release's version or git tag, a branch's name, and the moving words users
-# pull (latest, main, stable, ...), and a version with a suffix (`3.13-20260101-abc123`, `$IMAGE_VERSION-...`)
+# pull (latest, main, stable, ..., and a tag with latest as a part: `dev-latest`), and a version with a suffix (`3.13-20260101-abc123`, `$IMAGE_VERSION-...`)
 # that users pin. Others (the commit, the pipeline, `candidate`) name a candidate, and so does a tag
 # that starts with the commit or the pipeline (`${CI_COMMIT_SHORT_SHA}${CI_COMMIT_TAG}`): no user pulls it.
 RELEASE_TAG = re.compile(
     r"^(?!\$\{?CI_(COMMIT_(SHORT_)?SHA|PIPELINE_I?ID|JOB_ID)\b)(?:.*?)(?:^(v?\d+(\.\d+)+|v?\d+(\.\d+)*-|\$\{?\w*VERSION\b)(?!.*candidate)|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
-    r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$)"
+    r"|^(latest|main|master|stable|edge|prod|production|release|dev|develop|nightly)$|(?<![^._-])latest(?![^._-]))"
 )
 # `docker push [options] NAME`; build's `--push` flag is followed by more options (`--file x/Dockerfile`), no name.
 # Push's options that take a value (buildah's and podman's `-f v2s2`, `--authfile`, `--digestfile`).
 PUSH_OPTIONS = r"(?:(?:-f|--format|--authfile|--creds|--digestfile|--cert-dir|--retry|--retry-delay|--compression-format|--sign-by)\s+[^\s-]\S*\s+|-\S+\s+)*"
-DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|(?<!-)\bpush\s+" + PUSH_OPTIONS + r"[\"']?([^\s\"'|;&]+)")
+# A registry client's copy names its destination second (`crane copy SRC DST`, `skopeo copy docker://SRC docker://DST`).
+COPY_DESTINATION = r"|\b(?:crane\s+(?:copy|cp)|skopeo\s+copy|regctl\s+image\s+copy)\s+(?:-\S+\s+)*[\"']?[^\s\"']+[\"']?\s+(?:-\S+\s+)*[\"']?(?:docker://)?([^\s\"'|;&]+)"
+DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|(?<!-)\bpush\s+" + PUSH_OPTIONS + r"[\"']?([^\s\"'|;&]+)" + COPY_DESTINATION)
+
+
+def _destination(found: re.Match[str]) -> str:
+    return found.group(1) or found.group(2) or found.group(3)
 
 
 def _publishes(text: str) -> bool:
     """Whether the command pushes an image under a tag users pull, not only a candidate's."""
-    destinations = [found.group(1) or found.group(2) for found in DESTINATION.finditer(text)]
+    destinations = [_destination(found) for found in DESTINATION.finditer(text)]
     return any(RELEASE_TAG.search(destination.rsplit("/", 1)[-1].partition(":")[2]) for destination in destinations)
 
 
@@ -223,7 +231,7 @@ IMAGE_NAME = re.compile(r"[\w${][\w.${}-]*(/[\w.${}-]+)+|\$\{?\w+\}?")
 
 def pushed_repositories(text: str) -> frozenset[str]:
     """The image repositories a push names; {""} where one cannot be told apart."""
-    return frozenset(_repository(found.group(1) or found.group(2)) for found in DESTINATION.finditer(text)) or frozenset({""})
+    return frozenset(_repository(_destination(found)) for found in DESTINATION.finditer(text)) or frozenset({""})
 
 
 def _unscanned_push(job: str, repository: str, through: str = "") -> str:
@@ -249,6 +257,16 @@ def _gitlab_scanned_parts(texts: list[tuple[str, Any, Any]], known: set[str]) ->
     return parts or None
 
 
+def _named_branches(pipeline: PipelineFile, job: Job) -> frozenset[str] | None:
+    """The branches a job's rules limit it to, each named outright (`$CI_COMMIT_BRANCH == "dev"`);
+    None where it may run on others, on tags, or on a branch a variable or the default names."""
+    level, refs = _ref_scope(pipeline, job)
+    names = [name.strip() for ref in refs for name in ref.removeprefix("branch ").split(",")]
+    if level != LIMITED or not refs or any(not ref.startswith("branch ") or "$" in ref for ref in refs):
+        return None
+    return frozenset(names)
+
+
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
@@ -258,6 +276,11 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
     scanners = {name for name, job in jobs.items() if _scanning_job(pipeline, job, texts[name])}
     pushers = {name for name in jobs if any(_marks(text)[1] for text, _, _ in texts[name])}
     earlier = _earlier(jobs, _stage_order(pipeline))
+    # A scan limited to other branches than the push (scans on dev, promotes on main) never runs in
+    # the push's pipeline.
+    branches = {name: _named_branches(pipeline, jobs[name]) for name in scanners | pushers}
+    for name in pushers:
+        earlier[name] = {other for other in earlier[name] if other not in scanners or not (branches[name] is not None and branches[other] is not None and not branches[name] & branches[other])}
     later: dict[str, set[str]] = {name: set() for name in jobs}
     for name, before in earlier.items():
         for other in before:
