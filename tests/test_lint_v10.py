@@ -1185,6 +1185,9 @@ def test_a_renamed_job_token_is_no_stored_registry_credential(tmp_path):
     ("crane cp registry.example.com/team/api:1 ghcr.io/acme/api:1", {"ghcr.io/acme/api"}),
     ("skopeo copy --all docker://registry.example.com/api:1 docker://ghcr.io/acme/api:1", {"ghcr.io/acme/api"}),
     ("regctl image copy registry.example.com/api:1 ghcr.io/acme/api:1", {"ghcr.io/acme/api"}),
+    # Options that take a value come before the operands: the destination is read from the end.
+    ("skopeo copy --src-creds ci:$PULL_TOKEN docker://registry.example.com/api:1 docker://ghcr.io/acme/api:1 && echo done", {"ghcr.io/acme/api"}),
+    ('skopeo copy --dest-username "$GH_USER" --dest-password "$GH_TOKEN" "$SOURCE" docker://ghcr.io/acme/web:2', {"ghcr.io/acme/web"}),
     ('crane copy "$SOURCE" "$TARGET"', {""}),  # a whole reference in a variable names no repository
 ])
 def test_a_registry_copy_pushes_its_destination(line, repositories):

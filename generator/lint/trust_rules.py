@@ -194,8 +194,9 @@ RELEASE_TAG = re.compile(
 # `docker push [options] NAME`; build's `--push` flag is followed by more options (`--file x/Dockerfile`), no name.
 # Push's options that take a value (buildah's and podman's `-f v2s2`, `--authfile`, `--digestfile`).
 PUSH_OPTIONS = r"(?:(?:-f|--format|--authfile|--creds|--digestfile|--cert-dir|--retry|--retry-delay|--compression-format|--sign-by)\s+[^\s-]\S*\s+|-\S+\s+)*"
-# A registry client's copy names its destination second (`crane copy SRC DST`, `skopeo copy docker://SRC docker://DST`).
-COPY_DESTINATION = r"|\b(?:crane\s+(?:copy|cp)|skopeo\s+copy|regctl\s+image\s+copy)\s+(?:-\S+\s+)*[\"']?[^\s\"']+[\"']?\s+(?:-\S+\s+)*[\"']?(?:docker://)?([^\s\"'|;&]+)"
+# A registry client's copy names its destination last (`crane copy SRC DST`, `skopeo copy --dest-creds
+# "$U:$P" docker://SRC docker://DST`): read from the end, past options that take a value.
+COPY_DESTINATION = r"|\b(?:crane\s+(?:copy|cp)|skopeo\s+copy|regctl\s+image\s+copy)\s[^|;&\n]*?[\"']?(?:docker://)?([^\s\"'|;&-][^\s\"'|;&]*)[\"']?\s*(?=$|[|;&\n])"
 DESTINATION = re.compile(r"(?:\s-t|--tag|--destination)[=\s]+[\"']?([^\s\"']+)|(?<!-)\bpush\s+" + PUSH_OPTIONS + r"[\"']?([^\s\"'|;&]+)" + COPY_DESTINATION)
 
 
