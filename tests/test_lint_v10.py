@@ -1206,3 +1206,25 @@ def test_two_copies_of_two_images_are_two_unscanned_pushes(tmp_path):
             - crane copy $CI_REGISTRY_IMAGE/web:rc $CI_REGISTRY_IMAGE/web:1
         """)
     assert _found(gitlab, "GL020") == [("GL020", 7), ("GL020", 8)]
+
+
+# 43. GH010: what ssh runs, runs on the remote host's engine.
+
+@pytest.mark.parametrize(("step", "expected"), [
+    ('- run: ssh deploy@prod.example.com "cd /srv/app && docker compose pull && docker compose up -d"', []),
+    ("- uses: appleboy/ssh-action@v1.2.0\n  with:\n    host: prod.example.com\n    script: docker compose up -d", []),
+    ('- run: ssh-keyscan prod.example.com >> ~/.ssh/known_hosts && docker compose up -d', [("GH010", 5)]),
+    ('- run: ssh prod.example.com "mkdir -p /srv/app" && docker build -t app:1 .', [("GH010", 5)]),
+])
+def test_an_engine_that_ssh_runs_remotely_needs_no_runner_timeout(tmp_path, step, expected):
+    workflow = _write(tmp_path / ".github/workflows/deploy.yml", """\
+        name: deploy
+        on: push
+        permissions: {}
+        jobs:
+          deploy:
+            runs-on: ubuntu-24.04
+            steps:
+              STEP
+        """.replace("STEP", step.replace("\n", "\n              ")))
+    assert _found(workflow, "GH010") == expected

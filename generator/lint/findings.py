@@ -206,6 +206,17 @@ ENGINES = {"docker", "podman", "buildah", "buildctl", "buildctl-daemonless.sh", 
 SEPARATORS = re.compile(r"&&|\|\||[;|&\n]|\$\(|`|\b(?:then|do|else)\b")
 
 
+# What ssh runs, it runs on the remote host, not on the runner: every word after the host, quoted
+# or not (`ssh host "cd app" "docker pull ..."`, `ssh host docker ps`), up to a separator outside
+# quotes, and a here-document's lines (`ssh host <<EOF`). ssh-add and ssh-keyscan run locally.
+REMOTE_COMMAND = re.compile(
+    r"(?<![\w.$-])ssh(?![\w.-])"
+    r"(?:[^\"'\n;&|<]|<(?!<)|\"(?:[^\"\\]|\\.)*\"|'[^']*')*"
+    r"(?:<<-?[ \t]*([\"']?)(\w+)\1[^\n]*\n(?:.*?\n)??[ \t]*\2[ \t]*(?=\n|$))?",
+    re.DOTALL,
+)
+
+
 def simple_commands(text: str) -> Iterator[tuple[str, str]]:
     """(program, the command's own text) for each simple command of a script line: the first word
     after any separator, past variable assignments and wrappers such as sudo."""

@@ -24,6 +24,7 @@ from generator.lint.findings import (
     LOGIN_WITH_PASSWORD,
     PUSHES,
     REGISTRY_LOGIN,
+    REMOTE_COMMAND,
     Finding,
     Rule,
     commands,
@@ -928,6 +929,10 @@ def unpinned_container_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
 DOCKER_PROGRAMS = {"docker", "docker-compose", "buildx", "podman", "buildah", "nerdctl"}
 
 
+# An action that runs its script input over ssh (appleboy/ssh-action, ...): named for it.
+SSH_ACTION = re.compile(r"^[\w.-]+/[\w.-]*(?<![\w])ssh(?![a-z])[\w.-]*@", re.IGNORECASE)
+
+
 def _step_runs_docker(pipeline: PipelineFile, step: dict[str, Any], stack: tuple[str, ...]) -> bool:
     """A step that drives Docker: a docker/* action (not metadata-action or a bake subaction, which only compute
     names and matrices), depot's build actions, a container step (uses: docker://), an engine command in a
@@ -940,7 +945,10 @@ def _step_runs_docker(pipeline: PipelineFile, step: dict[str, Any], stack: tuple
         return True
     if _vendor_build_pushes(step, Scope(step, {}, {})):
         return True
-    if any(program.rsplit("/", 1)[-1] in DOCKER_PROGRAMS for _, _, text in _scripts(step) for program in commands(text)):
+    # What ssh runs, and what an ssh action's script input runs, runs on the remote host: a hung
+    # remote daemon is the host's problem, as GL008 reads it.
+    scripts = [] if SSH_ACTION.search(uses) else [text for _, _, text in _scripts(step)]
+    if any(program.rsplit("/", 1)[-1] in DOCKER_PROGRAMS for text in scripts for program in commands(REMOTE_COMMAND.sub("ssh", text))):
         return True
     action = _followed(pipeline, step.get("uses"), stack)
     inner = _composite_steps(action)

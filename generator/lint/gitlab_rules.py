@@ -23,6 +23,7 @@ from generator.lint.findings import (
     ENGINES,
     LOGIN_WITH_PASSWORD,
     PUSHES,
+    REMOTE_COMMAND,
     Finding,
     Rule,
     joined,
@@ -796,17 +797,6 @@ def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Find
 # crane, regctl, oras) only talk to registries and are left out, as are an engine's bookkeeping
 # commands (a login, a tag): they return at once, and a job doing only those builds nothing.
 BOOKKEEPING = {"login", "logout", "version", "info", "tag", "rmi", "images", "inspect", "context", "config"}
-# What ssh runs, it runs on the remote host, not on the runner: every word after the host, quoted
-# or not (`ssh host "cd app" "docker pull ..."`, `ssh host docker ps`), up to a separator outside
-# quotes, and a here-document's lines (`ssh host <<EOF`). ssh-add and ssh-keyscan run locally.
-REMOTE_COMMAND = re.compile(
-    r"(?<![\w.$-])ssh(?![\w.-])"
-    r"(?:[^\"'\n;&|<]|<(?!<)|\"(?:[^\"\\]|\\.)*\"|'[^']*')*"
-    r"(?:<<-?[ \t]*([\"']?)(\w+)\1[^\n]*\n(?:.*?\n)??[ \t]*\2[ \t]*(?=\n|$))?",
-    re.DOTALL,
-)
-
-
 def _runs_engine(text: str, login: bool = False) -> bool:
     """Whether the line runs an engine; of its bookkeeping commands, a login counts when `login`."""
     for program, part in simple_commands(REMOTE_COMMAND.sub("ssh", text)):
