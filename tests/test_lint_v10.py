@@ -1180,6 +1180,24 @@ def test_a_renamed_job_token_is_no_stored_registry_credential(tmp_path):
     assert _found(stored, "GL022") == [("GL022", 8)]
 
 
+
+def test_a_renamed_job_token_written_into_a_docker_config_is_no_stored_credential(tmp_path):
+    job = """\
+        publish:
+          image: {name: "gcr.io/kaniko-project/executor:v1.23.2-debug", entrypoint: [""]}
+          timeout: 20m
+          variables:
+            REGISTRY_AUTH: VALUE
+          script:
+            - echo "{\\"auths\\":{\\"$CI_REGISTRY\\":{\\"username\\":\\"ci\\",\\"password\\":\\"$REGISTRY_AUTH\\"}}}" > /kaniko/.docker/config.json
+            - /kaniko/executor --context . --destination $CI_REGISTRY_IMAGE:$CI_COMMIT_SHA
+        """
+    renamed = _write(tmp_path / "renamed/.gitlab-ci.yml", job.replace("VALUE", '"${CI_JOB_TOKEN}"'))
+    assert _found(renamed, "GL022") == []
+    stored = _write(tmp_path / "stored/.gitlab-ci.yml", job.replace("VALUE", '"${DEPLOY_AUTH}"'))
+    assert _found(stored, "GL022") == [("GL022", 7)]
+
+
 @pytest.mark.parametrize(("line", "repositories"), [
     ("crane copy --all-tags=false $IMAGE:dev-latest $IMAGE:prod-latest", {"$IMAGE"}),
     ("crane cp registry.example.com/team/api:1 ghcr.io/acme/api:1", {"ghcr.io/acme/api"}),

@@ -361,10 +361,12 @@ def _guarded_to_trusted_refs(script: str) -> bool:
 GITLAB_OWN = re.compile(r"\$\{?CI_\w+\}?")
 
 
-def _gitlab_own(pipeline: PipelineFile, job: Job) -> set[str]:
-    """The file's variables that only rename one of GitLab's own (`DOCKER_REGISTRY_PASSWORD:
-    "${CI_REGISTRY_PASSWORD}"`): scoped to the job by GitLab, as the CI_* one is."""
-    return {name for name, value in _variables(pipeline, job).items() if GITLAB_OWN.fullmatch(value.strip())}
+def _no_project_variables(pipeline: PipelineFile, job: Job) -> set[str]:
+    """The variables that hold no stored credential of the project: those the file fixes, those the
+    script makes itself (a token from a cloud's CLI), and those that only rename one of GitLab's own
+    (`DOCKER_REGISTRY_PASSWORD: "${CI_REGISTRY_PASSWORD}"`), scoped to the job as the CI_* one is."""
+    renamed = {name for name, value in _variables(pipeline, job).items() if GITLAB_OWN.fullmatch(value.strip())}
+    return _literals(pipeline, job) | renamed | {name for text, _, _ in _script_lines(job) for name in ASSIGNED.findall(text)}
 
 
 def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
@@ -377,9 +379,7 @@ def registry_login_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Ite
         ]
         if not logins or runs_on_trusted_refs_only(pipeline, job):
             continue
-        # A value the script makes itself (a token fetched from a cloud's CLI) is no project variable.
-        literals = _literals(pipeline, job) | {name for text, _, _ in _script_lines(job) for name in ASSIGNED.findall(text)}
-        literals |= _gitlab_own(pipeline, job)
+        literals = _no_project_variables(pipeline, job)
         for names, holder, index in logins:
             names = [name for name in names if name not in literals or name in keys]
             if names:
@@ -445,7 +445,7 @@ def _unprotected_config_writes(pipeline: PipelineFile) -> Iterator[tuple[Job, st
         lines = list(_script_lines(job))
         writes = [(names, holder, index, text) for text, holder, index in lines if not _login_secrets(text) and (names := _config_secrets(text) or _whole_configs(text))]
         if writes and not runs_on_trusted_refs_only(pipeline, job):
-            made = _literals(pipeline, job) | {name for text, _, _ in lines for name in ASSIGNED.findall(text)}
+            made = _no_project_variables(pipeline, job)
             for names, holder, index, text in writes:
                 for name in [n for n in names if n not in made][:1]:
                     # A credential the config takes through printf's `%s` is found where the config is written.

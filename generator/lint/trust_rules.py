@@ -183,9 +183,9 @@ def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, 
     return extends_scanner or _scans(job.name.replace("-", " ")) or (bool(texts) and _scans(images))
 
 
-# Tags that publish: a release's version or git tag, a branch's name, and the moving words users
-# pull (latest, main, stable, ..., and a tag with latest as a part: `dev-latest`), and a version with a suffix (`3.13-20260101-abc123`, `$IMAGE_VERSION-...`)
-# that users pin. Others (the commit, the pipeline, `candidate`) name a candidate, and so does a tag
+# Tags that publish: a release's version or git tag, a branch's name, the moving words users pull
+# (latest, main, stable, ..., and a tag with latest as a part: `dev-latest`), and a version with a
+# suffix (`3.13-20260101-abc123`, `$IMAGE_VERSION-...`) that users pin. Others (the commit, the pipeline, `candidate`) name a candidate, and so does a tag
 # that starts with the commit or the pipeline (`${CI_COMMIT_SHORT_SHA}${CI_COMMIT_TAG}`): no user pulls it.
 RELEASE_TAG = re.compile(
     r"^(?!\$\{?CI_(COMMIT_(SHORT_)?SHA|PIPELINE_I?ID|JOB_ID)\b)(?:.*?)(?:^(v?\d+(\.\d+)+|v?\d+(\.\d+)*-|\$\{?\w*VERSION\b)(?!.*candidate)|CI_COMMIT_TAG|CI_DEFAULT_BRANCH|CI_COMMIT_BRANCH|CI_COMMIT_REF_(NAME|SLUG)"
@@ -268,6 +268,10 @@ def _named_branches(pipeline: PipelineFile, job: Job) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def _never_together(first: frozenset[str] | None, second: frozenset[str] | None) -> bool:
+    return first is not None and second is not None and not first & second
+
+
 def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
@@ -281,7 +285,7 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
     # the push's pipeline.
     branches = {name: _named_branches(pipeline, jobs[name]) for name in scanners | pushers}
     for name in pushers:
-        earlier[name] = {other for other in earlier[name] if other not in scanners or not (branches[name] is not None and branches[other] is not None and not branches[name] & branches[other])}
+        earlier[name] = {other for other in earlier[name] if other not in scanners or not _never_together(branches[name], branches[other])}
     later: dict[str, set[str]] = {name: set() for name in jobs}
     for name, before in earlier.items():
         for other in before:
