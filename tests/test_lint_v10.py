@@ -1246,3 +1246,247 @@ def test_an_engine_that_ssh_runs_remotely_needs_no_runner_timeout(tmp_path, step
               STEP
         """.replace("STEP", step.replace("\n", "\n              ")))
     assert _found(workflow, "GH010") == expected
+
+
+# 44. holdout15's general misses: aliases, major-only dind tags, rule variables, needs over stages, ...
+
+def test_a_script_shared_by_alias_gets_its_timeout_finding_once_at_its_anchor(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        .steps:
+          script: &build
+            - docker build -t $CI_REGISTRY_IMAGE/$PART:1 $PART
+        api:
+          variables: {PART: api}
+          script: *build
+        web:
+          variables: {PART: web}
+          script: *build
+        """)
+    findings = [f for f in lint(read_pipeline(gitlab)) if f.rule == "GL008"]
+    assert [(f.line, f.message.endswith("(affects 2 jobs)")) for f in findings] == [(1, True)]
+
+
+@pytest.mark.parametrize(("tag", "rule"), [("19-dind", "GL010"), ("19.03-dind", "GL010"), ("18-dind", "GL002"), ("18.09-dind", "GL002")])
+def test_a_dind_tag_naming_only_the_major_is_that_majors_newest_release(tmp_path, tag, rule):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        build:
+          image: docker:{tag.split("-")[0]}
+          services: ["docker:{tag}"]
+          timeout: 10m
+          script:
+            - docker build -t app:1 .
+        """)
+    assert [f.rule for f in lint(read_pipeline(gitlab)) if f.rule in ("GL002", "GL010")] == [rule]
+
+
+@pytest.mark.parametrize(("tag", "pinned"), [
+    ("python3.8.5-slim", True), ("node18.17", True), ("jdk17", False), ("current-alpine3.18", False), ("stable-python3.8", False),
+])
+def test_a_runtimes_dotted_release_in_a_tag_pins_it(tag, pinned):
+    from generator.lint.images import tag_names_a_version
+    assert tag_names_a_version(tag) is pinned
+
+
+def test_the_top_level_image_every_job_replaces_is_still_reported(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        image: alpine:latest
+        lint:
+          image: python:3.12-slim
+          script: [ruff check .]
+        """)
+    assert _found(gitlab, "GL001") == [("GL001", 1)]
+    pinned = _write(tmp_path / "pinned/.gitlab-ci.yml", gitlab.read_text().replace("alpine:latest", "alpine:3.20"))
+    assert _found(pinned, "GL001") == []
+
+
+@pytest.mark.parametrize(("tls", "expected"), [("", [("GL002", 5)]), ("DOCKER_TLS: 'true'", [])])
+def test_the_docker_clients_tls_variable_configures_tls(tmp_path, tls, expected):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        build:
+          image: registry.example.com/ci/buildx:2.1.0
+          timeout: 10m
+          services:
+            - docker:27.3.1-dind
+          variables:
+            DOCKER_TLS_CERTDIR: /certs
+            DOCKER_CERT_PATH: /certs/client
+            DOCKER_HOST: tcp://docker:2376
+            {tls}
+          script:
+            - docker build -t app:1 .
+        """)
+    assert _found(gitlab, "GL002") == expected
+
+
+@pytest.mark.parametrize(("assignment", "expected"), [
+    ('if [ "$DEPLOY" = true ]; then export BUILD_SECRET_FLAGS="--secret id=SENTRY_TOKEN"; else export BUILD_SECRET_FLAGS=""; fi', []),
+    ('export BUILD_SECRET_FLAGS="$(cat /run/flags)"', [("GL024", 6)]),
+    ("true", [("GL024", 6)]),
+])
+def test_a_variable_the_script_fills_with_fixed_text_holds_no_stored_secret(tmp_path, assignment, expected):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        build:
+          image: {{name: "moby/buildkit:v0.16.0-rootless", entrypoint: [""]}}
+          timeout: 10m
+          script:
+            - {assignment}
+            - buildctl-daemonless.sh build --frontend dockerfile.v0 --local context=. --local dockerfile=. $BUILD_SECRET_FLAGS
+        """)
+    assert _found(gitlab, "GL024") == expected
+
+
+def test_a_rule_that_switches_a_push_on_makes_the_job_push(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        release:
+          image: {name: "moby/buildkit:v0.16.0-rootless", entrypoint: [""]}
+          timeout: 10m
+          variables:
+            PUSH: "false"
+          rules:
+            - if: $CI_COMMIT_TAG
+              variables:
+                PUSH: "true"
+          script:
+            - |
+              buildctl-daemonless.sh build --frontend dockerfile.v0 --local context=. --local dockerfile=. \\
+                --output "type=image,name=$CI_REGISTRY_IMAGE:$CI_COMMIT_TAG,push=$PUSH"
+        """)
+    assert _found(gitlab, "GL020") == [("GL020", 12)]
+    never = _write(tmp_path / "never/.gitlab-ci.yml", gitlab.read_text().replace('PUSH: "true"', 'PUSH: "false"'))
+    assert _found(never, "GL020") == []
+
+
+def test_a_scan_that_needs_the_push_runs_after_it_whatever_its_stage(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        stages: [scan, build]
+        build:
+          stage: build
+          image: {name: "gcr.io/kaniko-project/executor:v1.23.2-debug", entrypoint: [""]}
+          timeout: 10m
+          script:
+            - /kaniko/executor --context . --destination $CI_REGISTRY_IMAGE:latest
+        scan:
+          stage: scan
+          needs: [build]
+          image: {name: "aquasec/trivy:0.57.1", entrypoint: [""]}
+          script:
+            - trivy image --exit-code 1 $CI_REGISTRY_IMAGE:latest
+        """)
+    assert _found(gitlab, "GL020") == [("GL020", 7)]
+    before = _write(tmp_path / "before/.gitlab-ci.yml", gitlab.read_text().replace("  needs: [build]\n", ""))
+    assert _found(before, "GL020") == []
+
+
+def test_a_branch_rule_that_only_excludes_the_default_branch_admits_unprotected_ones(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        .kaniko:
+          image: {name: "gcr.io/kaniko-project/executor:v1.23.2-debug", entrypoint: [""]}
+          timeout: 10m
+          script:
+            - /kaniko/executor --context . --cache=true --destination $CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA
+        branches:
+          extends: .kaniko
+          rules:
+            - if: $CI_COMMIT_BRANCH != $CI_DEFAULT_BRANCH
+        main:
+          extends: .kaniko
+          rules:
+            - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+        """)
+    assert _found(gitlab, "GL021") == [("GL021", 5)]
+
+
+@pytest.mark.parametrize(("condition", "runs"), [
+    ("always() && false", False), ("false", False), ("${{ false }}", False), ("github.event_name == 'push' || false", True), ("success()", True),
+])
+def test_a_step_switched_off_by_a_false_condition_runs_nothing(tmp_path, condition, runs):
+    workflow = _write(tmp_path / ".github/workflows/audit.yml", f"""\
+        name: audit
+        on: pull_request
+        permissions: {{}}
+        jobs:
+          audit:
+            runs-on: ubuntu-24.04
+            steps:
+              - name: dependency check
+                if: "{condition}"
+                run: docker run --rm owasp/dependency-check:11.1.0 --nvdApiKey ${{{{ secrets.NVD_API_KEY }}}} --scan /src
+        """)
+    assert bool(_found(workflow, "GH010", "GH024")) is runs
+
+
+@pytest.mark.parametrize(("name", "secret"), [("WORK_DIR", False), ("PORT", False), ("SERVER_IP", False), ("DEPLOY_TOKEN", True), ("WEBHOOK_URL", True)])
+def test_a_github_secret_named_for_a_place_is_no_credential(name, secret):
+    from generator.lint.shell_words import is_secret_name
+    assert is_secret_name(f"secrets.{name}") is secret
+
+
+def test_a_groovy_variable_taking_a_steps_output_reads_the_steps_shell(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", """\
+        node {
+          withCredentials([usernamePassword(credentialsId: 'hub', usernameVariable: 'HUB_USER', passwordVariable: 'HUB_PASSWORD')]) {
+            def auth = sh(returnStdout: true, script: 'printf "%s:%s" "${HUB_USER}" "${HUB_PASSWORD}" | base64')
+            def shown = sh(returnStdout: true, script: 'curl -u "${HUB_USER}:${HUB_PASSWORD}" https://hub.example.com/v2/')
+          }
+        }
+        """)
+    assert _found(jenkinsfile, "JK024") == [("JK024", 4)]
+
+
+def test_a_jenkins_image_scanning_plugin_step_scans_before_the_push(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", """\
+        pipeline {
+          agent { label 'docker' }
+          stages {
+            stage('build') { steps { sh 'docker build -t registry.example.com/team/app:1 .' } }
+            stage('scan') { steps { aquaMicroscanner imageName: 'registry.example.com/team/app:1', notCompliesCmd: 'exit 4', onDisallowed: 'fail' } }
+            stage('push') { steps { sh 'docker push registry.example.com/team/app:1' } }
+          }
+        }
+        """)
+    assert _found(jenkinsfile, "JK020") == []
+    unscanned = _write(tmp_path / "unscanned/Jenkinsfile", jenkinsfile.read_text().replace("aquaMicroscanner imageName:", "echo message:"))
+    assert _found(unscanned, "JK020") == [("JK020", 6)]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [("", [("JK020", 11)]), ("        - --no-push\n", [])])
+def test_a_pod_container_started_as_kaniko_pushes_before_any_stage(tmp_path, extra, expected):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", '''\
+        pipeline {
+          agent {
+            kubernetes {
+              yaml """
+        spec:
+          containers:
+            - name: kaniko
+              image: gcr.io/kaniko-project/executor:v1.23.2
+              command: [/kaniko/executor]
+              args:
+                - --destination=registry.example.com/team/app:1
+                - --context=/workspace
+        EXTRA"""
+            }
+          }
+          stages { stage('done') { steps { echo 'built' } } }
+        }
+        '''.replace("        EXTRA", extra.replace("        ", "        ", 1)))
+    assert _found(jenkinsfile, "JK020") == expected
+
+
+def test_a_run_step_pushing_two_repositories_is_two_unscanned_pushes(tmp_path):
+    workflow = _write(tmp_path / ".github/workflows/release.yml", """\
+        name: release
+        on: {push: {tags: ["v*"]}}
+        permissions: {}
+        jobs:
+          image:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 30
+            steps:
+              - run: |
+                  docker buildx build --push \\
+                    -t acme/api:${GITHUB_REF_NAME} \\
+                    -t acme/api-legacy:${GITHUB_REF_NAME} .
+        """)
+    findings = [f for f in lint(read_pipeline(workflow)) if f.rule == "GH005"]
+    assert sorted(f.subject for f in findings) == ["acme/api", "acme/api-legacy"]

@@ -62,16 +62,28 @@ def _jobs(pipeline: PipelineFile) -> Iterator[tuple[str, dict[str, Any]]]:
     return _jobs_of(pipeline.root)
 
 
+def _switched_off(holder: dict[str, Any]) -> bool:
+    """A job or step whose `if:` is false whatever happens (`if: false`, `always() && false`, a step
+    turned off for now): it runs nothing."""
+    condition = holder.get("if")
+    if condition is False:
+        return True
+    if not isinstance(condition, str) or "||" in condition:
+        return False
+    expression = condition.strip().removeprefix("${{").removesuffix("}}")
+    return any(part.strip().strip("()").strip() == "false" for part in expression.split("&&"))
+
+
 def _jobs_of(root: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     jobs = root.get("jobs")
     for name, job in (jobs.items() if isinstance(jobs, dict) else []):
-        if isinstance(job, dict):
+        if isinstance(job, dict) and not _switched_off(job):
             yield str(name), job
 
 
 def _steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     steps = job.get("steps")
-    return [step for step in steps if isinstance(step, dict)] if isinstance(steps, list) else []
+    return [step for step in steps if isinstance(step, dict) and not _switched_off(step)] if isinstance(steps, list) else []
 
 
 def _dind_services(job: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -556,7 +568,7 @@ def _tagged_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
     publications to scan (a metadata step's `images:` lines are distinct repositories by design). A
     tag that is one expression may name any of them, so it adds none."""
     # A matrix's values are separate runs of the step, so the variants are not added up.
-    found: list[str] = []
+    found: list[str] = _run_repositories(step)
     for text in _variants(_text_lines(_inputs(step).get("tags")), scope):
         opaque: list[str] = []
 
@@ -578,6 +590,28 @@ def _tagged_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
         repositories = list(dict.fromkeys(repositories))
         found = repositories if len(repositories) > len(found) else found
     return found
+
+
+RUN_TAG = re.compile(r"(?:\s-t|\s--tag)[=\s]+[\"']?([^\s\"']+)")
+RUN_PUSH = re.compile(r"\b(?:docker|podman)\s+push\s+(?:-\S+\s+)*[\"']?([^\s\"'$-][^\s\"']*)")
+
+
+def _run_repositories(step: dict[str, Any]) -> list[str]:
+    """The repositories a script's pushes name outright (`buildx build --push -t a:1 -t b:1`, `docker
+    push a:1`), each once; one written through a variable is left to the step's single finding."""
+    repositories: list[str] = []
+    for _, _, text in _scripts(step):
+        for command in re.split(r"\n|&&|;", joined(text)):
+            if command.lstrip().startswith("#"):
+                continue
+            tags = RUN_TAG.findall(command) if re.search(r"--push\b|push=true|type=registry", command) else []
+            for tag in tags + RUN_PUSH.findall(command):
+                tag = tag.split("@", 1)[0]
+                colon = tag.find(":", tag.rfind("/") + 1)
+                repository = tag[:colon] if colon >= 0 else tag
+                if "$" not in repository and "/" in repository and not repository.startswith(LOCAL_REGISTRY):
+                    repositories.append(repository)
+    return list(dict.fromkeys(repositories))
 
 
 PUSH_WORD = re.compile(r"--push\b|\bpush=true\b|type=registry\b|\bpush\b")
@@ -642,7 +676,7 @@ def _composite_steps(action: LocalFile | None) -> list[dict[str, Any]] | None:
     runs = action.root.get("runs") if action else None
     if not isinstance(runs, dict) or runs.get("using") != "composite":
         return None  # a JavaScript or Docker action: its code is not YAML the lint reads
-    return [step for step in runs.get("steps") or [] if isinstance(step, dict)] if isinstance(runs.get("steps"), list) else []
+    return [step for step in runs.get("steps") or [] if isinstance(step, dict) and not _switched_off(step)] if isinstance(runs.get("steps"), list) else []
 
 
 def _called_inputs(declared: Any, given: dict[str, Any], scope: Scope) -> dict[str, list[str]]:

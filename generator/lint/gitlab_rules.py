@@ -64,6 +64,9 @@ _VARIABLE = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
 MAX_EXPANDED = 4096  # a value grown past this through variables naming variables is left as written
 
 
+SWITCHED_OFF = {"", "false", "0", "no", "off"}
+
+
 def _value(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("value", "")
@@ -90,6 +93,16 @@ def _expanded_variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
         text = _value(value)
         if text is not None:
             raw[str(key)] = (text, not (isinstance(value, dict) and value.get("expand") is False))
+    # A rule may set a variable for the runs it admits (`if: $CI_COMMIT_TAG` with `PUSH: "true"`): the job
+    # runs with either value, and the one that switches something on is the one a hazard needs.
+    rules = job.merged.get("rules")
+    for rule in rules if isinstance(rules, list) else ():
+        set_by_rule = rule.get("variables") if isinstance(rule, dict) else None
+        for key, value in set_by_rule.items() if isinstance(set_by_rule, dict) else ():
+            text = _value(value)
+            current = raw.get(str(key), ("", True))[0]
+            if text is not None and current.strip().lower() in SWITCHED_OFF and text.strip().lower() not in SWITCHED_OFF:
+                raw[str(key)] = (text, True)
     resolved: dict[str, str] = {}
 
     def resolve(name: str, stack: tuple[str, ...]) -> str:
@@ -393,14 +406,17 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
                 yield rule.finding(pipeline, _located(job, holder, key), f"{where}: image {why}; pin an exact version, and a digest where you can", job=_counted(job))
         yield from _unpinned_buildkit(pipeline, rule, job)
     # A default image every job replaces still runs whatever job an include or a later edit adds.
+    # The top-level `image:` is the older spelling of `default: image:`.
     default = pipeline.root.get("default")
-    image = default.get("image") if isinstance(default, Located) else None
+    holder, where_written = (default, "default") if isinstance(default, Located) and "image" in default else (pipeline.root, "the pipeline")
+    image = holder.get("image") if isinstance(holder, Located) else None
     name = image.get("name") if isinstance(image, dict) else image
-    if isinstance(name, str) and not any(job.written_in("image") == "default" for job in audited if not job.hidden):
-        why = _moving(_image_ref(name, {str(k): _value(v) or "" for k, v in pipeline.global_variables().items()}))
+    if isinstance(name, str) and not any(job.written_in("image") == where_written for job in audited if not job.hidden):
+        ref = _image_ref(name, {str(k): _value(v) or "" for k, v in pipeline.global_variables().items()})
+        why = None if _built_here(image_repository(ref.reference), built, own) else _moving(ref)
         if why:
-            where = (file_of(default, pipeline.path, "image"), line_of(default, "image"))
-            yield rule.finding(pipeline, where, f"default: image {why}; pin an exact version, and a digest where you can")
+            where = (file_of(holder, pipeline.path, "image"), line_of(holder, "image"))
+            yield rule.finding(pipeline, where, f"{where_written}: image {why}; pin an exact version, and a digest where you can")
 
 
 def _moving(ref: ImageRef) -> str | None:
@@ -480,7 +496,8 @@ def _daemon_tls(pipeline: PipelineFile, job: Job, template: bool) -> Iterator[tu
             yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
     # The client's side matters only to a job that is a client: a pipeline-wide service reaches lint
     # and test jobs in other images too, which never open a connection to it. A template's jobs elsewhere may set it.
-    elif not template and variables.get("DOCKER_TLS_VERIFY", "") in ("", "0") and not _docker_client_sets_tls(job, variables) and _talks_to_docker(pipeline, job):
+    # DOCKER_TLS is the client's --tls: encrypted, with the job's client certificate, though the server's name goes unchecked.
+    elif not template and all(variables.get(name, "") in ("", "0") for name in ("DOCKER_TLS_VERIFY", "DOCKER_TLS")) and not _docker_client_sets_tls(job, variables) and _talks_to_docker(pipeline, job):
         yield "GL002", "the dind client is not configured for TLS; set DOCKER_TLS_CERTDIR: /certs, DOCKER_HOST: tcp://docker:2376, DOCKER_TLS_VERIFY: '1' and DOCKER_CERT_PATH: /certs/client", holder, key
 
 
@@ -847,6 +864,9 @@ def _template_writing(pipeline: PipelineFile, job: Job, key: str) -> str:
     if not isinstance(value, (list, dict)) or not isinstance(node, Located):
         return name
     line = line_of(node, key)
+    # An alias (`script: *build`) names a value written above, under another mapping's key.
+    if getattr(value, "file", node.file) == node.file and getattr(value, "line", line) < line:
+        line = value.line
     # Merged in: the value is shared with the mapping that writes it, the nearest one above its key.
     holders = [
         (other.line, other_name) for other_name, other in pipeline.root.items()

@@ -24,6 +24,8 @@ CHANNELS = {
 DISTRIBUTIONS = ("alpine", "ubuntu", "debian", "ubi", "centos", "rockylinux", "el", "ltsc", "nanoserver", "windowsservercore")
 _DISTRIBUTION_RELEASE = re.compile(rf"(?:{'|'.join(DISTRIBUTIONS)})\d+(?:\.\d+)*")
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
+# A runtime named with its dotted version (python3.8.5, node18.17) reads as 3.8.5 does; jdk17 does not.
+_NAMED_RELEASE = re.compile(r"[a-z]+\d+(?:\.\d+)+")
 
 
 def _image_version(part: str) -> bool:
@@ -34,7 +36,8 @@ def _image_version(part: str) -> bool:
 def tag_names_a_version(tag: str) -> bool:
     """Whether a tag pins what it names: its own version (3.12-slim, v1.2, a commit id) unless it
     says latest; otherwise a codename or a distribution's release (bookworm-slim, alpine3.20) with no
-    channel word beside it. lts, current-alpine3.18, stable-cli, dind, alpine, jdk17 name no version."""
+    channel word beside it, or a runtime's dotted release (python3.8.5-slim). lts, current-alpine3.18,
+    stable-cli, dind, alpine, jdk17 name no version."""
     parts = re.split(r"[-_]", tag.lower())
     if not tag or "latest" in parts:
         return False
@@ -42,7 +45,7 @@ def tag_names_a_version(tag: str) -> bool:
         return True
     if any(part in CHANNELS for part in parts):
         return False
-    return any(part in CODENAMES or _DISTRIBUTION_RELEASE.fullmatch(part) for part in parts)
+    return any(part in CODENAMES or _DISTRIBUTION_RELEASE.fullmatch(part) or _NAMED_RELEASE.fullmatch(part) for part in parts)
 
 
 def unpinned_reason(reference: str) -> str | None:
@@ -77,9 +80,10 @@ def official_docker(reference: str) -> bool:
 
 def tls_on_by_default(tag: str) -> bool:
     """Whether Docker's official dind image at this tag turns TLS on when DOCKER_TLS_CERTDIR is not
-    set: from 19.03 on its entrypoint defaults to /certs and serves 2376; older ones do not."""
+    set: from 19.03 on its entrypoint defaults to /certs and serves 2376; older ones do not. A tag
+    naming only the major (docker:19-dind) moves to that major's newest release, 19.03."""
     version = re.match(r"(\d+)(?:\.(\d+))?", tag)
-    return not version or (int(version.group(1)), int(version.group(2) or 0)) >= (19, 3)
+    return not version or (int(version.group(1)), int(version.group(2) or 99)) >= (19, 3)
 
 
 # The official image's plain version tags and `latest` are the dind variant since Docker 23.0

@@ -81,7 +81,8 @@ BUILTINS = {"echo", "printf", "export", "local", "declare", "readonly", "set", "
 # A Groovy step around a shell line: `sh '...'`, `sh(script: "...")`.
 # NAME='fixed' in a script, or NAME = 'fixed' in an environment block.
 LITERAL_ASSIGNMENT = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:'[^'$]*'|\"[^\"$]*\")")
-GROOVY_STEP = re.compile(r"^\s*(sh|bat|powershell|pwsh)\s*\(?\s*(script:\s*)?(\"\"\"|'''|\"|')")
+# Also a step whose output a Groovy variable takes (`def auth = sh(returnStdout: true, script: '...')`).
+GROOVY_STEP = re.compile(r"^\s*(?:(?:def\s+)?[\w.]+\s*=\s*)?(sh|bat|powershell|pwsh)\s*\(?\s*(?:(?:returnStdout|returnStatus|label|encoding)\s*:\s*[\w'\"-]+\s*,\s*)*(script:\s*)?(\"\"\"|'''|\"|')")
 
 
 def show(name: str) -> str:
@@ -548,6 +549,21 @@ def _shell_carrying(text: str) -> dict[str, str]:
             if not is_secret_name(found.group(1)) and secret_references(found.group(2))}
 
 
+# An assignment anywhere on a line (`then export FLAGS="--secret id=TOKEN"; else export FLAGS=""; fi`),
+# with the value it gives when that value expands nothing.
+ANY_ASSIGNMENT = re.compile(r"""(?m)(?:^|[;&|(]|\b(?:then|else|do))[ \t]*(?:export[ \t]+)?([A-Za-z_]\w*)=("[^"]*"|'[^']*'|[^\s;&|)'"]*)""")
+
+
+def _literal_assignments(texts: Iterator[str]) -> set[str]:
+    """The names a script gives only fixed text (a flag, an empty string): they hold no stored secret,
+    whatever they are called. One assignment of anything expanded (`$(vault read ...)`) keeps the name."""
+    fixed: dict[str, bool] = {}
+    for text in texts:
+        for name, value in ANY_ASSIGNMENT.findall(text) if "=" in text else ():
+            fixed[name] = fixed.get(name, True) and (value.startswith("'") or not re.search(r"[$`]", value))
+    return {name for name, only_fixed in fixed.items() if only_fixed}
+
+
 def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for job in pipeline.jobs:
         literals: set[str] | None = None  # read once, for the first line that may hold a secret
@@ -559,7 +575,8 @@ def gitlab_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[F
             text, brought = _with_carried(text, {**carrying, **assigned})
             if not MAY_HOLD.search(text):
                 continue
-            literals = _literals(pipeline, job) if literals is None else literals
+            if literals is None:
+                literals = _literals(pipeline, job) | _literal_assignments(text for text, _, _ in _script_lines(job))
             after = 0  # each command of a `|` block is reported on the line that names its secret
             for lines in _quoted_commands(_commands(without_stdin(text))):
                 problems, names = command_line_secrets(joined("\n".join(lines)), literals, text)

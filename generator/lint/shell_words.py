@@ -20,7 +20,10 @@ DESCRIBING = {"PATH", "FILE", "URL", "NAME", "ID", "TYPE", "HEADER", "VAR", "ENV
 JOB_TOKENS = {"CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD", "github.token", "secrets.GITHUB_TOKEN"}
 # Secret contexts hold usernames and hosts too: those are not secrets. A URL kept there is one
 # (a webhook, a DSN, a connection string) unless it names a registry, host or server.
-NOT_SECRET_PARTS = {"USER", "USERNAME", "LOGIN", "ID", "EMAIL", "HOST", "REGISTRY", "ORG", "NAME", "ACCOUNT", "REGION", "PROJECT", "SERVER"}
+NOT_SECRET_PARTS = {
+    "USER", "USERNAME", "LOGIN", "ID", "EMAIL", "HOST", "REGISTRY", "ORG", "NAME", "ACCOUNT", "REGION", "PROJECT", "SERVER",
+    "PORT", "IP", "DOMAIN", "DIR", "DIRECTORY", "PATH",
+}
 # A credential written as one word: AUTHKEY, APITOKEN, DBPASSWORD, CLIENTSECRET. A KEY needs an
 # owner before it, so MONKEY and HOTKEY stay plain words.
 ONE_WORD_SECRET = re.compile(r"[A-Z0-9]+(?:TOKEN|PASSWORD|PASSWD|SECRET)|(?:" + "|".join(sorted(KEY_OWNERS)) + r")KEY")
@@ -338,7 +341,8 @@ def runs_on_trusted_refs_only(pipeline: PipelineFile, job: Job) -> bool:
 
 
 # A condition every branch meets: `$CI_COMMIT_BRANCH` (set on any branch pipeline), a push event.
-ANY_BRANCH = re.compile(r"""\$CI_COMMIT_(BRANCH|REF_NAME)|\$CI_PIPELINE_SOURCE\s*==\s*["']push["']""")
+# Any branch, or every branch but some (`$CI_COMMIT_BRANCH != $CI_DEFAULT_BRANCH`): unprotected ones too.
+ANY_BRANCH = re.compile(r"""\$\{?CI_COMMIT_(BRANCH|REF_NAME)\}?(?:\s*(?:!=|!~)\s*(?:"[^"]*"|'[^']*'|/[^/]*/\w*|\$\{?\w+\}?))?|\$CI_PIPELINE_SOURCE\s*==\s*["']push["']""")
 
 
 def can_run_for_merge_requests(job: Job) -> bool:

@@ -58,7 +58,9 @@ from generator.lint.shell_words import without_echoes
 # A shared library's step named for scanning an image with a scanner (`trivyImageScan(...)`);
 # `trivyFileSystemScan` reads the source tree.
 LIBRARY_SCAN = r"(?<![\w.$])(?=\w*(?:trivy|grype|snyk|anchore))(?=\w*(?:image|container|docker))[a-z]\w*\s*\("
-MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b|" + LIBRARY_SCAN, re.IGNORECASE)
+# Jenkins plugins' image-scanning steps (Aqua MicroScanner, Prisma Cloud/Twistlock, Sysdig, NeuVector), and Wiz's CLI.
+PLUGIN_SCANS = r"\b(?:aquaMicroscanner|prismaCloudScanImage|twistlockScan|sysdigImageScan|neuvector)\b(?=\s*\(?\s*\w+\s*:)|\bwizcli\s+docker\s+scan\b"
+MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b|" + PLUGIN_SCANS + "|" + LIBRARY_SCAN, re.IGNORECASE)
 # A shared library's step named for pushing an image (`dockerPush(imageName: ...)`, `k8sPushImage(image)`):
 # a Groovy call, not a method of an object (`app.push()` is the plugin's, read on its own).
 LIBRARY_PUSH = r"(?<![\w.$])(?<!def )(?<!void )(?=[A-Za-z]\w*\s*\()(?=\w*(?:[Dd]ocker|[Ii]mage|[Cc]ontainer))(?=\w*(?:push|Push))\w+\s*\("
@@ -152,16 +154,17 @@ def _earlier(jobs: dict[str, Job], order: list[str]) -> dict[str, set[str]]:
 
     stages = {name: stage(job) for name, job in jobs.items()}
     before = {index: {name for name, other in stages.items() if other < index} for index in set(stages.values())}
-    out = {}
+    needed = {}
     for name, job in jobs.items():
-        found, pending = set(before[stages[name]]), list(_needs(job))
+        found, pending = set(), list(_needs(job))
         while pending:
             need = pending.pop()
             if need in jobs and need not in found:
                 found.add(need)
                 pending += _needs(jobs[need])
-        out[name] = found
-    return out
+        needed[name] = found
+    # A job that needs this one waits for it, whatever stage it names.
+    return {name: {other for other in before[stages[name]] if name not in needed[other]} | needed[name] for name in jobs}
 
 
 def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | None = None) -> list[tuple[str, Any, Any]]:
@@ -343,6 +346,9 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                 several = sorted(images) if len(images) > 1 and "" not in repositories else []
                 for repository in several or [""]:
                     at = _located_within(jobs[name], holder, index, needle)
+                    if commands and at == _located_within(jobs[name], holder, index, ""):
+                        # The push is a variable's value (`push=$PUSH`): placed at the command that expands it.
+                        at = _located_within(jobs[name], holder, index, commands[0].split()[0])
                     if repository:
                         # Where the repository is written; where a variable stands for it, where the push is.
                         start = _located_within(jobs[name], holder, index, "")
@@ -516,7 +522,35 @@ def _pushing_calls_again(groovy: Any, plugin_push: re.Pattern[str]) -> dict[int,
     return again
 
 
+# A pod container whose own command is kaniko's executor (`command: [/kaniko/executor]`, `args:` with
+# `- --destination=...`) builds and pushes when the pod starts, before any stage could scan.
+POD_KANIKO = re.compile(r"^[ \t]*(?:command|args)[ \t]*:[^\n]*(?:\n[ \t]*-[^\n]*)*?kaniko/executor", re.MULTILINE)
+POD_DESTINATION = re.compile(r"^[ \t]*-[ \t]*[\"']?--destination[=\s]", re.MULTILINE)
+POD_CONTAINER = re.compile(r"^[ \t]*-[ \t]*name[ \t]*:", re.MULTILINE)
+
+
+def _pod_kaniko_pushes(text: str) -> Iterator[int]:
+    """The lines of pod YAML where a kaniko container started with its build names a destination."""
+    for executor in POD_KANIKO.finditer(text):
+        following = POD_CONTAINER.search(text, executor.end())
+        container = text[executor.start():following.start() if following else len(text)]
+        if "--no-push" in container:
+            continue
+        destination = POD_DESTINATION.search(container)
+        if destination:
+            yield _line_of_offset(text, executor.start() + destination.start())
+
+
+def _line_of_offset(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
+    for file, text in [(pipeline.path, pipeline.text), *((pod.path, pod.text) for pod in pipeline.pods)]:
+        for line in _pod_kaniko_pushes(text):
+            yield rule.finding(pipeline, (file, line) if file != pipeline.path else line,
+                               "a pod container runs kaniko's executor as its command and pushes when the pod starts, before any "
+                               "stage could scan the image; build in a step, scan the candidate (trivy, grype), and push only what passed")
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
     # In a file that logs in through the plugin (withRegistry), an image object made elsewhere (a
     # loaded file's `images.serverImage`, a library's `appImage`) pushes as a local one does.
