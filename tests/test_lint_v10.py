@@ -1490,3 +1490,43 @@ def test_a_run_step_pushing_two_repositories_is_two_unscanned_pushes(tmp_path):
         """)
     findings = [f for f in lint(read_pipeline(workflow)) if f.rule == "GH005"]
     assert sorted(f.subject for f in findings) == ["acme/api", "acme/api-legacy"]
+
+
+def test_the_socket_is_reported_where_it_is_mounted_not_where_it_is_read(tmp_path):
+    workflow = _write(tmp_path / ".github/workflows/release.yml", """\
+        name: release
+        on: push
+        permissions: {}
+        jobs:
+          release:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 30
+            steps:
+              - run: |
+                  DOCKER_GID=$(stat -c '%g' /var/run/docker.sock)
+                  docker run --rm \\
+                    -v /var/run/docker.sock:/var/run/docker.sock \\
+                    --user 1001:$DOCKER_GID registry.example.com/tools/release:2.0 release
+        """)
+    assert _found(workflow, "GH025") == [("GH025", 12)]
+
+
+def test_each_repository_a_script_copies_to_is_reported_where_it_is_named(tmp_path):
+    workflow = _write(tmp_path / ".github/workflows/promote.yml", """\
+        name: promote
+        on: workflow_dispatch
+        permissions: {}
+        jobs:
+          promote:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 10
+            steps:
+              - run: |
+                  SOURCE="registry.example.com/team/app:rc"
+                  ECR="public.ecr.aws/acme/app:stable"
+                  docker buildx imagetools create --tag $ECR $SOURCE
+                  GHCR="ghcr.io/acme/app:stable"
+                  docker buildx imagetools create --tag $GHCR $SOURCE
+        """)
+    findings = sorted((f.line, f.subject) for f in lint(read_pipeline(workflow)) if f.rule == "GH005")
+    assert findings == [(12, "public.ecr.aws/acme/app"), (14, "ghcr.io/acme/app")]

@@ -568,7 +568,7 @@ def _tagged_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
     publications to scan (a metadata step's `images:` lines are distinct repositories by design). A
     tag that is one expression may name any of them, so it adds none."""
     # A matrix's values are separate runs of the step, so the variants are not added up.
-    found: list[str] = _run_repositories(step)
+    found: list[str] = _run_repositories(step, scope)
     for text in _variants(_text_lines(_inputs(step).get("tags")), scope):
         opaque: list[str] = []
 
@@ -596,15 +596,19 @@ RUN_TAG = re.compile(r"(?:\s-t|\s--tag)[=\s]+[\"']?([^\s\"']+)")
 RUN_PUSH = re.compile(r"\b(?:docker|podman)\s+push\s+(?:-\S+\s+)*[\"']?([^\s\"'$-][^\s\"']*)")
 
 
-def _run_repositories(step: dict[str, Any]) -> list[str]:
-    """The repositories a script's pushes name outright (`buildx build --push -t a:1 -t b:1`, `docker
-    push a:1`), each once; one written through a variable is left to the step's single finding."""
+SCRIPT_LITERAL = re.compile(r"""(?m)^[ \t]*(?:export[ \t]+)?([A-Za-z_]\w*)=("[^"$`]*"|'[^']*'|[^\s"'$`;&|]+)[ \t]*$""")
+
+
+def _run_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
+    """The repositories a script's pushes name (`buildx build --push -t a:1 -t b:1`, `docker push a:1`,
+    `imagetools create -t a:1`), with env, expressions and the script's own fixed assignments filled
+    in, each once; one still written through a variable is left to the step's single finding."""
     repositories: list[str] = []
     for _, _, text in _scripts(step):
-        for command in re.split(r"\n|&&|;", joined(text)):
-            if command.lstrip().startswith("#"):
-                continue
-            tags = RUN_TAG.findall(command) if re.search(r"--push\b|push=true|type=registry", command) else []
+        fixed = {name: value.strip("\"'") for name, value in SCRIPT_LITERAL.findall(text)}
+        code = max(_shell_variants(text, replace(scope, env={**scope.env, **fixed})), key=len, default="")
+        for command in re.split(r"\n|&&|;", code):
+            tags = RUN_TAG.findall(command) if re.search(r"--push\b|push=true|type=registry|imagetools\s+create", command) else []
             for tag in tags + RUN_PUSH.findall(command):
                 tag = tag.split("@", 1)[0]
                 colon = tag.find(":", tag.rfind("/") + 1)
@@ -612,6 +616,23 @@ def _run_repositories(step: dict[str, Any]) -> list[str]:
                 if "$" not in repository and "/" in repository and not repository.startswith(LOCAL_REGISTRY):
                     repositories.append(repository)
     return list(dict.fromkeys(repositories))
+
+
+def _repository_line(step: dict[str, Any], scope: Scope, file: str, repository: str) -> int | None:
+    """Where a script pushes one of several repositories: the first line naming it, itself or through
+    a variable the script or env fixes to it (`--tag $GHCR_STABLE`)."""
+    if not repository or not isinstance(step.get("run"), str):
+        return None
+    text = str(step["run"])
+    fixed = {name: value.strip("\"'") for name, value in SCRIPT_LITERAL.findall(text)}
+    holders = [name for name, value in {**scope.env, **fixed}.items() if repository in str(value)]
+    for line in text.splitlines():
+        if line.lstrip().startswith("#") or re.match(r"\s*(?:export\s+)?\w+=", line):
+            continue
+        filled = next(iter(_variants(line, scope)), line)
+        if re.search(re.escape(repository) + r"(?![\w./-])", filled) or any(re.search(rf"\$\{{?{re.escape(name)}\b", line) for name in holders):
+            return line_within(step, "run", line.strip(), file)
+    return None
 
 
 PUSH_WORD = re.compile(r"--push\b|\bpush=true\b|type=registry\b|\bpush\b")
@@ -752,7 +773,7 @@ def _steps_pushes(pipeline: PipelineFile, rule: Rule, job: dict[str, Any], steps
             for repository in repositories if len(repositories) > 1 else [""]:
                 what = f"{repository}, which" if repository else "an image that"
                 findings.append(replace(rule.finding(
-                    pipeline, (place.file, _push_line(step, scope, place.file)),
+                    pipeline, (place.file, _repository_line(step, scope, place.file, repository) or _push_line(step, scope, place.file)),
                     f"{place.job}: this step pushes {what} no earlier step of the job scanned{place.called}; build to a local "
                     "or candidate location, scan it (trivy, grype), and push only that tested digest", job=place.job,
                 ), subject=repository))

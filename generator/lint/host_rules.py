@@ -131,6 +131,7 @@ def _mounts_socket(text: str) -> bool:
     )
 
 
+MOUNT_LINE = re.compile(r"(?:^|\s)(?:-v|--volume|--mount)\b[^\n]*?docker\.sock|\S*docker\.sock:")
 SOCKET_ADVICE = "the container can start privileged containers, so it is root on the host; scan from an archive (docker save) or give the tool a dind daemon of its own"
 
 
@@ -149,7 +150,10 @@ def github_host_socket(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for name, file, step, holders, _ in job_steps(pipeline):
         env = {str(key): value for holder in (*holders[1:], step) if isinstance(holder.get("env"), dict) for key, value in holder["env"].items()}
         if not str(env.get("DOCKER_HOST", "")).startswith("tcp://") and _mounts_socket(joined(str(step.get("run", "")))):
-            where = (file, line_within(step, "run", "docker.sock", file))
+            # On the mount, not on an earlier line that only reads the socket (`stat -c %g /var/run/docker.sock`).
+            run = str(step.get("run", ""))
+            mount = next((found.group(0).strip() for found in map(MOUNT_LINE.search, run.splitlines()) if found), "docker.sock")
+            where = (file, line_within(step, "run", mount, file))
             yield rule.finding(pipeline, where, f"{name}: a step mounts the runner's Docker socket into a container: {SOCKET_ADVICE}", job=name)
 
 
