@@ -1530,3 +1530,46 @@ def test_each_repository_a_script_copies_to_is_reported_where_it_is_named(tmp_pa
         """)
     findings = sorted((f.line, f.subject) for f in lint(read_pipeline(workflow)) if f.rule == "GH005")
     assert findings == [(12, "public.ecr.aws/acme/app"), (14, "ghcr.io/acme/app")]
+
+
+@pytest.mark.parametrize(("deploy", "expected"), [('"true"', [("GL020", 12)]), ('"false"', [])])
+def test_a_value_either_branch_of_an_if_assigns_reaches_the_command(tmp_path, deploy, expected):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        release:
+          image: {{name: "moby/buildkit:v0.16.0-rootless", entrypoint: [""]}}
+          timeout: 10m
+          variables: {{DEPLOY: {deploy}}}
+          script:
+            - |
+              if [ "$EXPORT" = image ]; then \\
+                export OUTPUT="type=image,name=$CI_REGISTRY_IMAGE:1,push=$DEPLOY"; \\
+              else \\
+                export OUTPUT="type=local,dest=."; \\
+              fi
+              buildctl-daemonless.sh build --frontend dockerfile.v0 --local context=. --local dockerfile=. --output "$OUTPUT"
+        """)
+    assert _found(gitlab, "GL020") == expected
+
+
+def test_a_variable_holding_a_commands_output_is_not_filled_in(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        stages: [build, test, deploy]
+        build:
+          stage: build
+          image: {name: "gcr.io/kaniko-project/executor:v1.23.2-debug", entrypoint: [""]}
+          timeout: 10m
+          script:
+            - /kaniko/executor --context . --destination $CI_REGISTRY_IMAGE/app-test:$CI_COMMIT_SHORT_SHA
+        scan:
+          stage: test
+          image: {name: "aquasec/trivy:0.57.1", entrypoint: [""]}
+          script:
+            - trivy image --exit-code 1 $CI_REGISTRY_IMAGE/app-test:$CI_COMMIT_SHORT_SHA
+        promote:
+          stage: deploy
+          image: {name: "quay.io/skopeo/stable:v1.16.1", entrypoint: [""]}
+          script:
+            - export TAG=$(cat ./VERSION)
+            - skopeo copy docker://$CI_REGISTRY_IMAGE/app-test:$CI_COMMIT_SHORT_SHA docker://$CI_REGISTRY_IMAGE/app:$TAG
+        """)
+    assert _found(gitlab, "GL020") == []

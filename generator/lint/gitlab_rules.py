@@ -334,7 +334,10 @@ def _script_lines(job: Job) -> Iterator[tuple[str, Any, Any]]:
     yield from out
 
 
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=([\"']?)([^\"'\n]*)\2\s*$")
+# An assignment on a line of its own, also one closing a branch of an `if` written over continued lines (`...; \`).
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_]\w*)=([\"']?)([^\"'\n]*)\2\s*(?:;\s*)?\\?\s*$")
+_OTHER_BRANCH = re.compile(r"^\s*(?:else|elif)\b")
+_BRANCHES_END = re.compile(r"^\s*fi\b")
 
 
 def _script_texts(pipeline: PipelineFile, job: Job) -> list[tuple[str, Any, Any]]:
@@ -348,10 +351,22 @@ def _script_texts(pipeline: PipelineFile, job: Job) -> list[tuple[str, Any, Any]
 def _read_scripts(pipeline: PipelineFile, job: Job) -> Iterator[tuple[str, Any, Any]]:
     variables = _variables(pipeline, job)
     for text, holder, index in _script_lines(job):
+        branched: set[str] = set()  # names an earlier branch of the open `if` assigned
+        alternative = False
         for line in text.splitlines():
+            if _OTHER_BRANCH.match(line):
+                alternative = True
+            elif _BRANCHES_END.match(line):
+                alternative, branched = False, set()
             found = _ASSIGNMENT.match(line)
-            if found:
-                variables[found.group(1)] = _expand(found.group(3), variables)
+            if found and re.search(r"\$\(|`", found.group(3)):
+                variables.pop(found.group(1), None)  # a command's output: unknown here, left as `$NAME`
+            elif found:
+                name, value = found.group(1), _expand(found.group(3), variables)
+                # Another branch's value is one the command may get too (`push=true` on tags, a local
+                # export elsewhere): both are read.
+                variables[name] = f"{variables[name]} {value}" if alternative and name in branched and name in variables else value
+                branched.add(name)
         # Filled in first: a variable of options (`$KANIKO_ARGS` on a line of its own) joins its command.
         yield joined(_expand(text, variables)), holder, index
 

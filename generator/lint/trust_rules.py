@@ -21,15 +21,12 @@ from generator.lint.github_rules import SCANNERS
 from generator.lint.gitlab_rules import (
     LIMITED,
     CalledLine,
-    _expand,
     _images,
     _located_within,
     _ref_scope,
     _runnable,
-    _script_lines,
     _script_texts,
     _script_writer,
-    _variables,
     with_child_pipelines,
 )
 from generator.lint.host_rules import (
@@ -167,13 +164,6 @@ def _earlier(jobs: dict[str, Job], order: list[str]) -> dict[str, set[str]]:
     return {name: {other for other in before[stages[name]] if name not in needed[other]} | needed[name] for name in jobs}
 
 
-def _job_texts(pipeline: PipelineFile, job: Job, variables: dict[str, str] | None = None) -> list[tuple[str, Any, Any]]:
-    """The job's script lines, continued lines joined and static variables filled in."""
-    variables = _variables(pipeline, job) if variables is None else variables
-    # Filled in first: a variable of options (`$KANIKO_ARGS` on a line of its own) joins its command.
-    return [(joined(_expand(text, variables)) if "$" in text else joined(text), holder, index) for text, holder, index in _script_lines(job)]
-
-
 def _scanning_job(pipeline: PipelineFile, job: Job, texts: list[tuple[str, Any, Any]]) -> bool:
     if any(_marks(text)[0] or _scans(without_echoes(text)) for text, _, _ in texts):
         return True
@@ -279,8 +269,8 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
     if any(_may_scan(entry) for entry in pipeline.not_followed):
         return  # a scanning job we cannot read may run before any push
     jobs = _with_template_scan(pipeline, {job.name: job for job in _runnable(pipeline)})
-    variables = {name: _variables(pipeline, job) for name, job in jobs.items()}
-    texts = {name: _job_texts(pipeline, job, variables[name]) for name, job in jobs.items()}
+    # With what the script assigns itself filled in (`OUTPUT="type=image,...,push=$DEPLOY"` then `--output "$OUTPUT"`).
+    texts = {name: _script_texts(pipeline, job) for name, job in jobs.items()}
     scanners = {name for name, job in jobs.items() if _scanning_job(pipeline, job, texts[name])}
     pushers = {name for name in jobs if any(_marks(text)[1] for text, _, _ in texts[name])}
     earlier = _earlier(jobs, _stage_order(pipeline))
