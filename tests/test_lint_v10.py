@@ -1573,3 +1573,23 @@ def test_a_variable_holding_a_commands_output_is_not_filled_in(tmp_path):
             - skopeo copy docker://$CI_REGISTRY_IMAGE/app-test:$CI_COMMIT_SHORT_SHA docker://$CI_REGISTRY_IMAGE/app:$TAG
         """)
     assert _found(gitlab, "GL020") == []
+
+
+def test_an_image_named_by_one_variable_is_reported_once_where_the_variable_is_set(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        variables:
+          SSH_IMAGE: registry.example.com/tools/alpine-ssh:latest
+        deploy:
+          image: $SSH_IMAGE
+          script: [ssh deploy@prod.example.com true]
+        rollback:
+          image: ${SSH_IMAGE}
+          script: [ssh deploy@prod.example.com true]
+        own:
+          image: $OWN_IMAGE
+          variables:
+            OWN_IMAGE: registry.example.com/tools/own:latest
+          script: [true]
+        """)
+    findings = [(f.line, f.message.startswith("variables:"), f.message.endswith("(affects 2 jobs)")) for f in lint(read_pipeline(gitlab)) if f.rule == "GL001"]
+    assert findings == [(2, True, True), (12, True, False)]

@@ -417,8 +417,9 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         for ref, holder, key, _ in _images(pipeline, job):
             why = None if _built_here(image_repository(ref.reference), built, own) else _moving(ref)
             if why:
-                where = job.written_in("services" if isinstance(key, int) else "image")
-                yield rule.finding(pipeline, _located(job, holder, key), f"{where}: image {why}; pin an exact version, and a digest where you can", job=_counted(job))
+                written = _image_written(pipeline, job, holder, key)
+                where = job.written_in("services" if isinstance(key, int) else "image") if written == _located(job, holder, key) else "variables"
+                yield rule.finding(pipeline, written, f"{where}: image {why}; pin an exact version, and a digest where you can", job=_counted(job))
         yield from _unpinned_buildkit(pipeline, rule, job)
     # A default image every job replaces still runs whatever job an include or a later edit adds.
     # The top-level `image:` is the older spelling of `default: image:`.
@@ -432,6 +433,26 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         if why:
             where = (file_of(holder, pipeline.path, "image"), line_of(holder, "image"))
             yield rule.finding(pipeline, where, f"{where_written}: image {why}; pin an exact version, and a digest where you can")
+
+
+WHOLE_VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+
+
+def _image_written(pipeline: PipelineFile, job: Job, holder: Any, key: Any) -> tuple[str, int]:
+    """Where an image is named: an `image: $RUNNER_IMAGE` is named where the variable is set, once
+    for every job that uses it."""
+    value = holder[key] if isinstance(holder, (dict, list)) and (key in holder if isinstance(holder, dict) else isinstance(key, int) and key < len(holder)) else None
+    value = value.get("name") if isinstance(value, dict) else value
+    whole = WHOLE_VARIABLE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if whole:
+        name = whole.group(1)
+        found = _variable_written(job, None, name, (None, None))
+        if found[0] is None:
+            variables = pipeline.root.get("variables")
+            found = (variables, name) if isinstance(variables, Located) and name in variables else (None, None)
+        if found[0] is not None:
+            return _located(job, *found)
+    return _located(job, holder, key)
 
 
 def _moving(ref: ImageRef) -> str | None:
