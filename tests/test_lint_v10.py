@@ -1593,3 +1593,26 @@ def test_an_image_named_by_one_variable_is_reported_once_where_the_variable_is_s
         """)
     findings = [(f.line, f.message.startswith("variables:"), f.message.endswith("(affects 2 jobs)")) for f in lint(read_pipeline(gitlab)) if f.rule == "GL001"]
     assert findings == [(2, True, True), (12, True, False)]
+
+
+def test_a_bat_step_continued_with_a_caret_is_one_command(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", '''\
+        pipeline {
+          agent { label 'windows' }
+          environment { DB_SECRET = "app-db" }
+          stages {
+            stage('deploy') {
+              steps {
+                withCredentials([string(credentialsId: 'db-root', variable: 'DB_ROOT_PASSWORD')]) {
+                  bat """
+                    kubectl create secret generic ${DB_SECRET} ^
+                      --from-literal=root-password=%DB_ROOT_PASSWORD% ^
+                      --dry-run=client -o yaml
+                  """
+                }
+              }
+            }
+          }
+        }
+        ''')
+    assert _found(jenkinsfile, "JK024", "JK003") == [("JK024", 10)]

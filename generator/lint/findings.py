@@ -48,7 +48,8 @@ def joined(text: str) -> str:
     """Continued shell lines joined, so a flag on the next line still belongs to its command. An
     indented line that starts with a dash continues the one before too: no command starts with one,
     and YAML's folded scalars (`>-`) keep the line breaks before more-indented option lines."""
-    return re.sub(r"\\\n\s*|\n[ \t]+(?=--?[A-Za-z])", " ", text)
+    # cmd continues a line with a trailing ` ^`, PowerShell with a trailing `` ` `` (bat and pwsh steps).
+    return re.sub(r"\\\n\s*|[ \t][\^`]\n\s*|\n[ \t]+(?=--?[A-Za-z])", " ", text)
 
 
 # A password flag in any spelling: `-p "$X"`, `-p"$X"`, `-p$X`, `--password=$X`, `--pass X`; never

@@ -349,7 +349,7 @@ def commands_at(text: str) -> Iterator[tuple[int, int, list[str]]]:
     while number < len(lines):
         first, start, command = number + 1, offset, [lines[number]]
         offset += len(lines[number]) + 1
-        while command[-1].endswith("\\") and number + 1 < len(lines):
+        while (command[-1].endswith("\\") or command[-1].rstrip().endswith((" ^", " `"))) and number + 1 < len(lines):
             number += 1
             command.append(lines[number])
             offset += len(lines[number]) + 1
@@ -374,6 +374,7 @@ BOUND_SECRETS = [
 ]
 # environment { REG = credentials('id') } binds REG (user:password, or the secret text), REG_PSW
 # and REG_USR, the username.
+FIXED_TEXT = re.compile(r"""\b([A-Za-z_]\w*)\s*=\s*(?:'[^'$\n]*'|"[^"$\n]*")""")
 CREDENTIALS_CALL = re.compile(r"""\b(\w+)\s*=\s*credentials\s*\(""")
 USERNAME_VARIABLE = re.compile(r"""\busernameVariable\s*:\s*['"](\w+)['"]""")
 SCRIPT_STEP = re.compile(r"(?<![.\w$])(sh|bat|powershell|pwsh)\b")
@@ -567,7 +568,10 @@ def _secret(chain: str, bound: set[str], paths: frozenset[str] = frozenset()) ->
 def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     groovy = _groovy(pipeline)
     bound = bound_secrets(groovy.text)
-    paths = frozenset(bound_paths(groovy.text)) - bound
+    # A path a file binding holds, and a name the file fixes to plain text (`MYSQL_SECRET = "mysql-secret"`,
+    # the name of a Kubernetes secret), hold no secret whatever they are called.
+    fixed = set(FIXED_TEXT.findall(groovy.text)) - set(CREDENTIALS_CALL.findall(groovy.text))
+    paths = frozenset(bound_paths(groovy.text) | fixed) - bound
     key_ids = set(ACCESS_KEY_VARIABLE.findall(groovy.text)) - bound if "accessKeyVariable" in groovy.text else set()
     steps = set()
     for literal in _step_literals(groovy):
