@@ -1616,3 +1616,14 @@ def test_a_bat_step_continued_with_a_caret_is_one_command(tmp_path):
         }
         ''')
     assert _found(jenkinsfile, "JK024", "JK003") == [("JK024", 10)]
+
+
+@pytest.mark.parametrize(("line", "secret"), [
+    ('terraform init -backend-config="key=ecs/${BRANCH}/terraform.tfstate"', False),
+    ('helm upgrade app ./chart --set-string db.password=${RELEASE_HOOK}', True),
+    ('helm upgrade app ./chart --set-string db.password=vault/${RELEASE_HOOK}/db', False),
+    ("deploy-tool --set api_token=$DEPLOY_HOOK", True),
+])
+def test_a_secret_parameter_holding_a_path_around_a_variable_holds_no_secret(line, secret):
+    from generator.lint.secret_rules import command_line_secrets
+    assert bool(command_line_secrets(line, set())[0]) is secret

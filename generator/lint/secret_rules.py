@@ -194,6 +194,9 @@ def _named_secrets(arguments: str) -> list[str]:
         secret = _secret_parameter(found.group("name")) or _secret_property(found.group("name"), arguments)
         if not secret or "$(" in found.group("value"):
             continue
+        # A path built around a variable (`key=ecs/${BRANCH}/terraform.tfstate`, a state file's key) holds no secret.
+        if "/" in REFERENCE.sub("", found.group("value").strip("\"'")):
+            continue
         names += [name for name in _references(found.group("value")) if _may_hold_secret(name)]
     return names
 
