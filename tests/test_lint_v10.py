@@ -1627,3 +1627,21 @@ def test_a_bat_step_continued_with_a_caret_is_one_command(tmp_path):
 def test_a_secret_parameter_holding_a_path_around_a_variable_holds_no_secret(line, secret):
     from generator.lint.secret_rules import command_line_secrets
     assert bool(command_line_secrets(line, set())[0]) is secret
+
+
+@pytest.mark.parametrize(("action", "runs"), [("actions/github-script@v7", False), ("appleboy/ssh-action@v1.2.0", False), ("some/runner-action@v1", True)])
+def test_a_github_script_steps_javascript_runs_no_engine(tmp_path, action, runs):
+    workflow = _write(tmp_path / ".github/workflows/summary.yml", f"""\
+        name: summary
+        on: push
+        permissions: {{}}
+        jobs:
+          summary:
+            runs-on: ubuntu-24.04
+            steps:
+              - uses: {action}
+                with:
+                  script: |
+                    docker pull registry.example.com/team/app:1
+        """)
+    assert bool(_found(workflow, "GH010")) is runs

@@ -372,11 +372,15 @@ def runs_shell(step: dict[str, Any], *holders: Any) -> bool:
 COMMAND_INPUT = re.compile(r"(^|[-_])(run|script|scripts|command|commands|cmd)$")
 
 
+NON_SHELL_ACTIONS = ("actions/github-script",)
+
+
 def _scripts(step: dict[str, Any]) -> Iterator[tuple[Any, str, str]]:
     """(holder, key, text) for each shell script a step runs: its run:, or a wrapper action's command inputs."""
     if isinstance(step.get("run"), str):
         yield step, "run", step["run"]
-    if "uses" in step:
+    # actions/github-script's `script:` is JavaScript: a `docker pull` in its strings is text it prints.
+    if "uses" in step and not str(step["uses"]).startswith(NON_SHELL_ACTIONS):
         for key, value in _inputs(step).items():
             if COMMAND_INPUT.search(str(key)) and isinstance(value, str):
                 yield _inputs(step), key, value
