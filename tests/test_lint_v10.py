@@ -1645,3 +1645,17 @@ def test_a_github_script_steps_javascript_runs_no_engine(tmp_path, action, runs)
                     docker pull registry.example.com/team/app:1
         """)
     assert bool(_found(workflow, "GH010")) is runs
+
+
+@pytest.mark.parametrize(("excepted", "level"), [("[branches]", "warning"), ("[main]", "error")])
+def test_except_branches_leaves_a_job_only_tags(tmp_path, excepted, level):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        release:
+          image: {{name: "gcr.io/kaniko-project/executor:v1.23.2-debug", entrypoint: [""]}}
+          timeout: 10m
+          only: ["/^release-.*$/"]
+          except: {excepted}
+          script:
+            - /kaniko/executor --context . --destination $CI_REGISTRY_IMAGE:$CI_COMMIT_REF_NAME
+        """)
+    assert [f.level for f in lint(read_pipeline(gitlab)) if f.rule == "GL007"] == [level]

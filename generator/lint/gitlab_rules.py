@@ -746,6 +746,18 @@ def _only_scope(only: Any) -> tuple[int, set[str]]:
     return (LIMITED, names) if names else (OPEN, set())
 
 
+def _refs_listed(value: Any) -> list[Any]:
+    refs = value.get("refs") if isinstance(value, dict) else value
+    return [refs] if isinstance(refs, str) else _list(refs)
+
+
+def _tags_only(only: Any, excepted: Any) -> bool:
+    """`except: [branches]` leaves a job only tags (whatever patterns `only:` names), unless `only:`
+    also asks for merge requests or other pipeline sources that are not refs."""
+    listed = [ref for ref in _refs_listed(only) if isinstance(ref, str)]
+    return "branches" in _refs_listed(excepted) and not {"merge_requests", "external_pull_requests", "triggers", "api", "pipelines"} & set(listed)
+
+
 def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
     if "rules" in job.merged:
         scope = _rules_scope(job.merged["rules"])
@@ -753,6 +765,8 @@ def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
         scope = _only_scope(job.merged["only"])
     else:
         scope = OPEN, set()
+    if "rules" not in job.merged and scope[0] == OPEN and _tags_only(job.merged.get("only"), job.merged.get("except")):
+        scope = LIMITED, {"tags"}
     workflow = pipeline.root.get("workflow")
     if isinstance(workflow, dict) and "rules" in workflow:
         scope = max(scope, _rules_scope(workflow["rules"]), key=lambda s: s[0])
