@@ -603,14 +603,18 @@ RUN_PUSH = re.compile(r"\b(?:docker|podman)\s+push\s+(?:-\S+\s+)*[\"']?([^\s\"'$
 SCRIPT_LITERAL = re.compile(r"""(?m)^[ \t]*(?:export[ \t]+)?([A-Za-z_]\w*)=("[^"$`]*"|'[^']*'|[^\s"'$`;&|]+)[ \t]*$""")
 
 
+def _fixed_assignments(text: str) -> dict[str, str]:
+    """The script's own variables set to fixed text on a line of their own (`GHCR="ghcr.io/acme/app:1"`)."""
+    return {name: value.strip("\"'") for name, value in SCRIPT_LITERAL.findall(text)}
+
+
 def _run_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
     """The repositories a script's pushes name (`buildx build --push -t a:1 -t b:1`, `docker push a:1`,
     `imagetools create -t a:1`), with env, expressions and the script's own fixed assignments filled
     in, each once; one still written through a variable is left to the step's single finding."""
     repositories: list[str] = []
     for _, _, text in _scripts(step):
-        fixed = {name: value.strip("\"'") for name, value in SCRIPT_LITERAL.findall(text)}
-        code = max(_shell_variants(text, replace(scope, env={**scope.env, **fixed})), key=len, default="")
+        code = max(_shell_variants(text, replace(scope, env={**scope.env, **_fixed_assignments(text)})), key=len, default="")
         for command in re.split(r"\n|&&|;", code):
             tags = RUN_TAG.findall(command) if re.search(r"--push\b|push=true|type=registry|imagetools\s+create", command) else []
             for tag in tags + RUN_PUSH.findall(command):
@@ -628,8 +632,7 @@ def _repository_line(step: dict[str, Any], scope: Scope, file: str, repository: 
     if not repository or not isinstance(step.get("run"), str):
         return None
     text = str(step["run"])
-    fixed = {name: value.strip("\"'") for name, value in SCRIPT_LITERAL.findall(text)}
-    holders = [name for name, value in {**scope.env, **fixed}.items() if repository in str(value)]
+    holders = [name for name, value in {**scope.env, **_fixed_assignments(text)}.items() if repository in str(value)]
     for line in text.splitlines():
         if line.lstrip().startswith("#") or re.match(r"\s*(?:export\s+)?\w+=", line):
             continue

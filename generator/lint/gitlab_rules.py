@@ -733,22 +733,21 @@ def _rules_scope(rules: Any) -> tuple[int, set[str]]:
     return min(level for level, _ in scopes), {ref for _, refs in scopes for ref in refs}
 
 
+def _refs_listed(value: Any) -> list[Any]:
+    """The refs an `only:` or `except:` names, as a list or under `refs:`."""
+    refs = value.get("refs") if isinstance(value, dict) else value
+    return [refs] if isinstance(refs, str) else _list(refs)
+
+
 def _only_scope(only: Any) -> tuple[int, set[str]]:
-    refs = only.get("refs") if isinstance(only, dict) else only
-    refs = [refs] if isinstance(refs, str) else _list(refs)
     names: set[str] = set()
-    for ref in refs:
+    for ref in _refs_listed(only):
         # `master@group/project`: that ref, in that project only (forks run nothing).
         ref = ref.split("@", 1)[0] if isinstance(ref, str) and not ref.startswith("/") else ref
         if not isinstance(ref, str) or ref in _ONLY_KEYWORDS or ref.startswith("/") or "@" in ref:
             return OPEN, set()
         names.add("tags" if ref == "tags" else f"branch {ref}")
     return (LIMITED, names) if names else (OPEN, set())
-
-
-def _refs_listed(value: Any) -> list[Any]:
-    refs = value.get("refs") if isinstance(value, dict) else value
-    return [refs] if isinstance(refs, str) else _list(refs)
 
 
 def _tags_only(only: Any, excepted: Any) -> bool:

@@ -372,9 +372,10 @@ BOUND_SECRETS = [
     re.compile(r"""\$class\s*:\s*['"](?:StringBinding|UsernamePasswordBinding)['"][^\]]*?\bvariable\s*:\s*['"](\w+)['"]"""),
     re.compile(r"""\benvVar\s*:\s*['"](\w+)['"]"""),  # the Vault plugin's vaultSecrets entries
 ]
+# NAME='fixed' in a script, or NAME = 'fixed' in an environment block: plain text, no credential.
+FIXED_TEXT = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:'[^'$]*'|\"[^\"$]*\")")
 # environment { REG = credentials('id') } binds REG (user:password, or the secret text), REG_PSW
 # and REG_USR, the username.
-FIXED_TEXT = re.compile(r"""\b([A-Za-z_]\w*)\s*=\s*(?:'[^'$\n]*'|"[^"$\n]*")""")
 CREDENTIALS_CALL = re.compile(r"""\b(\w+)\s*=\s*credentials\s*\(""")
 USERNAME_VARIABLE = re.compile(r"""\busernameVariable\s*:\s*['"](\w+)['"]""")
 SCRIPT_STEP = re.compile(r"(?<![.\w$])(sh|bat|powershell|pwsh)\b")

@@ -33,6 +33,7 @@ from generator.lint.gitlab_rules import (
     guard_scope,
 )
 from generator.lint.jenkins_rules import (
+    FIXED_TEXT,
     _commands,
     _environment,
     _name_parts,
@@ -79,8 +80,6 @@ CURL_DATA = re.compile(r"(?:^|\s)(?:-d|--data(?:-raw|-binary|-urlencode)?|-F|--f
 # Commands the shell runs itself: their arguments never reach a process list.
 BUILTINS = {"echo", "printf", "export", "local", "declare", "readonly", "set", "test", "[", "[[", "read", "cat", "tee"}
 # A Groovy step around a shell line: `sh '...'`, `sh(script: "...")`.
-# NAME='fixed' in a script, or NAME = 'fixed' in an environment block.
-LITERAL_ASSIGNMENT = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:'[^'$]*'|\"[^\"$]*\")")
 # Also a step whose output a Groovy variable takes (`def auth = sh(returnStdout: true, script: '...')`).
 GROOVY_STEP = re.compile(r"^\s*(?:(?:def\s+)?[\w.]+\s*=\s*)?(sh|bat|powershell|pwsh)\s*\(?\s*(?:(?:returnStdout|returnStatus|label|encoding)\s*:\s*[\w'\"-]+\s*,\s*)*(script:\s*)?(\"\"\"|'''|\"|')")
 
@@ -770,7 +769,7 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
     bound = bound_secrets(pipeline.text)
     # A file binding (`keyFileVariable: 'SSH_KEY'`) holds a path, whatever its name says.
     paths = bound_paths(pipeline.text) - bound
-    literals = set(LITERAL_ASSIGNMENT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
+    literals = set(FIXED_TEXT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
     groovy = read_groovy(pipeline.text) if "/*" in pipeline.text else None
     starts = [0, *(found.end() for found in re.finditer(r"\n", pipeline.text))]
     assigned = _shell_carrying(pipeline.text)

@@ -38,6 +38,7 @@ from generator.lint.host_rules import (
 from generator.lint.images import image_repository, image_tag
 from generator.lint.jenkins_rules import (
     _calls,
+    _line,
     _Values,
     built_by,
     commands_in_order,
@@ -528,17 +529,13 @@ def _pod_kaniko_pushes(text: str) -> Iterator[int]:
             continue
         destination = POD_DESTINATION.search(container)
         if destination:
-            yield _line_of_offset(text, executor.start() + destination.start())
-
-
-def _line_of_offset(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+            yield _line(text, executor.start() + destination.start())
 
 
 def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     for file, text in [(pipeline.path, pipeline.text), *((pod.path, pod.text) for pod in pipeline.pods)]:
         for line in _pod_kaniko_pushes(text):
-            yield rule.finding(pipeline, (file, line) if file != pipeline.path else line,
+            yield rule.finding(pipeline, (file, line),
                                "a pod container runs kaniko's executor as its command and pushes when the pod starts, before any "
                                "stage could scan the image; build in a step, scan the candidate (trivy, grype), and push only what passed")
     names = sorted({name for pair in DOCKER_OBJECT.findall(pipeline.text) for name in pair if name and name != "docker"})
