@@ -1659,3 +1659,60 @@ def test_except_branches_leaves_a_job_only_tags(tmp_path, excepted, level):
             - /kaniko/executor --context . --destination $CI_REGISTRY_IMAGE:$CI_COMMIT_REF_NAME
         """)
     assert [f.level for f in lint(read_pipeline(gitlab)) if f.rule == "GL007"] == [level]
+
+
+# 45. Tuned sets' remaining false findings: quotes inside a quoted $(...), `\[`, addresses kept as
+# Jenkins credentials, jobs that only remove old containers.
+
+@pytest.mark.parametrize(("script", "secret"), [
+    # The quotes of a double-quoted command substitution neither end the word nor join the lines after it.
+    ('VERSION="$(grep -m1 \'"version"\' package.json | sed -E \'s/.*"version": "([^"]+)".*/\\1/\')"\n'
+     'if [ -n "${PUSH_TOKEN:-}" ]; then\n  TOKEN="${PUSH_TOKEN}"\nfi', False),
+    ('VERSION="$(grep -m1 \'"version"\' package.json)"\ndeploy-tool --token "$PUSH_TOKEN"', True),
+    ('\\[ ! -z "${CI_REGISTRY_PASSWORD}" ] # set by GitLab', False),
+    ('\\curl -u "deploy:$DEPLOY_PASSWORD" https://example.com/hook', True),
+])
+def test_a_quoted_substitution_and_an_escaped_test_are_read_as_the_shell_reads_them(script, secret):
+    from generator.lint.secret_rules import command_line_secrets
+    assert bool(command_line_secrets(script, set(), script)[0]) is secret
+
+
+@pytest.mark.parametrize(("binding", "command_line"), [
+    ("REGISTRY = credentials('docker-registry-url')", False),
+    ("DEPLOY_HOST = credentials('deploy-host')", False),
+    ("REGISTRY = credentials('registry-credentials')", True),
+    ("REGISTRY_TOKEN = credentials('registry-host')", True),
+])
+def test_an_address_kept_as_a_credential_is_no_secret_on_a_command_line(tmp_path, binding, command_line):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", f'''\
+        pipeline {{
+          agent any
+          environment {{ {binding} }}
+          stages {{
+            stage('deploy') {{
+              steps {{
+                sh 'ssh-keyscan -H "${binding.split()[0]}" >> known_hosts'
+                sh "echo ${{{binding.split()[0]}}}"
+              }}
+            }}
+          }}
+        }}
+        ''')
+    # Groovy interpolating any credential is JK003's whatever it holds; only the command line changes.
+    assert _found(jenkinsfile, "JK024", "JK003") == [("JK003", 8), *([("JK024", 7)] if command_line else [])]
+
+
+@pytest.mark.parametrize(("script", "timeout"), [
+    ("docker stop app || true && docker rm app || true", False),
+    ("docker rename app app_old", False),
+    ("docker run -d --name app registry.example.com/team/app:1.4.2", True),
+])
+def test_a_job_only_removing_old_containers_needs_no_timeout(tmp_path, script, timeout):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        clean:
+          tags: [shell]
+          only: [main]
+          script:
+            - {script}
+        """)
+    assert bool(_found(gitlab, "GL008")) is timeout

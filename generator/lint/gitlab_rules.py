@@ -861,8 +861,9 @@ def push_on_unprotected_ref(pipeline: PipelineFile, rule: Rule) -> Iterator[Find
 
 # Engines run containers or builds, so a hung one holds the runner. Registry clients (skopeo,
 # crane, regctl, oras) only talk to registries and are left out, as are an engine's bookkeeping
-# commands (a login, a tag): they return at once, and a job doing only those builds nothing.
-BOOKKEEPING = {"login", "logout", "version", "info", "tag", "rmi", "images", "inspect", "context", "config"}
+# commands (a login, a tag, removing an old container): they return at once, and a job doing only
+# those builds and runs nothing.
+BOOKKEEPING = {"login", "logout", "version", "info", "tag", "rmi", "images", "inspect", "context", "config", "ps", "stop", "kill", "rm", "rename"}
 def _runs_engine(text: str, login: bool = False) -> bool:
     """Whether the line runs an engine; of its bookkeeping commands, a login counts when `login`."""
     for program, part in simple_commands(REMOTE_COMMAND.sub("ssh", text)):

@@ -376,7 +376,16 @@ BOUND_SECRETS = [
 FIXED_TEXT = re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:'[^'$]*'|\"[^\"$]*\")")
 # environment { REG = credentials('id') } binds REG (user:password, or the secret text), REG_PSW
 # and REG_USR, the username.
-CREDENTIALS_CALL = re.compile(r"""\b(\w+)\s*=\s*credentials\s*\(""")
+CREDENTIALS_CALL = re.compile(r"""\b(\w+)\s*=\s*credentials\s*\(\s*(?:['"]([^'"]*)['"])?""")
+# Jenkins masks whatever a credential holds, and teams keep addresses there too (`DEPLOY_HOST =
+# credentials('deploy-host')`): a name and an id that both speak of a place, never of a login.
+PLACE_PARTS = {"HOST", "HOSTNAME", "REGISTRY", "SERVER", "DOMAIN", "IP", "ENDPOINT", "ADDRESS", "ADDR"}
+LOGIN_PARTS = SECRET_PARTS | {"PWD", "PW", "KEY", "CRED", "CREDS", "CREDENTIAL", "CREDENTIALS", "AUTH", "LOGIN", "USER", "ACCOUNT"}
+
+
+def _holds_a_place(call: re.Match[str]) -> bool:
+    parts = set(_name_parts(call.group(1)))
+    return bool(parts & PLACE_PARTS) and not (parts | set(_name_parts(call.group(2) or ""))) & LOGIN_PARTS
 USERNAME_VARIABLE = re.compile(r"""\busernameVariable\s*:\s*['"](\w+)['"]""")
 SCRIPT_STEP = re.compile(r"(?<![.\w$])(sh|bat|powershell|pwsh)\b")
 # What may stand between a step's name and a literal of its arguments: a parenthesis, commas,
@@ -406,6 +415,12 @@ def bound_secrets(text: str) -> set[str]:
     for match in CREDENTIALS_CALL.finditer(text):
         names |= {match.group(1), f"{match.group(1)}_PSW"}
     return names
+
+
+def bound_places(text: str) -> set[str]:
+    """Credentials that hold an address: Groovy must not interpolate them (Jenkins binds them as
+    secrets), but in a command line they show nothing that needs hiding."""
+    return {match.group(1) for match in CREDENTIALS_CALL.finditer(text) if _holds_a_place(match)}
 
 
 def bound_usernames(text: str) -> set[str]:
@@ -571,7 +586,7 @@ def jenkins_interpolated_secret(pipeline: PipelineFile, rule: Rule) -> Iterator[
     bound = bound_secrets(groovy.text)
     # A path a file binding holds, and a name the file fixes to plain text (`MYSQL_SECRET = "mysql-secret"`,
     # the name of a Kubernetes secret), hold no secret whatever they are called.
-    fixed = set(FIXED_TEXT.findall(groovy.text)) - set(CREDENTIALS_CALL.findall(groovy.text))
+    fixed = set(FIXED_TEXT.findall(groovy.text)) - {match.group(1) for match in CREDENTIALS_CALL.finditer(groovy.text)}
     paths = frozenset(bound_paths(groovy.text) | fixed) - bound
     key_ids = set(ACCESS_KEY_VARIABLE.findall(groovy.text)) - bound if "accessKeyVariable" in groovy.text else set()
     steps = set()

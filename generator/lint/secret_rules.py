@@ -39,6 +39,7 @@ from generator.lint.jenkins_rules import (
     _name_parts,
     _services,
     bound_paths,
+    bound_places,
     bound_secrets,
     bound_usernames,
     read_groovy,
@@ -230,18 +231,63 @@ def _flag_secrets(arguments: str) -> list[str]:
     ]
 
 
-QUOTED = re.compile(r"'[^']*'|\"(?:\\.|[^\"\\])*\"")
+def _double_quoted_end(text: str, start: int) -> int:
+    """Where the double-quoted word opened before start ends: a `$(...)` inside it has quotes of
+    its own (`"$(grep '"version"' f)"`), which neither close the word nor open one."""
+    depth, index = 0, start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if text.startswith("$(", index):
+            depth, index = depth + 1, index + 2
+            continue
+        if char == '"':
+            if not depth:
+                return index + 1
+            index = _double_quoted_end(text, index + 1)
+            continue
+        if depth and char == "'":
+            closing = text.find("'", index + 1)
+            index = len(text) if closing < 0 else closing + 1
+            continue
+        depth -= depth and char == ")"
+        index += 1
+    return len(text)
+
+
+def _quoted_words(text: str) -> Iterator[tuple[int, int]]:
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+        elif char == "'":
+            closing = text.find("'", index + 1)
+            end = len(text) if closing < 0 else closing + 1
+            yield index, end
+            index = end
+        elif char == '"':
+            end = _double_quoted_end(text, index + 1)
+            yield index, end
+            index = end
+        else:
+            index += 1
 
 
 def _quoted_separators_hidden(text: str) -> str:
     """The text with `|`, `;`, `&` and line breaks inside a quoted word blanked: `sed -e
     "s|__PASS__|${DB_PASS}|g"` is one argument, not a pipe, and a string over several lines one word.
     A double-quoted command substitution keeps its own: it runs commands."""
-    def hidden(found: re.Match[str]) -> str:
-        word = found.group(0)
-        return word if "$(" in word or "`" in word else re.sub(r"[|;&\n]", " ", word)
-
-    return QUOTED.sub(hidden, text) if re.search(r"[|;&\n]", text) else text
+    if not re.search(r"[|;&\n]", text):
+        return text
+    pieces, last = [], 0
+    for start, end in _quoted_words(text):
+        word = text[start:end]
+        pieces += [text[last:start], word if "$(" in word or "`" in word else re.sub(r"[|;&\n]", " ", word)]
+        last = end
+    return "".join(pieces) + text[last:]
 
 
 # A command that only assigns (`ENTRIES="${ENTRIES}, \"password\": \"$X\""`) runs no program.
@@ -259,6 +305,8 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
         for program, command in simple_commands(_quoted_separators_hidden(piece)):
             if ASSIGNMENT_ONLY.fullmatch(command):
                 continue
+            # A backslash before a command only stops alias expansion: `\[ -n "$X" ]` is the test.
+            program = program.removeprefix("\\")
             if program in SHELL_WORDS or program in FILE_PROGRAMS or program in functions or not program:
                 continue
             login = LOGIN_WITH_PASSWORD.search(command)
@@ -766,7 +814,7 @@ def _line_naming(lines: list[str], name: str) -> int:
 
 
 def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    bound = bound_secrets(pipeline.text)
+    bound = bound_secrets(pipeline.text) - bound_places(pipeline.text)
     # A file binding (`keyFileVariable: 'SSH_KEY'`) holds a path, whatever its name says.
     paths = bound_paths(pipeline.text) - bound
     literals = set(FIXED_TEXT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
