@@ -1716,3 +1716,50 @@ def test_a_job_only_removing_old_containers_needs_no_timeout(tmp_path, script, t
             - {script}
         """)
     assert bool(_found(gitlab, "GL008")) is timeout
+
+
+@pytest.mark.parametrize(("variables", "unpinned"), [
+    ('variables: {SAST_VERSION: "15.0"}', False),
+    ("variables: {OTHER: x}", True),
+])
+def test_a_tag_with_a_default_is_the_variables_value_where_the_file_sets_it(tmp_path, variables, unpinned):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        sast:
+          image: "registry.gitlab.com/security-products/sast:${{SAST_VERSION:-latest}}"
+          {variables}
+          script: [/analyzer run]
+        """)
+    assert bool(_found(gitlab, "GL001")) is unpinned
+
+
+@pytest.mark.parametrize(("runs_in", "unpinned"), [
+    ("harbor.example.com/devops/ansible:latest", False),
+    ("harbor.example.com/devops/terraform:latest", True),
+])
+def test_an_image_built_under_a_registry_variable_is_the_projects_own(tmp_path, runs_in, unpinned):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        build-tools:
+          image: docker:27.3.1-cli
+          services: [docker:27.3.1-dind]
+          timeout: 20m
+          rules: [{{if: '$CI_COMMIT_BRANCH == "main" && $CI_COMMIT_REF_PROTECTED == "true"'}}]
+          script:
+            - export HARBOR="$(cut -d= -f2 .tmp/harbor_env)"
+            - export IMAGE="$HARBOR/devops/ansible"
+            - docker build --tag "$IMAGE:latest" images/ansible
+        provision:
+          image: {runs_in}
+          script: [ansible-playbook site.yml]
+        """)
+    assert [line for rule, line in _found(gitlab, "GL001")] == ([11] if unpinned else [])
+
+
+@pytest.mark.parametrize(("command", "timeout"), [("docker system df", False), ("docker system prune -af", True)])
+def test_docker_system_df_only_reports(tmp_path, command, timeout):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        disk:
+          tags: [shell]
+          script:
+            - {command}
+        """)
+    assert bool(_found(gitlab, "GL008")) is timeout

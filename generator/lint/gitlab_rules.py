@@ -60,7 +60,8 @@ def _list(value: Any) -> list[Any]:
 
 # Variables: job -> global, and variables naming variables, as GitLab expands them.
 
-_VARIABLE = re.compile(r"\$\$|\$\{(\w+)\}|\$(\w+)")
+# `${NAME:-default}` too: the default stands where nothing sets the name.
+_VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?::?-(?P<default>[^}$]*))?\}|\$(\w+)")
 MAX_EXPANDED = 4096  # a value grown past this through variables naming variables is left as written
 
 
@@ -116,7 +117,7 @@ def _expanded_variables(pipeline: PipelineFile, job: Job) -> dict[str, str]:
 
 def _substitute(text: str, lookup: Callable[[str], str | None]) -> str:
     def one(match: re.Match) -> str:
-        name = match.group(1) or match.group(2)
+        name = match.group(1) or match.group(3)
         found = lookup(name) if name else None
         return match.group(0) if found is None else found
 
@@ -155,8 +156,13 @@ def _image_ref(written: str, variables: dict[str, str]) -> ImageRef:
     tag: str | None
     if "$" in last:
         # A variable in the last part: what follows it still names a fixed tag, e.g. $CI_REGISTRY_IMAGE:latest.
-        rest = last[list(_VARIABLE.finditer(last))[-1].end():] if _VARIABLE.search(last) else last
+        variables_in = list(_VARIABLE.finditer(last))
+        rest = last[variables_in[-1].end():] if variables_in else last
         tag = rest.split(":", 1)[1] if ":" in rest else None
+        # `:${VERSION:-latest}` with VERSION set nowhere in the file: the default is the tag.
+        default = variables_in[-1].group("default") if variables_in else None
+        if default is not None and tag is None and last[:variables_in[-1].start()].endswith(":"):
+            tag = default + rest
         name = last.split(":", 1)[0] if ":" in last.split("$", 1)[0] else ""
     else:
         name, _, tag = last.partition(":")
@@ -394,24 +400,34 @@ def _counted(job: Job) -> str | None:
     return None if job.hidden else job.name
 
 
-def _built_here(repository: str, built: set[str], own: dict[str, list[str]]) -> bool:
+def _built_here(repository: str, built: set[str], own: dict[str, list[tuple[str, int]]]) -> bool:
     """Whether the pipeline builds this repository: named as built, or spelled out under the project's
     own registry path (`registry.gitlab.com/group/project/tool` where `$CI_REGISTRY_IMAGE/tool` is
-    built; own holds those `/tool` parts by their last name)."""
+    built) or under a variable naming the registry (`harbor.example.com/devops/tool` where
+    `$HARBOR/devops/tool` is); own holds those paths by their last name, with the parts the variable stands for."""
     # The project's own registry holds the project's own output, whichever pipeline or Makefile builds it.
     if repository in built or re.match(r"\$\{?CI_REGISTRY_IMAGE\b", repository):
         return True
-    # The registry host, a group and the project come before the part the build names.
     candidates = own.get(repository.rsplit("/", 1)[-1], []) if "$" not in repository else []
-    return any(repository.endswith(rest) and repository.count("/") >= rest.count("/") + 2 for rest in candidates)
+    return any(repository.endswith(rest) and repository.count("/") >= rest.count("/") + parts_before - 1 for rest, parts_before in candidates)
 
 
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
-    built = {name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job) for name in built_repositories(text)}
-    own: dict[str, list[str]] = {}
+    # Named as written and as the job's variables spell it out (`$HARBOR/devops/ansible` is the
+    # `harbor.example.com/devops/ansible` a later job runs in).
+    built = {
+        name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job)
+        for name in {*built_repositories(text), *built_repositories(_expand(text, _variables(pipeline, job)))}
+    }
+    own: dict[str, list[tuple[str, int]]] = {}
     for name in built:
-        if name.startswith("$CI_REGISTRY_IMAGE/"):
-            own.setdefault(name.rsplit("/", 1)[-1], []).append(name.removeprefix("$CI_REGISTRY_IMAGE"))
+        # A variable standing for the registry (`$CI_REGISTRY_IMAGE/tool`, `$HARBOR_REGISTRY/devops/tool`
+        # read from a file at run time): the path after it is the project's own.
+        registry = re.match(r"\$\{?\w+\}?(?=/)", name)
+        if registry:
+            # The project's registry path stands for a host, a group and the project; another, a host at least.
+            parts_before = 3 if registry.group(0).strip("${}") == "CI_REGISTRY_IMAGE" else 1
+            own.setdefault(name.rsplit("/", 1)[-1], []).append((name[registry.end():], parts_before))
     audited = _audited(pipeline)
     for job in audited:
         for ref, holder, key, _ in _images(pipeline, job):
@@ -873,6 +889,8 @@ def _runs_engine(text: str, login: bool = False) -> bool:
         words = [word for word in part.split() if not word.startswith("-")]
         after = words.index(program) + 1 if program in words else len(words)
         subcommand = words[after] if after < len(words) else ""
+        if subcommand == "system" and words[after + 1:after + 2] in (["df"], ["info"]):
+            subcommand = "info"  # `docker system df` reports, as `docker info` does
         if subcommand not in BOOKKEEPING or (login and subcommand == "login"):
             return True
     return False
