@@ -195,6 +195,7 @@ COMPOSE = """\
     ("runner", "acme/runner:2.0.0", "{REGISTRATION_TOKEN: x, CI_SERVER_URL: https://gitlab.example.com}", []),
     ("build-runner", "acme/build:2.0.0", "{ACCESS_TOKEN: x, REPO_URL: https://github.com/acme/app}", []),
     ("acme-gh-runner", "acme/runner:2.0.0", "{}", []),
+    ("runner", "acme/runner:2.0.0", '{RUNNER_ID: "${RUNNER_ID:?unique per runner}"}', []),
 ])
 def test_only_a_ci_runner_is_exempt(tmp_path, name, image, environment, expected):
     path = _write(tmp_path / "docker-compose.yml", COMPOSE.format(name=name, image=image, environment=environment))

@@ -1763,3 +1763,32 @@ def test_docker_system_df_only_reports(tmp_path, command, timeout):
             - {command}
         """)
     assert bool(_found(gitlab, "GL008")) is timeout
+
+
+@pytest.mark.parametrize(("line", "issuer"), [
+    ("mvn sonar:sonar -Dsonar.login=sqp_b606e58a2a096d7b151046b26d7f6d7daa275f1b", "SonarQube"),
+    ("git clone https://ci:ghp_0123456789abcdefghijABCDEFGHIJ012345@github.com/acme/app.git", "GitHub"),
+    ('curl -H "PRIVATE-TOKEN: glpat-Ab3dEf6hIj9kLm2nOp5q" https://gitlab.example.com/api/v4/projects', "GitLab"),
+    ("echo ghp_0123456789abcdefghijABCDEFGHIJ012345", None),  # the shell's own: no process list
+    ("mvn sonar:sonar -Dsonar.login=sqp_b606e58a", None),  # too short for the issuer's form
+])
+def test_a_token_written_out_in_the_file_is_reported_with_its_issuer(line, issuer):
+    from generator.lint.secret_rules import command_line_secrets
+    problems, _ = command_line_secrets(line, set(), line)
+    assert [problem.split(" token")[0] for problem in problems if "written out in the file" in problem] == ([] if issuer is None else [f"a {issuer}"])
+
+
+def test_a_literal_token_in_a_jenkinsfile_is_reported_on_its_line(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", '''\
+        pipeline {
+          agent any
+          stages {
+            stage('sonar') {
+              steps {
+                sh "mvn verify sonar:sonar -Dsonar.projectKey=app -Dsonar.login=sqp_b606e58a2a096d7b151046b26d7f6d7daa275f1b"
+              }
+            }
+          }
+        }
+        ''')
+    assert _found(jenkinsfile, "JK024") == [("JK024", 6)]

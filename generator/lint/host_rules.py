@@ -243,7 +243,7 @@ CI_WORDS = {"gh", "github", "gitlab", "actions", "act", "gitea", "forgejo", "woo
 # Settings only a runner has: how it registers with its CI and which jobs it takes. Generic GITHUB_*
 # and GITLAB_* values are passed to test services too (a commit, a token for reports).
 RUNNER_SETTING = re.compile(
-    r"^(?:RUNNER_(?:TOKEN|NAME|LABELS|GROUP|SCOPE|WORKDIR|REPOSITORY_URL|EXECUTOR)|(?:\w+_)?REGISTRATION_TOKEN"
+    r"^(?:RUNNER_(?:TOKEN|NAME|ID|LABELS|GROUP|SCOPE|WORKDIR|REPOSITORY_URL|EXECUTOR)|(?:\w+_)?REGISTRATION_TOKEN"
     r"|CI_SERVER_(?:URL|TOKEN)|GITLAB_RUNNER_\w+|ACTIONS_RUNNER_\w+|GITEA_RUNNER_\w+)$"
 )
 # A personal access token registers a runner when a repository or organisation says where.

@@ -319,8 +319,27 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
             yield names, "{} is passed in a command's arguments, where the process list shows it; pass it through the environment or a file"
 
 
+# Tokens whose issuers give them a recognisable form: written into the file, the credential is in the
+# repository's history as well as on the command line.
+LITERAL_TOKEN = re.compile(
+    r"(?<![\w-])(?P<token>(?P<kind>gh[pousr]_)[A-Za-z0-9]{36}|(?P<kind2>github_pat_)\w{40,}|(?P<kind3>glpat-)[\w-]{20,}"
+    r"|(?P<kind4>sq[pua]_)[0-9a-f]{40}|(?P<kind5>xox[abprs]-)[A-Za-z0-9-]{10,}|(?P<kind6>npm_)[A-Za-z0-9]{36}|(?P<kind7>pypi-)[\w-]{50,})(?![\w-])"
+)
+TOKEN_ISSUERS = {"gh": "GitHub", "github_pat_": "GitHub", "glpat-": "GitLab", "sq": "SonarQube", "xox": "Slack", "npm_": "npm", "pypi-": "PyPI"}
 # What every finding of command_line_secrets needs in its line: most lines are passed over at once.
-MAY_HOLD = re.compile(r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|PSW|CREDENTIAL|AUTH|secrets\.|github\.token|sonar\.login", re.IGNORECASE)
+MAY_HOLD = re.compile(
+    r"\s(-e|--env)[\s=]|--build-arg|://|\bcurl\b|PASS|TOKEN|SECRET|KEY|PAT\b|PW|PSW|CREDENTIAL|AUTH|secrets\.|github\.token|sonar\.login"
+    r"|gh[pousr]_|glpat-|sq[pua]_|xox[abprs]-|npm_|pypi-",
+    re.IGNORECASE,
+)
+
+
+def _literal_tokens(part: str) -> Iterator[tuple[list[str], str]]:
+    for program, command in simple_commands(part):
+        for found in LITERAL_TOKEN.finditer(command) if program.removeprefix("\\") not in SHELL_WORDS else ():
+            token = found.group("token")
+            issuer = next(name for prefix, name in TOKEN_ISSUERS.items() if token.startswith(prefix))
+            yield [token], f"a {issuer} token written out in the file ({token[:8]}...) is in the repository and on the command line; revoke it, store it as a secret and let the command read it from the environment"
 
 
 # A secret stored base64-encoded and decoded in place (`--token=$(echo $K8S_TOKEN | base64 -d)`) is
@@ -343,7 +362,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     bound = frozenset(known or ())
     for part in SEQUENCE.split(_quoted_separators_hidden(text)):
         named = False
-        for found, problem in [*_in_container_env(part, bound), *_in_build_args(part, bound), *_in_urls(part), *_in_curl(part)]:
+        for found, problem in [*_in_container_env(part, bound), *_in_build_args(part, bound), *_in_urls(part), *_in_curl(part), *_literal_tokens(part)]:
             found = [name for name in found if name.removeprefix("env.") not in literals]
             if found:
                 named = True
