@@ -1792,3 +1792,27 @@ def test_a_literal_token_in_a_jenkinsfile_is_reported_on_its_line(tmp_path):
         }
         ''')
     assert _found(jenkinsfile, "JK024") == [("JK024", 6)]
+
+
+def test_a_continued_imagetools_create_pushes_each_repository_its_tags_name(tmp_path):
+    workflow = _write(tmp_path / ".github/workflows/release.yml", """\
+        name: release
+        on: release
+        permissions: {}
+        jobs:
+          merge-manifest:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 10
+            env:
+              GHCR_IMAGE: ${{ needs.variables.outputs.ghcr_image }}
+              HUB_IMAGE: ${{ needs.variables.outputs.image_name }}
+            steps:
+              - run: |
+                  docker buildx imagetools create \\
+                    -t ${{ env.GHCR_IMAGE }}:latest \\
+                    ${{ env.GHCR_IMAGE }}:latest-amd64
+                  docker buildx imagetools create \\
+                    -t ${{ env.HUB_IMAGE }}:latest \\
+                    ${{ env.HUB_IMAGE }}:latest-amd64
+        """)
+    assert _found(workflow, "GH005") == [("GH005", 14), ("GH005", 17)]

@@ -615,15 +615,23 @@ def _run_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
     repositories: list[str] = []
     for _, _, text in _scripts(step):
         code = max(_shell_variants(text, replace(scope, env={**scope.env, **_fixed_assignments(text)})), key=len, default="")
-        for command in re.split(r"\n|&&|;", code):
+        # A command continued over several lines (`imagetools create \` then `-t a:1`) is one command.
+        for command in re.split(r"\n|&&|;", re.sub(r"\\\r?\n", " ", code)):
             tags = RUN_TAG.findall(command) if re.search(r"--push\b|push=true|type=registry|imagetools\s+create", command) else []
             for tag in tags + RUN_PUSH.findall(command):
                 tag = tag.split("@", 1)[0]
                 colon = tag.find(":", tag.rfind("/") + 1)
                 repository = tag[:colon] if colon >= 0 else tag
-                if "$" not in repository and "/" in repository and not repository.startswith(LOCAL_REGISTRY):
+                # `${{ needs.vars.outputs.ghcr_image }}` names one repository, as in a `tags:` input.
+                named = "$" not in repository and "/" in repository or PLAIN_REFERENCE.fullmatch(repository)
+                if named and not repository.startswith(LOCAL_REGISTRY):
                     repositories.append(repository)
     return list(dict.fromkeys(repositories))
+
+
+def _tight(text: str) -> str:
+    """Expressions written without their inner spaces: `${{ a.b }}` and `${{a.b}}` are one."""
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", r"${{\1}}", text)
 
 
 def _repository_line(step: dict[str, Any], scope: Scope, file: str, repository: str) -> int | None:
@@ -636,8 +644,8 @@ def _repository_line(step: dict[str, Any], scope: Scope, file: str, repository: 
     for line in text.splitlines():
         if line.lstrip().startswith("#") or re.match(r"\s*(?:export\s+)?\w+=", line):
             continue
-        filled = next(iter(_variants(line, scope)), line)
-        if re.search(re.escape(repository) + r"(?![\w./-])", filled) or any(re.search(rf"\$\{{?{re.escape(name)}\b", line) for name in holders):
+        filled = _tight(next(iter(_variants(line, scope)), line))
+        if re.search(re.escape(_tight(repository)) + r"(?![\w./-])", filled) or any(re.search(rf"\$\{{?{re.escape(name)}\b", line) for name in holders):
             return line_within(step, "run", line.strip(), file)
     return None
 
