@@ -139,18 +139,28 @@ def lint(files: tuple[str, ...], output_format: str) -> None:
       gen-ci lint .gitlab-ci.yml --format sarif > gen-ci.sarif
     """
     import os
+    from pathlib import Path
 
     from generator.lint.document import LintInputError, read_pipeline
     from generator.lint.engine import lint as run_rules
+    from generator.lint.jenkins_companions import companions
     from generator.lint.report import FORMATS
 
     findings = []
-    for file in files:
+    queue, linted = list(files), set()
+    while queue:
+        file = queue.pop(0)
+        if os.path.realpath(file) in linted:
+            continue
+        linted.add(os.path.realpath(file))
         try:
             pipeline = read_pipeline(file)
         except LintInputError as error:
             click.echo(f"gen-ci: {error}", err=True)
             sys.exit(EXIT_INVALID)
+        if pipeline.kind == "jenkins":
+            # Library steps and loaded scripts of the same repository run as part of this pipeline.
+            queue += [str(path) for path in companions(Path(file), pipeline.text, Path(pipeline.base))]
         # A local workflow, action or pod file two of the files given both read is reported once.
         reported = {(f.rule, os.path.realpath(f.file), f.line) for f in findings}
         findings.extend(f for f in run_rules(pipeline) if (f.rule, os.path.realpath(f.file), f.line) not in reported)

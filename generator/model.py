@@ -11,9 +11,20 @@ from typing import Any
 
 from generator import __version__, exceptions, pins
 from generator.changes import repository_path
-from generator.exceptions import VulnerabilityException, holding, listed, trivy_ignore_lines
+from generator.exceptions import (
+    VulnerabilityException,
+    holding,
+    listed,
+    trivy_ignore_lines,
+)
 from generator.mirror import proxy_variable
-from generator.tagging import TagRule, Versioning, reads_released, rules_from_spec, tag_script
+from generator.tagging import (
+    TagRule,
+    Versioning,
+    reads_released,
+    rules_from_spec,
+    tag_script,
+)
 
 SEVERITIES = ["low", "medium", "high", "critical"]
 

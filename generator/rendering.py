@@ -12,7 +12,16 @@ import shlex
 from functools import cache
 from typing import Any
 
-from generator import changes, combining, containers, exceptions, identity, jenkins, logins, pins
+from generator import (
+    changes,
+    combining,
+    containers,
+    exceptions,
+    identity,
+    jenkins,
+    logins,
+    pins,
+)
 from generator.dockerfile_check import dockerfile_check_script
 from generator.model import Model
 from generator.plan import arms_context, event_of

@@ -1816,3 +1816,60 @@ def test_a_continued_imagetools_create_pushes_each_repository_its_tags_name(tmp_
                     ${{ env.HUB_IMAGE }}:latest-amd64
         """)
     assert _found(workflow, "GH005") == [("GH005", 14), ("GH005", 17)]
+
+
+# 46. A Jenkinsfile's own repository: the library steps it calls and the scripts it loads are read.
+
+def _library_repository(tmp_path: Path, jenkinsfile: str) -> Path:
+    (tmp_path / ".git").mkdir(parents=True)
+    _write(tmp_path / "vars/buildAndPushImage.groovy", """\
+        def call(String name) {
+          sh "docker build -t registry.example.com/team/${name}:${env.BUILD_NUMBER} ."
+          sh "docker push registry.example.com/team/${name}:${env.BUILD_NUMBER}"
+        }
+        """)
+    _write(tmp_path / "vars/unused.groovy", """\
+        def call() {
+          sh 'docker run -v /var/run/docker.sock:/var/run/docker.sock registry.example.com/tools/cleaner:1.0'
+        }
+        """)
+    _write(tmp_path / "ci/agent.groovy", """\
+        def podImage() { return 'registry.example.com/tools/kaniko:latest' }
+        return this
+        """)
+    _write(tmp_path / "outside.groovy", "sh 'docker push registry.example.com/team/other:1'\n")
+    return _write(tmp_path / "Jenkinsfile", jenkinsfile)
+
+
+@pytest.mark.parametrize(("header", "library_read"), [("@Library('team-steps') _", True), ("", False)])
+def test_a_library_step_of_the_repository_is_read_in_its_own_file(cli, tmp_path, header, library_read):
+    import json
+    jenkinsfile = _library_repository(tmp_path, f"""\
+        {header}
+        pipeline {{
+          agent any
+          stages {{
+            stage('image') {{
+              steps {{ buildAndPushImage('api') }}
+            }}
+          }}
+        }}
+        """)
+    found = {(Path(row["file"]).relative_to(tmp_path).as_posix(), row["rule"]) for row in json.loads(cli("lint", "--format", "json", str(jenkinsfile)).stdout)}
+    # Read where it is written, once: the call, whose name says it pushes, is not reported beside it.
+    assert ("vars/buildAndPushImage.groovy", "JK020") in found if library_read else ("Jenkinsfile", "JK020") in found
+    assert ("Jenkinsfile", "JK020") not in found if library_read else ("vars/buildAndPushImage.groovy", "JK020") not in found
+    assert not any(file == "vars/unused.groovy" for file, _ in found)
+
+
+def test_a_loaded_script_is_read_and_nothing_outside_the_repository(tmp_path):
+    from generator.lint.jenkins_companions import companions
+    jenkinsfile = _library_repository(tmp_path / "repo", """\
+        node {
+          def agent = load 'ci/agent.groovy'
+          def other = load '../outside.groovy'
+          stage('build') { sh 'make' }
+        }
+        """)
+    (tmp_path / "outside.groovy").write_text("sh 'docker push registry.example.com/team/other:1'\n")
+    assert [path.relative_to(tmp_path / "repo").as_posix() for path in companions(jenkinsfile, jenkinsfile.read_text(), jenkinsfile.parent)] == ["ci/agent.groovy"]

@@ -11,8 +11,16 @@ from pathlib import Path
 
 from generator.model import Model
 from generator.pipeline import compile_spec
+from generator.plan import (
+    PIPELINES,
+    Outcome,
+    PlanError,
+    Run,
+    chain_notes,
+    outcome,
+    parse_run,
+)
 from generator.project import repository_root
-from generator.plan import PIPELINES, Outcome, PlanError, Run, chain_notes, outcome, parse_run
 
 
 def pipeline_targets(model: Model) -> list[str]:

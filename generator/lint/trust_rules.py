@@ -8,6 +8,7 @@ import functools
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from generator.lint.cache_rules import (
@@ -36,6 +37,7 @@ from generator.lint.host_rules import (
     JENKINS_HOST_RULES,
 )
 from generator.lint.images import image_repository, image_tag
+from generator.lint.jenkins_companions import library_steps
 from generator.lint.jenkins_rules import (
     _calls,
     _line,
@@ -60,8 +62,9 @@ LIBRARY_SCAN = r"(?<![\w.$])(?=\w*(?:trivy|grype|snyk|anchore))(?=\w*(?:image|co
 PLUGIN_SCANS = r"\b(?:aquaMicroscanner|prismaCloudScanImage|twistlockScan|sysdigImageScan|neuvector)\b(?=\s*\(?\s*\w+\s*:)|\bwizcli\s+docker\s+scan\b"
 MORE_SCANNERS = re.compile(r"\bclair(ctl|-scanner)?\b|\bsnyk\s+container\s+test\b|\bcontainer[_-]scanning\b|" + PLUGIN_SCANS + "|" + LIBRARY_SCAN, re.IGNORECASE)
 # A shared library's step named for pushing an image (`dockerPush(imageName: ...)`, `k8sPushImage(image)`):
-# a Groovy call, not a method of an object (`app.push()` is the plugin's, read on its own).
-LIBRARY_PUSH = r"(?<![\w.$])(?<!def )(?<!void )(?=[A-Za-z]\w*\s*\()(?=\w*(?:[Dd]ocker|[Ii]mage|[Cc]ontainer))(?=\w*(?:push|Push))\w+\s*\("
+# a Groovy call, or a method of a library's global (`signalen.pushImageToDockerRegistry(image)`);
+# `app.push()` is the plugin's, read on its own.
+LIBRARY_PUSH = r"(?<![\w$])(?<!def )(?<!void )(?=[A-Za-z]\w*\s*\()(?=\w*(?:[Dd]ocker|[Ii]mage|[Cc]ontainer))(?=\w*(?:push|Push))\w+\s*\("
 # Includes no rule reads that may well hold a scanning job. GitLab's own templates are known: of
 # them only Container-Scanning scans an image (SAST, Secret-Detection, Dependency- and
 # License-Scanning read the source).
@@ -426,10 +429,14 @@ POD_KEY_LINE = re.compile(r"(?m)^[ \t]*(?:-[ \t]+)?(?:name|image|containerName)[
 STEP_LABEL = re.compile(r"""\blabel\s*:\s*(?:"[^"\n]*"|'[^'\n]*')""")
 
 
-def _library_push(text: str) -> str:
-    """LIBRARY_PUSH without the functions the file defines itself: their bodies are read where called."""
+def _library_push(pipeline: PipelineFile) -> str:
+    """LIBRARY_PUSH without the functions the file defines itself and the steps its repository's own
+    library defines: their bodies are read where they are written."""
+    text = pipeline.text
     defined = sorted(set(re.findall(r"\b(?:def|void|String|boolean|int|Object)\s+(\w+)\s*\(", text)))
-    return "".join(rf"(?!{re.escape(name)}\s*\()" for name in defined) + LIBRARY_PUSH
+    steps = sorted(library_steps(Path(pipeline.path), text, Path(pipeline.base or Path(pipeline.path).parent)))
+    # A step's methods (`dockerOperations.dockerBuildAndPush(...)`) are written in the step's file too.
+    return "".join(rf"(?<!{re.escape(name)}\.)" for name in steps) + "".join(rf"(?!{re.escape(name)}\s*\()" for name in defined + steps) + LIBRARY_PUSH
 
 
 # A library step's argument that names the image (`dockerPush(imageName: env.IMAGE)`); a tag's
@@ -544,7 +551,7 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     made_elsewhere = r"|\b[\w.]*[iI]mage\w*\.push\s*\(" if re.search(r"\bwith(?:Docker)?Registry\b", pipeline.text) else ""
     plugin_push = re.compile(
         r"\bdocker\.(build|image)\s*\(.*\)\s*\.push\s*\(" + "".join(rf"|\b{re.escape(n)}\.push\s*\(" for n in names) + made_elsewhere
-        + "|" + _library_push(pipeline.text)
+        + "|" + _library_push(pipeline)
     )
     groovy = read_groovy(pipeline.text)
     values = _Values(groovy)

@@ -14,19 +14,22 @@ from generator.rules.chains import (
     image_chain_old_client,
     image_chain_unsupported,
 )
-from generator.rules.combining import combine_setting_unused, include_unsupported, own_job_name_clash
+from generator.rules.combining import (
+    combine_setting_unused,
+    include_unsupported,
+    own_job_name_clash,
+)
 from generator.rules.common import Rule
 from generator.rules.daemon import (
     iptables_and_icc_off,
-    tool_image_unpinned,
     socket_without_runner_tags,
+    tool_image_unpinned,
 )
-from generator.rules.exceptions import exception_invalid, exceptions_unsupported
-from generator.rules.mirror import mirror_bypassed, mirror_unsupported
 from generator.rules.dockerfile import (
     dockerfile_check_settings,
     dockerfile_check_unsupported,
 )
+from generator.rules.exceptions import exception_invalid, exceptions_unsupported
 from generator.rules.images import (
     build_arg_trimmed_on_github,
     build_secrets_unreachable,
@@ -43,6 +46,7 @@ from generator.rules.images import (
     services_and_prepare,
     threshold_without_scanner,
 )
+from generator.rules.mirror import mirror_bypassed, mirror_unsupported
 from generator.rules.platforms import (
     multi_platform_on_old_client,
     runner_mapping_unused,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from generator import pins
 from generator.diagnostics import Diagnostic
 from generator.loading import LoadedSpec
-from generator import pins
 from generator.model import network_switches
 
 # The one Docker Engine major line every output runs: daemon, client and the buildx it ships.

@@ -9,8 +9,8 @@ from typing import Any
 from generator.diagnostics import Diagnostic
 from generator.loading import LoadedSpec
 from generator.model import (
-    is_own,
     image_id,
+    is_own,
     platform_slug,
     publishes,
     registries,
