@@ -1873,3 +1873,14 @@ def test_a_loaded_script_is_read_and_nothing_outside_the_repository(tmp_path):
         """)
     (tmp_path / "outside.groovy").write_text("sh 'docker push registry.example.com/team/other:1'\n")
     assert [path.relative_to(tmp_path / "repo").as_posix() for path in companions(jenkinsfile, jenkinsfile.read_text(), jenkinsfile.parent)] == ["ci/agent.groovy"]
+
+
+@pytest.mark.parametrize(("body", "secret"), [
+    ('"{\\"role_id\\":\\"$VAULT_ROLE_ID\\",\\"secret_id\\":\\"$VAULT_SECRET_ID\\"}"', "VAULT_SECRET_ID"),
+    ("'{\"password\": \"$DB_LOGIN\"}'", "DB_LOGIN"),
+    ("'{\"name\": \"$APP_NAME\", \"role_id\": \"$ROLE_ID\"}'", None),
+])
+def test_a_json_bodys_credential_fields_hold_secrets(body, secret):
+    from generator.lint.secret_rules import command_line_secrets
+    line = f'TOKEN=$(curl --fail -X POST --data {body} "$VAULT_ADDR/v1/auth/approle/login")'
+    assert command_line_secrets(line, set(), line)[1] == ([secret] if secret else [])

@@ -77,7 +77,7 @@ CURL_CREDENTIAL_HEADER = re.compile(
     r"""(?:^|\s)(?:-H|--header)(?:=|\s+)["']?(?:proxy-)?(?:authorization|private-token|job-token|deploy-token|x-api-key|api-key|apikey|x-auth-token|x-access-token)\s*:(?P<value>[^"'\n]*)""",
     re.IGNORECASE,
 )
-CURL_DATA = re.compile(r"(?:^|\s)(?:-d|--data(?:-raw|-binary|-urlencode)?|-F|--form)(?:=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|\S+)")
+CURL_DATA = re.compile(r"(?:^|\s)(?:-d|--data(?:-raw|-binary|-urlencode)?|-F|--form)(?:=|\s+)(?P<value>\"(?:\\.|[^\"\\])*\"|'[^']*'|\S+)")
 # Commands the shell runs itself: their arguments never reach a process list.
 BUILTINS = {"echo", "printf", "export", "local", "declare", "readonly", "set", "test", "[", "[[", "read", "cat", "tee"}
 # A Groovy step around a shell line: `sh '...'`, `sh(script: "...")`.
@@ -139,7 +139,18 @@ def _in_curl(part: str) -> Iterator[tuple[list[str], str]]:
         found = secret_references(value) or [name for name in _references(value) if _may_hold_secret(name)]
         yield found, "curl header with {} puts the credential in the command line; read the headers from a file (-H @file)"
     for data in CURL_DATA.finditer(part):
-        yield secret_references(data.group("value")), "curl data with {} puts the secret in the command line; read it from a file (-d @file)"
+        value = data.group("value")
+        # A JSON body's credential fields (`{"secret_id": "$VAULT_SECRET_ID"}`, Vault's AppRole login)
+        # hold a secret whatever the variable is called.
+        fields = [found.group("variable") for found in JSON_FIELD.finditer(value) if _secret_field(found.group("field"))]
+        yield list(dict.fromkeys(secret_references(value) + fields)), "curl data with {} puts the secret in the command line; read it from a file (-d @file)"
+
+
+JSON_FIELD = re.compile(r"""\\?["'](?P<field>\w+)\\?["']\s*:\s*\\?["']?\$\{?(?P<variable>[A-Za-z_]\w*)""")
+
+
+def _secret_field(name: str) -> bool:
+    return _secret_parameter(name) or name.lower() in ("secret_id", "secretid")
 
 
 # Words that run no program of their own: what they are given never reaches a process list.
