@@ -1884,3 +1884,29 @@ def test_a_json_bodys_credential_fields_hold_secrets(body, secret):
     from generator.lint.secret_rules import command_line_secrets
     line = f'TOKEN=$(curl --fail -X POST --data {body} "$VAULT_ADDR/v1/auth/approle/login")'
     assert command_line_secrets(line, set(), line)[1] == ([secret] if secret else [])
+
+
+def test_a_bake_given_a_metadata_bake_file_pushes_each_image_of_the_metadata(tmp_path):
+    workflow = _write(tmp_path / ".github/workflows/release.yml", """\
+        name: release
+        on: push
+        permissions: {}
+        jobs:
+          bake:
+            runs-on: ubuntu-24.04
+            timeout-minutes: 20
+            steps:
+              - id: meta
+                uses: docker/metadata-action@v5
+                with:
+                  images: |
+                    ${{ github.repository }}
+                    ghcr.io/${{ github.repository }}
+              - uses: docker/bake-action@v7.0.0
+                with:
+                  files: |
+                    ./docker-bake.hcl
+                    cwd://${{ steps.meta.outputs.bake-file-tags }}
+                  push: true
+        """)
+    assert [f.subject for f in lint(read_pipeline(workflow)) if f.rule == "GH005"] == ["${{ github.repository }}", "ghcr.io/${{ github.repository }}"]

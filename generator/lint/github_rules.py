@@ -567,13 +567,22 @@ OPAQUE = re.compile(r"\$\{\{(?:[^}\n]|\}(?!\})){0,500}\}\}|\$\{[^}\n]{0,500}\}|\
 PLAIN_REFERENCE = re.compile(r"\$\{\{\s*[\w.-]+\s*\}\}")
 
 
+BAKE_FILE = re.compile(r"steps\.([\w-]+)\.outputs\.bake-file(?:-tags)?\b")
+
+
 def _tagged_repositories(step: dict[str, Any], scope: Scope) -> list[str]:
     """The repositories an action's `tags:` name, each once: two registries fed by one step are two
     publications to scan (a metadata step's `images:` lines are distinct repositories by design). A
     tag that is one expression may name any of them, so it adds none."""
     # A matrix's values are separate runs of the step, so the variants are not added up.
     found: list[str] = _run_repositories(step, scope)
-    for text in _variants(_text_lines(_inputs(step).get("tags")), scope):
+    # bake-action given a metadata step's bake file (`cwd://${{ steps.meta.outputs.bake-file-tags }}`)
+    # tags the images of that step's `images:`.
+    baked = [
+        images for found_file in BAKE_FILE.finditer(_text_lines(_inputs(step).get("files")))
+        if (meta := scope.steps.get(found_file.group(1))) and (images := _metadata_images(meta))
+    ]
+    for text in [*_variants(_text_lines(_inputs(step).get("tags")), scope), *baked]:
         opaque: list[str] = []
 
         def masked(match: re.Match[str]) -> str:
