@@ -1910,3 +1910,34 @@ def test_a_bake_given_a_metadata_bake_file_pushes_each_image_of_the_metadata(tmp
                   push: true
         """)
     assert [f.subject for f in lint(read_pipeline(workflow)) if f.rule == "GH005"] == ["${{ github.repository }}", "ghcr.io/${{ github.repository }}"]
+
+
+@pytest.mark.parametrize(("scan_when", "push_when", "reported"), [
+    ("when { branch 'main' }", "when { anyOf { branch 'main'; branch 'develop' } }", True),
+    ("when { branch 'main' }", "", True),
+    ("when { branch 'main' }", "when { branch 'main' }", False),
+    ("when { anyOf { branch 'main'; branch 'develop' } }", "when { branch 'develop' }", False),
+    ("", "when { branch 'develop' }", False),
+    # A condition that says more than branches is not read: the scan counts, as before.
+    ("when { expression { params.SCAN } }", "", False),
+])
+def test_a_scan_stage_limited_to_some_branches_covers_pushes_on_those_alone(tmp_path, scan_when, push_when, reported):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", f'''\
+        pipeline {{
+          agent any
+          stages {{
+            stage('build') {{
+              steps {{ sh 'docker build -t registry.example.com/team/app:${{GIT_COMMIT}} .' }}
+            }}
+            stage('scan') {{
+              {scan_when}
+              steps {{ sh 'trivy image --exit-code 1 registry.example.com/team/app:${{GIT_COMMIT}}' }}
+            }}
+            stage('push') {{
+              {push_when}
+              steps {{ sh 'docker push registry.example.com/team/app:${{GIT_COMMIT}}' }}
+            }}
+          }}
+        }}
+        ''')
+    assert bool(_found(jenkinsfile, "JK020")) is reported

@@ -39,6 +39,7 @@ from generator.lint.host_rules import (
 from generator.lint.images import image_repository, image_tag
 from generator.lint.jenkins_companions import library_steps
 from generator.lint.jenkins_rules import (
+    Groovy,
     _calls,
     _line,
     _Values,
@@ -429,6 +430,43 @@ POD_KEY_LINE = re.compile(r"(?m)^[ \t]*(?:-[ \t]+)?(?:name|image|containerName)[
 STEP_LABEL = re.compile(r"""\blabel\s*:\s*(?:"[^"\n]*"|'[^'\n]*')""")
 
 
+STAGE_OPENING = re.compile(r"\bstage\s*\(\s*(?:'[^'\n]*'|\"[^\"\n]*\")\s*\)\s*\{")
+WHEN_OPENING = re.compile(r"\bwhen\s*\{")
+BRANCH_CONDITION = re.compile(r"""\bbranch\s*\(?\s*(?:pattern\s*:\s*)?['"]([^'"\n]+)['"]""")
+# What a `when` may hold that says only which branches run the stage.
+BRANCH_ONLY = re.compile(r"""\s*(?:anyOf\s*\{|\}|branch\s*\(?\s*(?:pattern\s*:\s*)?['"][^'"\n]+['"]\s*\)?|beforeAgent\s+true)*\s*""")
+
+
+def _block_end(groovy: Groovy, opening: int) -> int:
+    """The offset of the brace closing the block that opens at `opening` (strings and comments skipped)."""
+    depth = 0
+    for found in re.finditer(r"[{}]", groovy.text[opening:]):
+        at = opening + found.start()
+        if not groovy.in_code(at):
+            continue
+        depth += 1 if found.group(0) == "{" else -1
+        if depth == 0:
+            return at
+    return len(groovy.text)
+
+
+def _stage_branches(groovy: Groovy, offset: int) -> frozenset[str] | None:
+    """The branches a declarative `when { branch 'main' }` (or `anyOf` of branches) lets the stage
+    around offset run on; None where every branch runs it or the condition says more than branches."""
+    stages = [found for found in STAGE_OPENING.finditer(groovy.text, 0, offset) if groovy.in_code(found.start())]
+    for stage in reversed(stages):
+        end = _block_end(groovy, stage.end() - 1)
+        if end < offset:
+            continue
+        when = WHEN_OPENING.search(groovy.text, stage.end(), end)
+        if when is None or not groovy.in_code(when.start()):
+            return None
+        body = groovy.text[when.end():_block_end(groovy, when.end() - 1)]
+        branches = frozenset(BRANCH_CONDITION.findall(body))
+        return branches if branches and BRANCH_ONLY.fullmatch(body) else None
+    return None
+
+
 def _library_push(pipeline: PipelineFile) -> str:
     """LIBRARY_PUSH without the functions the file defines itself and the steps its repository's own
     library defines: their bodies are read where they are written."""
@@ -569,6 +607,8 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
     known = {_last_part(repository) for repository in built} | {
         _last_part(image_repository(values.resolve(found.group(1) or found.group(2), True))) for found in PUSHED_NAME.finditer(groovy.text)}
     covered: set[str] = set()
+    # A scan in a stage that runs on some branches alone covers only pushes on those branches.
+    scanned_on: frozenset[str] | None = None
     again = _pushing_calls_again(groovy, plugin_push)
     for first, offset, lines in commands_in_order(groovy):
         command = joined("\n".join(lines))
@@ -582,9 +622,13 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
             stale = _scanned_another_tag(command, built)
             if stale is None:
                 parts = _scanned_parts(groovy, values, command, offset, known)
-                if not parts:
+                branches = _stage_branches(groovy, start)
+                if branches is not None:
+                    scanned_on = branches | (scanned_on or frozenset())
+                elif not parts:
                     return  # what runs after this is scanned
-                covered = _with_retags(covered | parts, groovy.text)
+                else:
+                    covered = _with_retags(covered | parts, groovy.text)
         stop = offset + sum(len(line) + 1 for line in lines)
         for at in sorted(call for call in again if offset <= call < stop and again[call] not in stage_pushed and not covered):
             stage_pushed.add(again[at])
@@ -597,12 +641,19 @@ def jenkins_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fi
         repositories |= _argument_images(_call_arguments(groovy.text, re.compile(LIBRARY_PUSH), offset, offset + len(command) + 1), values)
         if covered and {_last_part(repository) for repository in repositories} <= covered:
             continue
+        pushed_on = _stage_branches(groovy, start) if scanned_on is not None else None
+        if scanned_on is not None and pushed_on is not None and pushed_on <= scanned_on:
+            continue
         new = repositories - stage_pushed if repositories else (set() if stage_pushed else {None})
         if not new:
             continue
         stage_pushed |= new | {None}
         reported.add(first)
-        scanned = f"the only scan before it reads {stale}, a tag this file never builds" if stale else "no earlier step or stage scanned it"
+        scanned = (
+            f"the only scan before it reads {stale}, a tag this file never builds" if stale
+            else f"the scan before it runs only on {' and '.join(sorted(scanned_on))}, while this push runs on other branches too" if scanned_on
+            else "no earlier step or stage scanned it"
+        )
         # A command over several lines is reported where it names where the image goes.
         at = next((first + index for place in PUSH_PLACES for index, line in enumerate(lines) if place.search(line)), first)
         yield rule.finding(
