@@ -1941,3 +1941,28 @@ def test_a_scan_stage_limited_to_some_branches_covers_pushes_on_those_alone(tmp_
         }}
         ''')
     assert bool(_found(jenkinsfile, "JK020")) is reported
+
+
+def test_a_template_pushing_each_jobs_own_image_is_a_finding_per_image(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        .build:
+          image: docker:27.3.1-cli
+          services: [docker:27.3.1-dind]
+          timeout: 20m
+          rules: [{if: '$CI_COMMIT_BRANCH == "main" && $CI_COMMIT_REF_PROTECTED == "true"'}]
+          script:
+            - export IMAGE="${CI_REGISTRY_IMAGE}/${SERVICE}:${CI_COMMIT_SHORT_SHA}"
+            - docker build -t "$IMAGE" "$SERVICE"
+            - docker push "$IMAGE"
+        build:api:
+          extends: .build
+          variables: {SERVICE: api}
+        build:web:
+          extends: .build
+          variables: {SERVICE: web}
+        build:web-again:
+          extends: .build
+          variables: {SERVICE: web}
+        """)
+    found = sorted((f.line, f.subject, f.message.endswith("(affects 2 jobs)")) for f in lint(read_pipeline(gitlab)) if f.rule == "GL020")
+    assert found == [(9, "$CI_REGISTRY_IMAGE/api", False), (9, "$CI_REGISTRY_IMAGE/web", True)]

@@ -355,7 +355,10 @@ def gitlab_push_without_scan(pipeline: PipelineFile, rule: Rule) -> Iterator[Fin
                         at = next((place for place in places if place != start), at)
                     # Named for the job or template that writes the push: a template's finding is its jobs' one.
                     writer = _script_writer(pipeline, jobs[name], holder, index)
-                    yield replace(rule.finding(pipeline, at, _unscanned_push(writer, repository), job=name), subject=repository)
+                    # A template pushing what each job's variables name (`$CI_REGISTRY_IMAGE/$SERVICE`)
+                    # publishes one image per job: each is a finding, at the template's push.
+                    subject = repository or (next(iter(repositories)) if len(repositories) == 1 else "")
+                    yield replace(rule.finding(pipeline, at, _unscanned_push(writer, repository), job=name), subject=subject)
 
 
 # --- push without a scan before it (Jenkins) ------------------------------------------------
