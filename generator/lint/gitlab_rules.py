@@ -415,10 +415,13 @@ def _built_here(repository: str, built: set[str], own: dict[str, list[tuple[str,
 def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
     # Named as written and as the job's variables spell it out (`$HARBOR/devops/ansible` is the
     # `harbor.example.com/devops/ansible` a later job runs in).
-    built = {
-        name for job in pipeline.jobs for text, _, _ in _script_texts(pipeline, job)
-        for name in {*built_repositories(text), *built_repositories(_expand(text, _variables(pipeline, job)))}
-    }
+    built: set[str] = set()
+    for job in pipeline.jobs:
+        for text, _, _ in _script_texts(pipeline, job):
+            names = built_repositories(text)
+            built |= names
+            if any("$" in name for name in names):
+                built |= built_repositories(_expand(text, _variables(pipeline, job)))
     own: dict[str, list[tuple[str, int]]] = {}
     for name in built:
         # A variable standing for the registry (`$CI_REGISTRY_IMAGE/tool`, `$HARBOR_REGISTRY/devops/tool`
