@@ -420,7 +420,8 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         for text, _, _ in _script_texts(pipeline, job):
             names = built_repositories(text)
             built |= names
-            if any("$" in name for name in names):
+            # Under $CI_REGISTRY_IMAGE everything is the project's own already.
+            if any("$" in name and not re.match(r"\$\{?CI_REGISTRY_IMAGE\b", name) for name in names):
                 built |= built_repositories(_expand(text, _variables(pipeline, job)))
     own: dict[str, list[tuple[str, int]]] = {}
     for name in built:
