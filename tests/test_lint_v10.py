@@ -1966,3 +1966,38 @@ def test_a_template_pushing_each_jobs_own_image_is_a_finding_per_image(tmp_path)
         """)
     found = sorted((f.line, f.subject, f.message.endswith("(affects 2 jobs)")) for f in lint(read_pipeline(gitlab)) if f.rule == "GL020")
     assert found == [(9, "$CI_REGISTRY_IMAGE/api", False), (9, "$CI_REGISTRY_IMAGE/web", True)]
+
+
+@pytest.mark.parametrize(("line", "pushes"), [
+    ("./jenkins/build-image.sh push", True),
+    ("bash ./docker/ci/docker_push.sh", True),
+    ("ci/docker-build.sh --push", True),
+    ("sh scripts/image-push.sh $TAG", True),
+    ("./scripts/push-docs.sh", False),  # no image in its name or path
+    ("./docker/build.sh", False),
+    ("cat docker/push.sh", False),
+])
+def test_a_script_of_the_repository_named_for_pushing_an_image_pushes(line, pushes):
+    assert bool(PUSHES.search(line)) is pushes
+
+
+def test_an_own_push_script_is_a_push_in_gitlab_and_jenkins(tmp_path):
+    gitlab = _write(tmp_path / "gl/.gitlab-ci.yml", """\
+        publish:
+          image: docker:27.3.1-cli
+          services: [docker:27.3.1-dind]
+          timeout: 20m
+          rules: [{if: '$CI_COMMIT_BRANCH == "main" && $CI_COMMIT_REF_PROTECTED == "true"'}]
+          script:
+            - ./ci-scripts/docker-push.sh app "$CI_COMMIT_SHORT_SHA"
+        """)
+    jenkinsfile = _write(tmp_path / "jk/Jenkinsfile", """\
+        pipeline {
+          agent any
+          stages {
+            stage('image') { steps { sh './jenkins/build-image.sh push' } }
+          }
+        }
+        """)
+    assert _found(gitlab, "GL020") == [("GL020", 7)]
+    assert _found(jenkinsfile, "JK020") == [("JK020", 4)]

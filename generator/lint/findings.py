@@ -171,8 +171,15 @@ _MAKE_PUSH = (
     r"g?make\b(?:[ \t]+[^\s;&|]+)*?[ \t]+(?![\w.-]*(?:git|helm|chart|(?:docs?|pages|wiki)(?![a-z])))"
     r"(?:[\w.-]*[-_])?push(?:[-_][\w.-]*)?(?=[\s;&|)'\"]|$)"
 )
+# A script of the repository's own that says it pushes an image: named for it (`ci/docker_push.sh`,
+# `push` a word of its name and an image word in its path; `push-docs.sh` is not), or one with an
+# image word in its path given `push` (`./jenkins/build-image.sh push`, `docker/build.sh --push`).
+_OWN_SCRIPT_PUSH = (
+    r"(?:(?:ba|z|da)?sh[ \t]+)?(?=[\w./-]*(?:docker|image|container|registry|oci))(?:\.{1,2}/)?(?:[\w.-]+/)*"
+    r"(?:(?:[\w.]*[-_])?push(?:[-_][\w.]*)?\.sh|[\w.-]+\.sh[ \t]+(?:--)?push)(?=[\s;&|)'\"]|$)"
+)
 PUSHES = re.compile(
-    _COMMAND_POSITION + "(?:" + _ENGINE + _global_options("push") + r"\s+(image\s+|manifest\s+)?push\b|" + _MAKE_PUSH + ")"
+    _COMMAND_POSITION + "(?:" + _ENGINE + _global_options("push") + r"\s+(image\s+|manifest\s+)?push\b|" + _MAKE_PUSH + "|" + _OWN_SCRIPT_PUSH + ")"
     # A command substitution's own pipe (`-t app:$(echo $V | sed s/v//)`) does not end the command.
     r"|\b(docker\s+(buildx\s+)?build|buildx\s+(build|bake)|podman\s+build|buildah\s+(bud|build))\b(?:\$\([^()\n]*\)|[^\n|;&])*\s--push\b"
     r"|\b(build|bake)\b[^\n|;&]*\s(--output|-o)[= ]?" + _PUSHING_OUTPUT +
