@@ -2001,3 +2001,24 @@ def test_an_own_push_script_is_a_push_in_gitlab_and_jenkins(tmp_path):
         """)
     assert _found(gitlab, "GL020") == [("GL020", 7)]
     assert _found(jenkinsfile, "JK020") == [("JK020", 4)]
+
+
+# 47. holdout17: comment lines inside a script block run nothing and locate nothing.
+
+def test_comment_lines_in_a_script_block_are_no_commands_and_no_places(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        build:ci-image:
+          image: {name: "gcr.io/kaniko-project/executor:v1.23.2-debug", entrypoint: [""]}
+          timeout: 20m
+          script:
+            - |
+              # $CI_JOB_TOKEN authenticates against the registry: no token to rotate.
+              # --cache + --cache-repo persists the layers between runs.
+              /kaniko/executor --context . \\
+                --destination "$CI_REGISTRY_IMAGE/ci:latest" \\
+                --cache=true \\
+                --cache-repo "$CI_REGISTRY_IMAGE/ci/cache"
+        """)
+    found = {(f.rule, f.line) for f in lint(read_pipeline(gitlab))}
+    assert ("GL021", 11) in found and not {rule for rule, line in found if line in (6, 7)}
+    assert "persists" not in " ".join(f.message for f in lint(read_pipeline(gitlab)))

@@ -86,7 +86,8 @@ def line_within(node: Any, key: Any, needle: str, fallback: str, after: int = 0)
     first, last = line_of(node, key), end_of(node, key)
     lines = _source_lines(file_of(node, fallback, key)) if needle and last > first else ()
     for number in range(max(first, after), min(last, len(lines)) + 1):
-        if needle in lines[number - 1]:
+        # A comment naming the flag (`# --cache-repo keeps layers`) is not where it is written.
+        if needle in lines[number - 1] and (needle.startswith("#") or not lines[number - 1].lstrip().startswith("#")):
             return number
     return first
 

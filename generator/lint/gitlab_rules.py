@@ -255,13 +255,19 @@ def _flat(value: Any, depth: int = 0) -> Iterator[tuple[str, Any, int]]:
 SCRIPT_SECTIONS = ("before_script", "script", "after_script")
 
 
+# A shell comment on a line of its own runs nothing: blanked, so each line keeps its number. One
+# ending in `{` is a comment a folded scalar (`- >`) joined with the function header after it,
+# which its author wrote as code: kept.
+_COMMENT_LINE = re.compile(r"(?m)^[ \t]*#(?![^\n]*\{[ \t]*$)[^\n]*$")
+
+
 def _written_script_lines(job: Job) -> Iterator[tuple[str, Any, Any, str]]:
     for section in SCRIPT_SECTIONS:
         lines = job.merged.get(section)
         if isinstance(lines, str):
-            yield lines, job.origin(section), section, section
+            yield _COMMENT_LINE.sub("", lines) if "#" in lines else lines, job.origin(section), section, section
         else:
-            yield from ((text, holder, key, section) for text, holder, key in _flat(lines))
+            yield from ((_COMMENT_LINE.sub("", text) if "#" in text else text, holder, key, section) for text, holder, key in _flat(lines))
 
 
 class CalledLine(LocatedList):
