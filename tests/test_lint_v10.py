@@ -2022,3 +2022,25 @@ def test_comment_lines_in_a_script_block_are_no_commands_and_no_places(tmp_path)
     found = {(f.rule, f.line) for f in lint(read_pipeline(gitlab))}
     assert ("GL021", 11) in found and not {rule for rule, line in found if line in (6, 7)}
     assert "persists" not in " ".join(f.message for f in lint(read_pipeline(gitlab)))
+
+
+def test_a_bound_credential_given_to_a_script_is_on_its_command_line_whatever_it_is_called(tmp_path):
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", '''\
+        pipeline {
+          agent any
+          stages {
+            stage('deploy') {
+              steps {
+                withCredentials([string(credentialsId: 'svc_lidarhd', variable: 'svc_lidarhd')]) {
+                  sh 'docker/deploy-jenkins.sh $svc_lidarhd'
+                  withEnv(["DEPLOY_KEY=${svc_lidarhd}"]) { sh 'make deploy' }
+                  script { def target = "${env.svc_lidarhd}.example.com" }
+                  slackSend(channel: '#ci', webhookURL: "${svc_lidarhd}")
+                }
+              }
+            }
+          }
+        }
+        ''')
+    # withEnv, a Groovy assignment and a step's named argument start no process: JK003's, not JK024's.
+    assert [line for _, line in _found(jenkinsfile, "JK024")] == [7]

@@ -38,6 +38,7 @@ from generator.lint.jenkins_rules import (
     _environment,
     _name_parts,
     _services,
+    _step_literals,
     bound_paths,
     bound_places,
     bound_secrets,
@@ -365,7 +366,8 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     known: names that hold a secret whatever they are called (what a Jenkinsfile's withCredentials binds)."""
     problems: list[str] = []
     names: list[str] = []
-    if not MAY_HOLD.search(text):
+    # A name a credential binds holds a secret whatever it is called (`variable: 'svc_lidarhd'`).
+    if not MAY_HOLD.search(text) and not any(name in text for name in known or ()):
         return problems, names
     text = without_stdin(text)
     text = DECODED.sub(r"\1", one_word_expressions(text))
@@ -812,7 +814,7 @@ def _shell_of(command: str) -> str:
 
 # Steps the controller runs in Java, and credential bindings, whose arguments name a credential's id.
 CONTROLLER_STEP = re.compile(
-    r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile"
+    r"\s*(?:\w+\s*=\s*)?(?:httpRequest|readJSON|writeJSON|readYaml|writeYaml|writeFile|readFile|withEnv"
     r"|(?:string|file|usernamePassword|usernameColonPassword|sshUserPrivateKey|certificate)\s*\(\s*credentialsId)\b"
 )
 BINDING = re.compile(r"\s*withCredentials\s*\(")
@@ -848,8 +850,14 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
     # A file binding (`keyFileVariable: 'SSH_KEY'`) holds a path, whatever its name says.
     paths = bound_paths(pipeline.text) - bound
     literals = set(FIXED_TEXT.findall(pipeline.text)) | bound_usernames(pipeline.text) | set(RANDOM_ASSIGNMENT.findall(pipeline.text)) | paths
-    groovy = read_groovy(pipeline.text) if "/*" in pipeline.text else None
+    groovy = read_groovy(pipeline.text) if "/*" in pipeline.text or bound else None
     starts = [0, *(found.end() for found in re.finditer(r"\n", pipeline.text))]
+    # The lines a shell step's string covers: there a bound name is a secret whatever it is called;
+    # elsewhere (`def host = "${env.ACCOUNT_ID}..."`, `webhookURL: "${HOOK}"`) Groovy reads it, JK003's.
+    in_steps = {
+        line for literal in (_step_literals(groovy) if groovy and bound else ())
+        for line in range(groovy.line(literal.body), groovy.line(literal.stop) + 1)
+    }
     assigned = _shell_carrying(pipeline.text)
     for first, lines in _commands(without_stdin(pipeline.text)):
         command = _past_binding(joined("\n".join(lines)))
@@ -859,7 +867,7 @@ def jenkins_secret_in_arguments(pipeline: PipelineFile, rule: Rule) -> Iterator[
         if groovy and first - 1 < len(starts) and groovy.in_comment(starts[first - 1] + len(lines[0]) - len(lines[0].lstrip())):
             continue
         shell, brought = _with_carried(_shell_of(command), assigned)
-        problems, names = command_line_secrets(shell, literals, known=bound)
+        problems, names = command_line_secrets(shell, literals, known=bound if MAY_HOLD.search(shell) or first in in_steps else set())
         if not problems:
             continue
         # A command over several lines is reported on each line that names a secret: two build args
