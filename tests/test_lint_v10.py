@@ -2044,3 +2044,53 @@ def test_a_bound_credential_given_to_a_script_is_on_its_command_line_whatever_it
         ''')
     # withEnv, a Groovy assignment and a step's named argument start no process: JK003's, not JK024's.
     assert [line for _, line in _found(jenkinsfile, "JK024")] == [7]
+
+
+def test_cosign_login_with_a_password_flag_is_a_registry_login():
+    assert LOGIN_WITH_PASSWORD.search('cosign login "$CI_REGISTRY" -u "$CI_REGISTRY_USER" -p "$CI_REGISTRY_PASSWORD"')
+
+
+@pytest.mark.parametrize(("rules", "found"), [
+    ('[{if: $CI_COMMIT_TAG == "dev"}]', [("GL007", "warning")]),
+    ("[{if: $CI_COMMIT_BRANCH}]", [("GL007", "error")]),
+])
+def test_a_rule_naming_one_tag_limits_the_job_to_tags(tmp_path, rules, found):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        publish:
+          image: {{name: "gcr.io/kaniko-project/executor:v1.23.2-debug", entrypoint: [""]}}
+          timeout: 10m
+          rules: {rules}
+          script:
+            - /kaniko/executor --context . --destination $CI_REGISTRY_IMAGE:dev
+        """)
+    assert [(f.rule, f.level) for f in lint(read_pipeline(gitlab)) if f.rule == "GL007"] == found
+
+
+def test_a_push_to_a_registry_on_the_runner_publishes_nothing(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        candidate:
+          image: docker:27.3.1-cli
+          services: [docker:27.3.1-dind, registry:2.8.3]
+          timeout: 20m
+          script:
+            - docker buildx build --push --tag 127.0.0.1:5000/app:dev .
+        """)
+    assert _found(gitlab, "GL007", "GL020") == []
+
+
+@pytest.mark.parametrize(("command", "found"), [
+    ('ssh deploy@$HOST "echo $REGISTRY_TOKEN | docker login -u ci --password-stdin && docker compose up -d"', [("GL024", 7)]),
+    ("ssh deploy@$HOST 'echo $REGISTRY_TOKEN | docker login -u ci --password-stdin'", []),
+    ('ssh deploy@$HOST "docker login -u ci -p $REGISTRY_TOKEN && docker compose up -d"', [("GL006", 7)]),
+])
+def test_a_secret_in_a_double_quoted_ssh_command_is_in_sshs_arguments(tmp_path, command, found):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        deploy:
+          image: alpine:3.20.3
+          timeout: 10m
+          rules: [{{if: '$CI_COMMIT_BRANCH == "main" && $CI_COMMIT_REF_PROTECTED == "true"'}}]
+          script:
+            - apk add --no-cache openssh-client
+            - {command}
+        """)
+    assert _found(gitlab, "GL024", "GL006") == found

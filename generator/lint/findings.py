@@ -67,9 +67,11 @@ def _global_options(subcommand: str) -> str:
 
 
 _ENGINE_OPTIONS = r"(?:(?:(?<=docker)|(?<=podman)|(?<=buildah)|(?<=nerdctl))" + _global_options("login") + ")?"
-REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|trivy\s+registry|crane\s+auth|regctl\s+registry|" + _IMG + r")" + _ENGINE_OPTIONS + r"\s+login\b")
+# A registry on the runner itself (a job's own `registry:2` service): a push there publishes nothing.
+LOCAL_REGISTRY = re.compile(r"(?:\b(?:localhost|127\.0\.0\.1)|\[::1\])(?::\d+)?/")
+REGISTRY_LOGIN = re.compile(r"\b(docker|podman|buildah|skopeo|nerdctl|oras|helm\s+registry|trivy\s+registry|crane\s+auth|regctl\s+registry|cosign|" + _IMG + r")" + _ENGINE_OPTIONS + r"\s+login\b")
 LOGIN_WITH_PASSWORD = re.compile(
-    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|oras|helm registry|trivy registry|crane auth|regctl registry|" + _IMG + r")" + _ENGINE_OPTIONS
+    r"\b(?P<tool>docker|podman|buildah|skopeo|nerdctl|oras|helm registry|trivy registry|crane auth|regctl registry|cosign|" + _IMG + r")" + _ENGINE_OPTIONS
     + r"\s+login\b[^\n|;&]*\s(-p|--password(?=[\s=]|$)|--pass(?=[\s=]|$))"
     # AWS CLI v1's `get-login` prints `docker login -u AWS -p <token>`, which the script then runs.
     r"|\b(?P<ecr>aws\s+ecr\s+get-login)(?![\w-])"

@@ -21,6 +21,7 @@ from generator.lint.document import (
 )
 from generator.lint.findings import (
     ENGINES,
+    LOCAL_REGISTRY,
     LOGIN_WITH_PASSWORD,
     PUSHES,
     REMOTE_COMMAND,
@@ -683,7 +684,7 @@ _ATOMS = [
     (re.compile(rf"{_BRANCH}\s*==\s*(\$(?!CI_)\w+)\b|(\$(?!CI_)\w+)\s*==\s*{_BRANCH}"), LIMITED, "branch {}"),
     # `=~ /^main$/`, `=~ /^(main|master)$/`: anchored at both ends, names only, so exactly those branches.
     (re.compile(rf"{_BRANCH}\s*=~\s*/\^\(?([\w-]+(?:\|[\w-]+)*)\)?\$/"), LIMITED, "branch {}"),
-    (re.compile(r"\$CI_COMMIT_TAG(\s*!=\s*(null|\"\"|'')|\s*=~\s*/.*/)?"), LIMITED, "tags"),
+    (re.compile(r"\$CI_COMMIT_TAG(\s*!=\s*(null|\"\"|'')|\s*=~\s*/.*/|\s*==\s*([\"'])[^\"'\s]+\3)?"), LIMITED, "tags"),
 ]
 # `only:` keywords that name every ref of a kind, not one.
 _ONLY_KEYWORDS = {"branches", "merge_requests", "pushes", "web", "schedules", "api", "triggers", "pipelines", "external", "chat", "external_pull_requests"}
@@ -853,7 +854,8 @@ def _push_scope(pipeline: PipelineFile, job: Job) -> tuple[tuple[int, set[str]],
     first, scopes = None, []
     for text, holder, key in _script_texts(pipeline, job):
         text = without_echoes(text)
-        if PUSHES.search(text):
+        # A push to a registry on the runner itself publishes nothing (GL020 reads it the same way).
+        if PUSHES.search(text) and not LOCAL_REGISTRY.search(text):
             first = first or (holder, key)
             scopes += [max(rules, guard_scope(tests), key=lambda s: s[0]) for command, tests in guarded_commands(text) if PUSHES.search(command)]
     if first is None:

@@ -346,6 +346,19 @@ MAY_HOLD = re.compile(
 )
 
 
+# ssh's remote command in double quotes: the runner's shell fills in `$NAME` before ssh starts.
+SSH_DOUBLE_QUOTED = re.compile(r"(?<![\w.$-])ssh(?![\w.-])[^\"'\n;&|]*\"((?:\\.|[^\"\\])*)\"")
+
+
+def _in_ssh(part: str, known: frozenset[str]) -> Iterator[tuple[list[str], str]]:
+    for remote in SSH_DOUBLE_QUOTED.finditer(part):
+        # A remote `docker login -p $X` is GL006's, reported there.
+        command = " ".join(piece for piece in re.split(r"&&|\|\||;|\n", remote.group(1)) if not LOGIN_WITH_PASSWORD.search(piece))
+        found = secret_references(command) + [name for name in _references(command) if name in known]
+        yield found, ("{} is filled in by the runner's shell into ssh's arguments, where the process list shows it on both hosts; "
+                      "send it on ssh's stdin, or single-quote the command and let the remote side read it")
+
+
 def _literal_tokens(part: str) -> Iterator[tuple[list[str], str]]:
     for program, command in simple_commands(part):
         for found in LITERAL_TOKEN.finditer(command) if program.removeprefix("\\") not in SHELL_WORDS else ():
@@ -375,7 +388,7 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     bound = frozenset(known or ())
     for part in SEQUENCE.split(_quoted_separators_hidden(text)):
         named = False
-        for found, problem in [*_in_container_env(part, bound), *_in_build_args(part, bound), *_in_urls(part), *_in_curl(part), *_literal_tokens(part)]:
+        for found, problem in [*_in_container_env(part, bound), *_in_build_args(part, bound), *_in_urls(part), *_in_curl(part), *_literal_tokens(part), *_in_ssh(part, bound)]:
             found = [name for name in found if name.removeprefix("env.") not in literals]
             if found:
                 named = True

@@ -17,7 +17,7 @@ from generator.lint.cache_rules import (
     JENKINS_CACHE_RULES,
 )
 from generator.lint.document import Job, Located, PipelineFile
-from generator.lint.findings import PUSHES, Finding, Rule, joined
+from generator.lint.findings import LOCAL_REGISTRY, PUSHES, Finding, Rule, joined
 from generator.lint.github_rules import SCANNERS
 from generator.lint.gitlab_rules import (
     LIMITED,
@@ -87,7 +87,6 @@ def _with_template_scan(pipeline: PipelineFile, jobs: dict[str, Job]) -> dict[st
         return jobs
     return {**jobs, "container_scanning": Job("container_scanning", Located(), {"stage": "test"}, 1)}
 # Only the loopback is the job's own: a registry.demo.local:5000 is a registry others pull from.
-LOCAL_REGISTRY = re.compile(r"(?:\b(?:localhost|127\.0\.0\.1)|\[::1\])(?::\d+)?/")
 # A scan of the source tree or of config files says nothing about the image's packages.
 NOT_IMAGE_SCAN = re.compile(r"\btrivy\s+(fs|filesystem|config|repo|repository)\b|\bgrype\s+dir:", re.IGNORECASE)
 # A scanner asked for its version or help (a smoke test of a tools image) reads no image.
