@@ -2094,3 +2094,25 @@ def test_a_secret_in_a_double_quoted_ssh_command_is_in_sshs_arguments(tmp_path, 
             - {command}
         """)
     assert _found(gitlab, "GL024", "GL006") == found
+
+
+@pytest.mark.parametrize(("given", "rule"), [
+    ("", "GL023"),  # the spec's default, 24: end of life
+    ("    inputs: {docker-version: \"27.3.1\"}\n", None),
+    ("    inputs: {docker-version: \"27; rm -rf /\"}\n", "GL001"),  # not a plain word: left as the reference
+])
+def test_a_components_inputs_are_filled_in_from_its_include_or_its_defaults(tmp_path, given, rule):
+    _write(tmp_path / "templates/docker-build.yml", """\
+        spec:
+          inputs:
+            docker-version:
+              default: "24"
+        ---
+        build:
+          image: docker:$[[ inputs.docker-version ]]-cli
+          timeout: 10m
+          script: [docker version]
+        """)
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", "include:\n  - local: templates/docker-build.yml\n" + given)
+    found = {f.rule for f in lint(read_pipeline(gitlab)) if f.rule in ("GL001", "GL023")}
+    assert found == ({rule} if rule else set())

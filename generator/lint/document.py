@@ -391,12 +391,43 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _read_file(path: Path) -> list[Any]:
+def _read_file(path: Path, inputs: Any = None) -> list[Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LintInputError(f"{path}:1:1: cannot read: {exc}") from None
-    return load_documents(text, str(path))
+    documents = load_documents(text, str(path))
+    if "$[[" in text and len(documents) == 2 and isinstance(documents[0], dict) and isinstance(documents[0].get("spec"), dict):
+        # A component's body, read with the inputs its include gives, else its spec's defaults.
+        header_end = text.find("\n---", text.find("spec"))
+        if header_end >= 0:
+            filled = text[:header_end] + _interpolated(text[header_end:], documents[0]["spec"].get("inputs"), inputs)
+            documents = load_documents(filled, str(path)) if filled != text else documents
+    return documents
+
+
+# `$[[ inputs.name ]]`, also with functions after it (`$[[ inputs.name | expand_vars ]]`).
+INPUT_REFERENCE = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*(?:\|[^\]\n]*)?\]\]")
+# A value put into the text as it is: one that YAML reads back as the same plain word (a version,
+# an image, a name). Anything else stays as the reference, which no rule takes for a value.
+PLAIN_INPUT = re.compile(r"[\w.:/@+-]*")
+
+
+def _interpolated(text: str, declared: Any, given: Any) -> str:
+    values: dict[str, str] = {}
+    for name, spec in declared.items() if isinstance(declared, dict) else ():
+        if isinstance(spec, dict) and isinstance(spec.get("default"), (str, int, float)) and not isinstance(spec.get("default"), bool):
+            values[str(name)] = str(spec["default"])
+    for name, value in given.items() if isinstance(given, dict) else ():
+        values.pop(str(name), None)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            values[str(name)] = str(value)
+
+    def filled(found: re.Match[str]) -> str:
+        value = values.get(found.group(1))
+        return value if value is not None and PLAIN_INPUT.fullmatch(value) else found.group(0)
+
+    return INPUT_REFERENCE.sub(filled, text)
 
 
 def _pipeline_document(documents: list[Any], path: str) -> Located:
@@ -503,7 +534,8 @@ def _follow_includes(root: Located, base: Path, pipeline: PipelineFile, depth: i
             pipeline.files.append(found)
             if entry_rules:
                 pipeline.include_rules[found] = entry_rules
-            included = _pipeline_document(_read_file(Path(found)), found)
+            given = entry.get("inputs") if isinstance(entry, dict) else None
+            included = _pipeline_document(_read_file(Path(found), given), found)
             included = _follow_includes(included, base, pipeline, depth + 1, entry_rules)
             for key, value in included.items():
                 merged[key] = _merge_located(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
@@ -728,7 +760,7 @@ def read_pipeline(path: str | Path, base: str | Path | None = None) -> PipelineF
         pipeline = PipelineFile(str(path), Located(), kind="jenkins", files=[str(path)], text=text, base=str(Path(base) if base else path.parent))
         _read_pods(pipeline, Path(pipeline.base))
         return pipeline
-    root = _pipeline_document(load_documents(text, str(path)), str(path))
+    root = _pipeline_document(_read_file(path) if "$[[" in text else load_documents(text, str(path)), str(path))
     if _is_github_workflow(root):
         if not isinstance(root["jobs"], dict):
             found = "a list" if isinstance(root["jobs"], list) else repr(root["jobs"])[:40]
