@@ -2116,3 +2116,27 @@ def test_a_components_inputs_are_filled_in_from_its_include_or_its_defaults(tmp_
     gitlab = _write(tmp_path / ".gitlab-ci.yml", "include:\n  - local: templates/docker-build.yml\n" + given)
     found = {f.rule for f in lint(read_pipeline(gitlab)) if f.rule in ("GL001", "GL023")}
     assert found == ({rule} if rule else set())
+
+
+@pytest.mark.parametrize(("only", "reported"), [
+    ("only: ['/^.+\\..+\\..+$/']", True),  # a pattern matches branch names too
+    ("only: ['/^.+\\..+\\..+$/']\n  except: [branches]", False),
+    ("only: [tags]", False),
+])
+def test_a_login_with_a_project_secret_under_an_only_pattern_can_run_on_any_branch(tmp_path, only, reported):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", f"""\
+        publish:
+          image: docker:27.3.1-cli
+          timeout: 10m
+          {only}
+          script:
+            - echo "$DOCKERHUB_PWD" | docker login -u "$DOCKERHUB_USER" --password-stdin
+            - .ci/publish.sh
+        """.replace("\n  except", "\n          except"))
+    assert bool(_found(gitlab, "GL022")) is reported
+
+
+@pytest.mark.parametrize(("name", "secret"), [("DOCKERHUB_PWD", True), ("dockerHubPwd", True), ("PWD", False)])
+def test_pwd_after_another_word_is_a_password(name, secret):
+    from generator.lint.shell_words import is_secret_name
+    assert is_secret_name(name) is secret

@@ -61,8 +61,12 @@ def is_secret_name(name: str) -> bool:
         return False
     if parts[-1] == "KEY":
         return len(parts) > 1 and parts[-2] in KEY_OWNERS
-    # A qualifier after the credential keeps it one: PYPI_API_KEY_ACTUAL, NPM_TOKEN_PROD.
-    return any(is_secret_part(part) or part == "KEY" and index and parts[index - 1] in KEY_OWNERS for index, part in enumerate(parts))
+    # A qualifier after the credential keeps it one: PYPI_API_KEY_ACTUAL, NPM_TOKEN_PROD. PWD alone is
+    # the shell's working directory; DOCKERHUB_PWD is a password.
+    return any(
+        is_secret_part(part) or part == "KEY" and index and parts[index - 1] in KEY_OWNERS or part == "PWD" and index
+        for index, part in enumerate(parts)
+    )
 
 
 GITHUB_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -337,7 +341,12 @@ def runs_on_trusted_refs_only(pipeline: PipelineFile, job: Job) -> bool:
     if isinstance(rules, list) and rules:
         return rules_limited_to_trusted_refs(rules)
     refs = _only_refs(job)
-    return bool(refs) and not {"branches", "merge_requests", "external_pull_requests", "pushes"} & set(refs or [])
+    # A pattern (`/^.+\..+\..+$/`) matches branch names too, as GL007 reads it, unless `except:
+    # [branches]` leaves only tags.
+    excepted = job.merged.get("except")
+    only_tags = "branches" in (excepted if isinstance(excepted, list) else excepted.get("refs", []) if isinstance(excepted, dict) else [])
+    patterns = any(isinstance(ref, str) and ref.startswith("/") for ref in refs or [])
+    return bool(refs) and not {"branches", "merge_requests", "external_pull_requests", "pushes"} & set(refs or []) and (only_tags or not patterns)
 
 
 # A condition every branch meets: `$CI_COMMIT_BRANCH` (set on any branch pipeline), a push event.
