@@ -2140,3 +2140,19 @@ def test_a_login_with_a_project_secret_under_an_only_pattern_can_run_on_any_bran
 def test_pwd_after_another_word_is_a_password(name, secret):
     from generator.lint.shell_words import is_secret_name
     assert is_secret_name(name) is secret
+
+
+def test_sshpass_is_reported_beside_the_secrets_of_the_remote_command_it_runs(tmp_path):
+    gitlab = _write(tmp_path / ".gitlab-ci.yml", """\
+        deploy:
+          image: alpine:3.20.3
+          timeout: 10m
+          rules: [{if: '$CI_COMMIT_BRANCH == "main" && $CI_COMMIT_REF_PROTECTED == "true"'}]
+          script:
+            - sshpass -p "$SSH_PASSWORD" ssh deploy@$SSH_HOST "
+              docker run -d --name api \\
+              -e JWT_SECRET_KEY='$JWT_SECRET' \\
+              $IMAGE"
+        """)
+    messages = [f.message for f in lint(read_pipeline(gitlab)) if f.rule == "GL024"]
+    assert any("$SSH_PASSWORD" in m for m in messages) and any("$JWT_SECRET" in m for m in messages)

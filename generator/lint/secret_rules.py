@@ -387,15 +387,16 @@ def command_line_secrets(text: str, literals: set[str], script: str = "", known:
     functions = {keyword or bare for keyword, bare in FUNCTION.findall(script or text)}
     bound = frozenset(known or ())
     for part in SEQUENCE.split(_quoted_separators_hidden(text)):
-        named = False
+        named: set[str] = set()
         for found, problem in [*_in_container_env(part, bound), *_in_build_args(part, bound), *_in_urls(part), *_in_curl(part), *_literal_tokens(part), *_in_ssh(part, bound)]:
             found = [name for name in found if name.removeprefix("env.") not in literals]
             if found:
-                named = True
+                named |= set(found)
                 names.extend(found)
                 problems.append(problem.format(show(found[0])))
-        for found, problem in [] if named else _in_arguments(part, functions, known or set()):
-            found = [name for name in found if name.removeprefix("env.") not in literals]
+        # Any other secret the part's commands are given (`sshpass -p "$SSH_PASSWORD" ssh ... "docker run -e ..."`).
+        for found, problem in _in_arguments(part, functions, known or set()):
+            found = [name for name in found if name.removeprefix("env.") not in literals and name not in named]
             if found:
                 names.extend(found)
                 problems.append(problem.format(show(found[0])))
