@@ -2156,3 +2156,9 @@ def test_sshpass_is_reported_beside_the_secrets_of_the_remote_command_it_runs(tm
         """)
     messages = [f.message for f in lint(read_pipeline(gitlab)) if f.rule == "GL024"]
     assert any("$SSH_PASSWORD" in m for m in messages) and any("$JWT_SECRET" in m for m in messages)
+
+
+def test_a_powershell_assignment_runs_no_program():
+    from generator.lint.secret_rules import command_line_secrets
+    line = "$datasourcePassword = [Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes($env:SPRING_DATASOURCE_PASSWORD))"
+    assert command_line_secrets(line, set(), line) == ([], [])

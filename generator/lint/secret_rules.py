@@ -302,6 +302,7 @@ def _quoted_separators_hidden(text: str) -> str:
     return "".join(pieces) + text[last:]
 
 
+POWERSHELL_ASSIGNMENT = re.compile(r"\s*\$(?:env:)?\w+\s*=(?!=)")
 # A command that only assigns (`ENTRIES="${ENTRIES}, \"password\": \"$X\""`) runs no program.
 ASSIGNMENT_ONLY = re.compile(r"""\s*+(?:[A-Za-z_]\w*+=(?:"(?:\\.|[^"\\])*+"|'[^']*+'|[^\s;&|"'\\]++|\\.)*+\s*+)++""")
 
@@ -315,7 +316,8 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
     variable given as a file does not."""
     for piece in re.split(r"[<>]\(", part):
         for program, command in simple_commands(_quoted_separators_hidden(piece)):
-            if ASSIGNMENT_ONLY.fullmatch(command):
+            # PowerShell's assignment (`$pw = [Convert]::ToBase64String(...)`) runs in its own process.
+            if ASSIGNMENT_ONLY.fullmatch(command) or POWERSHELL_ASSIGNMENT.match(command):
                 continue
             # A backslash before a command only stops alias expansion: `\[ -n "$X" ]` is the test.
             program = program.removeprefix("\\")
