@@ -2162,3 +2162,25 @@ def test_a_powershell_assignment_runs_no_program():
     from generator.lint.secret_rules import command_line_secrets
     line = "$datasourcePassword = [Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes($env:SPRING_DATASOURCE_PASSWORD))"
     assert command_line_secrets(line, set(), line) == ([], [])
+
+
+def test_a_push_method_of_a_loaded_script_is_read_in_the_script(cli, tmp_path):
+    import json
+    (tmp_path / ".git").mkdir()
+    _write(tmp_path / "functionslib.groovy", '''\
+        def pushDockerImage(String image) {
+            sh "docker push ${image}"
+        }
+        return this
+        ''')
+    jenkinsfile = _write(tmp_path / "Jenkinsfile", '''\
+        def functionsLib = load 'functionslib.groovy'
+        pipeline {
+          agent any
+          stages {
+            stage('push') { steps { script { functionsLib.pushDockerImage('registry.example.com/team/app:1') } } }
+          }
+        }
+        ''')
+    rows = json.loads(cli("lint", "--format", "json", str(jenkinsfile)).stdout)
+    assert [(Path(row["file"]).name, row["line"]) for row in rows if row["rule"] == "JK020"] == [("functionslib.groovy", 2)]

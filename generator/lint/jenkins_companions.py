@@ -39,6 +39,16 @@ def library_steps(path: Path, text: str, base: Path) -> set[str]:
     return {step.stem for library in _libraries(path, text, base) for step in library.glob("*.groovy")}
 
 
+LOADED_OBJECT = re.compile(r"""\b(\w+)\s*=\s*load\s*\(?\s*['"]([^'"$\n]+)['"]""")
+
+
+def loaded_objects(text: str, base: Path) -> set[str]:
+    """The variables holding a script of the repository that the file `load`s: their methods are
+    read in that script."""
+    roots = _roots(base)
+    return {name for name, relative in LOADED_OBJECT.findall(text) if any((root / relative).is_file() for root in roots)}
+
+
 def companions(path: Path, text: str, base: Path) -> list[Path]:
     """The library steps and loaded scripts the Jenkinsfile at path runs, followed through the files
     they name in turn; each once, never the Jenkinsfile itself, never a file outside the repository."""

@@ -37,7 +37,7 @@ from generator.lint.host_rules import (
     JENKINS_HOST_RULES,
 )
 from generator.lint.images import image_repository, image_tag
-from generator.lint.jenkins_companions import library_steps
+from generator.lint.jenkins_companions import library_steps, loaded_objects
 from generator.lint.jenkins_rules import (
     Groovy,
     _calls,
@@ -471,10 +471,11 @@ def _stage_branches(groovy: Groovy, offset: int) -> frozenset[str] | None:
 
 def _library_push(pipeline: PipelineFile) -> str:
     """LIBRARY_PUSH without the functions the file defines itself and the steps its repository's own
-    library defines: their bodies are read where they are written."""
+    library defines, and the methods of scripts it loads: their bodies are read where they are written."""
     text = pipeline.text
     defined = sorted(set(re.findall(r"\b(?:def|void|String|boolean|int|Object)\s+(\w+)\s*\(", text)))
-    steps = sorted(library_steps(Path(pipeline.path), text, Path(pipeline.base or Path(pipeline.path).parent)))
+    base = Path(pipeline.base or Path(pipeline.path).parent)
+    steps = sorted(library_steps(Path(pipeline.path), text, base) | (loaded_objects(text, base) if "load" in text else set()))
     # A step's methods (`dockerOperations.dockerBuildAndPush(...)`) are written in the step's file too.
     return "".join(rf"(?<!{re.escape(name)}\.)" for name in steps) + "".join(rf"(?!{re.escape(name)}\s*\()" for name in defined + steps) + LIBRARY_PUSH
 
