@@ -46,7 +46,9 @@ from generator.lint.shell_words import (
     called_lines,
     function_definitions,
     guarded_commands,
+    refs_listed,
     shell_test_as_rule,
+    tags_only,
     unfollowed,
     without_echoes,
 )
@@ -407,13 +409,16 @@ def _counted(job: Job) -> str | None:
     return None if job.hidden else job.name
 
 
+OWN_REGISTRY = re.compile(r"\$\{?CI_REGISTRY_IMAGE\b")
+
+
 def _built_here(repository: str, built: set[str], own: dict[str, list[tuple[str, int]]]) -> bool:
     """Whether the pipeline builds this repository: named as built, or spelled out under the project's
     own registry path (`registry.gitlab.com/group/project/tool` where `$CI_REGISTRY_IMAGE/tool` is
     built) or under a variable naming the registry (`harbor.example.com/devops/tool` where
     `$HARBOR/devops/tool` is); own holds those paths by their last name, with the parts the variable stands for."""
     # The project's own registry holds the project's own output, whichever pipeline or Makefile builds it.
-    if repository in built or re.match(r"\$\{?CI_REGISTRY_IMAGE\b", repository):
+    if repository in built or OWN_REGISTRY.match(repository):
         return True
     candidates = own.get(repository.rsplit("/", 1)[-1], []) if "$" not in repository else []
     return any(repository.endswith(rest) and repository.count("/") >= rest.count("/") + parts_before - 1 for rest, parts_before in candidates)
@@ -428,7 +433,7 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
             names = built_repositories(text)
             built |= names
             # Under $CI_REGISTRY_IMAGE everything is the project's own already.
-            if any("$" in name and not re.match(r"\$\{?CI_REGISTRY_IMAGE\b", name) for name in names):
+            if any("$" in name and not OWN_REGISTRY.match(name) for name in names):
                 built |= built_repositories(_expand(text, _variables(pipeline, job)))
     own: dict[str, list[tuple[str, int]]] = {}
     for name in built:
@@ -437,7 +442,7 @@ def unpinned_image(pipeline: PipelineFile, rule: Rule) -> Iterator[Finding]:
         registry = re.match(r"\$\{?\w+\}?(?=/)", name)
         if registry:
             # The project's registry path stands for a host, a group and the project; another, a host at least.
-            parts_before = 3 if registry.group(0).strip("${}") == "CI_REGISTRY_IMAGE" else 1
+            parts_before = 3 if OWN_REGISTRY.match(name) else 1
             own.setdefault(name.rsplit("/", 1)[-1], []).append((name[registry.end():], parts_before))
     audited = _audited(pipeline)
     for job in audited:
@@ -760,28 +765,15 @@ def _rules_scope(rules: Any) -> tuple[int, set[str]]:
     return min(level for level, _ in scopes), {ref for _, refs in scopes for ref in refs}
 
 
-def _refs_listed(value: Any) -> list[Any]:
-    """The refs an `only:` or `except:` names, as a list or under `refs:`."""
-    refs = value.get("refs") if isinstance(value, dict) else value
-    return [refs] if isinstance(refs, str) else _list(refs)
-
-
 def _only_scope(only: Any) -> tuple[int, set[str]]:
     names: set[str] = set()
-    for ref in _refs_listed(only):
+    for ref in refs_listed(only):
         # `master@group/project`: that ref, in that project only (forks run nothing).
         ref = ref.split("@", 1)[0] if isinstance(ref, str) and not ref.startswith("/") else ref
         if not isinstance(ref, str) or ref in _ONLY_KEYWORDS or ref.startswith("/") or "@" in ref:
             return OPEN, set()
         names.add("tags" if ref == "tags" else f"branch {ref}")
     return (LIMITED, names) if names else (OPEN, set())
-
-
-def _tags_only(only: Any, excepted: Any) -> bool:
-    """`except: [branches]` leaves a job only tags (whatever patterns `only:` names), unless `only:`
-    also asks for merge requests or other pipeline sources that are not refs."""
-    listed = [ref for ref in _refs_listed(only) if isinstance(ref, str)]
-    return "branches" in _refs_listed(excepted) and not {"merge_requests", "external_pull_requests", "triggers", "api", "pipelines"} & set(listed)
 
 
 def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
@@ -791,7 +783,7 @@ def _ref_scope(pipeline: PipelineFile, job: Job) -> tuple[int, set[str]]:
         scope = _only_scope(job.merged["only"])
     else:
         scope = OPEN, set()
-    if "rules" not in job.merged and scope[0] == OPEN and _tags_only(job.merged.get("only"), job.merged.get("except")):
+    if "rules" not in job.merged and scope[0] == OPEN and tags_only(job.merged.get("only"), job.merged.get("except")):
         scope = LIMITED, {"tags"}
     workflow = pipeline.root.get("workflow")
     if isinstance(workflow, dict) and "rules" in workflow:

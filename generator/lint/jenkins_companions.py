@@ -39,7 +39,7 @@ def library_steps(path: Path, text: str, base: Path) -> set[str]:
     return {step.stem for library in _libraries(path, text, base) for step in library.glob("*.groovy")}
 
 
-LOADED_OBJECT = re.compile(r"""\b(\w+)\s*=\s*load\s*\(?\s*['"]([^'"$\n]+)['"]""")
+LOADED_OBJECT = re.compile(r"\b(\w+)\s*=\s*" + LOADED.pattern)
 
 
 def loaded_objects(text: str, base: Path) -> set[str]:

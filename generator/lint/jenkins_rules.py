@@ -386,6 +386,8 @@ LOGIN_PARTS = SECRET_PARTS | {"PWD", "PW", "KEY", "CRED", "CREDS", "CREDENTIAL",
 def _holds_a_place(call: re.Match[str]) -> bool:
     parts = set(_name_parts(call.group(1)))
     return bool(parts & PLACE_PARTS) and not (parts | set(_name_parts(call.group(2) or ""))) & LOGIN_PARTS
+
+
 USERNAME_VARIABLE = re.compile(r"""\busernameVariable\s*:\s*['"](\w+)['"]""")
 SCRIPT_STEP = re.compile(r"(?<![.\w$])(sh|bat|powershell|pwsh)\b")
 # What may stand between a step's name and a literal of its arguments: a parenthesis, commas,

@@ -336,8 +336,8 @@ def _in_arguments(part: str, functions: set[str], known: set[str]) -> Iterator[t
 # Tokens whose issuers give them a recognisable form: written into the file, the credential is in the
 # repository's history as well as on the command line.
 LITERAL_TOKEN = re.compile(
-    r"(?<![\w-])(?P<token>(?P<kind>gh[pousr]_)[A-Za-z0-9]{36}|(?P<kind2>github_pat_)\w{40,}|(?P<kind3>glpat-)[\w-]{20,}"
-    r"|(?P<kind4>sq[pua]_)[0-9a-f]{40}|(?P<kind5>xox[abprs]-)[A-Za-z0-9-]{10,}|(?P<kind6>npm_)[A-Za-z0-9]{36}|(?P<kind7>pypi-)[\w-]{50,})(?![\w-])"
+    r"(?<![\w-])(?P<token>gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{40,}|glpat-[\w-]{20,}"
+    r"|sq[pua]_[0-9a-f]{40}|xox[abprs]-[A-Za-z0-9-]{10,}|npm_[A-Za-z0-9]{36}|pypi-[\w-]{50,})(?![\w-])"
 )
 TOKEN_ISSUERS = {"gh": "GitHub", "github_pat_": "GitHub", "glpat-": "GitLab", "sq": "SonarQube", "xox": "Slack", "npm_": "npm", "pypi-": "PyPI"}
 # What every finding of command_line_secrets needs in its line: most lines are passed over at once.

@@ -298,12 +298,21 @@ def limited_to_trusted_refs(condition: str) -> bool:
     )
 
 
-def _only_refs(job: Job) -> list[str] | None:
-    only = job.merged.get("only")
-    refs = only.get("refs") if isinstance(only, dict) else only
-    if isinstance(refs, str):
-        refs = [refs]
-    return [str(ref) for ref in refs] if isinstance(refs, list) else None
+def refs_listed(value: Any) -> list[Any]:
+    """The refs an `only:` or `except:` names, as a list or under `refs:`."""
+    refs = value.get("refs") if isinstance(value, dict) else value
+    return [refs] if isinstance(refs, str) else refs if isinstance(refs, list) else []
+
+
+def tags_only(only: Any, excepted: Any) -> bool:
+    """`except: [branches]` leaves a job only tags (whatever patterns `only:` names), unless `only:`
+    also asks for merge requests or other pipeline sources that are not refs."""
+    listed = [ref for ref in refs_listed(only) if isinstance(ref, str)]
+    return "branches" in refs_listed(excepted) and not {"merge_requests", "external_pull_requests", "triggers", "api", "pipelines"} & set(listed)
+
+
+def _only_refs(job: Job) -> list[str]:
+    return [str(ref) for ref in refs_listed(job.merged.get("only"))]
 
 
 # A `when: never` rule on this test leaves only protected refs or the default branch to the rules after it.
@@ -343,10 +352,11 @@ def runs_on_trusted_refs_only(pipeline: PipelineFile, job: Job) -> bool:
     refs = _only_refs(job)
     # A pattern (`/^.+\..+\..+$/`) matches branch names too, as GL007 reads it, unless `except:
     # [branches]` leaves only tags.
-    excepted = job.merged.get("except")
-    only_tags = "branches" in (excepted if isinstance(excepted, list) else excepted.get("refs", []) if isinstance(excepted, dict) else [])
-    patterns = any(isinstance(ref, str) and ref.startswith("/") for ref in refs or [])
-    return bool(refs) and not {"branches", "merge_requests", "external_pull_requests", "pushes"} & set(refs or []) and (only_tags or not patterns)
+    patterns = any(ref.startswith("/") for ref in refs)
+    return (
+        bool(refs) and not {"branches", "merge_requests", "external_pull_requests", "pushes"} & set(refs)
+        and (not patterns or tags_only(job.merged.get("only"), job.merged.get("except")))
+    )
 
 
 # A condition every branch meets: `$CI_COMMIT_BRANCH` (set on any branch pipeline), a push event.
@@ -368,7 +378,7 @@ def can_run_for_merge_requests(job: Job) -> bool:
             if not condition or MERGE_REQUEST.search(condition) or ANY_BRANCH.fullmatch(condition.strip()):
                 return entry.get("when") != "never"
         return False
-    return bool({"merge_requests", "branches", "pushes"} & set(_only_refs(job) or []))
+    return bool({"merge_requests", "branches", "pushes"} & set(_only_refs(job)))
 
 
 def merge_requests_only(job: Job) -> bool:
